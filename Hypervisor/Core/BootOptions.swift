@@ -1,0 +1,75 @@
+/// Options Tern reads from its command line (`loglvl=info selftest=...`).
+/// Tokens are separated by spaces; the first token is skipped when it has
+/// no `=` (loaders put the image path there). Unknown or malformed tokens
+/// are collected as problems and logged as warnings; they never stop boot.
+public struct BootOptions {
+    /// Deliberate faults for testing the panic path (boot tests).
+    public enum Selftest: Equatable {
+        case none
+        case pageFault
+    }
+
+    public enum ProblemKind: Equatable {
+        case unknownOption
+        case badValue
+    }
+
+    /// A token that was not understood: its place in the command line.
+    public struct Problem: Equatable {
+        public var kind: ProblemKind
+        public var offset: Int
+        public var length: Int
+    }
+
+    public var logLevel: LogLevel = .info
+    public var selftest: Selftest = .none
+    public var problems: [Problem] = []
+
+    public init() {}
+
+    public init(parsing line: UnsafeRawBufferPointer) {
+        var index = 0
+        var first = true
+        while index < line.count {
+            while index < line.count && line[index] == UInt8(ascii: " ") { index += 1 }
+            let start = index
+            while index < line.count && line[index] != UInt8(ascii: " ") && line[index] != 0 { index += 1 }
+            if start == index { break }
+            let token = UnsafeRawBufferPointer(rebasing: line[start..<index])
+            apply(token: token, offset: start, isFirst: first)
+            first = false
+            if index < line.count && line[index] == 0 { break }
+        }
+    }
+
+    private mutating func apply(token: UnsafeRawBufferPointer, offset: Int, isFirst: Bool) {
+        guard let equals = token.firstIndex(of: UInt8(ascii: "=")) else {
+            if !isFirst { problems.append(Problem(kind: .unknownOption, offset: offset, length: token.count)) }
+            return
+        }
+        let key = UnsafeRawBufferPointer(rebasing: token[0..<equals])
+        let value = UnsafeRawBufferPointer(rebasing: token[(equals + 1)...])
+        var understood = true
+        if key.equals("loglvl") {
+            switch true {
+            case value.equals("error") || value.equals("err"): logLevel = .error
+            case value.equals("warning") || value.equals("warn"): logLevel = .warning
+            case value.equals("info"): logLevel = .info
+            case value.equals("debug") || value.equals("all"): logLevel = .debug
+            default: understood = false
+            }
+        } else if key.equals("selftest") {
+            switch true {
+            case value.equals("pagefault"): selftest = .pageFault
+            case value.equals("none"): selftest = .none
+            default: understood = false
+            }
+        } else {
+            problems.append(Problem(kind: .unknownOption, offset: offset, length: token.count))
+            return
+        }
+        if !understood {
+            problems.append(Problem(kind: .badValue, offset: offset, length: token.count))
+        }
+    }
+}

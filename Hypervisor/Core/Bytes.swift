@@ -1,0 +1,24 @@
+extension UnsafeRawBufferPointer {
+    /// Byte-wise comparison with an ASCII literal, without String (whose
+    /// Unicode machinery would pull tables into the hypervisor image).
+    public func equals(_ text: StaticString) -> Bool {
+        guard count == text.utf8CodeUnitCount else { return false }
+        return text.withUTF8Buffer { literal in
+            for i in 0..<count where self[i] != literal[i] { return false }
+            return true
+        }
+    }
+
+    /// Little-endian fixed-width loads; nil when the read would leave the
+    /// buffer (the caller turns that into a "truncated" error).
+    public func u32(at offset: Int) -> UInt32? {
+        guard offset >= 0, offset <= count - 4 else { return nil }
+        return UInt32(self[offset]) | UInt32(self[offset + 1]) << 8
+            | UInt32(self[offset + 2]) << 16 | UInt32(self[offset + 3]) << 24
+    }
+
+    public func u64(at offset: Int) -> UInt64? {
+        guard let low = u32(at: offset), let high = u32(at: offset + 4) else { return nil }
+        return UInt64(low) | UInt64(high) << 32
+    }
+}

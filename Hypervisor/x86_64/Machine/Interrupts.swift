@@ -1,0 +1,23 @@
+import TernCPU
+
+/// The one entry from every Boot/isr.asm stub. Exceptions are fatal to the
+/// hypervisor (guests' exceptions arrive as #VMEXITs, not here): they print
+/// the panic report. The LAPIC timer ticks; stray vectors are logged.
+@_cdecl("tern_interrupt")
+func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
+    let vector = Int(frame.pointee.vector)
+    switch vector {
+    case 0..<Layout.Vector.exceptionCount:
+        Panic.exception(frame.pointee)
+    case Int(Layout.Vector.lapicTimer):
+        Platform.ticks &+= 1
+        LAPIC.endOfInterrupt()
+    case Int(Layout.Vector.lapicSpurious):
+        break  // spurious: no EOI (APM vol. 2, 16.4.7)
+    case Int(Layout.Vector.legacyPICBase)..<Int(Layout.Vector.legacyPICBase) + 16:
+        Log.debug("spurious legacy PIC interrupt, vector \(vector)")
+    default:
+        Log.warning("unexpected interrupt vector \(vector)")
+        LAPIC.endOfInterrupt()
+    }
+}

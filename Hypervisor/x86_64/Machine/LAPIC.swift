@@ -1,0 +1,67 @@
+import TernCPU
+
+/// The local APIC (AMD APM vol. 2, chapter 16), xAPIC MMIO mode, mapped
+/// uncached at Layout.lapicVirtual. Tern keeps the physical LAPIC timer.
+enum LAPIC {
+    static let baseMSR: UInt32 = 0x1B
+    static let baseMSRGlobalEnable: UInt64 = 1 << 11
+    static let baseAddressMask: UInt64 = 0x000F_FFFF_FFFF_F000
+
+    // Register offsets (APM vol. 2, table 16-2).
+    static let id: UInt64 = 0x20
+    static let taskPriority: UInt64 = 0x80
+    static let eoi: UInt64 = 0xB0
+    static let spuriousVector: UInt64 = 0xF0
+    static let lvtTimer: UInt64 = 0x320
+    static let lvtLINT0: UInt64 = 0x350
+    static let lvtLINT1: UInt64 = 0x360
+    static let lvtError: UInt64 = 0x370
+    static let timerInitialCount: UInt64 = 0x380
+    static let timerCurrentCount: UInt64 = 0x390
+    static let timerDivide: UInt64 = 0x3E0
+
+    static let softwareEnable: UInt32 = 1 << 8   // in the spurious vector register
+    static let lvtMasked: UInt32 = 1 << 16
+    static let lvtPeriodic: UInt32 = 1 << 17
+    static let divideBy16: UInt32 = 0x3
+    static let timerDivisor: UInt64 = 16
+
+    /// The LAPIC's physical address, from IA32_APIC_BASE; also enables it.
+    static func physicalBase() -> UInt64 {
+        let msr = tern_rdmsr(baseMSR)
+        tern_wrmsr(baseMSR, msr | baseMSRGlobalEnable)
+        return msr & baseAddressMask
+    }
+
+    static func read(_ register: UInt64) -> UInt32 { tern_mmio_read32(Layout.lapicVirtual + register) }
+    static func write(_ register: UInt64, _ value: UInt32) { tern_mmio_write32(Layout.lapicVirtual + register, value) }
+
+    /// Software-enables the LAPIC with every local interrupt masked.
+    static func enable() {
+        write(taskPriority, 0)
+        write(lvtLINT0, lvtMasked)
+        write(lvtLINT1, lvtMasked)
+        write(lvtError, lvtMasked)
+        write(lvtTimer, lvtMasked)
+        write(spuriousVector, softwareEnable | UInt32(Layout.Vector.lapicSpurious))
+    }
+
+    static func endOfInterrupt() { write(eoi, 0) }
+
+    /// Starts a masked one-shot countdown from the maximum (calibration).
+    static func startFreeRunning() {
+        write(timerDivide, divideBy16)
+        write(lvtTimer, lvtMasked | UInt32(Layout.Vector.lapicTimer))
+        write(timerInitialCount, UInt32.max)
+    }
+
+    static var currentCount: UInt32 { read(timerCurrentCount) }
+
+    /// Periodic interrupts at `hz`, given the timer's counting rate.
+    static func startPeriodic(countsPerSecond: UInt64, hz: UInt64) {
+        let count = max(1, min(countsPerSecond / hz, UInt64(UInt32.max)))
+        write(timerDivide, divideBy16)
+        write(lvtTimer, lvtPeriodic | UInt32(Layout.Vector.lapicTimer))
+        write(timerInitialCount, UInt32(count))
+    }
+}

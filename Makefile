@@ -1,0 +1,95 @@
+# Tern: build, boot and test. `make run` boots Tern in QEMU; `make test`
+# runs every test. Both install what is missing (scripts/install-deps.sh).
+
+BUILD      := build
+ELF        := $(BUILD)/tern.elf
+ISO        := $(BUILD)/tern.iso
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+SWIFTC ?= swiftc
+CLANG  ?= clang
+TERN_LD ?= ld.lld
+NASM   ?= nasm
+
+SWIFT_SOURCES := $(wildcard Hypervisor/Core/*.swift) \
+                 $(wildcard Hypervisor/x86_64/Model/*.swift) \
+                 $(wildcard Hypervisor/x86_64/Machine/*.swift)
+ASM_SOURCES   := $(wildcard Boot/*.asm)
+ASM_OBJECTS   := $(patsubst Boot/%.asm,$(BUILD)/boot/%.o,$(ASM_SOURCES))
+C_HEADERS     := $(wildcard Hypervisor/x86_64/include/*)
+
+# Embedded Swift for bare-metal x86-64 (platform-facts.md): no red zone
+# (interrupts), no SSE/x87 state in the hypervisor, no stack protector.
+SWIFT_FLAGS := -target x86_64-unknown-none-elf \
+  -enable-experimental-feature Embedded -enable-experimental-feature ValueGenerics -enable-experimental-feature AddressableParameters \
+  -wmo -Osize -parse-as-library -module-name Tern -swift-version 5 \
+  -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
+  -Xcc -ffreestanding -Xcc -mno-red-zone -Xcc -mno-mmx -Xcc -mno-sse \
+  -Xcc -mno-sse2 -Xcc -mno-avx -I Hypervisor/x86_64/include
+C_FLAGS := -target x86_64-unknown-none-elf -ffreestanding -fno-builtin \
+  -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -fno-stack-protector \
+  -fno-omit-frame-pointer -O2 -Wall -Wextra -Werror
+LD_FLAGS := -static -nostdlib --no-pie -z max-page-size=4096 -T linker.ld
+
+# Boot options for `make run`; QEMU settings shared with the boot tests.
+TERN_CMDLINE ?= loglvl=info
+QEMU      ?= qemu-system-x86_64
+QEMU_BASE := -cpu EPYC -m 512M -smp 1 -display none -no-reboot -serial mon:stdio
+
+.PHONY: all iso run run-kernel test unit-test boot-test bench deps clean
+
+all: $(ELF)
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps.sh
+	@bash scripts/install-deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/tern-swift.o: $(SWIFT_SOURCES) $(C_HEADERS) | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)
+	$(SWIFTC) $(SWIFT_FLAGS) -c $(SWIFT_SOURCES) -o $@
+
+$(BUILD)/runtime.o: Hypervisor/Runtime/runtime.c | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)
+	$(CLANG) $(C_FLAGS) -c $< -o $@
+
+$(BUILD)/boot/%.o: Boot/%.asm Boot/layout.inc | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/boot
+	$(NASM) -f elf64 -I Boot/ $< -o $@
+
+$(ELF): $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o linker.ld
+	$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o -o $@
+	@size=$$(stat -c %s $@); echo "built $@ ($$size bytes)"
+
+iso: $(ISO)
+$(ISO): $(ELF) Boot/grub.cfg
+	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+	cp $(ELF) $(BUILD)/iso/boot/tern.elf
+	cp Boot/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || (cat $(BUILD)/grub-mkrescue.log; exit 1)
+
+# Boot the ISO through GRUB (multiboot2). Quit QEMU with Ctrl-A X.
+run: $(ISO)
+	@echo "Booting Tern in QEMU (TCG). Quit with Ctrl-A then X."
+	$(QEMU) $(QEMU_BASE) -cdrom $(ISO) -boot d
+
+# Boot tern.elf directly with QEMU's multiboot1 loader (faster, no GRUB).
+run-kernel: $(ELF)
+	@echo "Booting Tern in QEMU (TCG). Quit with Ctrl-A then X."
+	$(QEMU) $(QEMU_BASE) -kernel $(ELF) -append "$(TERN_CMDLINE)"
+
+unit-test: $(DEPS_STAMP)
+	swift test
+
+boot-test: $(ELF) $(ISO)
+	python3 Tests/Boot/boottest.py --elf $(ELF) --iso $(ISO)
+
+# Host unit tests, then boot tests; the last line is the combined summary.
+test: $(ELF) $(ISO)
+	python3 scripts/run-tests.py --elf $(ELF) --iso $(ISO)
+
+bench: $(ELF) $(ISO)
+	python3 scripts/bench.py --elf $(ELF) --iso $(ISO)
+
+clean:
+	rm -rf $(BUILD) .build

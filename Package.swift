@@ -1,0 +1,26 @@
+// swift-tools-version: 6.0
+// Host build of Tern: the hypervisor's pure-Swift logic as a library, so
+// it is unit-tested with `swift test`. The bare-metal image is built by the
+// Makefile (swiftc in Embedded mode + nasm + ld.lld), from the same files.
+import PackageDescription
+
+let package = Package(
+    name: "Tern",
+    targets: [
+        // Arch-neutral core plus the pure (instruction-free) x86-64 model:
+        // page-table encoding, descriptors, layout.
+        .target(
+            name: "TernCore",
+            path: "Hypervisor",
+            exclude: ["x86_64/Machine", "x86_64/include", "Runtime"],
+            sources: ["Core", "x86_64/Model"],
+            swiftSettings: [.enableExperimentalFeature("ValueGenerics"), .enableExperimentalFeature("AddressableParameters")]
+        ),
+        .testTarget(
+            name: "TernCoreTests",
+            dependencies: ["TernCore"],
+            path: "Tests/TernCoreTests"
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

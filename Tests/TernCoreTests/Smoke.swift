@@ -1,0 +1,3 @@
+import XCTest
+@testable import TernCore
+final class SmokeTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Tern's build, boot and tests need, only if
+# something is missing. Safe to run repeatedly; `make` calls it.
+set -euo pipefail
+
+need_pkgs=()
+want() { # want COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 || need_pkgs+=("$2")
+}
+want qemu-system-x86_64 qemu-system-x86
+want nasm nasm
+want grub-mkrescue grub-common
+want xorriso xorriso
+want mformat mtools
+want python3 python3
+# grub-mkrescue needs the BIOS platform files to build a bootable ISO.
+[ -d /usr/lib/grub/i386-pc ] || need_pkgs+=(grub-pc-bin)
+
+if [ ${#need_pkgs[@]} -eq 0 ]; then
+    exit 0
+fi
+echo "install-deps: installing ${need_pkgs[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
