@@ -1,0 +1,124 @@
+"""Run Tern in QEMU and watch its serial console.
+
+One QEMU run = one `Boot`: started with the serial port on a pipe, read
+line by line until a success marker, a failure marker, QEMU's exit or a
+timeout. Every outcome but the expected marker is a failure that carries the
+log tail, so a boot test can never pass by waiting.
+"""
+import os
+import re
+import select
+import subprocess
+import time
+
+QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
+# -cpu EPYC: TCG's AMD model with SVM and NPT (platform-facts.md).
+BASE_ARGS = ["-cpu", "EPYC", "-smp", "1", "-display", "none", "-no-reboot",
+             "-serial", "stdio", "-monitor", "none", "-nodefaults"]
+ICOUNT_ARGS = ["-icount", "shift=0,sleep=off"]
+
+# Lines that mean the hypervisor stopped abnormally.
+FAILURE_PATTERNS = [re.compile(p) for p in (r"PANIC:", r"FATAL:", r"\(tern\) ERROR:")]
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class BootFailure(Exception):
+    def __init__(self, message, log):
+        tail = "\n".join(log.splitlines()[-40:])
+        super().__init__(f"{message}\n--- last lines of the serial log ---\n{tail}\n---")
+        self.log = log
+
+
+class Boot:
+    def __init__(self, log, seconds, start_to_first_line):
+        self.log = log
+        self.seconds = seconds
+        self.start_to_first_line = start_to_first_line
+
+    def lines(self, prefix="(tern) "):
+        return [l[len(prefix):] for l in self.log.splitlines() if l.startswith(prefix)]
+
+    def find(self, pattern):
+        m = re.search(pattern, self.log, re.MULTILINE)
+        if not m:
+            raise BootFailure(f"expected /{pattern}/ in the log", self.log)
+        return m
+
+
+def qemu_command(elf=None, iso=None, cmdline=None, memory="512M", icount=False, cpu=None, extra=()):
+    args = [QEMU] + BASE_ARGS + ["-m", memory]
+    if cpu:
+        args[args.index("EPYC")] = cpu
+    if icount:
+        args += ICOUNT_ARGS
+    if elf:
+        args += ["-kernel", elf]
+        if cmdline is not None:
+            args += ["-append", cmdline]
+    elif iso:
+        args += ["-cdrom", iso, "-boot", "d"]
+    return args + list(extra)
+
+
+def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0):
+    """Runs `command` until a line matches `until` (a regex).
+
+    expect_failure: the run is meant to stop on a failure marker (panic
+    tests); then the failure markers do not abort it early.
+    settle_lines: keep reading this many more lines after the marker (for
+    reports that follow it).
+    """
+    start = time.monotonic()
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    target = re.compile(until)
+    buffer = b""
+    log_lines = []
+    first_line_at = None
+    found_at = None
+    failure = None
+    try:
+        while True:
+            now = time.monotonic()
+            if now - start > timeout:
+                failure = f"timeout after {timeout:.0f} s waiting for /{until}/"
+                break
+            ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+            if not ready:
+                if proc.poll() is not None:
+                    failure = f"QEMU exited (status {proc.returncode}) before /{until}/"
+                    break
+                continue
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                proc.wait()
+                failure = f"QEMU exited (status {proc.returncode}) before /{until}/"
+                break
+            buffer += chunk
+            *complete, buffer = buffer.split(b"\n")
+            for raw in complete:
+                line = ANSI.sub("", raw.decode("utf-8", "replace")).strip("\r")
+                log_lines.append(line)
+                if first_line_at is None and line.startswith("(tern)"):
+                    first_line_at = time.monotonic() - start
+                if found_at is not None:
+                    settle_lines -= 1
+                    continue
+                if not expect_failure and any(p.search(line) for p in FAILURE_PATTERNS):
+                    failure = f"failure marker in the log: {line.strip()}"
+                    break
+                if target.search(line):
+                    found_at = time.monotonic() - start
+            if failure or (found_at is not None and settle_lines <= 0):
+                break
+    finally:
+        proc.kill()
+        _, err = proc.communicate()
+    log = "\n".join(log_lines)
+    if failure:
+        stderr = err.decode("utf-8", "replace").strip()
+        stderr = "\n".join(l for l in stderr.splitlines() if "TCG doesn't support" not in l)
+        if stderr:
+            failure += f"\nQEMU stderr: {stderr[-2000:]}"
+        raise BootFailure(failure, log)
+    return Boot(log, found_at, first_line_at)

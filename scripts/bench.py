@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""`make bench`: Tern's boot figures, measured in this run.
+
+- wall time from QEMU start to Tern's banner and to "Boot complete", via
+  QEMU -kernel (multiboot1) and via the GRUB ISO (multiboot2): median, min
+  and max of several runs;
+- the two loaders against each other in the same run (ISO/-kernel ratio):
+  the banner is Tern's first line, so "to banner" is QEMU + firmware +
+  loader, and "banner -> boot complete" is Tern itself;
+- the hypervisor image size (file, loaded, text/rodata/data/bss);
+- the boot phase table under -icount shift=0,sleep=off (deterministic).
+Wall times are noisy on a shared 2-core machine: compare ratios within one
+run, not figures across runs.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "Boot"))
+from qemu import boot, qemu_command  # noqa: E402
+
+BOOT_COMPLETE = r"\(tern\) Boot complete"
+
+
+def stats(values):
+    return f"median {statistics.median(values):6.3f} s  (min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
+
+
+def section_sizes(elf):
+    out = subprocess.run(["readelf", "-SW", elf], capture_output=True, text=True, check=True).stdout
+    sizes = {}
+    for m in re.finditer(r"\]\s+(\.\w+)\s+\w+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)", out):
+        sizes[m.group(1)] = int(m.group(2), 16)
+    return sizes
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--elf", default="build/tern.elf")
+    parser.add_argument("--iso", default="build/tern.iso")
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    print("== Image")
+    sizes = section_sizes(args.elf)
+    loaded = sum(v for k, v in sizes.items() if k in (".text", ".rodata", ".data", ".bss"))
+    print(f"tern.elf file: {os.path.getsize(args.elf)} bytes; in memory: {loaded} bytes "
+          + ", ".join(f"{k} {sizes[k]}" for k in (".text", ".rodata", ".data", ".bss") if k in sizes))
+    print(f"tern.iso: {os.path.getsize(args.iso)} bytes")
+
+    results = {}
+    for label, command in (("-kernel (multiboot1)", qemu_command(elf=args.elf)),
+                           ("GRUB ISO (multiboot2)", qemu_command(iso=args.iso))):
+        banner, complete = [], []
+        for _ in range(args.runs):
+            run = boot(command, BOOT_COMPLETE, timeout=90)
+            banner.append(run.start_to_first_line)
+            complete.append(run.seconds)
+        results[label] = (banner, complete)
+        print(f"== QEMU start -> Tern, via {label}")
+        print(f"  to banner:        {stats(banner)}")
+        print(f"  to boot complete: {stats(complete)}")
+    k = statistics.median(results["-kernel (multiboot1)"][0])
+    g = statistics.median(results["GRUB ISO (multiboot2)"][0])
+    print(f"  ratio ISO/-kernel to banner: {g / k:.2f}x")
+
+    print("== Boot phases under -icount shift=0,sleep=off (virtual time, deterministic)")
+    run = boot(qemu_command(elf=args.elf, icount=True), BOOT_COMPLETE, timeout=120)
+    for line in run.log.splitlines():
+        if "phase" in line or "Calibrated" in line:
+            print("  " + line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""`make test`: the host unit tests (swift test), then the boot tests.
+
+Prints both runners' output, then one closing line for the whole run:
+`N passed, N failed` (unit tests + boot tests). Exits non-zero on any
+failure, including a runner that could not start or reported nothing.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(command):
+    """Runs a command, streaming its output; returns (exit code, output)."""
+    print("$ " + " ".join(command), flush=True)
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        lines.append(line)
+    sys.stdout.flush()
+    return proc.wait(), "".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--elf", default="build/tern.elf")
+    parser.add_argument("--iso", default="build/tern.iso")
+    args = parser.parse_args()
+
+    passed = failed = 0
+    status, output = run(["swift", "test"])
+    # XCTest: "Executed 97 tests, with 0 failures (0 unexpected) in ..."
+    summaries = re.findall(r"Executed (\d+) tests?, with (\d+) failures?", output)
+    if summaries:
+        total, failures = map(int, summaries[-1])
+        passed += total - failures
+        failed += failures
+    if status != 0 and (not summaries or int(summaries[-1][1]) == 0):
+        failed += 1  # the unit tests did not build or run: count it
+        print("unit tests: swift test failed without a test summary")
+    if not summaries or int(summaries[-1][0]) == 0:
+        failed += 1
+        print("unit tests: no tests ran")
+
+    status, output = run([sys.executable, "Tests/Boot/boottest.py", "--elf", args.elf, "--iso", args.iso])
+    m = re.search(r"^(\d+) passed, (\d+) failed$", output, re.MULTILINE)
+    if m:
+        passed += int(m.group(1))
+        failed += int(m.group(2))
+    if status != 0 and (not m or int(m.group(2)) == 0):
+        failed += 1
+        print("boot tests: runner failed without a summary")
+
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
