@@ -24,6 +24,8 @@ public struct FrameAllocator {
         public var reason: StaticString
     }
 
+    /// SAFETY: `bitmapBytes(frameCount:)` bytes the caller gave us and no one
+    /// else uses; every index below is a frame number < frameCount, / 64.
     private var bitmap: UnsafeMutablePointer<UInt64>
     public let frameCount: Int
     public private(set) var freeFrames = 0

@@ -34,6 +34,7 @@ public enum Log {
     }
 
     private static func emit(_ sink: LogSink, _ text: StaticString) {
+        // SAFETY: a StaticString's bytes live in the image for its lifetime.
         sink(UnsafeRawPointer(text.utf8Start), text.utf8CodeUnitCount)
     }
 }

@@ -25,6 +25,7 @@ enum DescriptorTables {
         for ist in 1...7 {
             istTops[ist - 1] = image.stacks_start + UInt64(ist + 1) * Layout.stackSlotSize
         }
+        // SAFETY: the TSS (104 bytes) at offset 128 lies inside gdtPage's frame.
         let tss = UnsafeMutableRawBufferPointer(start: gdtPage + tssOffsetInFrame, count: Descriptors.tssSize)
         withUnsafeBytes(of: &istTops) { raw in
             Descriptors.writeTSS(tss, istTops: raw.bindMemory(to: UInt64.self))

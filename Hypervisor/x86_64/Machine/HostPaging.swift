@@ -68,6 +68,7 @@ enum HostPaging {
         tern_write_cr3(rootFrame)
         // The identity map below 4 GiB is gone: the frame bitmap is now
         // reached through the direct map.
+        // SAFETY: the bitmap is usable RAM, so the direct map covers it.
         let bitmap = PhysicalWindow.directMap.mutableBytes(at: bitmapPhysical, count: Platform.frames!.bitmapByteCount)!
         Platform.frames!.bitmapMoved(to: bitmap.baseAddress!.assumingMemoryBound(to: UInt64.self))
         return nil

@@ -5,6 +5,7 @@ import TernCPU
 /// the panic report. The LAPIC timer ticks; stray vectors are logged.
 @_cdecl("tern_interrupt")
 func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
+    // SAFETY: frame points at the registers isr_common just pushed on this stack.
     let vector = Int(frame.pointee.vector)
     switch vector {
     case 0..<Layout.Vector.exceptionCount:
