@@ -21,7 +21,7 @@ C_HEADERS     := $(wildcard Hypervisor/x86_64/include/*)
 # Embedded Swift for bare-metal x86-64 (platform-facts.md): no red zone
 # (interrupts), no SSE/x87 state in the hypervisor, no stack protector.
 SWIFT_FLAGS := -target x86_64-unknown-none-elf \
-  -enable-experimental-feature Embedded -enable-experimental-feature ValueGenerics -enable-experimental-feature AddressableParameters \
+  -enable-experimental-feature Embedded \
   -wmo -Osize -parse-as-library -module-name Tern -swift-version 5 \
   -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
   -Xcc -ffreestanding -Xcc -mno-red-zone -Xcc -mno-mmx -Xcc -mno-sse \
@@ -36,6 +36,13 @@ TERN_CMDLINE ?= loglvl=info
 QEMU      ?= qemu-system-x86_64
 QEMU_BASE := -cpu EPYC -m 512M -smp 1 -display none -no-reboot -serial mon:stdio
 
+# Quiet build lines; `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 .PHONY: all iso run run-kernel test unit-test boot-test bench deps clean
 
 all: $(ELF)
@@ -45,28 +52,34 @@ $(DEPS_STAMP): scripts/install-deps.sh
 	@bash scripts/install-deps.sh
 	@mkdir -p $(BUILD) && touch $@
 
-$(BUILD)/tern-swift.o: $(SWIFT_SOURCES) $(C_HEADERS) | $(DEPS_STAMP)
+$(BUILD)/tern-swift.o: $(SWIFT_SOURCES) $(C_HEADERS) Makefile | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
-	$(SWIFTC) $(SWIFT_FLAGS) -c $(SWIFT_SOURCES) -o $@
+	@echo "  SWIFTC  $@"
+	$(Q)$(SWIFTC) $(SWIFT_FLAGS) -c $(SWIFT_SOURCES) -o $@
+	$(Q)touch $@  # swiftc keeps the old file (and time) when nothing changed
 
-$(BUILD)/runtime.o: Hypervisor/Runtime/runtime.c | $(DEPS_STAMP)
+$(BUILD)/runtime.o: Hypervisor/Runtime/runtime.c Makefile | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
-	$(CLANG) $(C_FLAGS) -c $< -o $@
+	@echo "  CC      $@"
+	$(Q)$(CLANG) $(C_FLAGS) -c $< -o $@
 
 $(BUILD)/boot/%.o: Boot/%.asm Boot/layout.inc | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/boot
-	$(NASM) -f elf64 -I Boot/ $< -o $@
+	@echo "  NASM    $@"
+	$(Q)$(NASM) -f elf64 -I Boot/ $< -o $@
 
 $(ELF): $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o linker.ld
-	$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o -o $@
+	@echo "  LD      $@"
+	$(Q)$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o -o $@
 	@size=$$(stat -c %s $@); echo "built $@ ($$size bytes)"
 
 iso: $(ISO)
 $(ISO): $(ELF) Boot/grub.cfg
 	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
-	cp $(ELF) $(BUILD)/iso/boot/tern.elf
-	cp Boot/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
-	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || (cat $(BUILD)/grub-mkrescue.log; exit 1)
+	@echo "  ISO     $@"
+	$(Q)cp $(ELF) $(BUILD)/iso/boot/tern.elf
+	$(Q)cp Boot/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	$(Q)grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || (cat $(BUILD)/grub-mkrescue.log; exit 1)
 
 # Boot the ISO through GRUB (multiboot2). Quit QEMU with Ctrl-A X.
 run: $(ISO)

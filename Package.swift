@@ -13,8 +13,7 @@ let package = Package(
             name: "TernCore",
             path: "Hypervisor",
             exclude: ["x86_64/Machine", "x86_64/include", "Runtime"],
-            sources: ["Core", "x86_64/Model"],
-            swiftSettings: [.enableExperimentalFeature("ValueGenerics"), .enableExperimentalFeature("AddressableParameters")]
+            sources: ["Core", "x86_64/Model"]
         ),
         .testTarget(
             name: "TernCoreTests",
