@@ -16,16 +16,16 @@ SWIFT_SOURCES := $(wildcard Hypervisor/Core/*.swift) \
                  $(wildcard Hypervisor/x86_64/Machine/*.swift)
 ASM_SOURCES   := $(wildcard Boot/*.asm)
 ASM_OBJECTS   := $(patsubst Boot/%.asm,$(BUILD)/boot/%.o,$(ASM_SOURCES))
-C_HEADERS     := $(wildcard Hypervisor/x86_64/include/*)
+C_HEADERS     := $(wildcard Hypervisor/x86_64/include/*) $(wildcard Hypervisor/ABI/include/*/*.h)
 
 # Embedded Swift for bare-metal x86-64 (platform-facts.md): no red zone
 # (interrupts), no SSE/x87 state in the hypervisor, no stack protector.
-SWIFT_FLAGS := -target x86_64-unknown-none-elf \
-  -enable-experimental-feature Embedded \
-  -wmo -Osize -parse-as-library -module-name Tern -swift-version 5 \
+EMBEDDED_SWIFT_FLAGS := -target x86_64-unknown-none-elf \
+  -enable-experimental-feature Embedded -wmo -Osize -parse-as-library -swift-version 5 \
   -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
   -Xcc -ffreestanding -Xcc -mno-red-zone -Xcc -mno-mmx -Xcc -mno-sse \
-  -Xcc -mno-sse2 -Xcc -mno-avx -I Hypervisor/x86_64/include
+  -Xcc -mno-sse2 -Xcc -mno-avx -I Hypervisor/ABI/include
+SWIFT_FLAGS := $(EMBEDDED_SWIFT_FLAGS) -module-name Tern -I Hypervisor/x86_64/include
 C_FLAGS := -target x86_64-unknown-none-elf -ffreestanding -fno-builtin \
   -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -fno-stack-protector \
   -fno-omit-frame-pointer -O2 -Wall -Wextra -Werror
@@ -43,9 +43,40 @@ else
 Q := @
 endif
 
-.PHONY: all iso run run-kernel test unit-test boot-test bench deps clean
+# PV guests (Guests/): each is its own Embedded Swift module with the SDK.
+GUESTS        := hello ticker spinner sleeper hostile
+GUEST_ELVES   := $(patsubst %,$(BUILD)/guests/%.elf,$(GUESTS))
+GUEST_SDK     := $(wildcard Guests/Runtime/Swift/*.swift)
+GUEST_HEADERS := $(wildcard Guests/Runtime/include/*) $(wildcard Hypervisor/ABI/include/*/*.h)
+GUEST_SWIFT_FLAGS := $(EMBEDDED_SWIFT_FLAGS) -module-name Guest -I Guests/Runtime/include
+GUEST_C_FLAGS := $(C_FLAGS) -I Guests/Runtime/include -I Hypervisor/ABI/include
 
-all: $(ELF)
+.PHONY: all iso guests run run-kernel test unit-test boot-test bench deps clean
+
+all: $(ELF) guests
+
+guests: $(GUEST_ELVES)
+
+$(BUILD)/guests/%.o: Guests/%/main.swift $(GUEST_SDK) $(GUEST_HEADERS) Makefile | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/guests
+	@echo "  SWIFTC  $@"
+	$(Q)$(SWIFTC) $(GUEST_SWIFT_FLAGS) -c $(GUEST_SDK) $< -o $@
+	$(Q)touch $@
+
+$(BUILD)/guests/runtime.o: Guests/Runtime/runtime.c $(GUEST_HEADERS) Makefile | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/guests
+	@echo "  CC      $@"
+	$(Q)$(CLANG) $(GUEST_C_FLAGS) -c $< -o $@
+
+$(BUILD)/guests/start.o: Guests/Runtime/start.asm | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/guests
+	@echo "  NASM    $@"
+	$(Q)$(NASM) -f elf64 $< -o $@
+
+$(BUILD)/guests/%.elf: $(BUILD)/guests/%.o $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o Guests/Runtime/guest.ld
+	@echo "  LD      $@"
+	$(Q)$(TERN_LD) -static -nostdlib --no-pie -z max-page-size=4096 -T Guests/Runtime/guest.ld \
+	  $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o $< -o $@
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/install-deps.sh

@@ -7,12 +7,16 @@ import PackageDescription
 let package = Package(
     name: "Tern",
     targets: [
+        // The public ABI headers (Hypervisor/ABI/include/tern/abi.h): one
+        // definition for the hypervisor, guests, Dom0 and the toolstack.
+        .systemLibrary(name: "TernABI", path: "Hypervisor/ABI/include"),
         // Arch-neutral core plus the pure (instruction-free) x86-64 model:
         // page-table encoding, descriptors, layout.
         .target(
             name: "TernCore",
+            dependencies: ["TernABI"],
             path: "Hypervisor",
-            exclude: ["x86_64/Machine", "x86_64/include", "Runtime"],
+            exclude: ["x86_64/Machine", "x86_64/include", "Runtime", "ABI"],
             sources: ["Core", "x86_64/Model"]
         ),
         .testTarget(

@@ -108,6 +108,28 @@ public struct FrameAllocator {
         return nil
     }
 
+    /// `count` contiguous free frames (the first `alignmentFrames`-aligned
+    /// run found from the bottom), now in use; nil if there is no such run.
+    /// For hardware structures that span pages (SVM permission maps).
+    public mutating func allocateContiguous(count: Int, alignmentFrames: Int = 1) -> UInt64? {
+        guard count > 0, alignmentFrames > 0 else { return nil }
+        var start = 0
+        while start + count <= frameCount {
+            if start % alignmentFrames != 0 {
+                start += alignmentFrames - start % alignmentFrames
+                continue
+            }
+            var run = 0
+            while run < count && isFree(start + run) { run += 1 }
+            if run == count {
+                setRange(start..<(start + count), free: false)
+                return UInt64(start) << FrameAllocator.frameShift
+            }
+            start += run + 1
+        }
+        return nil
+    }
+
     /// Returns a frame. Freeing a frame that is misaligned, out of range,
     /// reserved or already free is an error, and changes nothing.
     public mutating func free(_ address: UInt64) throws(FreeError) {

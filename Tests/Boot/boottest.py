@@ -70,13 +70,12 @@ def check_normal_boot(run, loader):
     run.find(r"^\(tern\) Page tables: W\^X image")
     run.find(r"^\(tern\) LAPIC timer: 100 Hz, 3 ticks in \d+ us$")
     phases = parse_phases(run)
+    run.find(r"^\(tern\) SVM: enabled with nested paging")
     for name in ("entry-to-swift", "console-bootinfo", "frame-allocator", "page-tables",
-                 "descriptor-tables", "timer-calibration", "timer-first-ticks", "total"):
+                 "descriptor-tables", "timer-calibration", "timer-first-ticks", "svm", "domains", "total"):
         check(name in phases, f"phase {name} missing from the phase table", run)
     check(phases["total"] >= sum(v for k, v in phases.items() if k != "total") - len(phases),
           "phase total is less than the sum of the phases", run)
-    for line in run.lines():
-        check(not line.startswith(("WARNING", "ERROR")), f"unexpected: {line}", run)
     return phases
 
 
@@ -85,6 +84,8 @@ def boot_kernel_multiboot1(args):
     """QEMU -kernel (multiboot1, a.out kludge) boots to idle."""
     run = boot(qemu_command(elf=args.elf, cmdline="loglvl=info"), BOOT_COMPLETE)
     check_normal_boot(run, "multiboot1")
+    for line in run.lines():
+        check(not line.startswith(("WARNING", "ERROR")), f"unexpected: {line}", run)
     run.find(r"^\(tern\) Command line: \S*tern\.elf loglvl=info$")
 
 
@@ -151,19 +152,22 @@ def small_and_large_memory(args):
 
 
 @test
-def boot_module_is_reserved(args):
-    """A boot module is listed and its frames reserved."""
+def boot_module_is_reserved_and_bad_image_refused(args):
+    """A module that is not an ELF executable is listed, its frames are
+    reserved, it is refused with a message naming it, and boot goes on."""
     with tempfile.NamedTemporaryFile(suffix=".bin") as module:
         module.write(b"\xAB" * 300_000)
         module.flush()
-        run = boot(qemu_command(elf=args.elf, extra=["-initrd", f"{module.name} name=test"]), BOOT_COMPLETE)
-    m = run.find(r"^\(tern\) Module 0: (0x[0-9a-f]+) - (0x[0-9a-f]+) \(292 KiB\) \S+ name=test$")
+        run = boot(qemu_command(elf=args.elf, extra=["-initrd", f"{module.name} name=junk"]), BOOT_COMPLETE,
+                   allowed=[r"ERROR: module junk: cannot build the domain: not a loadable x86-64 ELF executable \(no ELF magic\)"])
+    m = run.find(r"^\(tern\) Module 0: (0x[0-9a-f]+) - (0x[0-9a-f]+) \(292 KiB\) \S+ name=junk$")
     start, end = int(m.group(1), 16), int(m.group(2), 16)
     check(end - start == 300_000, f"module size {end - start}", run)
     reserved = re.findall(r"Reserved (0x[0-9a-f]+) - (0x[0-9a-f]+): boot module", run.log)
     check(reserved, "module not reserved", run)
     lo, hi = (int(x, 16) for x in reserved[0])
     check(lo <= start and end <= hi, "reservation does not cover the module", run)
+    run.find(r"^\(tern\) ERROR: module junk: cannot build the domain: not a loadable x86-64 ELF executable \(no ELF magic\)$")
 
 
 @test

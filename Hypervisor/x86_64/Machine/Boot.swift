@@ -9,6 +9,7 @@ enum TernVersion {
 @_cdecl("tern_main")
 func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Never {
     var phases = BootPhases(startTSC: entryTSC)
+    SystemTime.bootTSC = entryTSC
     phases.mark("entry-to-swift", tsc: tern_rdtsc())
 
     Serial.initialize()
@@ -60,18 +61,23 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
     startTimerAndWaitForTicks(calibration)
     phases.mark("timer-first-ticks", tsc: tern_rdtsc())
 
+    if let error = SVM.enable() { Panic.fatal(SVM.message(error)) }
+    Log.info("SVM: enabled with nested paging, \(SVM.asidCount) ASIDs; ports and MSRs intercepted by default")
+    phases.mark("svm", tsc: tern_rdtsc())
+
+    for module in info.modules { Domains.createFromModule(module) }
+    phases.mark("domains", tsc: tern_rdtsc())
+
     phases.log(tscHz: Platform.tscHz)
     Log.debug("Boot stack high-water mark: \(bootStackUsed(image)) of \(Layout.stackSize) bytes")
-    Log.info("Boot complete: \(Platform.frames!.freeFrames) free frames; idle (Ctrl-A X quits QEMU)")
+    Log.info("Boot complete: \(Platform.frames!.freeFrames) free frames; \(Domains.scheduler.vcpus.count) guest vCPUs (Ctrl-A X quits QEMU)")
 
     if options.selftest == .pageFault {
         Log.info("selftest: reading unmapped address \(hex: Layout.selftestFaultAddress) to test the panic report")
         tern_selftest_fault(Layout.selftestFaultAddress)
         Panic.fatal("selftest: the page fault did not happen")
     }
-    while true {
-        tern_sti_hlt()  // woken by the timer; nothing to do yet
-    }
+    RunLoop.run()
 }
 
 /// The timer's rate is checked against the TSC over the first ticks.
@@ -120,6 +126,9 @@ private func bootStackUsed(_ image: tern_image_symbols) -> UInt64 {
 private func checkImageLayout(_ image: tern_image_symbols) {
     guard image.image_start == Layout.imageBase else {
         Panic.fatal("image loaded at \(hex: image.image_start), built for \(hex: Layout.imageBase) (linker.ld vs Layout.swift)")
+    }
+    guard MemoryLayout<GuestRegisters>.size == MemoryLayout<tern_guest_regs>.size else {
+        Panic.fatal("GuestRegisters and tern_guest_regs differ in size (Model/VCPUContext.swift vs include/cpu.h)")
     }
     let stacks = image.stacks_end - image.stacks_start
     guard stacks == UInt64(Layout.stackSlots) * Layout.stackSlotSize else {

@@ -36,8 +36,12 @@ public enum PageTable {
     public static let addressMask: UInt64 = 0x000F_FFFF_FFFF_F000
     static let levels = 4
     /// Upper tables are permissive; the leaf decides (permissions AND
-    /// across levels, APM vol. 2, 5.6).
-    static let tableFlags: PageFlags = [.present, .writable]
+    /// across levels, APM vol. 2, 5.6). A user leaf needs U at every level:
+    /// nested page tables always do, since the CPU makes every nested walk
+    /// a user access (APM vol. 2, 15.25.5).
+    static func tableFlags(for leaf: PageFlags) -> PageFlags {
+        PageFlags([.present, .writable]).union(leaf.intersection(.user))
+    }
 
     public enum MapError: Error, Equatable {
         case misaligned(virtual: UInt64, physical: UInt64, size: UInt64)
@@ -86,7 +90,8 @@ public enum PageTable {
             let leafLevel = large ? 1 : 0
             var table = root
             for level in stride(from: levels - 1, to: leafLevel, by: -1) {
-                table = try nextTable(table, index: index(v, level: level), virtual: v, memory: memory, allocateFrame: allocateFrame)
+                table = try nextTable(table, index: index(v, level: level), virtual: v, flags: tableFlags(for: flags),
+                                      memory: memory, allocateFrame: allocateFrame)
             }
             guard let entries = entries(of: table, memory: memory) else { throw .tableUnreachable(table) }
             let i = index(v, level: leafLevel)
@@ -123,7 +128,8 @@ public enum PageTable {
     }
 
     private static func nextTable<Memory: PhysicalMemory>(
-        _ table: UInt64, index i: Int, virtual: UInt64, memory: Memory, allocateFrame: () -> UInt64?
+        _ table: UInt64, index i: Int, virtual: UInt64, flags: PageFlags, memory: Memory,
+        allocateFrame: () -> UInt64?
     ) throws(MapError) -> UInt64 {
         guard let entries = entries(of: table, memory: memory) else { throw .tableUnreachable(table) }
         let entry = entries[i]
@@ -131,6 +137,7 @@ public enum PageTable {
             // A large page already covers this range: mapping inside it
             // would silently split or shadow it.
             guard entry & PageFlags.largePage.rawValue == 0 else { throw .alreadyMapped(virtual: virtual) }
+            entries[i] = entry | flags.rawValue
             return entry & addressMask
         }
         guard let frame = allocateFrame() else { throw .outOfFrames }
@@ -138,7 +145,7 @@ public enum PageTable {
             throw .tableUnreachable(frame)
         }
         fresh.initializeMemory(as: UInt8.self, repeating: 0)
-        entries[i] = (frame & addressMask) | tableFlags.rawValue
+        entries[i] = (frame & addressMask) | flags.rawValue
         return frame
     }
 }

@@ -74,6 +74,24 @@ typedef struct {
     uint64_t rip, cs, rflags, rsp, ss;
 } tern_interrupt_frame;
 
+/*
+ * Guest general registers that VMRUN/#VMEXIT do not save (RAX and RSP are
+ * in the VMCB). Same order as GuestRegisters in Model/VCPUContext.swift;
+ * Boot/vmrun.asm uses the offsets.
+ */
+typedef struct {
+    uint64_t rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+} tern_guest_regs;
+
+/* Boot/vmrun.asm: enter the guest whose VMCB is at vmcb_pa until the next
+ * #VMEXIT; host FS/GS/TR/LDTR/syscall MSRs are restored from host_pa
+ * (a page saved with tern_vmsave at boot). Interrupts: see vmrun.asm. */
+void tern_vmrun(uint64_t vmcb_pa, tern_guest_regs *regs, uint64_t host_pa);
+static inline void tern_vmsave(uint64_t pa) { __asm__ volatile("vmsave %%rax" : : "a"(pa) : "memory"); }
+/* Let a host interrupt that became pending while a guest ran be taken now
+ * ("sti; cli" would not: STI's shadow covers the next instruction). */
+static inline void tern_take_pending_interrupts(void) { __asm__ volatile("sti; nop; cli" : : : "memory"); }
+
 /* Boot/isr.asm */
 extern const uint64_t tern_isr_stubs[256];
 void tern_load_gdt(const void *gdtr, uint16_t code_selector, uint16_t data_selector);

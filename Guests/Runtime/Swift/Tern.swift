@@ -1,0 +1,134 @@
+import TernGuestC
+
+/// Tern guest SDK: hypercalls, start info, time, upcalls, for PV guests
+/// written in Embedded Swift (docs/porting.md). Compiled into each guest
+/// together with its own sources.
+public enum Tern {
+    @discardableResult
+    public static func hypercall(_ number: Int32, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0,
+                                 _ a3: UInt64 = 0, _ a4: UInt64 = 0) -> Int64 {
+        tern_hypercall(UInt64(number), a0, a1, a2, a3, a4)
+    }
+
+    public static func abiVersion() -> Int64 { hypercall(TERN_HC_VERSION) }
+
+    /// Writes bytes to this domain's console; returns the count or -errno.
+    @discardableResult
+    public static func consoleWrite(_ bytes: UnsafeRawBufferPointer) -> Int64 {
+        hypercall(TERN_HC_CONSOLE_WRITE, UInt64(UInt(bitPattern: bytes.baseAddress)), UInt64(bytes.count))
+    }
+
+    public static func yield() { hypercall(TERN_HC_YIELD) }
+    public static func block() { hypercall(TERN_HC_BLOCK) }
+
+    public static func shutdown(_ reason: Int32 = TERN_SHUTDOWN_POWEROFF) -> Never {
+        tern_guest_console_flush()
+        hypercall(TERN_HC_SHUTDOWN, UInt64(reason))
+        while true { tern_guest_hlt() }
+    }
+
+    public static func timeInfo() -> tern_time_info {
+        var info = tern_time_info()
+        withUnsafeMutablePointer(to: &info) { hypercall(TERN_HC_TIME_INFO, UInt64(UInt(bitPattern: $0))) }
+        return info
+    }
+
+    /// System time in ns (since Tern booted), from the TSC.
+    public static func now() -> UInt64 {
+        let info = clock
+        let cycles = tern_guest_rdtsc() &- info.tsc_stamp
+        return info.system_time_ns &+ cycles / info.tsc_hz &* 1_000_000_000
+            &+ (cycles % info.tsc_hz) &* 1_000_000_000 / info.tsc_hz
+    }
+
+    /// Busy-waits `ns` nanoseconds of system time (never yields).
+    public static func spin(nanoseconds ns: UInt64) {
+        let end = now() &+ ns
+        while now() < end { tern_guest_pause() }
+    }
+
+    /// One-shot timer: an upcall at `deadline` (system time, ns).
+    public static func setTimer(deadline: UInt64) { hypercall(TERN_HC_SET_TIMER, deadline) }
+
+    nonisolated(unsafe) static var clockStorage: tern_time_info?
+    static var clock: tern_time_info {
+        if let c = clockStorage { return c }
+        let c = timeInfo()
+        clockStorage = c
+        return c
+    }
+}
+
+/// The start-info page Tern wrote for this domain (docs/abi.md).
+public struct StartInfo {
+    public let page: UnsafeMutablePointer<tern_start_info>
+
+    public init(_ raw: UnsafeMutableRawPointer) {
+        page = raw.assumingMemoryBound(to: tern_start_info.self)
+    }
+
+    public var isValid: Bool { page.pointee.magic == TERN_START_INFO_MAGIC }
+    public var domid: UInt32 { page.pointee.domid }
+    public var memoryBytes: UInt64 { page.pointee.memory_bytes }
+
+    /// The guest's command line bytes (after `--` on the module line).
+    public var commandLine: [UInt8] {
+        withUnsafeBytes(of: page.pointee.cmdline) { raw in
+            Array(raw.prefix { $0 != 0 })
+        }
+    }
+
+    /// The value of `key=` on the command line, if present.
+    public func option(_ key: StaticString) -> [UInt8]? {
+        let line = commandLine
+        var tokenStart = 0
+        var i = 0
+        while i <= line.count {
+            if i == line.count || line[i] == UInt8(ascii: " ") {
+                let token = Array(line[tokenStart..<i])
+                if let eq = token.firstIndex(of: UInt8(ascii: "=")), key.utf8CodeUnitCount == eq {
+                    var same = true
+                    key.withUTF8Buffer { k in for j in 0..<eq where k[j] != token[j] { same = false } }
+                    if same { return Array(token[(eq + 1)...]) }
+                }
+                tokenStart = i + 1
+            }
+            i += 1
+        }
+        return nil
+    }
+}
+
+/// Upcalls: Tern injects the registered vector through the guest's IDT
+/// when an event (for now: the one-shot timer) is pending.
+public enum Upcall {
+    nonisolated(unsafe) public static var handler: (() -> Void)?
+    nonisolated(unsafe) static var idt = [UInt64](repeating: 0, count: 512)
+    static let codeSelector: UInt64 = 0x08     // Tern's guest GDT (docs/abi.md)
+    static let interruptGate: UInt64 = 0x8E
+
+    /// Installs `handler` on `vector` (32...255) and tells Tern.
+    public static func install(vector: UInt8, _ handler: @escaping () -> Void) -> Int64 {
+        self.handler = handler
+        let entry = tern_guest_upcall_address()
+        let v = Int(vector)
+        idt[v * 2] = (entry & 0xFFFF) | codeSelector << 16 | interruptGate << 40 | ((entry >> 16) & 0xFFFF) << 48
+        idt[v * 2 + 1] = entry >> 32
+        idt.withUnsafeBufferPointer { table in
+            // LIDT operand: limit (u16) then base (u64), packed.
+            let base = UInt64(UInt(bitPattern: table.baseAddress))
+            let limit = UInt16(table.count * 8 - 1)
+            var packed = [UInt8](repeating: 0, count: 10)
+            packed[0] = UInt8(truncatingIfNeeded: limit)
+            packed[1] = UInt8(truncatingIfNeeded: limit >> 8)
+            for i in 0..<8 { packed[2 + i] = UInt8(truncatingIfNeeded: base >> UInt64(8 * i)) }
+            packed.withUnsafeBytes { tern_guest_lidt($0.baseAddress) }
+        }
+        return Tern.hypercall(TERN_HC_SET_UPCALL, UInt64(vector))
+    }
+}
+
+@_cdecl("tern_guest_upcall")
+func ternGuestUpcall() {
+    Upcall.handler?()
+}

@@ -1,0 +1,88 @@
+/*
+ * C symbols Embedded Swift links against, for Tern PV guests: mem*,
+ * putchar (line-buffered onto TERN_HC_CONSOLE_WRITE), a small bump heap for
+ * posix_memalign, arc4random_buf.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include "tern_guest.h"
+
+void *memset(void *dst, int c, size_t n) {
+    void *d = dst;
+    __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+    return dst;
+}
+void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
+    void *d = dst;
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+    return dst;
+}
+void *memmove(void *dst, const void *src, size_t n) {
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    if (d <= s || d >= s + n) {
+        return memcpy(dst, src, n);
+    }
+    d += n - 1;
+    s += n - 1;
+    __asm__ volatile("std; rep movsb; cld" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+    return dst;
+}
+int memcmp(const void *a, const void *b, size_t n) {
+    const unsigned char *x = a, *y = b;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i] != y[i]) {
+            return x[i] < y[i] ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+static char line[160];
+static size_t line_used;
+
+void tern_guest_console_flush(void) {
+    if (line_used > 0) {
+        tern_hypercall(TERN_HC_CONSOLE_WRITE, (uint64_t)(uintptr_t)line, line_used, 0, 0, 0);
+        line_used = 0;
+    }
+}
+
+int putchar(int c) {
+    line[line_used++] = (char)c;
+    if (c == '\n' || line_used == sizeof line) {
+        tern_guest_console_flush();
+    }
+    return c;
+}
+
+#define GUEST_HEAP_SIZE (256 * 1024)
+static unsigned char heap[GUEST_HEAP_SIZE] __attribute__((aligned(16)));
+static size_t heap_used;
+
+int posix_memalign(void **out, size_t alignment, size_t size) {
+    if (alignment < 16) {
+        alignment = 16;
+    }
+    size_t start = (heap_used + alignment - 1) & ~(alignment - 1);
+    if (start > GUEST_HEAP_SIZE || size > GUEST_HEAP_SIZE - start) {
+        static const char msg[] = "guest heap exhausted\n";
+        tern_hypercall(TERN_HC_CONSOLE_WRITE, (uint64_t)(uintptr_t)msg, sizeof msg - 1, 0, 0, 0);
+        tern_hypercall(TERN_HC_SHUTDOWN, TERN_SHUTDOWN_CRASH, 0, 0, 0, 0);
+        return 12;
+    }
+    heap_used = start + size;
+    *out = &heap[start];
+    return 0;
+}
+
+void free(void *p) {
+    (void)p; /* a bump heap: small guests never give memory back */
+}
+
+void arc4random_buf(void *buf, size_t n) {
+    unsigned char *p = buf;
+    for (size_t i = 0; i < n; i++) {
+        p[i] = (unsigned char)tern_guest_rdtsc();
+    }
+}

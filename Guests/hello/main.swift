@@ -1,0 +1,20 @@
+import TernGuestC
+
+/// The smallest Tern guest: says hello, shows what it was given, checks
+/// the hypervisor's CPUID signature, and powers off.
+@_cdecl("tern_guest_main")
+func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
+    let info = StartInfo(startInfo)
+    guard info.isValid else { return Int64(TERN_SHUTDOWN_CRASH) }
+    print("hello from a Tern guest: domain \(info.domid), \(info.memoryBytes >> 20) MiB, ABI version \(Tern.abiVersion())")
+    let signature = tern_guest_cpuid(TERN_CPUID_LEAF_BASE, 0)
+    let hypervisorBit = tern_guest_cpuid(1, 0).ecx >> 31
+    print("cpuid: signature \(signature.ebx == TERN_CPUID_SIGNATURE ? "Tern" : "unknown"), hypervisor bit \(hypervisorBit), SVM hidden: \(tern_guest_cpuid(0x8000_0001, 0).ecx & 4 == 0)")
+    var domain = tern_domain_info()
+    let status = withUnsafeMutablePointer(to: &domain) {
+        Tern.hypercall(TERN_HC_DOMAIN_INFO, UInt64(TERN_DOMID_SELF), UInt64(UInt(bitPattern: $0)))
+    }
+    print("domain info: status \(status), id \(domain.domid), \(domain.memory_bytes >> 20) MiB, state \(domain.state)")
+    print("goodbye")
+    return Int64(TERN_SHUTDOWN_POWEROFF)
+}

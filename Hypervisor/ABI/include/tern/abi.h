@@ -1,0 +1,131 @@
+/*
+ * Tern public ABI, version 0 — the one definition shared by the hypervisor,
+ * the Dom0 driver (tern.ko), the Swift toolstack and guests.
+ *
+ * Rules (as Xen's public headers): fixed-width types only, explicit padding,
+ * every struct's size fixed and checked below, fields marked IN (caller to
+ * Tern) or OUT (Tern to caller). Numbers are never reused; new calls and
+ * fields get new numbers and versions. Documented in docs/abi.md.
+ */
+#ifndef TERN_ABI_H
+#define TERN_ABI_H
+
+#include <stdint.h>
+
+#define TERN_ABI_MAJOR 0
+#define TERN_ABI_MINOR 1
+/* (TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR, spelled out so Swift imports it. */
+#define TERN_ABI_VERSION 0x00000001
+
+/*
+ * CPUID leaf 0x40000000 (the hypervisor range): EAX = highest Tern leaf,
+ * EBX:ECX:EDX = "TernTernTern". Leaf 0x40000001: EAX = TERN_ABI_VERSION.
+ * (Leaf 1 ECX bit 31, "hypervisor present", is set; SVM is hidden.)
+ */
+#define TERN_CPUID_LEAF_BASE     0x40000000u
+#define TERN_CPUID_LEAF_VERSION  0x40000001u
+#define TERN_CPUID_SIGNATURE 0x6e726554u /* "Tern" in EBX, ECX and EDX */
+
+/*
+ * Hypercalls: VMMCALL with RAX = number; arguments in RDI, RSI, RDX, R10,
+ * R8 (the Linux syscall order, R10 for RCX which VMMCALL leaves alone but
+ * syscall-style stubs clobber); result in RAX: >= 0 success, < 0 a
+ * negated TERN_E* error. Other registers are preserved.
+ * Pointers are guest-physical addresses (a Tern PV guest starts
+ * identity-mapped, so its pointers are already guest-physical); every
+ * pointer is checked to lie wholly inside the caller's own memory.
+ */
+#define TERN_HC_VERSION        0  /* () -> TERN_ABI_VERSION */
+#define TERN_HC_CONSOLE_WRITE  1  /* (IN gpa buf, IN u64 len) -> bytes written */
+#define TERN_HC_YIELD          2  /* () -> 0: give up the CPU */
+#define TERN_HC_BLOCK          3  /* () -> 0: sleep until an upcall is pending */
+#define TERN_HC_SHUTDOWN       4  /* (IN u64 reason) -> does not return */
+#define TERN_HC_SET_TIMER      5  /* (IN u64 deadline_ns) -> 0; 0 cancels */
+#define TERN_HC_TIME_INFO      6  /* (OUT gpa struct tern_time_info) -> 0 */
+#define TERN_HC_DOMAIN_INFO    7  /* (IN u64 domid, OUT gpa struct tern_domain_info) -> 0 */
+#define TERN_HC_SET_UPCALL     8  /* (IN u64 vector 32..255, 0 = none) -> 0 */
+#define TERN_HC_COUNT          9
+
+/* Errors, as negative return values (same numbers as Linux errno). */
+#define TERN_EPERM    1
+#define TERN_ENOENT   2
+#define TERN_EAGAIN  11
+#define TERN_ENOMEM  12
+#define TERN_EFAULT  14
+#define TERN_EBUSY   16
+#define TERN_EINVAL  22
+#define TERN_ENOSYS  38
+
+/* TERN_HC_SHUTDOWN reasons. */
+#define TERN_SHUTDOWN_POWEROFF 0
+#define TERN_SHUTDOWN_REBOOT   1
+#define TERN_SHUTDOWN_CRASH    2
+
+/* TERN_HC_DOMAIN_INFO: the calling domain. */
+#define TERN_DOMID_SELF 0x7FF0u
+
+/* Domain states (struct tern_domain_info.state). */
+#define TERN_DOMAIN_CREATED   0
+#define TERN_DOMAIN_PAUSED    1
+#define TERN_DOMAIN_RUNNING   2
+#define TERN_DOMAIN_BLOCKED   3
+#define TERN_DOMAIN_SHUTDOWN  4
+#define TERN_DOMAIN_CRASHED   5
+#define TERN_DOMAIN_DYING     6
+#define TERN_DOMAIN_DEAD      7
+
+/* Domain flags (struct tern_domain_info.flags). */
+#define TERN_DOMAIN_FLAG_PRIVILEGED (1u << 0)
+
+/* OUT of TERN_HC_TIME_INFO: system time is ns since Tern booted;
+ * at any moment, now_ns = system_time_ns + (rdtsc - tsc_stamp) * 1e9 / tsc_hz
+ * (guests read the TSC directly; RDTSC is not intercepted). */
+struct tern_time_info {
+    uint64_t tsc_hz;          /* OUT */
+    uint64_t system_time_ns;  /* OUT: system time at tsc_stamp */
+    uint64_t tsc_stamp;       /* OUT */
+    uint64_t reserved;        /* OUT: zero */
+};
+
+struct tern_domain_info {
+    uint32_t domid;           /* OUT */
+    uint32_t state;           /* OUT: TERN_DOMAIN_* */
+    uint32_t flags;           /* OUT: TERN_DOMAIN_FLAG_* */
+    uint32_t vcpus;           /* OUT */
+    uint64_t memory_bytes;    /* OUT */
+    uint64_t cpu_time_ns;     /* OUT: time its vCPUs ran */
+    char     name[32];        /* OUT: NUL-padded */
+};
+
+/*
+ * The start-info page, at the guest-physical address in RDI when a PV
+ * guest's first instruction runs. Entry state: 64-bit long mode, CPL 0,
+ * paging on with all guest memory identity-mapped (2 MiB pages, page tables
+ * near the top of guest memory, listed below), interrupts off, RSP at the
+ * top of a small boot stack below the start-info page.
+ */
+#define TERN_START_INFO_MAGIC 0x5452545349524554ull /* "TERNSTRT" little-endian */
+
+struct tern_start_info {
+    uint64_t magic;            /* OUT: TERN_START_INFO_MAGIC */
+    uint32_t abi_version;      /* OUT: TERN_ABI_VERSION */
+    uint32_t domid;            /* OUT */
+    uint64_t memory_bytes;     /* OUT: guest-physical memory is [0, memory_bytes) */
+    uint64_t page_tables_gpa;  /* OUT: Tern-built tables [gpa, gpa + size) */
+    uint64_t page_tables_size; /* OUT */
+    uint64_t free_gpa;         /* OUT: first byte after the loaded image */
+    uint64_t reserved[2];      /* OUT: zero */
+    char     cmdline[192];     /* OUT: NUL-terminated */
+};
+
+#ifdef __cplusplus
+#define TERN_STATIC_ASSERT static_assert
+#else
+#define TERN_STATIC_ASSERT _Static_assert
+#endif
+TERN_STATIC_ASSERT(TERN_ABI_VERSION == ((TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR), "version");
+TERN_STATIC_ASSERT(sizeof(struct tern_time_info) == 32, "tern_time_info layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_domain_info) == 64, "tern_domain_info layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_start_info) == 256, "tern_start_info layout");
+
+#endif /* TERN_ABI_H */

@@ -1,0 +1,97 @@
+import TernABI
+
+/// Domain life cycle (values are the ABI's TERN_DOMAIN_*).
+public enum DomainState: UInt32 {
+    case created = 0    // memory and image in place, never run
+    case paused = 1
+    case running = 2    // at least one vCPU runnable or running
+    case blocked = 3    // every vCPU waiting for an upcall
+    case shutdown = 4   // asked to stop (TERN_HC_SHUTDOWN)
+    case crashed = 5    // stopped by Tern: triple fault, bad access, ...
+    case dying = 6      // being torn down
+    case dead = 7       // every frame returned
+
+    public var name: StaticString {
+        switch self {
+        case .created: return "created"
+        case .paused: return "paused"
+        case .running: return "running"
+        case .blocked: return "blocked"
+        case .shutdown: return "shutdown"
+        case .crashed: return "crashed"
+        case .dying: return "dying"
+        case .dead: return "dead"
+        }
+    }
+
+    /// Stopped for good: nothing of it may run again.
+    public var isStopped: Bool { rawValue >= DomainState.shutdown.rawValue }
+}
+
+/// A domain: an isolated guest with its own memory, nested page table and
+/// vCPUs. Frames it holds are listed so that destroying it returns exactly
+/// what it took.
+public final class Domain {
+    public let id: UInt16
+    public let name: [UInt8]
+    public let privileged: Bool
+    public internal(set) var state: DomainState = .created
+    /// Host frame of each guest frame: guest-physical memory is
+    /// [0, memoryFrames.count * 4 KiB).
+    public internal(set) var memoryFrames: [UInt64] = []
+    /// Host frames of its nested page table (root first) and other
+    /// per-domain hypervisor pages (VMCBs): returned on destroy too.
+    public internal(set) var overheadFrames: [UInt64] = []
+    public var nestedRoot: UInt64 { overheadFrames.first ?? 0 }
+    public internal(set) var vcpus: [VCPU] = []
+    public var weight: Int
+    public internal(set) var shutdownReason: UInt64 = 0
+    /// Partial console line (flushed at '\n' or when full), so the lines of
+    /// different domains interleave whole.
+    public var consoleLine: [UInt8] = []
+    public static let consoleLineCapacity = 160
+
+    public init(id: UInt16, name: [UInt8], privileged: Bool, weight: Int = Scheduler.defaultWeight) {
+        self.id = id
+        self.name = Array(name.prefix(Int(Domain.nameCapacity)))
+        self.privileged = privileged
+        self.weight = weight
+    }
+
+    public static let nameCapacity: UInt64 = 31
+
+    public var memoryBytes: UInt64 { UInt64(memoryFrames.count) * FrameAllocator.frameSize }
+
+    public var cpuTimeCycles: UInt64 {
+        var total: UInt64 = 0
+        for vcpu in vcpus { total &+= vcpu.cpuTimeCycles }
+        return total
+    }
+
+    public func addMemoryFrame(_ frame: UInt64) { memoryFrames.append(frame) }
+    public func addOverheadFrame(_ frame: UInt64) { overheadFrames.append(frame) }
+    public func addVCPU(_ vcpu: VCPU) { vcpus.append(vcpu) }
+
+    /// Recomputes running/blocked from the vCPUs (stopped states stick).
+    public func refreshState() {
+        guard !state.isStopped, state != .created, state != .paused else { return }
+        state = vcpus.contains { $0.state != .blocked } ? .running : .blocked
+    }
+
+    public func markStopped(_ newState: DomainState, reason: UInt64 = 0) {
+        precondition(newState.isStopped)
+        guard !state.isStopped else { return }
+        state = newState
+        shutdownReason = reason
+        for vcpu in vcpus { vcpu.state = .offline }
+    }
+
+    /// Hands every frame back (the caller frees them) and marks it dead.
+    public func takeAllFrames() -> [UInt64] {
+        let all = memoryFrames + overheadFrames
+        memoryFrames = []
+        overheadFrames = []
+        state = .dead
+        return all
+    }
+}

@@ -1,0 +1,193 @@
+import TernABI
+
+/// Builds a PV domain from an ELF image (Tern's side of `create`): takes
+/// zeroed frames, maps them with a nested page table, loads the image,
+/// writes identity page tables, a GDT and the start-info page into guest
+/// memory, and returns where the first vCPU starts. On any failure every
+/// frame taken so far goes back to the allocator: nothing half-built stays.
+public enum DomainBuilder {
+    public enum Error: Swift.Error, Equatable {
+        case badMemorySize(UInt64)
+        case badImage(ELFImage.Error)
+        /// A segment lies outside [0, start of Tern's reserved top area).
+        case imageOutsideMemory(start: UInt64, end: UInt64, limit: UInt64)
+        case outOfMemory(neededFrames: Int, freeFrames: Int)
+        case mapping(PageTable.MapError)
+        case hostMemoryUnreachable
+    }
+
+    /// Where the first vCPU starts (the arch layer puts it in the VMCB).
+    public struct StartState: Equatable {
+        public var entry: UInt64
+        public var stackTop: UInt64
+        public var startInfo: UInt64
+        public var pageTableRoot: UInt64
+        public var gdtBase: UInt64
+        public var gdtLimit: UInt16
+    }
+
+    /// Nested page table leaves: guest accesses count as user accesses in
+    /// the nested walk (AMD APM vol. 2, 15.25.5), so U must be set.
+    public static let nestedFlags: PageFlags = [.present, .writable, .user]
+    /// Guest identity map: supervisor, writable, executable.
+    public static let guestFlags: PageFlags = [.present, .writable]
+    /// GDT slots in the guest: null, 64-bit code (0x08), data (0x10), like Tern's.
+    public static let guestGDT: [UInt64] = [0, Descriptors.code64, Descriptors.data]
+
+    public static func build<Host: PhysicalMemory>(
+        domain: Domain, memoryBytes: UInt64, image: UnsafeRawBufferPointer, commandLine: UnsafeRawBufferPointer,
+        host: Host, frames: inout FrameAllocator
+    ) throws(Error) -> StartState {
+        guard let layout = GuestLayout(memoryBytes: memoryBytes) else { throw .badMemorySize(memoryBytes) }
+        let elf: ELFImage
+        do throws(ELFImage.Error) { elf = try ELFImage(parsing: image) } catch { throw .badImage(error) }
+        let span = elf.span
+        guard span.end <= layout.reservedTop.start else {
+            throw .imageOutsideMemory(start: span.start, end: span.end, limit: layout.reservedTop.start)
+        }
+
+        let needed = Int(memoryBytes / FrameAllocator.frameSize)
+        guard frames.freeFrames >= needed + nestedTableEstimate(memoryBytes) else {
+            throw .outOfMemory(neededFrames: needed, freeFrames: frames.freeFrames)
+        }
+        do throws(Error) {
+            try populate(domain, frames: needed, host: host, allocator: &frames)
+            try mapNested(domain, host: host, allocator: &frames)
+            let memory = GuestMemory(frames: domain.memoryFrames, host: host)
+            try load(elf, image: image, into: memory)
+            let root = try buildIdentityMap(layout, memory: memory)
+            writeGDT(layout, memory: memory)
+            writeStartInfo(layout, domain: domain, imageEnd: span.end, commandLine: commandLine, memory: memory)
+            return StartState(entry: elf.entry, stackTop: layout.stackTop, startInfo: layout.startInfo,
+                              pageTableRoot: root, gdtBase: layout.gdt,
+                              gdtLimit: UInt16(guestGDT.count * 8 - 1))
+        } catch {
+            release(domain, allocator: &frames)
+            throw error
+        }
+    }
+
+    /// Returns every frame of a domain to the allocator (build failure or
+    /// destroy). A frame that will not free is a bookkeeping bug: counted.
+    @discardableResult
+    public static func release(_ domain: Domain, allocator: inout FrameAllocator) -> Int {
+        var failures = 0
+        for frame in domain.takeAllFrames() {
+            do throws(FrameAllocator.FreeError) { try allocator.free(frame) } catch { failures += 1 }
+        }
+        return failures
+    }
+
+    /// Upper bound of the nested table pages for `bytes` of guest memory
+    /// mapped with 4 KiB pages: one page table per 2 MiB, plus the PD,
+    /// PDPT and PML4 levels.
+    static func nestedTableEstimate(_ bytes: UInt64) -> Int {
+        let tables = bytes / (2 << 20)
+        return Int(tables + tables / 512 + 3)
+    }
+
+    private static func populate<Host: PhysicalMemory>(
+        _ domain: Domain, frames count: Int, host: Host, allocator: inout FrameAllocator
+    ) throws(Error) {
+        for _ in 0..<count {
+            guard let frame = allocator.allocate() else {
+                throw .outOfMemory(neededFrames: count, freeFrames: allocator.freeFrames)
+            }
+            domain.addMemoryFrame(frame)
+            // A guest must never see what a frame held before.
+            guard let bytes = host.mutableBytes(at: frame, count: Int(FrameAllocator.frameSize)) else {
+                throw .hostMemoryUnreachable
+            }
+            bytes.initializeMemory(as: UInt8.self, repeating: 0)
+        }
+    }
+
+    /// GPA -> host frame in the domain's own nested table. Runs of
+    /// contiguous, 2 MiB-aligned host frames get 2 MiB pages.
+    private static func mapNested<Host: PhysicalMemory>(
+        _ domain: Domain, host: Host, allocator: inout FrameAllocator
+    ) throws(Error) {
+        guard let root = allocator.allocate() else { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
+        domain.addOverheadFrame(root)
+        guard let rootBytes = host.mutableBytes(at: root, count: Int(FrameAllocator.frameSize)) else {
+            throw .hostMemoryUnreachable
+        }
+        rootBytes.initializeMemory(as: UInt8.self, repeating: 0)
+        let frames = domain.memoryFrames
+        var outOfFrames = false
+        var gfn = 0
+        while gfn < frames.count {
+            var run = 1
+            while gfn + run < frames.count && frames[gfn + run] == frames[gfn] + UInt64(run) * FrameAllocator.frameSize {
+                run += 1
+            }
+            do throws(PageTable.MapError) {
+                try PageTable.map(root: root, virtual: UInt64(gfn) * FrameAllocator.frameSize, physical: frames[gfn],
+                                  size: UInt64(run) * FrameAllocator.frameSize, flags: nestedFlags, memory: host,
+                                  allocateFrame: {
+                                      guard let frame = allocator.allocate() else { outOfFrames = true; return nil }
+                                      domain.addOverheadFrame(frame)
+                                      return frame
+                                  })
+            } catch {
+                if outOfFrames { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
+                throw .mapping(error)
+            }
+            gfn += run
+        }
+    }
+
+    private static func load<Host: PhysicalMemory>(
+        _ elf: ELFImage, image: UnsafeRawBufferPointer, into memory: GuestMemory<Host>
+    ) throws(Error) {
+        for segment in elf.segments {
+            let bytes = UnsafeRawBufferPointer(
+                rebasing: image[Int(segment.fileOffset)..<Int(segment.fileOffset + segment.fileSize)])
+            guard memory.copyIn(to: segment.address, from: bytes) else { throw .hostMemoryUnreachable }
+            // The rest (.bss) is already zero: the frames were zeroed.
+        }
+    }
+
+    /// Identity map of all guest memory with 2 MiB pages, in guest pages
+    /// taken downwards from layout.pageTablesTop. Returns the PML4's GPA.
+    private static func buildIdentityMap<Host: PhysicalMemory>(
+        _ layout: GuestLayout, memory: GuestMemory<Host>
+    ) throws(Error) -> UInt64 {
+        var next = layout.pageTablesTop
+        func take() -> UInt64? {
+            guard next > layout.pageTablesBottom else { return nil }
+            next -= GuestLayout.pageSize
+            return next
+        }
+        guard let root = take() else { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
+        do throws(PageTable.MapError) {
+            try PageTable.map(root: root, virtual: 0, physical: 0, size: layout.memoryBytes, flags: guestFlags,
+                              memory: memory, allocateFrame: take)
+        } catch {
+            throw .mapping(error)
+        }
+        return root
+    }
+
+    private static func writeGDT<Host: PhysicalMemory>(_ layout: GuestLayout, memory: GuestMemory<Host>) {
+        guestGDT.withUnsafeBytes { _ = memory.copyIn(to: layout.gdt, from: $0) }
+    }
+
+    private static func writeStartInfo<Host: PhysicalMemory>(
+        _ layout: GuestLayout, domain: Domain, imageEnd: UInt64, commandLine: UnsafeRawBufferPointer,
+        memory: GuestMemory<Host>
+    ) {
+        var info = tern_start_info()
+        info.magic = TERN_START_INFO_MAGIC
+        info.abi_version = UInt32(TERN_ABI_VERSION)
+        info.domid = UInt32(domain.id)
+        info.memory_bytes = layout.memoryBytes
+        info.page_tables_gpa = layout.pageTablesBottom
+        info.page_tables_size = layout.pageTablePages * GuestLayout.pageSize
+        info.free_gpa = imageEnd.roundedUp(to: GuestLayout.pageSize)
+        withUnsafeMutableBytes(of: &info.cmdline) { line in
+            for (i, byte) in commandLine.prefix(line.count - 1).enumerated() { line[i] = byte }
+        }
+        withUnsafeBytes(of: &info) { _ = memory.copyIn(to: layout.startInfo, from: $0) }
+    }
+}

@@ -1,0 +1,81 @@
+/// The parts of an ELF64 executable Tern needs to load a guest: its entry
+/// point and its PT_LOAD segments (System V gABI, "ELF header" and "Program
+/// header"). Everything is bounds-checked; a bad image is a named error.
+public struct ELFImage {
+    public struct Segment: Equatable {
+        public var fileOffset: UInt64
+        public var fileSize: UInt64
+        public var address: UInt64   // p_paddr: where the segment goes in guest-physical memory
+        public var memorySize: UInt64
+    }
+
+    public enum Error: Swift.Error, Equatable {
+        case tooSmall(Int)
+        case notELF
+        case not64BitLittleEndian
+        case notX86_64(UInt16)
+        case notExecutable(UInt16)
+        case badProgramHeaders(offset: UInt64, count: UInt16, entrySize: UInt16)
+        case segmentOutsideFile(index: Int)
+        case segmentFileLargerThanMemory(index: Int)
+        case segmentWraps(index: Int)
+        case noLoadableSegment
+        case tooManySegments(Int)
+    }
+
+    static let headerSize = 64
+    static let programHeaderSize: UInt16 = 56
+    static let machineX86_64: UInt16 = 62
+    static let typeExecutable: UInt16 = 2
+    static let segmentLoad: UInt32 = 1
+    public static let maxSegments = 16
+
+    public var entry: UInt64
+    public var segments: [Segment] = []
+
+    /// The lowest and one-past-highest guest-physical byte the image covers.
+    public var span: PhysicalRange {
+        var low = UInt64.max, high: UInt64 = 0
+        for s in segments {
+            low = min(low, s.address)
+            high = max(high, s.address + s.memorySize)
+        }
+        return PhysicalRange(start: low, end: high)
+    }
+
+    public init(parsing file: UnsafeRawBufferPointer) throws(Error) {
+        guard file.count >= ELFImage.headerSize else { throw .tooSmall(file.count) }
+        guard file[0] == 0x7F, file[1] == UInt8(ascii: "E"), file[2] == UInt8(ascii: "L"), file[3] == UInt8(ascii: "F") else {
+            throw .notELF
+        }
+        guard file[4] == 2, file[5] == 1 else { throw .not64BitLittleEndian }  // ELFCLASS64, ELFDATA2LSB
+        let type = UInt16(file[16]) | UInt16(file[17]) << 8
+        let machine = UInt16(file[18]) | UInt16(file[19]) << 8
+        guard machine == ELFImage.machineX86_64 else { throw .notX86_64(machine) }
+        guard type == ELFImage.typeExecutable else { throw .notExecutable(type) }
+        entry = file.u64(at: 24)!
+        let phoff = file.u64(at: 32)!
+        let phentsize = UInt16(file[54]) | UInt16(file[55]) << 8
+        let phnum = UInt16(file[56]) | UInt16(file[57]) << 8
+        let tableSize = UInt64(phnum) * UInt64(ELFImage.programHeaderSize)
+        guard phentsize == ELFImage.programHeaderSize, phoff <= UInt64(file.count),
+              tableSize <= UInt64(file.count) - phoff else {
+            throw .badProgramHeaders(offset: phoff, count: phnum, entrySize: phentsize)
+        }
+        for index in 0..<Int(phnum) {
+            let at = Int(phoff) + index * Int(ELFImage.programHeaderSize)
+            guard file.u32(at: at)! == ELFImage.segmentLoad else { continue }
+            let segment = Segment(fileOffset: file.u64(at: at + 8)!, fileSize: file.u64(at: at + 32)!,
+                                  address: file.u64(at: at + 24)!, memorySize: file.u64(at: at + 40)!)
+            guard segment.fileOffset <= UInt64(file.count),
+                  segment.fileSize <= UInt64(file.count) - segment.fileOffset else { throw .segmentOutsideFile(index: index) }
+            guard segment.fileSize <= segment.memorySize else { throw .segmentFileLargerThanMemory(index: index) }
+            guard segment.address.addingReportingOverflow(segment.memorySize).overflow == false else {
+                throw .segmentWraps(index: index)
+            }
+            guard segments.count < ELFImage.maxSegments else { throw .tooManySegments(Int(phnum)) }
+            if segment.memorySize > 0 { segments.append(segment) }
+        }
+        guard !segments.isEmpty else { throw .noLoadableSegment }
+    }
+}

@@ -1,0 +1,129 @@
+import TernABI
+
+/// What the hypercall layer needs from the rest of the hypervisor. The
+/// arch layer implements it on bare metal; tests implement it with fakes.
+public protocol HypercallHost {
+    associatedtype Memory: PhysicalMemory
+    /// The caller's memory, every access checked (GuestMemory).
+    func memory(of domain: Domain) -> GuestMemory<Memory>
+    /// System time: ns since boot.
+    func nowNanoseconds() -> UInt64
+    func timeInfo() -> tern_time_info
+    func domain(withID id: UInt16) -> Domain?
+    /// A whole console line from `domain` (without the newline).
+    func consoleLine(from domain: Domain, _ line: UnsafeRawBufferPointer)
+}
+
+/// What a hypercall asks the caller's vCPU to do next.
+public enum HypercallOutcome: Equatable {
+    case resume(Int64)     // RAX = value, carry on
+    case block             // RAX = 0, wait for an upcall
+    case yield             // RAX = 0, give the CPU away
+    case shutdown(UInt64)  // the domain stops, with this reason
+}
+
+/// Hypercall ABI v0 (Hypervisor/ABI/include/tern/abi.h, docs/abi.md).
+/// Every argument is validated; every guest pointer goes through
+/// GuestMemory, which refuses anything outside the caller's own memory.
+/// Nothing here can fail the hypervisor: bad input is an error code.
+public enum Hypercalls {
+    /// Longest console write per call; longer ones are refused (-EINVAL),
+    /// so one call's cost is bounded.
+    public static let maxConsoleWrite: UInt64 = 4096
+    static let consoleChunk = 256
+
+    public static func dispatch<Host: HypercallHost>(
+        number: UInt64, arguments a: (UInt64, UInt64, UInt64, UInt64, UInt64),
+        vcpu: VCPU, domain: Domain, host: Host
+    ) -> HypercallOutcome {
+        switch number {
+        case UInt64(TERN_HC_VERSION):
+            return .resume(Int64(TERN_ABI_VERSION))
+        case UInt64(TERN_HC_CONSOLE_WRITE):
+            return consoleWrite(gpa: a.0, length: a.1, domain: domain, host: host)
+        case UInt64(TERN_HC_YIELD):
+            return .yield
+        case UInt64(TERN_HC_BLOCK):
+            return vcpu.upcallPending ? .resume(0) : .block
+        case UInt64(TERN_HC_SHUTDOWN):
+            guard a.0 <= UInt64(TERN_SHUTDOWN_CRASH) else { return error(TERN_EINVAL) }
+            return .shutdown(a.0)
+        case UInt64(TERN_HC_SET_TIMER):
+            vcpu.timerDeadline = a.0
+            if a.0 != 0 && a.0 <= host.nowNanoseconds() { vcpu.upcallPending = true; vcpu.timerDeadline = 0 }
+            return .resume(0)
+        case UInt64(TERN_HC_TIME_INFO):
+            var info = host.timeInfo()
+            return copyOut(&info, to: a.0, domain: domain, host: host)
+        case UInt64(TERN_HC_DOMAIN_INFO):
+            return domainInfo(id: a.0, out: a.1, caller: domain, host: host)
+        case UInt64(TERN_HC_SET_UPCALL):
+            guard a.0 == 0 || (a.0 >= 32 && a.0 <= 255) else { return error(TERN_EINVAL) }
+            vcpu.upcallVector = UInt8(a.0)
+            return .resume(0)
+        default:
+            return error(TERN_ENOSYS)
+        }
+    }
+
+    static func error(_ code: Int32) -> HypercallOutcome { .resume(-Int64(code)) }
+
+    private static func consoleWrite<Host: HypercallHost>(
+        gpa: UInt64, length: UInt64, domain: Domain, host: Host
+    ) -> HypercallOutcome {
+        guard length <= maxConsoleWrite else { return error(TERN_EINVAL) }
+        let memory = host.memory(of: domain)
+        guard memory.contains(gpa, count: length) else { return error(TERN_EFAULT) }
+        var chunk = InlineArray<256, UInt8>(repeating: 0)
+        var done: UInt64 = 0
+        while done < length {
+            let n = Int(min(UInt64(consoleChunk), length - done))
+            let copied = withUnsafeMutableBytes(of: &chunk) { raw in
+                memory.copyOut(from: gpa + done, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<n]))
+            }
+            guard copied else { return error(TERN_EFAULT) }
+            for i in 0..<n { consoleByte(chunk[i], domain: domain, host: host) }
+            done += UInt64(n)
+        }
+        return .resume(Int64(length))
+    }
+
+    /// Line-buffers a domain's console output so lines interleave whole.
+    static func consoleByte<Host: HypercallHost>(_ byte: UInt8, domain: Domain, host: Host) {
+        if byte == UInt8(ascii: "\n") || domain.consoleLine.count >= Domain.consoleLineCapacity {
+            domain.consoleLine.withUnsafeBytes { host.consoleLine(from: domain, $0) }
+            domain.consoleLine.removeAll(keepingCapacity: true)
+            if byte == UInt8(ascii: "\n") { return }
+        }
+        if byte != UInt8(ascii: "\r") { domain.consoleLine.append(byte) }
+    }
+
+    private static func domainInfo<Host: HypercallHost>(
+        id rawID: UInt64, out: UInt64, caller: Domain, host: Host
+    ) -> HypercallOutcome {
+        let targetID = rawID == UInt64(TERN_DOMID_SELF) ? UInt64(caller.id) : rawID
+        guard targetID <= UInt64(UInt16.max) else { return error(TERN_EINVAL) }
+        // Only a privileged domain may look at others (Dom0's `tern list`).
+        guard targetID == UInt64(caller.id) || caller.privileged else { return error(TERN_EPERM) }
+        guard let target = host.domain(withID: UInt16(targetID)) else { return error(TERN_ENOENT) }
+        var info = tern_domain_info()
+        info.domid = UInt32(target.id)
+        info.state = target.state.rawValue
+        info.flags = target.privileged ? TERN_DOMAIN_FLAG_PRIVILEGED : 0
+        info.vcpus = UInt32(target.vcpus.count)
+        info.memory_bytes = target.memoryBytes
+        let hz = host.timeInfo().tsc_hz
+        info.cpu_time_ns = BootPhases.microseconds(cycles: target.cpuTimeCycles, tscHz: hz) &* 1000
+        withUnsafeMutableBytes(of: &info.name) { name in
+            for (i, byte) in target.name.prefix(name.count - 1).enumerated() { name[i] = byte }
+        }
+        return copyOut(&info, to: out, domain: caller, host: host)
+    }
+
+    private static func copyOut<T, Host: HypercallHost>(
+        _ value: inout T, to gpa: UInt64, domain: Domain, host: Host
+    ) -> HypercallOutcome {
+        let ok = withUnsafeBytes(of: &value) { host.memory(of: domain).copyIn(to: gpa, from: $0) }
+        return ok ? .resume(0) : error(TERN_EFAULT)
+    }
+}

@@ -1,0 +1,121 @@
+/// Options on a guest boot module's command line, as in
+/// `module2 /guests/hello.elf name=hello mem=4M weight=256 -- count=5`.
+/// The first token (the path) names the guest when there is no `name=`.
+/// Everything after ` -- ` is the guest's own command line (its start-info
+/// `cmdline`); before it, only Tern's options are allowed, so a typo such
+/// as `memory=4M` is refused rather than silently handed to the guest.
+/// Problems are collected with their place so that the boot log can say
+/// what and where; a module with problems is not started.
+public struct ModuleOptions: Equatable {
+    public static let defaultMemory: UInt64 = 4 << 20
+    public static let maxWeight = 65535
+
+    public var name: [UInt8] = []
+    public var memoryBytes: UInt64 = ModuleOptions.defaultMemory
+    public var weight = Scheduler.defaultWeight
+    public var guestCommandLine: [UInt8] = []
+    public var problems: [BootOptions.Problem] = []
+
+    public init(parsing line: UnsafeRawBufferPointer) {
+        var index = 0
+        var first = true
+        while index < line.count {
+            while index < line.count && line[index] == UInt8(ascii: " ") { index += 1 }
+            let start = index
+            while index < line.count && line[index] != UInt8(ascii: " ") && line[index] != 0 { index += 1 }
+            if start == index { break }
+            let token = UnsafeRawBufferPointer(rebasing: line[start..<index])
+            if token.equals("--") {
+                var rest = index
+                while rest < line.count && line[rest] == UInt8(ascii: " ") { rest += 1 }
+                var end = rest
+                while end < line.count && line[end] != 0 { end += 1 }
+                guestCommandLine = Array(line[rest..<end])
+                break
+            }
+            if first && !token.contains(UInt8(ascii: "=")) {
+                name = ModuleOptions.baseName(token)
+            } else {
+                apply(token, offset: start)
+            }
+            first = false
+        }
+        if name.isEmpty { name = Array("guest".utf8) }
+    }
+
+    private mutating func apply(_ token: UnsafeRawBufferPointer, offset: Int) {
+        let problem = BootOptions.Problem(kind: .badValue, offset: offset, length: token.count)
+        guard let equals = token.firstIndex(of: UInt8(ascii: "=")) else {
+            problems.append(BootOptions.Problem(kind: .unknownOption, offset: offset, length: token.count))
+            return
+        }
+        let key = UnsafeRawBufferPointer(rebasing: token[0..<equals])
+        let value = UnsafeRawBufferPointer(rebasing: token[(equals + 1)...])
+        if key.equals("name") {
+            guard ModuleOptions.isValidName(value) else { problems.append(problem); return }
+            name = Array(value)
+        } else if key.equals("mem") {
+            guard let bytes = ModuleOptions.size(value) else { problems.append(problem); return }
+            memoryBytes = bytes
+        } else if key.equals("weight") {
+            guard let w = ModuleOptions.number(value), w >= 1, w <= UInt64(ModuleOptions.maxWeight) else {
+                problems.append(problem)
+                return
+            }
+            weight = Int(w)
+        } else {
+            problems.append(BootOptions.Problem(kind: .unknownOption, offset: offset, length: token.count))
+        }
+    }
+
+    /// 1-31 characters from [A-Za-z0-9._-].
+    static func isValidName(_ value: UnsafeRawBufferPointer) -> Bool {
+        guard value.count >= 1, value.count <= Int(Domain.nameCapacity) else { return false }
+        for byte in value {
+            let ok = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            if !ok { return false }
+        }
+        return true
+    }
+
+    /// "/guests/hello.elf" -> "hello" (cut to a valid name).
+    static func baseName(_ path: UnsafeRawBufferPointer) -> [UInt8] {
+        var start = 0
+        for (i, byte) in path.enumerated() where byte == UInt8(ascii: "/") { start = i + 1 }
+        var result: [UInt8] = []
+        for byte in path[start...] {
+            if byte == UInt8(ascii: ".") || result.count == Int(Domain.nameCapacity) { break }
+            result.append(byte)
+        }
+        return result.withUnsafeBytes { isValidName($0) } ? result : []
+    }
+
+    static func number(_ text: UnsafeRawBufferPointer) -> UInt64? {
+        guard !text.isEmpty, text.count <= 19 else { return nil }
+        var value: UInt64 = 0
+        for byte in text {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    /// "4096", "512K", "4M", "1G" (binary units) -> bytes; nil if malformed
+    /// or absurd (over 1 TiB).
+    static func size(_ text: UnsafeRawBufferPointer) -> UInt64? {
+        guard let last = text.last else { return nil }
+        var shift: UInt64 = 0
+        var digits = text
+        switch last {
+        case UInt8(ascii: "K"), UInt8(ascii: "k"): shift = 10
+        case UInt8(ascii: "M"), UInt8(ascii: "m"): shift = 20
+        case UInt8(ascii: "G"), UInt8(ascii: "g"): shift = 30
+        default: break
+        }
+        if shift != 0 { digits = UnsafeRawBufferPointer(rebasing: text[0..<(text.count - 1)]) }
+        guard let n = number(digits), n > 0, n <= (1 << 40) >> shift else { return nil }
+        return n << shift
+    }
+}

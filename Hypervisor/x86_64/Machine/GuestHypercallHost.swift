@@ -1,0 +1,49 @@
+import TernABI
+import TernCPU
+
+/// The hypercall layer's view of this machine (Core/Hypercalls.swift).
+struct GuestHypercallHost: HypercallHost {
+    func memory(of domain: Domain) -> GuestMemory<PhysicalWindow> {
+        GuestMemory(frames: domain.memoryFrames, host: PhysicalWindow.directMap)
+    }
+
+    func nowNanoseconds() -> UInt64 { SystemTime.nowNanoseconds() }
+
+    func timeInfo() -> tern_time_info {
+        var info = tern_time_info()
+        let tsc = tern_rdtsc()
+        info.tsc_hz = Platform.tscHz
+        info.tsc_stamp = tsc
+        info.system_time_ns = SystemTime.nanoseconds(atTSC: tsc)
+        return info
+    }
+
+    func domain(withID id: UInt16) -> Domain? { Domains.domain(id) }
+
+    /// Guest console lines go straight to the serial console as
+    /// "(dN) text", without Tern's prefix (as Xen's "(d1) ...").
+    func consoleLine(from domain: Domain, _ line: UnsafeRawBufferPointer) {
+        let prefix: LogMessage = "(d\(domain.id)) "
+        prefix.withBytes { Serial.write($0) }
+        var clean = InlineArray<160, UInt8>(repeating: 0)
+        let n = min(line.count, 160)
+        for i in 0..<n {
+            let byte = line[i]
+            clean[i] = (byte >= 0x20 && byte < 0x7F) || byte == 0x09 ? byte : UInt8(ascii: "?")
+        }
+        withUnsafeBytes(of: &clean) { Serial.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        Serial.write(byte: UInt8(ascii: "\r"))
+        Serial.write(byte: UInt8(ascii: "\n"))
+    }
+}
+
+/// System time: nanoseconds since Tern's first instruction, from the TSC.
+enum SystemTime {
+    nonisolated(unsafe) static var bootTSC: UInt64 = 0
+
+    static func nanoseconds(atTSC tsc: UInt64) -> UInt64 {
+        BootPhases.microseconds(cycles: tsc &- bootTSC, tscHz: Platform.tscHz) &* 1000
+    }
+
+    static func nowNanoseconds() -> UInt64 { nanoseconds(atTSC: tern_rdtsc()) }
+}

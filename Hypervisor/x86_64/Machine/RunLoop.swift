@@ -1,0 +1,93 @@
+import TernCPU
+
+/// The hypervisor's main loop on this CPU once boot is done: pick a vCPU,
+/// run it until the next #VMEXIT, handle the exit, account timer ticks,
+/// and idle with `sti; hlt` when nothing is runnable. Interrupts are off
+/// everywhere in here except inside VMRUN and the idle halt.
+enum RunLoop {
+    static func run() -> Never {
+        var seenTicks = Platform.ticks
+        var current: VCPU?
+        while true {
+            if Platform.ticks != seenTicks {
+                while seenTicks != Platform.ticks {
+                    Domains.scheduler.tick()
+                    seenTicks &+= 1
+                }
+                wakeTimers()
+                if current != nil && Domains.scheduler.shouldPreempt() { current = nil }
+            }
+            if current == nil || current!.state != .running {
+                current = Domains.scheduler.pickNext()
+            }
+            guard let vcpu = current else {
+                tern_sti_hlt()   // nothing runnable: sleep until the next interrupt
+                tern_cli()
+                continue
+            }
+            guard let domain = Domains.domain(vcpu.domainID), let page = PhysicalWindow.directMap.frame(vcpu.context.vmcb) else {
+                current = nil
+                continue
+            }
+            let vmcb = VMCB(base: page)
+            enter(vcpu, vmcb)
+            let next = Exits.handle(vcpu, domain, vmcb)
+            if vmcb.exitCode == SVMExit.intr { tern_take_pending_interrupts() }
+            if domain.state.isStopped {
+                Domains.destroy(domain)
+                current = nil
+            } else if next == .reschedule {
+                current = nil
+            }
+        }
+    }
+
+    /// One VMRUN: deliver a pending upcall, pick the ASID (and flush), run.
+    static func enter(_ vcpu: VCPU, _ vmcb: VMCB) {
+        deliverUpcall(vcpu, vmcb)
+        ASIDs.prepare(vcpu, vmcb)
+        let start = tern_rdtsc()
+        withUnsafeMutablePointer(to: &vcpu.context.registers) { registers in
+            // SAFETY: GuestRegisters and tern_guest_regs have the same 14-u64
+            // layout (checked at boot, Boot.swift).
+            registers.withMemoryRebound(to: tern_guest_regs.self, capacity: 1) { regs in
+                tern_vmrun(vcpu.context.vmcb, regs, SVM.hostState)
+            }
+        }
+        vcpu.cpuTimeCycles &+= tern_rdtsc() &- start
+        // An exit in the middle of delivering an event leaves it in
+        // EXITINTINFO; it must be injected again (APM vol. 2, 15.7.2).
+        let pending = vmcb.exitInterruptInfo
+        vmcb.eventInjection = pending & VMCB.eventValid != 0 ? pending : 0
+    }
+
+    /// The upcall is a virtual interrupt (V_IRQ, APM vol. 2, 15.21.4): the
+    /// CPU delivers it through the guest's IDT as soon as the guest has
+    /// interrupts enabled, with no exit to wait for the window.
+    static func deliverUpcall(_ vcpu: VCPU, _ vmcb: VMCB) {
+        guard vcpu.upcallPending, vcpu.upcallVector != 0, vmcb.virtualInterrupt & VMCB.virtualIRQ == 0 else { return }
+        vmcb.virtualInterrupt = VMCB.virtualInterruptMasking | VMCB.virtualIRQ | VMCB.virtualIgnoreTPR
+            | (0xF << VMCB.virtualInterruptPriorityShift) | UInt64(vcpu.upcallVector) << VMCB.virtualInterruptVectorShift
+        vcpu.upcallPending = false
+    }
+
+    /// Expired one-shot timers make an upcall pending and wake the vCPU.
+    static func wakeTimers() {
+        let now = SystemTime.nowNanoseconds()
+        for entry in Domains.table {
+            guard let domain = entry, !domain.state.isStopped else { continue }
+            var woke = false
+            for vcpu in domain.vcpus {
+                if vcpu.timerDeadline != 0 && vcpu.timerDeadline <= now {
+                    vcpu.timerDeadline = 0
+                    vcpu.upcallPending = true
+                }
+                if vcpu.state == .blocked && vcpu.upcallPending {
+                    vcpu.state = .runnable
+                    woke = true
+                }
+            }
+            if woke { domain.refreshState() }
+        }
+    }
+}

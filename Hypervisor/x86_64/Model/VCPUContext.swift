@@ -1,0 +1,19 @@
+/// x86-64/SVM per-vCPU context: the VMCB page and the general registers
+/// that VMRUN/#VMEXIT do not save (RAX and RSP live in the VMCB).
+/// Layout must match `tern_guest_regs` in include/cpu.h (Boot/vmrun.asm).
+public struct GuestRegisters: Equatable {
+    public var rbx: UInt64 = 0, rcx: UInt64 = 0, rdx: UInt64 = 0, rsi: UInt64 = 0
+    public var rdi: UInt64 = 0, rbp: UInt64 = 0, r8: UInt64 = 0, r9: UInt64 = 0
+    public var r10: UInt64 = 0, r11: UInt64 = 0, r12: UInt64 = 0, r13: UInt64 = 0
+    public var r14: UInt64 = 0, r15: UInt64 = 0
+    public init() {}
+}
+
+public struct VCPUContext {
+    /// Host physical address of the VMCB page (0 until the vCPU is built).
+    public var vmcb: UInt64 = 0
+    public var registers = GuestRegisters()
+    /// The ASID needs a TLB flush before the next VMRUN.
+    public var flushTLB = true
+    public init() {}
+}
