@@ -178,6 +178,128 @@ def cpu_without_nx_is_refused(args):
     check("Tern hypervisor" not in run.log, "boot went on without NX", run)
 
 
+GUESTS = "build/guests"
+NO_GUESTS_LEFT = r"^\(tern\) No guests left: (\d+) free frames \((\d+) before the first guest\)$"
+
+
+def modules(*specs):
+    """QEMU -initrd list; each spec is 'GUEST options...' for build/guests/GUEST.elf."""
+    parts = []
+    for spec in specs:
+        guest, _, rest = spec.partition(" ")
+        parts.append(f"{GUESTS}/{guest}.elf {rest}".strip())
+    return ["-initrd", ",".join(parts)]
+
+
+def domain_ids(run):
+    """Domain name -> id, from the 'dN NAME: created' lines."""
+    return {m.group(2): int(m.group(1))
+            for m in re.finditer(r"^\(tern\) d(\d+) (\S+): created", run.log, re.MULTILINE)}
+
+
+def check_frames_back(run):
+    m = run.find(NO_GUESTS_LEFT)
+    check(m.group(1) == m.group(2), f"frames leaked: {m.group(1)} free now, {m.group(2)} before the guests", run)
+
+
+@test
+def guest_hello_abi_and_memory_back(args):
+    """A guest runs, sees the ABI version, the CPUID signature and its own
+    domain info, shuts down, and every frame it had comes back."""
+    run = boot(qemu_command(elf=args.elf, extra=modules("hello name=hello mem=4M")), NO_GUESTS_LEFT)
+    d = domain_ids(run)["hello"]
+    run.find(rf"^\(d{d}\) hello from a Tern guest: domain {d}, 4 MiB, ABI version 1$")
+    run.find(rf"^\(d{d}\) cpuid: signature Tern, hypervisor bit 1, SVM hidden: true$")
+    run.find(rf"^\(d{d}\) domain info: status 0, id {d}, 4 MiB, state 2$")
+    run.find(rf"^\(tern\) d{d} hello: shut down \(poweroff\)$")
+    m = run.find(rf"^\(tern\) d{d} hello: destroyed, (\d+) frames returned, free frames (\d+) -> (\d+)$")
+    check(int(m.group(3)) - int(m.group(2)) == int(m.group(1)), "destroy did not return every frame", run)
+    check_frames_back(run)
+
+
+@test
+def guests_interleave_and_spinner_cannot_starve(args):
+    """Three tickers that never yield, a guest spinning with interrupts off
+    and a sleeper on the one-shot timer run at once: the tickers' lines
+    interleave (preemption), all of them finish although the spinner never
+    stops, and the sleeper wakes no earlier than its timer."""
+    run = boot(qemu_command(elf=args.elf, extra=modules(
+        "ticker name=ta -- count=6 ms=25", "ticker name=tb -- count=6 ms=25", "ticker name=tc -- count=6 ms=25",
+        "spinner name=spin", "sleeper name=sleep")),
+        r"^\(tern\) d\d+ (ta|tb|tc|sleep): destroyed", count=4, timeout=120)
+    ids = domain_ids(run)
+    order = [int(m.group(1)) for m in re.finditer(r"^\(d(\d+)\) tick \d+ of 6$", run.log, re.MULTILINE)]
+    for name in ("ta", "tb", "tc"):
+        d = ids[name]
+        check(order.count(d) == 6, f"{name} printed {order.count(d)} of 6 ticks", run)
+        run.find(rf"^\(d{d}\) ticker done$")
+        first, last = order.index(d), len(order) - 1 - order[::-1].index(d)
+        others = [x for x in order[first:last] if x != d]
+        check(others, f"{name}'s ticks did not interleave with the others' (no preemption?)", run)
+    spin = ids["spin"]
+    run.find(rf"^\(d{spin}\) spinner: spinning forever with interrupts off$")
+    check(f"d{spin} spin: destroyed" not in run.log, "the spinner stopped", run)
+    sleep = ids["sleep"]
+    for rnd in (1, 2, 3):
+        ms = int(run.find(rf"^\(d{sleep}\) sleeper: round {rnd}: woke after (\d+) ms$").group(1))
+        check(50 <= ms < 1000, f"sleeper round {rnd} woke after {ms} ms for a 50 ms timer", run)
+
+
+@test
+def hostile_guests_are_contained(args):
+    """A triple fault, an access outside its memory, unknown hypercalls and
+    hostile pointers: each gets a crash or an error code with a log line;
+    a victim guest keeps running; every frame comes back."""
+    run = boot(qemu_command(elf=args.elf, extra=modules(
+        "hostile name=tf -- mode=triplefault", "hostile name=bm -- mode=badmem",
+        "hostile name=bc -- mode=badcall", "hostile name=bp -- mode=badptr",
+        "ticker name=victim -- count=8 ms=10")), NO_GUESTS_LEFT, timeout=120)
+    ids = domain_ids(run)
+    tf, bm, bc, bp, victim = (ids[n] for n in ("tf", "bm", "bc", "bp", "victim"))
+    run.find(rf"^\(tern\) WARNING: d{tf} tf crashed: triple fault \(shutdown\) at RIP 0x[0-9a-f]+$")
+    check("still alive after a triple fault" not in run.log, "the triple fault did not stop the guest", run)
+    run.find(rf"^\(tern\) WARNING: d{bm} bm crashed: nested page fault: read at GPA 0x3fe00000, RIP 0x[0-9a-f]+, "
+             rf"error 0x[0-9a-f]+ \(outside its memory\)$")
+    check("from memory I do not own" not in run.log, "the bad read returned data", run)
+    for call, result in (("unknown hypercall 999", -38), ("unknown hypercall 2147483647", -38),
+                         (r"shutdown\(reason 77\)", -22), (r"set_upcall\(vector 3\)", -22),
+                         (r"domain_info\(domain 1\)", -1)):
+        run.find(rf"^\(d{bc}\) hostile: {call} -> {result}$")
+    for call, result in ((r"console_write\(hypervisor address\)", -14), (r"console_write\(beyond my memory\)", -14),
+                         (r"console_write\(across my end\)", -14), (r"console_write\(wrapping\)", -14),
+                         (r"console_write\(another guest's frame\)", -14), (r"console_write\(huge length\)", -22),
+                         (r"time_info\(beyond my memory\)", -14), (r"domain_info\(self, wrapping\)", -14)):
+        run.find(rf"^\(d{bp}\) hostile: {call} -> {result}$")
+    run.find(rf"^\(d{bp}\) hostile: badptr done$")
+    run.find(rf"^\(d{victim}\) ticker done$")
+    run.find(rf"^\(tern\) d{victim} victim: shut down \(poweroff\)$")
+    check_frames_back(run)
+
+
+@test
+def bad_module_options_are_refused(args):
+    """Bad guest options are named, that guest is not started, others are."""
+    run = boot(qemu_command(elf=args.elf, extra=modules(
+        "hello name=bad!name", "hello name=odd mem=3M", "hello name=typo memory=4M", "hello name=fine")),
+        NO_GUESTS_LEFT, allowed=[r"ERROR: module"])
+    run.find(r"^\(tern\) ERROR: module \S+: bad value in 'name=bad!name'; not started$")
+    run.find(r"^\(tern\) ERROR: module odd: cannot build the domain: mem=3145728 bytes: must be 2 MiB to 64 GiB, in 2 MiB steps$")
+    run.find(r"^\(tern\) ERROR: module typo: unknown option 'memory=4M'; not started$")
+    run.find(r"^\(d\d+\) goodbye$")
+    check(len(domain_ids(run)) == 1, "a refused module was started", run)
+    check_frames_back(run)
+
+
+@test
+def cpu_without_svm_or_npt_is_refused(args):
+    """Without SVM, or with SVM but no nested paging, Tern says what it
+    needs and how to get it in QEMU."""
+    run = boot(qemu_command(elf=args.elf, cpu="qemu64"), r"FATAL: Tern needs AMD SVM", expect_failure=True)
+    run.find(r"FATAL: Tern needs AMD SVM with nested paging; this CPU has SVM but no nested paging \(in QEMU use -cpu EPYC\)$")
+    run = boot(qemu_command(elf=args.elf, cpu="qemu64,-svm"), r"FATAL: Tern needs AMD SVM", expect_failure=True)
+    run.find(r"FATAL: Tern needs AMD SVM with nested paging; this CPU has no SVM \(in QEMU use -cpu EPYC\)$")
+
+
 @test
 def icount_phase_regression(args):
     """Deterministic virtual time: each phase within 20% of the baseline."""

@@ -60,7 +60,7 @@ def qemu_command(elf=None, iso=None, cmdline=None, memory="512M", icount=False, 
     return args + list(extra)
 
 
-def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, allowed=()):
+def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, allowed=(), count=1):
     """Runs `command` until a line matches `until` (a regex).
 
     expect_failure: the run is meant to stop on a failure marker (panic
@@ -69,6 +69,7 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
     reports that follow it).
     allowed: regexes of failure-marker lines this test provokes on purpose
     (a hostile guest's error); any other failure marker still fails.
+    count: stop at the count-th line matching `until`.
     """
     allowed = [re.compile(a) for a in allowed]
     start = time.monotonic()
@@ -84,7 +85,7 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
         while True:
             now = time.monotonic()
             if now - start > timeout:
-                failure = f"timeout after {timeout:.0f} s waiting for /{until}/"
+                failure = f"timeout after {timeout:.0f} s waiting for /{until}/ ({count} more)"
                 break
             ready, _, _ = select.select([proc.stdout], [], [], 0.2)
             if not ready:
@@ -112,7 +113,9 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
                     failure = f"failure marker in the log: {line.strip()}"
                     break
                 if target.search(line):
-                    found_at = time.monotonic() - start
+                    count -= 1
+                    if count <= 0:
+                        found_at = time.monotonic() - start
             if failure or (found_at is not None and settle_lines <= 0):
                 break
     finally:

@@ -65,6 +65,7 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
     Log.info("SVM: enabled with nested paging, \(SVM.asidCount) ASIDs; ports and MSRs intercepted by default")
     phases.mark("svm", tsc: tern_rdtsc())
 
+    Domains.freeFramesBeforeGuests = Platform.frames!.freeFrames
     for module in info.modules { Domains.createFromModule(module) }
     phases.mark("domains", tsc: tern_rdtsc())
 

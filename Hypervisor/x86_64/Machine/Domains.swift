@@ -8,6 +8,9 @@ enum Domains {
     static let maxDomains = 64
     nonisolated(unsafe) static var table: [Domain?] = []
     nonisolated(unsafe) static let scheduler = Scheduler()
+    /// Free frames just before the first guest was built: when the last
+    /// guest is gone, the count must be back to exactly this.
+    nonisolated(unsafe) static var freeFramesBeforeGuests = 0
 
     static func domain(_ id: UInt16) -> Domain? {
         Int(id) < table.count ? table[Int(id)] : nil
@@ -134,6 +137,9 @@ enum Domains {
         if failures != 0 { Log.error("d\(domain.id): \(failures) frames would not free (bookkeeping bug)") }
         domain.name.withUnsafeBytes { name in
             Log.info("d\(domain.id) \(text: name): destroyed, \(frames) frames returned, free frames \(before) -> \(Platform.frames!.freeFrames)")
+        }
+        if !table.contains(where: { $0 != nil }) {
+            Log.info("No guests left: \(Platform.frames!.freeFrames) free frames (\(freeFramesBeforeGuests) before the first guest)")
         }
     }
 
