@@ -44,7 +44,7 @@ Q := @
 endif
 
 # PV guests (Guests/): each is its own Embedded Swift module with the SDK.
-GUESTS        := hello ticker spinner sleeper hostile
+GUESTS        := hello ticker spinner sleeper hostile bench minimal
 GUEST_ELVES   := $(patsubst %,$(BUILD)/guests/%.elf,$(GUESTS))
 GUEST_SDK     := $(wildcard Guests/Runtime/Swift/*.swift)
 GUEST_HEADERS := $(wildcard Guests/Runtime/include/*) $(wildcard Hypervisor/ABI/include/*/*.h)

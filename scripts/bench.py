@@ -8,7 +8,10 @@
   the banner is Tern's first line, so "to banner" is QEMU + firmware +
   loader, and "banner -> boot complete" is Tern itself;
 - the hypervisor image size (file, loaded, text/rodata/data/bss);
-- the boot phase table under -icount shift=0,sleep=off (deterministic).
+- the boot phase table under -icount shift=0,sleep=off (deterministic);
+- guests: null-hypercall round trips against an empty VMRUN/#VMEXIT loop
+  (bench=exits) in the same run, and create + boot + shutdown + destroy of
+  a minimal guest, in wall time and under -icount.
 Wall times are noisy on a shared 2-core machine: compare ratios within one
 run, not figures across runs.
 """
@@ -35,6 +38,36 @@ def section_sizes(elf):
     for m in re.finditer(r"\]\s+(\.\w+)\s+\w+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)", out):
         sizes[m.group(1)] = int(m.group(2), 16)
     return sizes
+
+
+GUEST_MODULES = ",".join(
+    ["build/guests/bench.elf name=loop -- mode=loop", "build/guests/bench.elf name=hc"]
+    + [f"build/guests/minimal.elf name=m{i}" for i in range(1, 11)])
+
+
+def guests(args):
+    """Null hypercalls vs the empty VMRUN/#VMEXIT loop, and the life cycle
+    of a minimal guest, in wall time and in -icount virtual time (1 ns per
+    instruction: there, 'ns' counts instructions of guest + Tern)."""
+    for label, icount in (("wall time (TCG)", False), ("-icount: 1 ns = 1 instruction", True)):
+        run = boot(qemu_command(elf=args.elf, cmdline="bench=exits", icount=icount, extra=["-initrd", GUEST_MODULES]),
+                   r"No guests left", timeout=300)
+        empty = re.search(r"empty VMRUN/#VMEXIT loop: \d+ exits .* (\d+) per second, (\d+) ns each", run.log)
+        calls = re.search(r"null hypercalls in \d+ us: (\d+) per second, (\d+) ns each", run.log)
+        print(f"== Guests, {label}")
+        if empty and calls:
+            e_ns, h_ns = int(empty.group(2)), int(calls.group(2))
+            print(f"  empty VMRUN/#VMEXIT round trip: {int(empty.group(1)):>9} per second, {e_ns:>6} ns each")
+            print(f"  null hypercall round trip:      {int(calls.group(1)):>9} per second, {h_ns:>6} ns each")
+            print(f"  ratio hypercall / empty exit: {h_ns / max(e_ns, 1):.2f}x "
+                  f"(Tern's own share of a hypercall: {100 * (h_ns - e_ns) / max(h_ns, 1):.0f}%)")
+        timing = [tuple(map(int, m.groups())) for m in re.finditer(
+            r"d\d+ m\d+: timing: create (\d+) us, run to stop (\d+) us, destroy (\d+) us", run.log)]
+        if timing:
+            create, run_us, destroy = (statistics.median(t[i] for t in timing) for i in range(3))
+            print(f"  minimal guest (4 MiB), median of {len(timing)}: create {create:.0f} us, "
+                  f"first instruction to shutdown {run_us:.0f} us, destroy {destroy:.0f} us, "
+                  f"total {create + run_us + destroy:.0f} us")
 
 
 def main():
@@ -66,6 +99,8 @@ def main():
     k = statistics.median(results["-kernel (multiboot1)"][0])
     g = statistics.median(results["GRUB ISO (multiboot2)"][0])
     print(f"  ratio ISO/-kernel to banner: {g / k:.2f}x")
+
+    guests(args)
 
     print("== Boot phases under -icount shift=0,sleep=off (virtual time, deterministic)")
     run = boot(qemu_command(elf=args.elf, icount=True), BOOT_COMPLETE, timeout=120)

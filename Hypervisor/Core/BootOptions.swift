@@ -23,6 +23,9 @@ public struct BootOptions {
 
     public var logLevel: LogLevel = .info
     public var selftest: Selftest = .none
+    /// `bench=exits`: measure an empty VMRUN/#VMEXIT loop on the first
+    /// guest before scheduling (make bench).
+    public var benchEmptyExits = false
     public var problems: [Problem] = []
 
     public init() {}
@@ -62,6 +65,12 @@ public struct BootOptions {
             switch true {
             case value.equals("pagefault"): selftest = .pageFault
             case value.equals("none"): selftest = .none
+            default: understood = false
+            }
+        } else if key.equals("bench") {
+            switch true {
+            case value.equals("exits"): benchEmptyExits = true
+            case value.equals("none"): benchEmptyExits = false
             default: understood = false
             }
         } else {

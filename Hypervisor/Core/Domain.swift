@@ -50,6 +50,15 @@ public final class Domain {
     /// different domains interleave whole.
     public var consoleLine: [UInt8] = []
     public static let consoleLineCapacity = 160
+    /// Life-cycle timestamps (TSC) for the create/boot/shutdown figures.
+    public var timing = Timing()
+    public struct Timing {
+        public var buildStart: UInt64 = 0
+        public var built: UInt64 = 0
+        public var firstRun: UInt64 = 0
+        public var stopped: UInt64 = 0
+        public init() {}
+    }
 
     public init(id: UInt16, name: [UInt8], privileged: Bool, weight: Int = Scheduler.defaultWeight) {
         self.id = id
@@ -78,9 +87,10 @@ public final class Domain {
         state = vcpus.contains { $0.state != .blocked } ? .running : .blocked
     }
 
-    public func markStopped(_ newState: DomainState, reason: UInt64 = 0) {
+    public func markStopped(_ newState: DomainState, reason: UInt64 = 0, tsc: UInt64 = 0) {
         precondition(newState.isStopped)
         guard !state.isStopped else { return }
+        timing.stopped = tsc
         state = newState
         shutdownReason = reason
         for vcpu in vcpus { vcpu.state = .offline }

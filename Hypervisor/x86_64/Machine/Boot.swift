@@ -73,6 +73,7 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
     Log.debug("Boot stack high-water mark: \(bootStackUsed(image)) of \(Layout.stackSize) bytes")
     Log.info("Boot complete: \(Platform.frames!.freeFrames) free frames; \(Domains.scheduler.vcpus.count) guest vCPUs (Ctrl-A X quits QEMU)")
 
+    if options.benchEmptyExits { Benchmarks.emptyExits() }
     if options.selftest == .pageFault {
         Log.info("selftest: reading unmapped address \(hex: Layout.selftestFaultAddress) to test the panic report")
         tern_selftest_fault(Layout.selftestFaultAddress)

@@ -46,6 +46,7 @@ enum Domains {
             return
         }
         let domain = Domain(id: id, name: options.name, privileged: false, weight: options.weight)
+        domain.timing.buildStart = tern_rdtsc()
         let freeBefore = Platform.frames!.freeFrames
         var built: DomainBuilder.StartState?
         var failure: DomainBuilder.Error?
@@ -68,6 +69,7 @@ enum Domains {
             return
         }
         table[Int(id)] = domain
+        domain.timing.built = tern_rdtsc()
         domain.state = .running
         for vcpu in domain.vcpus {
             vcpu.state = .runnable
@@ -121,6 +123,7 @@ enum Domains {
 
         let vcpu = VCPU(domainID: domain.id, index: 0)
         vcpu.context.vmcb = frame
+        vcpu.context.vmcbPage = page
         vcpu.context.registers.rdi = start.startInfo   // the entry's first argument
         domain.addVCPU(vcpu)
         return true
@@ -128,6 +131,7 @@ enum Domains {
 
     /// Stops a domain for good and returns its memory.
     static func destroy(_ domain: Domain) {
+        let destroyStart = tern_rdtsc()
         let before = Platform.frames!.freeFrames
         scheduler.remove(domainID: domain.id)
         ASIDs.forget(domainID: domain.id)
@@ -138,8 +142,20 @@ enum Domains {
         domain.name.withUnsafeBytes { name in
             Log.info("d\(domain.id) \(text: name): destroyed, \(frames) frames returned, free frames \(before) -> \(Platform.frames!.freeFrames)")
         }
+        logTiming(domain, destroyCycles: tern_rdtsc() &- destroyStart)
         if !table.contains(where: { $0 != nil }) {
             Log.info("No guests left: \(Platform.frames!.freeFrames) free frames (\(freeFramesBeforeGuests) before the first guest)")
+        }
+    }
+
+    /// "dN name: timing: create X us, first run Y us after, run to stop Z
+    /// us, destroy W us" (make bench reads these lines).
+    static func logTiming(_ domain: Domain, destroyCycles: UInt64) {
+        let t = domain.timing
+        func us(_ cycles: UInt64) -> UInt64 { BootPhases.microseconds(cycles: cycles, tscHz: Platform.tscHz) }
+        guard t.firstRun != 0, t.stopped >= t.firstRun else { return }
+        domain.name.withUnsafeBytes { name in
+            Log.info("d\(domain.id) \(text: name): timing: create \(us(t.built &- t.buildStart)) us, run to stop \(us(t.stopped &- t.firstRun)) us, destroy \(us(destroyCycles)) us")
         }
     }
 

@@ -88,7 +88,7 @@ enum Exits {
                 : reason == UInt64(TERN_SHUTDOWN_REBOOT) ? "reboot" : "crash"
             flushConsole(domain)
             domain.name.withUnsafeBytes { Log.info("d\(domain.id) \(text: $0): shut down (\(why))") }
-            domain.markStopped(.shutdown, reason: reason)
+            domain.markStopped(.shutdown, reason: reason, tsc: tern_rdtsc())
             return .reschedule
         }
     }
@@ -169,7 +169,7 @@ enum Exits {
     static func crash(_ domain: Domain, _ why: LogMessage) {
         flushConsole(domain)
         domain.name.withUnsafeBytes { Log.warning("d\(domain.id) \(text: $0) crashed: \(why)") }
-        domain.markStopped(.crashed)
+        domain.markStopped(.crashed, tsc: tern_rdtsc())
     }
 
     /// What a guest printed without a final newline still reaches the console.

@@ -25,11 +25,12 @@ enum RunLoop {
                 tern_cli()
                 continue
             }
-            guard let domain = Domains.domain(vcpu.domainID), let page = PhysicalWindow.directMap.frame(vcpu.context.vmcb) else {
+            guard let domain = Domains.domain(vcpu.domainID), let page = vcpu.context.vmcbPage else {
                 current = nil
                 continue
             }
             let vmcb = VMCB(base: page)
+            if domain.timing.firstRun == 0 { domain.timing.firstRun = tern_rdtsc() }
             enter(vcpu, vmcb)
             let next = Exits.handle(vcpu, domain, vmcb)
             if vmcb.exitCode == SVMExit.intr { tern_take_pending_interrupts() }

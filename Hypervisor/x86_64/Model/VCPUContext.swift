@@ -12,6 +12,9 @@ public struct GuestRegisters: Equatable {
 public struct VCPUContext {
     /// Host physical address of the VMCB page (0 until the vCPU is built).
     public var vmcb: UInt64 = 0
+    /// The same page as the hypervisor reaches it (direct map), so the
+    /// exit path needs no address lookup.
+    public var vmcbPage: UnsafeMutableRawPointer?
     public var registers = GuestRegisters()
     /// The ASID needs a TLB flush before the next VMRUN.
     public var flushTLB = true
