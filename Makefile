@@ -105,10 +105,11 @@ $(ELF): $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o linker.ld
 	@size=$$(stat -c %s $@); echo "built $@ ($$size bytes)"
 
 iso: $(ISO)
-$(ISO): $(ELF) Boot/grub.cfg
-	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+$(ISO): $(ELF) $(GUEST_ELVES) Boot/grub.cfg
+	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/guests
 	@echo "  ISO     $@"
 	$(Q)cp $(ELF) $(BUILD)/iso/boot/tern.elf
+	$(Q)cp $(GUEST_ELVES) $(BUILD)/iso/guests/
 	$(Q)cp Boot/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || (cat $(BUILD)/grub-mkrescue.log; exit 1)
 
@@ -125,14 +126,14 @@ run-kernel: $(ELF)
 unit-test: $(DEPS_STAMP)
 	swift test
 
-boot-test: $(ELF) $(ISO)
+boot-test: $(ELF) $(ISO) $(GUEST_ELVES)
 	python3 Tests/Boot/boottest.py --elf $(ELF) --iso $(ISO)
 
 # Host unit tests, then boot tests; the last line is the combined summary.
-test: $(ELF) $(ISO)
+test: $(ELF) $(ISO) $(GUEST_ELVES)
 	python3 scripts/run-tests.py --elf $(ELF) --iso $(ISO)
 
-bench: $(ELF) $(ISO)
+bench: $(ELF) $(ISO) $(GUEST_ELVES)
 	python3 scripts/bench.py --elf $(ELF) --iso $(ISO)
 
 clean:

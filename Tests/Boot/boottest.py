@@ -90,11 +90,19 @@ def boot_kernel_multiboot1(args):
 
 
 @test
-def boot_iso_grub_multiboot2(args):
-    """The ISO boots through GRUB's multiboot2 to idle."""
-    run = boot(qemu_command(iso=args.iso), BOOT_COMPLETE, timeout=90)
+def boot_iso_grub_multiboot2_with_guests(args):
+    """The ISO boots through GRUB's multiboot2; its example guests (GRUB
+    module2 lines) run, finish, and give all their memory back."""
+    run = boot(qemu_command(iso=args.iso), r"^\(tern\) No guests left", timeout=90)
     check_normal_boot(run, "multiboot2")
     run.find(r"^\(tern\) Loaded by multiboot2 loader: GRUB")
+    ids = {m.group(2): m.group(1) for m in re.finditer(r"^\(tern\) d(\d+) (\S+): created", run.log, re.MULTILINE)}
+    check(sorted(ids) == ["hello", "sleeper", "ticker-a", "ticker-b"], f"guests created: {sorted(ids)}", run)
+    run.find(rf"^\(d{ids['hello']}\) goodbye$")
+    run.find(rf"^\(d{ids['ticker-a']}\) ticker done$")
+    run.find(rf"^\(d{ids['sleeper']}\) sleeper: round 3: woke after \d+ ms$")
+    m = run.find(r"^\(tern\) No guests left: (\d+) free frames \((\d+) before the first guest\)$")
+    check(m.group(1) == m.group(2), "frames leaked", run)
 
 
 @test
