@@ -86,16 +86,29 @@ public enum DomainBuilder {
         return Int(tables + tables / 512 + 3)
     }
 
+    /// Takes guest memory 2 MiB at a time where the allocator has an
+    /// aligned free 2 MiB run (then the nested table can use one 2 MiB page
+    /// and zeroing is one call), frame by frame otherwise.
     private static func populate<Host: PhysicalMemory>(
         _ domain: Domain, frames count: Int, host: Host, allocator: inout FrameAllocator
     ) throws(Error) {
-        for _ in 0..<count {
-            guard let frame = allocator.allocate() else {
-                throw .outOfMemory(neededFrames: count, freeFrames: allocator.freeFrames)
+        let chunk = Int(GuestLayout.memoryUnit / FrameAllocator.frameSize)
+        while domain.memoryFrames.count < count {
+            var base: UInt64
+            var run = chunk
+            if count - domain.memoryFrames.count >= chunk,
+               let big = allocator.allocateContiguous(count: chunk, alignmentFrames: chunk) {
+                base = big
+            } else {
+                guard let frame = allocator.allocate() else {
+                    throw .outOfMemory(neededFrames: count, freeFrames: allocator.freeFrames)
+                }
+                base = frame
+                run = 1
             }
-            domain.addMemoryFrame(frame)
+            for i in 0..<run { domain.addMemoryFrame(base + UInt64(i) * FrameAllocator.frameSize) }
             // A guest must never see what a frame held before.
-            guard let bytes = host.mutableBytes(at: frame, count: Int(FrameAllocator.frameSize)) else {
+            guard let bytes = host.mutableBytes(at: base, count: run * Int(FrameAllocator.frameSize)) else {
                 throw .hostMemoryUnreachable
             }
             bytes.initializeMemory(as: UInt8.self, repeating: 0)

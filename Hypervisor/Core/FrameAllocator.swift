@@ -113,6 +113,22 @@ public struct FrameAllocator {
     /// For hardware structures that span pages (SVM permission maps).
     public mutating func allocateContiguous(count: Int, alignmentFrames: Int = 1) -> UInt64? {
         guard count > 0, alignmentFrames > 0 else { return nil }
+        let bits = FrameAllocator.bitsPerWord
+        if count % bits == 0 && alignmentFrames % bits == 0 {
+            // Whole words: a run is free when its words are all ones.
+            let words = count / bits, step = alignmentFrames / bits
+            var word = 0
+            while (word + words) * bits <= frameCount {
+                var free = true
+                for w in word..<(word + words) where bitmap[w] != UInt64.max { free = false; break }
+                if free {
+                    setRange((word * bits)..<((word + words) * bits), free: false)
+                    return UInt64(word * bits) << FrameAllocator.frameShift
+                }
+                word += step
+            }
+            return nil
+        }
         var start = 0
         while start + count <= frameCount {
             if start % alignmentFrames != 0 {

