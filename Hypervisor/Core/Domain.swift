@@ -36,9 +36,12 @@ public final class Domain {
     public let name: [UInt8]
     public let privileged: Bool
     public internal(set) var state: DomainState = .created
-    /// Host frame of each guest frame: guest-physical memory is
-    /// [0, memoryFrames.count * 4 KiB).
-    public internal(set) var memoryFrames: [UInt64] = []
+    /// Guest memory as runs of contiguous host frames, in guest-physical
+    /// order: guest memory is [0, memoryFrameCount * 4 KiB). Runs keep the
+    /// bookkeeping small (a few entries for most guests, whatever their
+    /// size), so a big guest cannot exhaust the hypervisor's heap.
+    public internal(set) var memoryExtents: [MemoryExtent] = []
+    public internal(set) var memoryFrameCount = 0
     /// Host frames of its nested page table (root first) and other
     /// per-domain hypervisor pages (VMCBs): returned on destroy too.
     public internal(set) var overheadFrames: [UInt64] = []
@@ -69,7 +72,17 @@ public final class Domain {
 
     public static let nameCapacity: UInt64 = 31
 
-    public var memoryBytes: UInt64 { UInt64(memoryFrames.count) * FrameAllocator.frameSize }
+    public var memoryBytes: UInt64 { UInt64(memoryFrameCount) * FrameAllocator.frameSize }
+
+    /// Every guest frame's host address, in guest order (tests, small guests).
+    public var memoryFrames: [UInt64] {
+        var all: [UInt64] = []
+        all.reserveCapacity(memoryFrameCount)
+        for extent in memoryExtents {
+            for i in 0..<extent.frames { all.append(extent.hostBase + UInt64(i) * FrameAllocator.frameSize) }
+        }
+        return all
+    }
 
     public var cpuTimeCycles: UInt64 {
         var total: UInt64 = 0
@@ -77,7 +90,19 @@ public final class Domain {
         return total
     }
 
-    public func addMemoryFrame(_ frame: UInt64) { memoryFrames.append(frame) }
+    public func addMemoryFrame(_ frame: UInt64) { addMemory(hostBase: frame, frames: 1) }
+
+    /// Appends `frames` contiguous host frames at the end of guest memory,
+    /// merged into the last run when they continue it.
+    public func addMemory(hostBase: UInt64, frames: Int) {
+        if let last = memoryExtents.last,
+           last.hostBase + UInt64(last.frames) * FrameAllocator.frameSize == hostBase {
+            memoryExtents[memoryExtents.count - 1].frames += frames
+        } else {
+            memoryExtents.append(MemoryExtent(hostBase: hostBase, frames: frames))
+        }
+        memoryFrameCount += frames
+    }
     public func addOverheadFrame(_ frame: UInt64) { overheadFrames.append(frame) }
     public func addVCPU(_ vcpu: VCPU) { vcpus.append(vcpu) }
 
@@ -97,11 +122,23 @@ public final class Domain {
     }
 
     /// Hands every frame back (the caller frees them) and marks it dead.
-    public func takeAllFrames() -> [UInt64] {
-        let all = memoryFrames + overheadFrames
-        memoryFrames = []
+    public func takeAllFrames() -> (memory: [MemoryExtent], overhead: [UInt64]) {
+        let taken = (memoryExtents, overheadFrames)
+        memoryExtents = []
+        memoryFrameCount = 0
         overheadFrames = []
         state = .dead
-        return all
+        return taken
+    }
+}
+
+/// `frames` contiguous host frames starting at `hostBase`.
+public struct MemoryExtent: Equatable {
+    public var hostBase: UInt64
+    public var frames: Int
+
+    public init(hostBase: UInt64, frames: Int) {
+        self.hostBase = hostBase
+        self.frames = frames
     }
 }

@@ -53,7 +53,7 @@ public enum DomainBuilder {
         do throws(Error) {
             try populate(domain, frames: needed, host: host, allocator: &frames)
             try mapNested(domain, host: host, allocator: &frames)
-            let memory = GuestMemory(frames: domain.memoryFrames, host: host)
+            let memory = GuestMemory(of: domain, host: host)
             try load(elf, image: image, into: memory)
             let root = try buildIdentityMap(layout, memory: memory)
             writeGDT(layout, memory: memory)
@@ -72,7 +72,17 @@ public enum DomainBuilder {
     @discardableResult
     public static func release(_ domain: Domain, allocator: inout FrameAllocator) -> Int {
         var failures = 0
-        for frame in domain.takeAllFrames() {
+        let taken = domain.takeAllFrames()
+        for extent in taken.memory {
+            for i in 0..<extent.frames {
+                do throws(FrameAllocator.FreeError) {
+                    try allocator.free(extent.hostBase + UInt64(i) * FrameAllocator.frameSize)
+                } catch {
+                    failures += 1
+                }
+            }
+        }
+        for frame in taken.overhead {
             do throws(FrameAllocator.FreeError) { try allocator.free(frame) } catch { failures += 1 }
         }
         return failures
@@ -93,10 +103,10 @@ public enum DomainBuilder {
         _ domain: Domain, frames count: Int, host: Host, allocator: inout FrameAllocator
     ) throws(Error) {
         let chunk = Int(GuestLayout.memoryUnit / FrameAllocator.frameSize)
-        while domain.memoryFrames.count < count {
+        while domain.memoryFrameCount < count {
             var base: UInt64
             var run = chunk
-            if count - domain.memoryFrames.count >= chunk,
+            if count - domain.memoryFrameCount >= chunk,
                let big = allocator.allocateContiguous(count: chunk, alignmentFrames: chunk) {
                 base = big
             } else {
@@ -106,7 +116,7 @@ public enum DomainBuilder {
                 base = frame
                 run = 1
             }
-            for i in 0..<run { domain.addMemoryFrame(base + UInt64(i) * FrameAllocator.frameSize) }
+            domain.addMemory(hostBase: base, frames: run)
             // A guest must never see what a frame held before.
             guard let bytes = host.mutableBytes(at: base, count: run * Int(FrameAllocator.frameSize)) else {
                 throw .hostMemoryUnreachable
@@ -115,8 +125,8 @@ public enum DomainBuilder {
         }
     }
 
-    /// GPA -> host frame in the domain's own nested table. Runs of
-    /// contiguous, 2 MiB-aligned host frames get 2 MiB pages.
+    /// GPA -> host frame in the domain's own nested table, a run at a time;
+    /// 2 MiB-aligned stretches get 2 MiB pages.
     private static func mapNested<Host: PhysicalMemory>(
         _ domain: Domain, host: Host, allocator: inout FrameAllocator
     ) throws(Error) {
@@ -126,17 +136,12 @@ public enum DomainBuilder {
             throw .hostMemoryUnreachable
         }
         rootBytes.initializeMemory(as: UInt8.self, repeating: 0)
-        let frames = domain.memoryFrames
         var outOfFrames = false
         var gfn = 0
-        while gfn < frames.count {
-            var run = 1
-            while gfn + run < frames.count && frames[gfn + run] == frames[gfn] + UInt64(run) * FrameAllocator.frameSize {
-                run += 1
-            }
+        for extent in domain.memoryExtents {
             do throws(PageTable.MapError) {
-                try PageTable.map(root: root, virtual: UInt64(gfn) * FrameAllocator.frameSize, physical: frames[gfn],
-                                  size: UInt64(run) * FrameAllocator.frameSize, flags: nestedFlags, memory: host,
+                try PageTable.map(root: root, virtual: UInt64(gfn) * FrameAllocator.frameSize, physical: extent.hostBase,
+                                  size: UInt64(extent.frames) * FrameAllocator.frameSize, flags: nestedFlags, memory: host,
                                   allocateFrame: {
                                       guard let frame = allocator.allocate() else { outOfFrames = true; return nil }
                                       domain.addOverheadFrame(frame)
@@ -146,7 +151,7 @@ public enum DomainBuilder {
                 if outOfFrames { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
                 throw .mapping(error)
             }
-            gfn += run
+            gfn += extent.frames
         }
     }
 

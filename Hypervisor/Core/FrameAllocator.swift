@@ -16,6 +16,8 @@ public struct FrameAllocator {
         case outOfRange(UInt64)
         case reserved(UInt64)
         case doubleFree(UInt64)
+        /// Never usable RAM (a hole or firmware area in the memory map).
+        case notUsable(UInt64)
     }
 
     /// A reserved range and why (for the boot log).
@@ -30,6 +32,8 @@ public struct FrameAllocator {
     public let frameCount: Int
     public private(set) var freeFrames = 0
     public private(set) var reservations: [Reservation] = []
+    /// The usable ranges added, so that freeing a frame from a hole is caught.
+    public private(set) var usableRanges: [PhysicalRange] = []
     /// Lowest word that may still hold a free bit: allocation scans start here.
     private var searchHint = 0
 
@@ -49,7 +53,9 @@ public struct FrameAllocator {
 
     /// Marks the whole frames inside `range` free, except reserved ones.
     public mutating func addUsable(_ range: PhysicalRange) {
-        var pieces = [range.alignedInward(to: FrameAllocator.frameSize)]
+        let aligned = range.alignedInward(to: FrameAllocator.frameSize)
+        if !aligned.isEmpty { usableRanges.append(aligned) }
+        var pieces = [aligned]
         for reservation in reservations {
             var rest: [PhysicalRange] = []
             for piece in pieces {
@@ -154,6 +160,7 @@ public struct FrameAllocator {
         guard frame64 < UInt64(frameCount) else { throw .outOfRange(address) }
         let frame = Int(frame64)
         guard !isReserved(frame) else { throw .reserved(address) }
+        guard usableRanges.contains(where: { $0.contains(address) }) else { throw .notUsable(address) }
         guard !isFree(frame) else { throw .doubleFree(address) }
         setFree(frame, true)
         searchHint = min(searchHint, frame / FrameAllocator.bitsPerWord)

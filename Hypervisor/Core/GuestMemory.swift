@@ -1,20 +1,45 @@
 /// A domain's guest-physical memory as the hypervisor sees it: guest frame
-/// number -> host frame, reached through a host `PhysicalMemory` window.
+/// number -> host frame (through the domain's runs of contiguous frames),
+/// reached through a host `PhysicalMemory` window.
 /// Every access is checked against the domain's size first, so a guest
 /// pointer can only ever reach that guest's own frames: a range that
 /// wraps, ends past the guest's memory, or is longer than `maxCopy` is
 /// refused before any byte moves.
 public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
-    public let frames: [UInt64]   // host physical address of each guest frame
+    public let extents: [MemoryExtent]
+    public let frameCount: Int
     public let host: Host
     public static var pageSize: UInt64 { 4096 }
 
-    public init(frames: [UInt64], host: Host) {
-        self.frames = frames
+    public init(extents: [MemoryExtent], host: Host) {
+        self.extents = extents
+        var count = 0
+        for extent in extents { count += extent.frames }
+        frameCount = count
         self.host = host
     }
 
-    public var size: UInt64 { UInt64(frames.count) * GuestMemory.pageSize }
+    /// One extent per frame (tests, hand-built memories).
+    public init(frames: [UInt64], host: Host) {
+        self.init(extents: frames.map { MemoryExtent(hostBase: $0, frames: 1) }, host: host)
+    }
+
+    public init(of domain: Domain, host: Host) {
+        self.init(extents: domain.memoryExtents, host: host)
+    }
+
+    public var size: UInt64 { UInt64(frameCount) * GuestMemory.pageSize }
+
+    /// The host frame backing guest frame `gfn` (< frameCount): a binary
+    /// search would pay off only with many runs; guests have a handful.
+    func hostFrame(_ gfn: Int) -> UInt64 {
+        var first = 0
+        for extent in extents {
+            if gfn < first + extent.frames { return extent.hostBase + UInt64(gfn - first) * GuestMemory.pageSize }
+            first += extent.frames
+        }
+        return 0  // unreachable: callers check gfn < frameCount
+    }
 
     /// Whether [gpa, gpa+count) lies wholly inside guest memory.
     public func contains(_ gpa: UInt64, count: UInt64) -> Bool {
@@ -29,11 +54,12 @@ public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
     }
 
     public func mutableBytes(at gpa: UInt64, count: Int) -> UnsafeMutableRawBufferPointer? {
-        guard count >= 0, contains(gpa, count: UInt64(count)) else { return nil }
+        // gpa < size too: an empty range at the very end passes `contains`
+        // but has no frame behind it.
+        guard count >= 0, gpa < size, contains(gpa, count: UInt64(count)) else { return nil }
         let offset = gpa % GuestMemory.pageSize
         guard offset + UInt64(count) <= GuestMemory.pageSize else { return nil }
-        let frame = frames[Int(gpa / GuestMemory.pageSize)]
-        return host.mutableBytes(at: frame + offset, count: count)
+        return host.mutableBytes(at: hostFrame(Int(gpa / GuestMemory.pageSize)) + offset, count: count)
     }
 
     /// Copies guest memory out, page by page. False (nothing promised about

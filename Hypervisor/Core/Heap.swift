@@ -49,9 +49,11 @@ public struct Heap {
             if tag == Heap.freeTag {
                 // Place the payload at the first aligned spot, leaving any
                 // gap in front as a free block of its own (or none at all).
-                var payload = align(offset + Heap.headerSize, to: alignment)
+                // Aligned as an address, not as an offset: the base itself
+                // is only guaranteed 16-aligned.
+                var payload = alignedOffset(offset + Heap.headerSize, to: alignment)
                 if payload - Heap.headerSize != offset && payload - Heap.headerSize - offset < Heap.minimumBlock {
-                    payload = align(offset + Heap.minimumBlock + Heap.headerSize, to: alignment)
+                    payload = alignedOffset(offset + Heap.minimumBlock + Heap.headerSize, to: alignment)
                 }
                 let start = payload - Heap.headerSize
                 let needed = Heap.headerSize + payloadSize
@@ -104,6 +106,9 @@ public struct Heap {
                 return
             }
             if offset > target { break }
+            // Inside a free block: that memory was freed already (possibly
+            // merged with its neighbour since).
+            if tag == Heap.freeTag && target < offset + blockSize { throw .doubleFree(address) }
             previousFree = tag == Heap.freeTag ? offset : nil
             offset += blockSize
         }
@@ -121,7 +126,12 @@ public struct Heap {
         return best
     }
 
-    private func align(_ value: Int, to alignment: Int) -> Int { (value + alignment - 1) & ~(alignment - 1) }
+    /// The smallest offset >= `offset` whose address is `alignment`-aligned.
+    private func alignedOffset(_ offset: Int, to alignment: Int) -> Int {
+        let address = UInt(bitPattern: base) + UInt(offset)
+        let aligned = (address + UInt(alignment) - 1) & ~(UInt(alignment) - 1)
+        return offset + Int(aligned - address)
+    }
 
     private func header(at offset: Int) -> (size: Int, tag: UInt64) {
         // SAFETY: offsets come from the block chain, inside [0, size).

@@ -192,5 +192,6 @@ private func mapErrorText(_ error: PageTable.MapError) -> LogMessage {
     case .alreadyMapped(let v): return "\(hex: v) already mapped"
     case .outOfFrames: return "out of frames for page tables"
     case .tableUnreachable(let t): return "table frame \(hex: t) unreachable"
+    case .physicalOutOfRange(let p): return "physical range at \(hex: p) out of range"
     }
 }

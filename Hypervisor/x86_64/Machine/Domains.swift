@@ -135,7 +135,7 @@ enum Domains {
         let before = Platform.frames!.freeFrames
         scheduler.remove(domainID: domain.id)
         ASIDs.forget(domainID: domain.id)
-        let frames = domain.memoryFrames.count + domain.overheadFrames.count
+        let frames = domain.memoryFrameCount + domain.overheadFrames.count
         let failures = DomainBuilder.release(domain, allocator: &Platform.frames!)
         table[Int(domain.id)] = nil
         if failures != 0 { Log.error("d\(domain.id): \(failures) frames would not free (bookkeeping bug)") }

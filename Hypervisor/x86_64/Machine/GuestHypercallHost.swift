@@ -4,7 +4,7 @@ import TernCPU
 /// The hypercall layer's view of this machine (Core/Hypercalls.swift).
 struct GuestHypercallHost: HypercallHost {
     func memory(of domain: Domain) -> GuestMemory<PhysicalWindow> {
-        GuestMemory(frames: domain.memoryFrames, host: PhysicalWindow.directMap)
+        GuestMemory(of: domain, host: PhysicalWindow.directMap)
     }
 
     func nowNanoseconds() -> UInt64 { SystemTime.nowNanoseconds() }

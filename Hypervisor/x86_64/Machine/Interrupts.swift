@@ -8,6 +8,10 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
     // SAFETY: frame points at the registers isr_common just pushed on this stack.
     let vector = Int(frame.pointee.vector)
     switch vector {
+    case Exceptions.nmi:
+        // An NMI (a watchdog, a platform error) is not the hypervisor's
+        // fault: say so and carry on rather than stopping every guest.
+        Log.warning("NMI received (RIP \(hex: frame.pointee.rip)); continuing")
     case 0..<Layout.Vector.exceptionCount:
         Panic.exception(frame.pointee)
     case Int(Layout.Vector.lapicTimer):

@@ -34,6 +34,8 @@ public enum PageTable {
     public static let entriesPerTable = 512
     /// Physical address bits 12..51 of an entry.
     public static let addressMask: UInt64 = 0x000F_FFFF_FFFF_F000
+    /// One past the highest physical address an entry can hold (52 bits).
+    public static let maxPhysicalAddress: UInt64 = 1 << 52
     static let levels = 4
     /// Upper tables are permissive; the leaf decides (permissions AND
     /// across levels, APM vol. 2, 5.6). A user leaf needs U at every level:
@@ -46,6 +48,8 @@ public enum PageTable {
     public enum MapError: Error, Equatable {
         case misaligned(virtual: UInt64, physical: UInt64, size: UInt64)
         case nonCanonical(UInt64)
+        /// The physical range wraps or goes past the 52-bit physical limit.
+        case physicalOutOfRange(UInt64)
         case alreadyMapped(virtual: UInt64)
         case outOfFrames
         case tableUnreachable(UInt64)
@@ -79,6 +83,8 @@ public enum PageTable {
             throw .misaligned(virtual: virtual, physical: physical, size: size)
         }
         guard size > 0 else { return }
+        let (physicalEnd, wraps) = physical.addingReportingOverflow(size)
+        guard !wraps, physicalEnd <= maxPhysicalAddress else { throw .physicalOutOfRange(physical) }
         guard isCanonical(virtual), isCanonical(virtual &+ size &- 1),
               (virtual >> 47) == ((virtual &+ size &- 1) >> 47) else { throw .nonCanonical(virtual) }
 

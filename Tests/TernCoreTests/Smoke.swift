@@ -1,3 +1,0 @@
-import XCTest
-@testable import TernCore
-final class SmokeTests: XCTestCase { func testNothing() {} }
