@@ -145,6 +145,14 @@ final class FrameAllocatorTests: XCTestCase {
         XCTAssertFalse(frames.isFree(address: 0x2_1000))
     }
 
+    func testFreeOfAFrameThatWasNeverUsable() {
+        var frames = standardAllocator()   // usable from 64 KiB: 0x8000 is a hole
+        let before = frames.freeFrames
+        assertThrowsExactly(FrameAllocator.FreeError.notUsable(0x8000)) { try frames.free(0x8000) }
+        XCTAssertEqual(frames.freeFrames, before)
+        XCTAssertFalse(frames.isFree(address: 0x8000))
+    }
+
     func testFreeTwice() {
         var frames = standardAllocator()
         let frame = frames.allocate()!

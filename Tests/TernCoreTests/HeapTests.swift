@@ -166,6 +166,14 @@ final class HeapTests: XCTestCase {
         XCTAssertEqual(stats, before)
     }
 
+    func testAlignmentIsOfAddressesWhenTheBaseIsOnlySixteenAligned() throws {
+        var offsetHeap = Heap(base: area + 16, size: size - 16)
+        for alignment in [64, 256, 4096] {
+            let p = try XCTUnwrap(offsetHeap.allocate(size: 24, alignment: alignment))
+            XCTAssertEqual(address(p) % UInt(alignment), 0, "alignment \(alignment)")
+        }
+    }
+
     func testDoubleFree() throws {
         let a = try XCTUnwrap(heap.allocate(size: 48, alignment: 16))
         let b = try XCTUnwrap(heap.allocate(size: 48, alignment: 16))

@@ -252,4 +252,19 @@ final class PageTableTests: XCTestCase {
         XCTAssertEqual(all.filter { $0.entry & PageFlags.noExecute.rawValue == 0 }.map(\.virtual),
                        Array(stride(from: text.start, to: text.end, by: Int(page))), "only text executes")
     }
+
+    func testPhysicalRangesThatWrapOrExceedFiftyTwoBitsAreRefused() {
+        let memory = FakePhysicalMemory(base: 0x10_0000, size: 64 << 10)
+        let root: UInt64 = 0x10_0000
+        var next: UInt64 = 0x10_1000
+        let frames: () -> UInt64? = { defer { next += 0x1000 }; return next }
+        assertThrowsExactly(PageTable.MapError.physicalOutOfRange(UInt64.max - 0xFFF)) {
+            try PageTable.map(root: root, virtual: 0x40_0000, physical: UInt64.max - 0xFFF, size: 0x2000,
+                              flags: .data, memory: memory, allocateFrame: frames)
+        }
+        assertThrowsExactly(PageTable.MapError.physicalOutOfRange(1 << 52)) {
+            try PageTable.map(root: root, virtual: 0x40_0000, physical: 1 << 52, size: 0x1000,
+                              flags: .data, memory: memory, allocateFrame: frames)
+        }
+    }
 }
