@@ -103,13 +103,15 @@ public enum DomainBuilder {
         _ domain: Domain, frames count: Int, host: Host, allocator: inout FrameAllocator
     ) throws(Error) {
         let chunk = Int(GuestLayout.memoryUnit / FrameAllocator.frameSize)
+        var runsLeft = true   // once no aligned 2 MiB run is free, stop looking
         while domain.memoryFrameCount < count {
             var base: UInt64
             var run = chunk
-            if count - domain.memoryFrameCount >= chunk,
+            if runsLeft, count - domain.memoryFrameCount >= chunk,
                let big = allocator.allocateContiguous(count: chunk, alignmentFrames: chunk) {
                 base = big
             } else {
+                runsLeft = false
                 guard let frame = allocator.allocate() else {
                     throw .outOfMemory(neededFrames: count, freeFrames: allocator.freeFrames)
                 }

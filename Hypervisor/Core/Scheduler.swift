@@ -5,8 +5,9 @@
 ///  - the next vCPU is the runnable one with the most credit; among equals,
 ///    the one picked longest ago (round robin);
 ///  - when no runnable vCPU has credit left, every runnable vCPU earns its
-///    weight's share of one period's credit, and holds at most that share
-///    (a debt carries over; a surplus does not, so nothing hoards a burst);
+///    weight's share of one period's credit (a debt carries over); since a
+///    refill only happens once nobody has credit, nobody holds more than
+///    one share, and a vCPU that blocks keeps at most that much for later;
 ///  - blocked vCPUs hold their credit and take no part until woken.
 /// A spinning vCPU therefore gets its weight's share and no more, and the
 /// others keep running. The scheduler only decides; the arch layer runs
@@ -91,8 +92,7 @@ public final class Scheduler {
         guard totalWeight > 0 else { return }
         let budget = Scheduler.creditPerTick * Scheduler.ticksPerPeriod * max(1, countRunnable())
         for (i, vcpu) in vcpus.enumerated() where vcpu.state == .runnable {
-            let share = max(1, budget * weights[i] / totalWeight)
-            vcpu.credit = min(vcpu.credit + share, share)
+            vcpu.credit += max(1, budget * weights[i] / totalWeight)
         }
     }
 
