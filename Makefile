@@ -57,6 +57,10 @@ all: $(ELF) guests
 
 guests: $(GUEST_ELVES)
 
+# Keep the guests' objects: as intermediates make would delete them (and
+# print that after the test summary).
+.PRECIOUS: $(BUILD)/guests/%.o
+
 $(BUILD)/guests/%.o: Guests/%/main.swift $(GUEST_SDK) $(GUEST_HEADERS) Makefile | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/guests
 	@echo "  SWIFTC  $@"
