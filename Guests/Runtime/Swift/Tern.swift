@@ -29,7 +29,7 @@ public enum Tern {
 
     public static func timeInfo() -> tern_time_info {
         var info = tern_time_info()
-        withUnsafeMutablePointer(to: &info) { hypercall(TERN_HC_TIME_INFO, UInt64(UInt(bitPattern: $0))) }
+        _ = withUnsafeMutablePointer(to: &info) { hypercall(TERN_HC_TIME_INFO, UInt64(UInt(bitPattern: $0))) }
         return info
     }
 
