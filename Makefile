@@ -77,10 +77,10 @@ $(BUILD)/guests/start.o: Guests/Runtime/start.asm | $(DEPS_STAMP)
 	@echo "  NASM    $@"
 	$(Q)$(NASM) -f elf64 $< -o $@
 
-$(BUILD)/guests/%.elf: $(BUILD)/guests/%.o $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o Guests/Runtime/guest.ld
+$(BUILD)/guests/%.elf: $(BUILD)/guests/%.o $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o $(BUILD)/memory.o Guests/Runtime/guest.ld
 	@echo "  LD      $@"
 	$(Q)$(TERN_LD) -static -nostdlib --no-pie -z max-page-size=4096 -T Guests/Runtime/guest.ld \
-	  $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o $< -o $@
+	  $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o $(BUILD)/memory.o $< -o $@
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -98,14 +98,19 @@ $(BUILD)/runtime.o: Hypervisor/Runtime/runtime.c Makefile | $(DEPS_STAMP)
 	@echo "  CC      $@"
 	$(Q)$(CLANG) $(C_FLAGS) -c $< -o $@
 
+$(BUILD)/memory.o: Hypervisor/Runtime/memory.c Makefile | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)
+	@echo "  CC      $@"
+	$(Q)$(CLANG) $(C_FLAGS) -c $< -o $@
+
 $(BUILD)/boot/%.o: Boot/%.asm Boot/layout.inc | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/boot
 	@echo "  NASM    $@"
 	$(Q)$(NASM) -f elf64 -I Boot/ $< -o $@
 
-$(ELF): $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o linker.ld
+$(ELF): $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.o linker.ld
 	@echo "  LD      $@"
-	$(Q)$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o -o $@
+	$(Q)$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.o -o $@
 	@size=$$(stat -c %s $@); echo "built $@ ($$size bytes)"
 
 iso: $(ISO)

@@ -1,42 +1,12 @@
 /*
- * C symbols Embedded Swift links against, for Tern PV guests: mem*,
- * putchar (line-buffered onto TERN_HC_CONSOLE_WRITE), a small bump heap for
- * posix_memalign, arc4random_buf.
+ * C symbols Embedded Swift links against, for Tern PV guests: putchar
+ * (line-buffered onto TERN_HC_CONSOLE_WRITE), a small bump heap for
+ * posix_memalign, arc4random_buf. The mem* routines are the hypervisor's
+ * (Hypervisor/Runtime/memory.c).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include "tern_guest.h"
-
-void *memset(void *dst, int c, size_t n) {
-    void *d = dst;
-    __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
-    return dst;
-}
-void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
-    void *d = dst;
-    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
-    return dst;
-}
-void *memmove(void *dst, const void *src, size_t n) {
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    if (d <= s || d >= s + n) {
-        return memcpy(dst, src, n);
-    }
-    d += n - 1;
-    s += n - 1;
-    __asm__ volatile("std; rep movsb; cld" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
-    return dst;
-}
-int memcmp(const void *a, const void *b, size_t n) {
-    const unsigned char *x = a, *y = b;
-    for (size_t i = 0; i < n; i++) {
-        if (x[i] != y[i]) {
-            return x[i] < y[i] ? -1 : 1;
-        }
-    }
-    return 0;
-}
 
 static char line[160];
 static size_t line_used;

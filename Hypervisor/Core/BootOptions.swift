@@ -31,17 +31,11 @@ public struct BootOptions {
     public init() {}
 
     public init(parsing line: UnsafeRawBufferPointer) {
-        var index = 0
         var first = true
-        while index < line.count {
-            while index < line.count && line[index] == UInt8(ascii: " ") { index += 1 }
-            let start = index
-            while index < line.count && line[index] != UInt8(ascii: " ") && line[index] != 0 { index += 1 }
-            if start == index { break }
-            let token = UnsafeRawBufferPointer(rebasing: line[start..<index])
-            apply(token: token, offset: start, isFirst: first)
+        forEachToken(in: line) { token, offset, _ in
+            apply(token: token, offset: offset, isFirst: first)
             first = false
-            if index < line.count && line[index] == 0 { break }
+            return true
         }
     }
 

@@ -22,3 +22,18 @@ extension UnsafeRawBufferPointer {
         return UInt64(low) | UInt64(high) << 32
     }
 }
+
+/// Calls `body(token, offset, end)` for each space-separated token of a
+/// command line, up to the first NUL; `body` returns false to stop. Shared
+/// by Tern's own options and the boot modules' options.
+public func forEachToken(in line: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, Int, Int) -> Bool) {
+    let space = UInt8(ascii: " ")
+    var index = 0
+    while index < line.count && line[index] != 0 {
+        while index < line.count && line[index] == space { index += 1 }
+        let start = index
+        while index < line.count && line[index] != space && line[index] != 0 { index += 1 }
+        if start == index { return }
+        if !body(UnsafeRawBufferPointer(rebasing: line[start..<index]), start, index) { return }
+    }
+}

@@ -65,27 +65,31 @@ public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
     /// Copies guest memory out, page by page. False (nothing promised about
     /// `destination`) if any of the range is outside the guest.
     public func copyOut(from gpa: UInt64, into destination: UnsafeMutableRawBufferPointer) -> Bool {
-        guard contains(gpa, count: UInt64(destination.count)) else { return false }
-        var done = 0
-        while done < destination.count {
-            let at = gpa + UInt64(done)
-            let chunk = min(destination.count - done, Int(GuestMemory.pageSize - at % GuestMemory.pageSize))
-            guard let source = bytes(at: at, count: chunk) else { return false }
-            UnsafeMutableRawBufferPointer(rebasing: destination[done..<(done + chunk)]).copyMemory(from: source)
-            done += chunk
+        forEachPage(from: gpa, count: UInt64(destination.count)) { guest, done in
+            UnsafeMutableRawBufferPointer(rebasing: destination[Int(done)..<(Int(done) + guest.count)])
+                .copyMemory(from: UnsafeRawBufferPointer(guest))
         }
-        return true
     }
 
     /// Copies into guest memory, page by page; false if outside the guest.
     public func copyIn(to gpa: UInt64, from source: UnsafeRawBufferPointer) -> Bool {
-        guard contains(gpa, count: UInt64(source.count)) else { return false }
-        var done = 0
-        while done < source.count {
-            let at = gpa + UInt64(done)
-            let chunk = min(source.count - done, Int(GuestMemory.pageSize - at % GuestMemory.pageSize))
-            guard let target = mutableBytes(at: at, count: chunk) else { return false }
-            target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[done..<(done + chunk)]))
+        forEachPage(from: gpa, count: UInt64(source.count)) { guest, done in
+            guest.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[Int(done)..<(Int(done) + guest.count)]))
+        }
+    }
+
+    /// Calls `body(hostBytes, doneSoFar)` for each page-sized piece of the
+    /// guest range, after checking the whole range first.
+    private func forEachPage(
+        from gpa: UInt64, count: UInt64, _ body: (UnsafeMutableRawBufferPointer, UInt64) -> Void
+    ) -> Bool {
+        guard contains(gpa, count: count) else { return false }
+        var done: UInt64 = 0
+        while done < count {
+            let at = gpa + done
+            let chunk = min(count - done, GuestMemory.pageSize - at % GuestMemory.pageSize)
+            guard let piece = mutableBytes(at: at, count: Int(chunk)) else { return false }
+            body(piece, done)
             done += chunk
         }
         return true
@@ -93,15 +97,6 @@ public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
 
     /// Zero-fills a guest range; false if outside the guest.
     public func zero(at gpa: UInt64, count: UInt64) -> Bool {
-        guard contains(gpa, count: count) else { return false }
-        var done: UInt64 = 0
-        while done < count {
-            let at = gpa + done
-            let chunk = min(count - done, GuestMemory.pageSize - at % GuestMemory.pageSize)
-            guard let target = mutableBytes(at: at, count: Int(chunk)) else { return false }
-            target.initializeMemory(as: UInt8.self, repeating: 0)
-            done += chunk
-        }
-        return true
+        forEachPage(from: gpa, count: count) { guest, _ in guest.initializeMemory(as: UInt8.self, repeating: 0) }
     }
 }

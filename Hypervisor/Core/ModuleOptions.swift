@@ -17,28 +17,23 @@ public struct ModuleOptions: Equatable {
     public var problems: [BootOptions.Problem] = []
 
     public init(parsing line: UnsafeRawBufferPointer) {
-        var index = 0
         var first = true
-        while index < line.count {
-            while index < line.count && line[index] == UInt8(ascii: " ") { index += 1 }
-            let start = index
-            while index < line.count && line[index] != UInt8(ascii: " ") && line[index] != 0 { index += 1 }
-            if start == index { break }
-            let token = UnsafeRawBufferPointer(rebasing: line[start..<index])
+        forEachToken(in: line) { token, offset, end in
             if token.equals("--") {
-                var rest = index
+                var rest = end
                 while rest < line.count && line[rest] == UInt8(ascii: " ") { rest += 1 }
-                var end = rest
-                while end < line.count && line[end] != 0 { end += 1 }
-                guestCommandLine = Array(line[rest..<end])
-                break
+                var stop = rest
+                while stop < line.count && line[stop] != 0 { stop += 1 }
+                guestCommandLine = Array(line[rest..<stop])
+                return false
             }
             if first && !token.contains(UInt8(ascii: "=")) {
                 name = ModuleOptions.baseName(token)
             } else {
-                apply(token, offset: start)
+                apply(token, offset: offset)
             }
             first = false
+            return true
         }
         if name.isEmpty { name = Array("guest".utf8) }
     }
