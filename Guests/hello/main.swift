@@ -7,6 +7,7 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     let info = StartInfo(startInfo)
     guard info.isValid else { return Int64(TERN_SHUTDOWN_CRASH) }
     print("hello from a Tern guest: domain \(info.domid), \(info.memoryBytes >> 20) MiB, ABI version \(Tern.abiVersion())")
+    print("start info: console \(info.page.pointee.console == UInt32(TERN_CONSOLE_HYPERCALL) ? "hypercall" : "unknown"), free from \(info.page.pointee.free_gpa)")
     let signature = tern_guest_cpuid(TERN_CPUID_LEAF_BASE, 0)
     let hypervisorBit = tern_guest_cpuid(1, 0).ecx >> 31
     print("cpuid: signature \(signature.ebx == TERN_CPUID_SIGNATURE ? "Tern" : "unknown"), hypervisor bit \(hypervisorBit), SVM hidden: \(tern_guest_cpuid(0x8000_0001, 0).ecx & 4 == 0)")

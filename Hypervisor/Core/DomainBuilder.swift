@@ -205,6 +205,7 @@ public enum DomainBuilder {
         info.page_tables_gpa = layout.pageTablesBottom
         info.page_tables_size = layout.pageTablePages * GuestLayout.pageSize
         info.free_gpa = imageEnd.roundedUp(to: GuestLayout.pageSize)
+        info.console = UInt32(TERN_CONSOLE_HYPERCALL)
         withUnsafeMutableBytes(of: &info.cmdline) { line in
             for (i, byte) in commandLine.prefix(line.count - 1).enumerated() { line[i] = byte }
         }

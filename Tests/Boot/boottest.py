@@ -217,6 +217,7 @@ def guest_hello_abi_and_memory_back(args):
     run = boot(qemu_command(elf=args.elf, extra=modules("hello name=hello mem=4M")), NO_GUESTS_LEFT)
     d = domain_ids(run)["hello"]
     run.find(rf"^\(d{d}\) hello from a Tern guest: domain {d}, 4 MiB, ABI version 1$")
+    run.find(rf"^\(d{d}\) start info: console hypercall, free from \d+$")
     run.find(rf"^\(d{d}\) cpuid: signature Tern, hypervisor bit 1, SVM hidden: true$")
     run.find(rf"^\(d{d}\) domain info: status 0, id {d}, 4 MiB, state 2$")
     run.find(rf"^\(tern\) d{d} hello: shut down \(poweroff\)$")

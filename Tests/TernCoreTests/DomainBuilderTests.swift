@@ -154,8 +154,9 @@ final class DomainBuilderTests: XCTestCase {
         XCTAssertEqual(info.page_tables_size, 3 * 4096)
         // Image ends at 0x100000 + 5000 + 0x2000 = 0x103388: next page.
         XCTAssertEqual(info.free_gpa, 0x10_4000)
-        XCTAssertEqual(info.reserved.0, 0)
-        XCTAssertEqual(info.reserved.1, 0)
+        XCTAssertEqual(info.console, UInt32(TERN_CONSOLE_HYPERCALL))
+        XCTAssertEqual(info.reserved0, 0)
+        XCTAssertEqual(info.reserved1, 0)
         let cmdline = withUnsafeBytes(of: info.cmdline) { Array($0) }
         XCTAssertEqual(Array(cmdline.prefix(16)), Array("count=5 verbose".utf8) + [0])
         XCTAssertTrue(cmdline.allSatisfy { $0 != 0xCC })

@@ -104,6 +104,9 @@ struct tern_domain_info {
  * near the top of guest memory, listed below), interrupts off, RSP at the
  * top of a small boot stack below the start-info page.
  */
+/* struct tern_start_info.console: how this domain's console works. */
+#define TERN_CONSOLE_HYPERCALL 1 /* write with TERN_HC_CONSOLE_WRITE */
+
 #define TERN_START_INFO_MAGIC 0x5452545349524554ull /* "TERNSTRT" little-endian */
 
 struct tern_start_info {
@@ -114,7 +117,9 @@ struct tern_start_info {
     uint64_t page_tables_gpa;  /* OUT: Tern-built tables [gpa, gpa + size) */
     uint64_t page_tables_size; /* OUT */
     uint64_t free_gpa;         /* OUT: first byte after the loaded image */
-    uint64_t reserved[2];      /* OUT: zero */
+    uint32_t console;          /* OUT: TERN_CONSOLE_* */
+    uint32_t reserved0;        /* OUT: zero */
+    uint64_t reserved1;        /* OUT: zero */
     char     cmdline[192];     /* OUT: NUL-terminated */
 };
 
