@@ -34,7 +34,8 @@ LD_FLAGS := -static -nostdlib --no-pie -z max-page-size=4096 -T linker.ld
 # Boot options for `make run`; QEMU settings shared with the boot tests.
 TERN_CMDLINE ?= loglvl=info
 QEMU      ?= qemu-system-x86_64
-QEMU_BASE := -cpu EPYC -m 512M -smp 1 -display none -no-reboot -serial mon:stdio
+QEMU_COMMON := -cpu EPYC -smp 1 -display none -no-reboot -serial mon:stdio
+QEMU_BASE := $(QEMU_COMMON) -m 512M
 
 # Quiet build lines; `make V=1` shows the full commands.
 ifeq ($(V),1)
@@ -51,7 +52,14 @@ GUEST_HEADERS := $(wildcard Guests/Runtime/include/*) $(wildcard Hypervisor/ABI/
 GUEST_SWIFT_FLAGS := $(EMBEDDED_SWIFT_FLAGS) -module-name Guest -I Guests/Runtime/include
 GUEST_C_FLAGS := $(C_FLAGS) -I Guests/Runtime/include -I Hypervisor/ABI/include
 
-.PHONY: all iso guests run run-kernel test unit-test boot-test bench deps clean
+# Dom0: Debian's cloud kernel (pinned ABI) and the initramfs from Dom0/.
+DOM0          := $(BUILD)/dom0
+DOM0_KERNEL   := $(DOM0)/vmlinuz
+DOM0_INITRD   := $(DOM0)/initramfs.cpio.lz4
+# The fast-boot command line measured in platform-facts.md (Dom0/cmdline).
+DOM0_CMDLINE  := $(shell cat Dom0/cmdline)
+
+.PHONY: all iso guests dom0 run-dom0-bare run run-kernel test unit-test boot-test bench deps clean
 
 all: $(ELF) guests
 
@@ -113,6 +121,21 @@ $(ELF): $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.
 	$(Q)$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.o -o $@
 	@size=$$(stat -c %s $@); echo "built $@ ($$size bytes)"
 
+dom0: $(DOM0_KERNEL) $(DOM0_INITRD)
+
+$(DOM0_KERNEL): Dom0/fetch-kernel.sh Dom0/extract-vmlinux.py | $(DEPS_STAMP)
+	@echo "  FETCH   $@"
+	$(Q)bash Dom0/fetch-kernel.sh $(DOM0)
+
+$(DOM0_INITRD): $(DOM0_KERNEL) Dom0/initramfs/build.sh Dom0/initramfs/init Dom0/initramfs/modules-load
+	@echo "  CPIO    $@"
+	$(Q)bash Dom0/initramfs/build.sh $(DOM0)
+
+# The Dom0 kernel and initramfs under plain QEMU, no hypervisor: the
+# baseline Tern's Dom0 boot is measured against (issue 4). Ctrl-A X quits.
+run-dom0-bare: $(DOM0_KERNEL) $(DOM0_INITRD)
+	$(QEMU) $(QEMU_COMMON) -m 1G -kernel $(DOM0_KERNEL) -initrd $(DOM0_INITRD) -append "$(DOM0_CMDLINE)"
+
 iso: $(ISO)
 $(ISO): $(ELF) $(GUEST_ELVES) Boot/grub.cfg
 	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/guests
@@ -135,14 +158,14 @@ run-kernel: $(ELF)
 unit-test: $(DEPS_STAMP)
 	swift test
 
-boot-test: $(ELF) $(ISO) $(GUEST_ELVES)
+boot-test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(DOM0_KERNEL) $(DOM0_INITRD)
 	python3 Tests/Boot/boottest.py --elf $(ELF) --iso $(ISO)
 
 # Host unit tests, then boot tests; the last line is the combined summary.
-test: $(ELF) $(ISO) $(GUEST_ELVES)
+test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD)
 	python3 scripts/run-tests.py --elf $(ELF) --iso $(ISO)
 
-bench: $(ELF) $(ISO) $(GUEST_ELVES)
+bench: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD)
 	python3 scripts/bench.py --elf $(ELF) --iso $(ISO)
 
 clean:

@@ -70,6 +70,22 @@ def guests(args):
                   f"total {create + run_us + destroy:.0f} us")
 
 
+def dom0_bare(args, runs=3):
+    """QEMU start to Dom0 userspace ready with no hypervisor: the baseline
+    for Tern's Dom0 path (issue 4: within 1.3x of this)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "Dom0", "cmdline")) as f:
+        cmdline = f.read().strip()
+    times = []
+    for _ in range(runs):
+        run = boot(qemu_command(memory="1G", extra=["-kernel", "build/dom0/vmlinuz", "-initrd",
+                                                    "build/dom0/initramfs.cpio.lz4", "-append", cmdline]),
+                   r"tern-dom0: ready", timeout=180)
+        times.append(run.seconds)
+    print("== Dom0 kernel + initramfs under plain QEMU (no Tern): QEMU start -> userspace ready")
+    print(f"  {stats(times)}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--elf", default="build/tern.elf")
@@ -101,6 +117,7 @@ def main():
     print(f"  ratio ISO/-kernel to banner: {g / k:.2f}x")
 
     guests(args)
+    dom0_bare(args)
 
     print("== Boot phases under -icount shift=0,sleep=off (virtual time, deterministic)")
     run = boot(qemu_command(elf=args.elf, icount=True), BOOT_COMPLETE, timeout=120)

@@ -13,6 +13,10 @@ want grub-mkrescue grub-common
 want xorriso xorriso
 want mformat mtools
 want python3 python3
+# Dom0's kernel and initramfs (Dom0/fetch-kernel.sh, Dom0/initramfs/build.sh).
+want cpio cpio
+want lz4 lz4
+[ -x /sbin/depmod ] || [ -x /usr/sbin/depmod ] || need_pkgs+=(kmod)
 # grub-mkrescue needs the BIOS platform files to build a bootable ISO.
 [ -d /usr/lib/grub/i386-pc ] || need_pkgs+=(grub-pc-bin)
 

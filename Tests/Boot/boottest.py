@@ -310,6 +310,24 @@ def cpu_without_svm_or_npt_is_refused(args):
 
 
 @test
+def dom0_kernel_boots_bare(args):
+    """Dom0's pinned Debian kernel and initramfs boot under plain QEMU (no
+    Tern) to the root shell, with their virtio drivers loaded: the baseline
+    that Tern's Dom0 boot (issue 4) is measured against."""
+    with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
+        cmdline = f.read().strip()
+    with tempfile.NamedTemporaryFile(suffix=".img") as disk:
+        disk.truncate(16 << 20)
+        command = qemu_command(memory="1G", extra=[
+            "-kernel", "build/dom0/vmlinuz", "-initrd", "build/dom0/initramfs.cpio.lz4", "-append", cmdline,
+            "-drive", f"file={disk.name},format=raw,if=virtio",
+            "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"])
+        run = boot(command, r"tern-dom0: ready \(kernel 6\.1\.0-56-cloud-amd64\)", timeout=120)
+    check("could not load" not in run.log, "a Dom0 module did not load", run)
+    print(f"    bare Dom0 kernel: QEMU start to userspace ready {run.seconds:.2f} s")
+
+
+@test
 def icount_phase_regression(args):
     """Deterministic virtual time: each phase within 20% of the baseline."""
     run = boot(qemu_command(elf=args.elf, icount=True), BOOT_COMPLETE, timeout=120)

@@ -18,7 +18,7 @@ BASE_ARGS = ["-cpu", "EPYC", "-smp", "1", "-display", "none", "-no-reboot",
 ICOUNT_ARGS = ["-icount", "shift=0,sleep=off"]
 
 # Lines that mean the hypervisor stopped abnormally.
-FAILURE_PATTERNS = [re.compile(p) for p in (r"PANIC:", r"FATAL:", r"\(tern\) ERROR:")]
+FAILURE_PATTERNS = [re.compile(p) for p in (r"PANIC:", r"FATAL:", r"\(tern\) ERROR:", r"Kernel panic")]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds Dom0's initramfs: busybox-static, the kernel modules Dom0 needs
+# (with modules.dep), the init script; an LZ4 (legacy format) cpio archive,
+# the fastest for this kernel to unpack (platform-facts.md).
+#
+#     Dom0/initramfs/build.sh build/dom0     (after Dom0/fetch-kernel.sh)
+# Out: build/dom0/initramfs.cpio.lz4
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+OUT="$(mkdir -p "${1:-build/dom0}" && cd "${1:-build/dom0}" && pwd)"
+KERNEL="$OUT/kernel"
+ABI="$(ls "$KERNEL/lib/modules")"
+ROOT="$OUT/initramfs-root"
+
+mkdir -p "$OUT/download"
+if ! ls "$OUT/download/busybox-static_"*.deb >/dev/null 2>&1; then
+    (cd "$OUT/download" && apt-get download busybox-static 2>&1 | grep -v "unsandboxed" >&2)
+fi
+rm -rf "$ROOT" "$OUT/busybox"
+dpkg-deb -x "$OUT/download/busybox-static_"*.deb "$OUT/busybox"
+
+mkdir -p "$ROOT"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules/"$ABI"}
+cp "$OUT/busybox/bin/busybox" "$ROOT/bin/busybox"
+for applet in $("$ROOT/bin/busybox" --list); do
+    [ -e "$ROOT/bin/$applet" ] || ln -s busybox "$ROOT/bin/$applet"
+done
+install -m 0755 "$HERE/init" "$ROOT/init"
+cp "$HERE/modules-load" "$ROOT/etc/modules-load"
+
+# The modules and what they depend on, then modules.dep for modprobe.
+while read -r module; do
+    path="$(find "$KERNEL/lib/modules/$ABI" -name "$module.ko" | head -n 1)"
+    [ -n "$path" ] || { echo "initramfs: module $module not in the kernel package" >&2; exit 1; }
+    rel="${path#$KERNEL/lib/modules/$ABI/}"
+    mkdir -p "$ROOT/lib/modules/$ABI/$(dirname "$rel")"
+    cp "$path" "$ROOT/lib/modules/$ABI/$rel"
+done < "$HERE/modules-load"
+cp "$KERNEL/lib/modules/$ABI/"modules.{builtin,builtin.modinfo,order} "$ROOT/lib/modules/$ABI/"
+DEPMOD="$(command -v depmod || echo /sbin/depmod)"
+"$DEPMOD" -b "$ROOT" "$ABI"
+
+(cd "$ROOT" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) | lz4 -l -9 -q > "$OUT/initramfs.cpio.lz4"
+echo "initramfs: $(stat -c %s "$OUT/initramfs.cpio.lz4") bytes -> $OUT/initramfs.cpio.lz4" >&2
