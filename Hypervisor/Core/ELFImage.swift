@@ -28,10 +28,17 @@ public struct ELFImage {
     static let machineX86_64: UInt16 = 62
     static let typeExecutable: UInt16 = 2
     static let segmentLoad: UInt32 = 1
+    static let segmentNote: UInt32 = 4
     public static let maxSegments = 16
+    /// XEN_ELFNOTE_PHYS32_ENTRY in a "Xen" note: the 32-bit physical entry
+    /// of a kernel that supports the PVH boot protocol (Xen's
+    /// public/elfnote.h; Linux emits it even when built without Xen).
+    static let pvhEntryNoteType: UInt32 = 18
 
     public var entry: UInt64
     public var segments: [Segment] = []
+    /// The PVH entry point, if the image has one (Linux: Dom0's kernel).
+    public var pvhEntry: UInt32?
 
     /// The lowest and one-past-highest guest-physical byte the image covers.
     public var span: PhysicalRange {
@@ -64,7 +71,16 @@ public struct ELFImage {
         }
         for index in 0..<Int(phnum) {
             let at = Int(phoff) + index * Int(ELFImage.programHeaderSize)
-            guard file.u32(at: at)! == ELFImage.segmentLoad else { continue }
+            let type = file.u32(at: at)!
+            if type == ELFImage.segmentNote {
+                let offset = file.u64(at: at + 8)!, size = file.u64(at: at + 32)!
+                if offset <= UInt64(file.count), size <= UInt64(file.count) - offset {
+                    let notes = UnsafeRawBufferPointer(rebasing: file[Int(offset)..<Int(offset + size)])
+                    pvhEntry = pvhEntry ?? ELFImage.pvhEntry(inNotes: notes)
+                }
+                continue
+            }
+            guard type == ELFImage.segmentLoad else { continue }
             let segment = Segment(fileOffset: file.u64(at: at + 8)!, fileSize: file.u64(at: at + 32)!,
                                   address: file.u64(at: at + 24)!, memorySize: file.u64(at: at + 40)!)
             guard segment.fileOffset <= UInt64(file.count),
@@ -77,5 +93,24 @@ public struct ELFImage {
             if segment.memorySize > 0 { segments.append(segment) }
         }
         guard !segments.isEmpty else { throw .noLoadableSegment }
+    }
+
+    /// Walks ELF notes (namesz u32, descsz u32, type u32, name, desc; name
+    /// and desc padded to 4 bytes) for a "Xen" PHYS32_ENTRY note. A
+    /// malformed note ends the walk; it never reads outside `notes`.
+    static func pvhEntry(inNotes notes: UnsafeRawBufferPointer) -> UInt32? {
+        var at = 0
+        while let nameSize = notes.u32(at: at), let descSize = notes.u32(at: at + 4), let type = notes.u32(at: at + 8) {
+            let nameStart = at + 12
+            let descStart = nameStart + (Int(nameSize) + 3) & ~3
+            let next = descStart + (Int(descSize) + 3) & ~3
+            guard nameSize <= 64, descSize <= 1 << 16, next <= notes.count else { return nil }
+            let name = UnsafeRawBufferPointer(rebasing: notes[nameStart..<(nameStart + Int(nameSize))])
+            if type == pvhEntryNoteType && name.count == 4 && name.prefix(3).elementsEqual("Xen".utf8) && descSize >= 4 {
+                return notes.u32(at: descStart)
+            }
+            at = next
+        }
+        return nil
     }
 }
