@@ -94,12 +94,12 @@ public final class Domain {
 
     /// Appends `frames` contiguous host frames at the end of guest memory,
     /// merged into the last run when they continue it.
-    public func addMemory(hostBase: UInt64, frames: Int) {
-        if let last = memoryExtents.last,
+    public func addMemory(hostBase: UInt64, frames: Int, identity: Bool = false) {
+        if let last = memoryExtents.last, (last.guestBase != nil) == identity,
            last.hostBase + UInt64(last.frames) * FrameAllocator.frameSize == hostBase {
             memoryExtents[memoryExtents.count - 1].frames += frames
         } else {
-            memoryExtents.append(MemoryExtent(hostBase: hostBase, frames: frames))
+            memoryExtents.append(MemoryExtent(hostBase: hostBase, frames: frames, guestBase: identity ? hostBase : nil))
         }
         memoryFrameCount += frames
     }
@@ -132,13 +132,17 @@ public final class Domain {
     }
 }
 
-/// `frames` contiguous host frames starting at `hostBase`.
+/// `frames` contiguous host frames starting at `hostBase`, seen by the
+/// guest at `guestBase` (nil: right after the previous extent, as DomU
+/// memory is packed from 0; Dom0's extents are identity-mapped).
 public struct MemoryExtent: Equatable {
     public var hostBase: UInt64
     public var frames: Int
+    public var guestBase: UInt64?
 
-    public init(hostBase: UInt64, frames: Int) {
+    public init(hostBase: UInt64, frames: Int, guestBase: UInt64? = nil) {
         self.hostBase = hostBase
         self.frames = frames
+        self.guestBase = guestBase
     }
 }

@@ -1,21 +1,38 @@
-/// A domain's guest-physical memory as the hypervisor sees it: guest frame
-/// number -> host frame (through the domain's runs of contiguous frames),
-/// reached through a host `PhysicalMemory` window.
+/// A domain's guest-physical memory as the hypervisor sees it: guest
+/// address -> host frame (through the domain's runs of contiguous frames),
+/// reached through a host `PhysicalMemory` window. A DomU's runs are packed
+/// from guest address 0; Dom0's runs sit at their own (identity) addresses,
+/// with holes between them.
 /// Every access is checked against the domain's size first, so a guest
 /// pointer can only ever reach that guest's own frames: a range that
 /// wraps, ends past the guest's memory, or is longer than `maxCopy` is
 /// refused before any byte moves.
 public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
     public let extents: [MemoryExtent]
+    /// Guest-physical start of each extent (packed unless it says).
+    let guestBases: [UInt64]
     public let frameCount: Int
+    /// One past the highest guest-physical byte of any extent.
+    public let size: UInt64
     public let host: Host
     public static var pageSize: UInt64 { 4096 }
 
     public init(extents: [MemoryExtent], host: Host) {
         self.extents = extents
         var count = 0
-        for extent in extents { count += extent.frames }
+        var next: UInt64 = 0
+        var bases: [UInt64] = []
+        var end: UInt64 = 0
+        for extent in extents {
+            let base = extent.guestBase ?? next
+            bases.append(base)
+            next = base + UInt64(extent.frames) * GuestMemory.pageSize
+            end = max(end, next)
+            count += extent.frames
+        }
+        guestBases = bases
         frameCount = count
+        size = end
         self.host = host
     }
 
@@ -28,23 +45,31 @@ public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
         self.init(extents: domain.memoryExtents, host: host)
     }
 
-    public var size: UInt64 { UInt64(frameCount) * GuestMemory.pageSize }
-
-    /// The host frame backing guest frame `gfn` (< frameCount): a binary
-    /// search would pay off only with many runs; guests have a handful.
-    func hostFrame(_ gfn: Int) -> UInt64 {
-        var first = 0
-        for extent in extents {
-            if gfn < first + extent.frames { return extent.hostBase + UInt64(gfn - first) * GuestMemory.pageSize }
-            first += extent.frames
+    /// The extent holding guest address `gpa`, if any: a linear search,
+    /// guests have a handful of runs.
+    func extentIndex(containing gpa: UInt64) -> Int? {
+        for (i, extent) in extents.enumerated() {
+            let base = guestBases[i]
+            if gpa >= base && gpa - base < UInt64(extent.frames) * GuestMemory.pageSize { return i }
         }
-        return 0  // unreachable: callers check gfn < frameCount
+        return nil
     }
 
-    /// Whether [gpa, gpa+count) lies wholly inside guest memory.
+    /// The host address backing guest address `gpa`, if it is guest memory.
+    public func hostAddress(of gpa: UInt64) -> UInt64? {
+        extentIndex(containing: gpa).map { extents[$0].hostBase + (gpa - guestBases[$0]) }
+    }
+
+    /// Whether [gpa, gpa+count) lies wholly inside guest memory (no hole).
     public func contains(_ gpa: UInt64, count: UInt64) -> Bool {
         let (end, overflow) = gpa.addingReportingOverflow(count)
-        return !overflow && end <= size
+        guard !overflow, end <= size else { return false }
+        var at = gpa
+        while at < end {
+            guard let i = extentIndex(containing: at) else { return false }
+            at = guestBases[i] + UInt64(extents[i].frames) * GuestMemory.pageSize
+        }
+        return true
     }
 
     /// Host bytes for a guest range that does not cross a page boundary
@@ -59,7 +84,8 @@ public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
         guard count >= 0, gpa < size, contains(gpa, count: UInt64(count)) else { return nil }
         let offset = gpa % GuestMemory.pageSize
         guard offset + UInt64(count) <= GuestMemory.pageSize else { return nil }
-        return host.mutableBytes(at: hostFrame(Int(gpa / GuestMemory.pageSize)) + offset, count: count)
+        guard let address = hostAddress(of: gpa) else { return nil }
+        return host.mutableBytes(at: address, count: count)
     }
 
     /// Copies guest memory out, page by page. False (nothing promised about

@@ -206,9 +206,9 @@ final class GuestMemoryTests: XCTestCase {
                                       MemoryExtent(hostBase: Self.hostBase, frames: 1)], host: host)
         XCTAssertEqual(m.frameCount, 3)
         XCTAssertEqual(m.size, 3 * 4096)
-        XCTAssertEqual(m.hostFrame(0), Self.hostBase + 6 * Self.page)
-        XCTAssertEqual(m.hostFrame(1), Self.hostBase + 7 * Self.page)
-        XCTAssertEqual(m.hostFrame(2), Self.hostBase)
+        XCTAssertEqual(m.hostAddress(of: 0 * 4096), Self.hostBase + 6 * Self.page)
+        XCTAssertEqual(m.hostAddress(of: 1 * 4096), Self.hostBase + 7 * Self.page)
+        XCTAssertEqual(m.hostAddress(of: 2 * 4096), Self.hostBase)
         // A copy across both boundaries (inside the run, then to the next run).
         let data = testPattern(4096 + 200, seed: 11)
         XCTAssertTrue(data.withUnsafeBytes { m.copyIn(to: 4096 - 100, from: $0) })
@@ -238,10 +238,28 @@ final class GuestMemoryTests: XCTestCase {
         // The domain's view and the one-frame-per-extent view agree.
         let a = GuestMemory(of: d, host: host), b = GuestMemory(frames: d.memoryFrames, host: host)
         XCTAssertEqual(a.size, b.size)
-        for gfn in 0..<7 { XCTAssertEqual(a.hostFrame(gfn), b.hostFrame(gfn)) }
+        for gfn in 0..<7 { XCTAssertEqual(a.hostAddress(of: UInt64(gfn) * 4096), b.hostAddress(of: UInt64(gfn) * 4096)) }
+        XCTAssertNil(a.hostAddress(of: 7 * 4096))
         let taken = d.takeAllFrames()
         XCTAssertEqual(taken.memory.count, 3)
         XCTAssertEqual(d.memoryFrameCount, 0)
         XCTAssertEqual(d.memoryExtents, [])
+    }
+
+    /// Dom0-style memory: identity runs with a hole between them.
+    func testIdentityExtentsWithAHole() {
+        let d = Domain(id: 0, name: Array("dom0".utf8), privileged: true)
+        d.addMemory(hostBase: Self.hostBase, frames: 2, identity: true)
+        d.addMemory(hostBase: Self.hostBase + 5 * Self.page, frames: 2, identity: true)
+        let m = GuestMemory(of: d, host: host)
+        XCTAssertEqual(m.hostAddress(of: Self.hostBase + 10), Self.hostBase + 10)
+        XCTAssertEqual(m.hostAddress(of: Self.hostBase + 5 * Self.page), Self.hostBase + 5 * Self.page)
+        XCTAssertNil(m.hostAddress(of: Self.hostBase + 3 * Self.page), "the hole is not Dom0's")
+        XCTAssertNil(m.hostAddress(of: 0))
+        XCTAssertTrue(m.contains(Self.hostBase, count: 2 * Self.page))
+        XCTAssertFalse(m.contains(Self.hostBase, count: 3 * Self.page), "a range into the hole")
+        XCTAssertFalse(m.contains(Self.hostBase + 4 * Self.page, count: 2 * Self.page))
+        XCTAssertTrue(m.contains(Self.hostBase + 5 * Self.page, count: 2 * Self.page))
+        XCTAssertEqual(m.size, Self.hostBase + 7 * Self.page)
     }
 }
