@@ -26,6 +26,8 @@ public struct BootOptions {
     /// `bench=exits`: measure an empty VMRUN/#VMEXIT loop on the first
     /// guest before scheduling (make bench).
     public var benchEmptyExits = false
+    /// `dom0_mem=`: Dom0's RAM (bytes; K/M/G suffixes), default 512 MiB.
+    public var dom0Memory: UInt64 = 512 << 20
     public var problems: [Problem] = []
 
     public init() {}
@@ -61,6 +63,8 @@ public struct BootOptions {
             case value.equals("none"): selftest = .none
             default: understood = false
             }
+        } else if key.equals("dom0_mem") {
+            if let bytes = ModuleOptions.size(value), bytes % 4096 == 0 { dom0Memory = bytes } else { understood = false }
         } else if key.equals("bench") {
             switch true {
             case value.equals("exits"): benchEmptyExits = true

@@ -55,6 +55,11 @@ public struct FrameAllocator {
     public mutating func addUsable(_ range: PhysicalRange) {
         let aligned = range.alignedInward(to: FrameAllocator.frameSize)
         if !aligned.isEmpty { usableRanges.append(aligned) }
+        addFree(aligned)
+    }
+
+    /// Frees the frames of an aligned range, except reserved ones.
+    private mutating func addFree(_ aligned: PhysicalRange) {
         var pieces = [aligned]
         for reservation in reservations {
             var rest: [PhysicalRange] = []
@@ -150,6 +155,37 @@ public struct FrameAllocator {
             start += run + 1
         }
         return nil
+    }
+
+    /// `count` contiguous free frames as high in memory as possible, now in
+    /// use (to move boot modules out of the way of fixed load addresses).
+    public mutating func allocateContiguousFromTop(count: Int) -> UInt64? {
+        guard count > 0, count <= frameCount else { return nil }
+        var end = frameCount   // candidate run is [end - count, end)
+        while end - count >= 0 {
+            var run = 0
+            while run < count && isFree(end - 1 - run) { run += 1 }
+            if run == count {
+                setRange((end - count)..<end, free: false)
+                return UInt64(end - count) << FrameAllocator.frameShift
+            }
+            end -= run + 1
+        }
+        return nil
+    }
+
+    /// Ends a reservation made with `reserve` for exactly `range`: its
+    /// frames that are usable RAM and not otherwise reserved become free.
+    /// False if there was no such reservation.
+    @discardableResult
+    public mutating func unreserve(_ range: PhysicalRange) -> Bool {
+        let covering = range.alignedOutward(to: FrameAllocator.frameSize)
+        guard let index = reservations.firstIndex(where: { $0.range == covering }) else { return false }
+        reservations.remove(at: index)
+        for usable in usableRanges where usable.overlaps(covering) {
+            addFree(PhysicalRange(start: max(usable.start, covering.start), end: min(usable.end, covering.end)))
+        }
+        return true
     }
 
     /// Returns a frame. Freeing a frame that is misaligned, out of range,

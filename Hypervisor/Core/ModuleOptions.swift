@@ -14,6 +14,10 @@ public struct ModuleOptions: Equatable {
     public var memoryBytes: UInt64 = ModuleOptions.defaultMemory
     public var weight = Scheduler.defaultWeight
     public var guestCommandLine: [UInt8] = []
+    /// `role=dom0`: this module is Dom0's kernel; `role=dom0-initrd`: its
+    /// initramfs. Default: a PV guest.
+    public enum Role: Equatable { case guest, dom0Kernel, dom0Initrd }
+    public var role = Role.guest
     public var problems: [BootOptions.Problem] = []
 
     public init(parsing line: UnsafeRawBufferPointer) {
@@ -52,6 +56,13 @@ public struct ModuleOptions: Equatable {
         } else if key.equals("mem") {
             guard let bytes = ModuleOptions.size(value) else { problems.append(problem); return }
             memoryBytes = bytes
+        } else if key.equals("role") {
+            switch true {
+            case value.equals("guest"): role = .guest
+            case value.equals("dom0"): role = .dom0Kernel
+            case value.equals("dom0-initrd"): role = .dom0Initrd
+            default: problems.append(problem)
+            }
         } else if key.equals("weight") {
             guard let w = ModuleOptions.number(value), w >= 1, w <= UInt64(ModuleOptions.maxWeight) else {
                 problems.append(problem)

@@ -45,8 +45,10 @@ class Boot:
         return m
 
 
-def qemu_command(elf=None, iso=None, cmdline=None, memory="512M", icount=False, cpu=None, extra=()):
-    args = [QEMU] + BASE_ARGS + ["-m", memory]
+def qemu_command(elf=None, iso=None, cmdline=None, memory="512M", icount=False, cpu=None, extra=(), defaults=False):
+    """defaults=True keeps QEMU's default devices (Linux as Dom0 wants the
+    PC speaker's port 0x61 to calibrate against the PIT)."""
+    args = [QEMU] + [a for a in BASE_ARGS if defaults is False or a != "-nodefaults"] + ["-m", memory]
     if cpu:
         args[args.index("EPYC")] = cpu
     if icount:

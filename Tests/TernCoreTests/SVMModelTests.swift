@@ -298,8 +298,14 @@ final class SVMModelTests: XCTestCase {
                 XCTAssertTrue(PermissionMaps.isIntercepted(msr: msr, write: false, in: ro), "msr \(String(msr, radix: 16))")
                 XCTAssertTrue(PermissionMaps.isIntercepted(msr: msr, write: true, in: ro))
             }
+            // STAR, LSTAR, CSTAR (0xC0000081-83): byte 0x820 bits 2-7;
+            // SFMASK (0xC0000084): byte 0x821 bits 0-1; SYSENTER_CS/ESP/EIP
+            // (0x174-0x176): byte 0x5D bits 0-5.
+            XCTAssertEqual(map[0x820], 0b0000_0011)
+            XCTAssertEqual(map[0x821], 0b1111_1100)
+            XCTAssertEqual(map[0x5D], 0b1100_0000)
             let cleared = (0..<map.count).filter { map[$0] != 0xFF }
-            XCTAssertEqual(cleared, [0x840, 0x1045])
+            XCTAssertEqual(cleared, [0x5D, 0x820, 0x821, 0x840, 0x1045])
         }
     }
 

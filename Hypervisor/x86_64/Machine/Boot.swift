@@ -66,7 +66,20 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
     phases.mark("svm", tsc: tern_rdtsc())
 
     Domains.freeFramesBeforeGuests = Platform.frames!.freeFrames
-    for module in info.modules { Domains.createFromModule(module) }
+    var dom0Kernel: BootInfo.Module?, dom0Initrd: BootInfo.Module?
+    var guests: [BootInfo.Module] = []
+    for module in info.modules {
+        switch module.commandLine.withBytes({ ModuleOptions(parsing: $0) }).role {
+        case .dom0Kernel: dom0Kernel = module
+        case .dom0Initrd: dom0Initrd = module
+        case .guest: guests.append(module)
+        }
+    }
+    // Dom0 first: its kernel's fixed load address must be free.
+    if let kernel = dom0Kernel {
+        Domains.createDom0(kernel: kernel, initrd: dom0Initrd, memoryBytes: options.dom0Memory, lapicPage: lapicPhysical)
+    }
+    for module in guests { Domains.createFromModule(module) }
     phases.mark("domains", tsc: tern_rdtsc())
 
     phases.log(tscHz: Platform.tscHz)

@@ -16,6 +16,159 @@ enum Domains {
         Int(id) < table.count ? table[Int(id)] : nil
     }
 
+    /// Dom0 (docs/dom0.md): Linux at its PVH entry, identity-mapped,
+    /// privileged, its console the virtual UART at COM1.
+    static func createDom0(kernel original: BootInfo.Module, initrd originalInitrd: BootInfo.Module?,
+                           memoryBytes: UInt64, lapicPage: UInt64) {
+        if table.isEmpty { table = [Domain?](repeating: nil, count: maxDomains) }
+        // Loaders put modules low, where the kernel must go (16 MiB): move
+        // them to the top of memory first, and free them once copied in.
+        guard let kernel = relocateToTop(original) else {
+            Log.error("dom0: no room at the top of memory to move the kernel module")
+            return
+        }
+        let initrd = originalInitrd.flatMap { relocateToTop($0) }
+        defer {
+            releaseRelocated(kernel)
+            if let initrd { releaseRelocated(initrd) }
+        }
+        let options = kernel.commandLine.withBytes { ModuleOptions(parsing: $0) }
+        // Tell Linux the TSC frequency Tern measured: its own PIT
+        // calibration is unreliable in a VM (exits between PIT reads), and
+        // without it Linux waits for timer ticks to calibrate its delay loop.
+        var commandLine = options.guestCommandLine
+        var hasTSCOption = false
+        commandLine.withUnsafeBytes { line in
+            forEachToken(in: line) { token, _, _ in
+                hasTSCOption = hasTSCOption || (token.count > 14 && UnsafeRawBufferPointer(rebasing: token[0..<14]).equals("tsc_early_khz="))
+                return true
+            }
+        }
+        if !hasTSCOption {
+            var suffix: LogMessage = " tsc_early_khz=\(Platform.tscHz / 1000)"
+            if commandLine.isEmpty { suffix = "tsc_early_khz=\(Platform.tscHz / 1000)" }
+            suffix.withBytes { commandLine.append(contentsOf: $0) }
+        }
+        guard let image = PhysicalWindow.directMap.bytes(at: kernel.range.start, count: Int(kernel.range.length)) else {
+            Log.error("dom0: kernel image unreachable")
+            return
+        }
+        let initrdBytes = initrd.flatMap { PhysicalWindow.directMap.bytes(at: $0.range.start, count: Int($0.range.length)) }
+        let domain = Domain(id: 0, name: Array("dom0".utf8), privileged: true, weight: options.weight)
+        domain.timing.buildStart = tern_rdtsc()
+        var built: Dom0Builder.StartState?
+        var failure: Dom0Builder.Error?
+        do throws(Dom0Builder.Error) {
+            built = try Dom0Builder.build(domain: domain, memoryBytes: memoryBytes, kernel: image, initrd: initrdBytes,
+                                          commandLine: commandLine, hostMap: Platform.memoryMap,
+                                          lapicPage: lapicPage, host: PhysicalWindow.directMap, frames: &Platform.frames!)
+        } catch {
+            failure = error
+        }
+        guard let start = built else {
+            Log.error("dom0: cannot build it: \(dom0ErrorText(failure!))")
+            return
+        }
+        guard setUpDom0VCPU(domain, start) else {
+            DomainBuilder.release(domain, allocator: &Platform.frames!)
+            Log.error("dom0: no memory for its VMCB and I/O map")
+            return
+        }
+        table[0] = domain
+        domain.timing.built = tern_rdtsc()
+        domain.state = .running
+        for vcpu in domain.vcpus {
+            vcpu.state = .runnable
+            scheduler.add(vcpu, weight: domain.weight)
+        }
+        Log.info("d0 dom0: created, \(bytes: domain.memoryBytes) RAM identity-mapped, PVH entry \(hex: start.entry), start info at \(hex: start.startInfo)")
+    }
+
+    /// Copies a boot module to frames at the top of memory and ends the
+    /// old range's reservation; nil if no room.
+    static func relocateToTop(_ module: BootInfo.Module) -> BootInfo.Module? {
+        let length = module.range.length
+        let count = Int(length.roundedUp(to: Layout.pageSize) / Layout.pageSize)
+        guard let target = Platform.frames?.allocateContiguousFromTop(count: count) else { return nil }
+        let memory = PhysicalWindow.directMap
+        guard let from = memory.bytes(at: module.range.start, count: Int(length)),
+              let to = memory.mutableBytes(at: target, count: Int(length)) else { return nil }
+        to.copyMemory(from: from)
+        Platform.frames!.unreserve(module.range)
+        return BootInfo.Module(range: PhysicalRange(start: target, end: target + length), commandLine: module.commandLine)
+    }
+
+    static func releaseRelocated(_ module: BootInfo.Module) {
+        var frame = module.range.start
+        while frame < module.range.end {
+            do throws(FrameAllocator.FreeError) { try Platform.frames!.free(frame) } catch {
+                Log.error("dom0: module frame \(hex: frame) would not free")
+            }
+            frame += Layout.pageSize
+        }
+    }
+
+    /// PVH start state (Xen's docs/misc/pvh.pandoc): 32-bit protected mode,
+    /// paging off, flat CS/DS/SS, a busy 32-bit TSS, EBX = start info.
+    static func setUpDom0VCPU(_ domain: Domain, _ start: Dom0Builder.StartState) -> Bool {
+        guard let frame = Platform.allocateFrame(), let page = PhysicalWindow.directMap.frame(frame),
+              let io = Platform.frames?.allocateContiguous(count: PermissionMaps.ioPages),
+              let ioBytes = PhysicalWindow.directMap.mutableBytes(at: io, count: PermissionMaps.ioPages * Int(Layout.pageSize)) else {
+            return false
+        }
+        domain.addOverheadFrame(frame)
+        for i in 0..<PermissionMaps.ioPages { domain.addOverheadFrame(io + UInt64(i) * Layout.pageSize) }
+        // Dom0 drives the hardware: every port but COM1 (the virtual UART).
+        ioBytes.initializeMemory(as: UInt8.self, repeating: 0)
+        for port in Dom0Console.ports { PermissionMaps.deny(port: port, in: ioBytes) }
+        ioBytes[ioBytes.count - 1] = 0xFF   // the bits past port 0xFFFF stay set (APM 15.10.1)
+        page.initializeMemory(as: UInt8.self, repeating: 0, count: Int(Layout.pageSize))
+        let vmcb = VMCB(base: page)
+        vmcb.misc1 = [.intr, .nmi, .smi, .initSignal, .cpuid, .invd, .invlpga, .ioio, .msr, .taskSwitch,
+                      .ferrFreeze, .shutdown, .hlt]
+        vmcb.misc2 = [.vmrun, .vmmcall, .vmload, .vmsave, .stgi, .clgi, .skinit, .icebp, .monitor, .mwait,
+                      .mwaitArmed, .xsetbv]
+        vmcb.iopmBase = io
+        vmcb.msrpmBase = SVM.msrPermissionMap
+        vmcb.virtualInterrupt = VMCB.virtualInterruptMasking
+        vmcb.nestedPaging = true
+        vmcb.nestedCR3 = domain.nestedRoot
+        let code = VMCB.Segment(selector: 0x10, attributes: SegmentAttributes.code32, limit: 0xFFFF_FFFF, base: 0)
+        let data = VMCB.Segment(selector: 0x18, attributes: SegmentAttributes.data, limit: 0xFFFF_FFFF, base: 0)
+        vmcb.setSegment(.cs, code)
+        for register in [VMCB.SegmentRegister.ds, .es, .ss, .fs, .gs] { vmcb.setSegment(register, data) }
+        vmcb.setSegment(.tr, VMCB.Segment(selector: 0x20, attributes: SegmentAttributes.tss64Busy, limit: 0x67, base: 0))
+        vmcb.setSegment(.ldtr, VMCB.Segment(selector: 0, attributes: SegmentAttributes.ldt, limit: 0, base: 0))
+        vmcb.cr0 = PVHCPU.cr0
+        vmcb.cr4 = 0
+        vmcb.efer = SVM.eferSVME
+        vmcb.guestPAT = GuestCPU.pat
+        vmcb.dr6 = GuestCPU.dr6
+        vmcb.dr7 = GuestCPU.dr7
+        vmcb.rflags = GuestCPU.rflags
+        vmcb.rip = UInt64(start.entry)
+        vmcb.markAllDirty()
+        let vcpu = VCPU(domainID: 0, index: 0)
+        vcpu.context.vmcb = frame
+        vcpu.context.vmcbPage = page
+        vcpu.context.registers.rbx = start.startInfo
+        domain.addVCPU(vcpu)
+        return true
+    }
+
+    static func dom0ErrorText(_ error: Dom0Builder.Error) -> LogMessage {
+        switch error {
+        case .badImage(let e): return "kernel is not a loadable x86-64 ELF (\(elfErrorText(e)))"
+        case .noPVHEntry: return "kernel has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); boot the uncompressed vmlinux"
+        case .outOfMemory(let needed, let free): return "out of memory: needs \(needed) frames, \(free) free (lower dom0_mem=)"
+        case .kernelOutsideDom0Memory(let s, let e): return "kernel at \(hex: s)-\(hex: e) is not in Dom0's memory"
+        case .initrdDoesNotFit(let size): return "initramfs (\(size) bytes) does not fit in Dom0's memory (raise dom0_mem=)"
+        case .startInfoDoesNotFit: return "start info does not fit"
+        case .mapping: return "nested page table mapping failed"
+        case .hostMemoryUnreachable: return "host memory unreachable"
+        }
+    }
+
     /// The lowest free id from 1 (0 is Dom0's).
     static func freeID() -> UInt16? {
         if table.isEmpty { table = [Domain?](repeating: nil, count: maxDomains) }
@@ -191,6 +344,11 @@ enum Domains {
         case .tooManySegments(let n): return "\(n) segments"
         }
     }
+}
+
+/// PVH entry: protected mode only (PE, ET); Linux turns on paging itself.
+enum PVHCPU {
+    static let cr0: UInt64 = 1 << 0 | 1 << 4
 }
 
 /// A new guest vCPU's control registers (AMD APM vol. 2, 14.6): long mode

@@ -114,14 +114,32 @@ enum Exits {
         let value = (vcpu.context.registers.rdx << 32) | (vmcb.rax & 0xFFFF_FFFF)
         var result: UInt64?
         if isWrite {
-            if index == GuestMSRs.pat && isValidPAT(value) { vmcb.guestPAT = value; result = 0 }
+            switch index {
+            case GuestMSRs.pat where isValidPAT(value):
+                vmcb.guestPAT = value
+                result = 0
+            case GuestMSRs.efer where value & ~(GuestMSRs.eferWritable | GuestMSRs.eferLMA) == 0:
+                // SVME stays set (VMRUN needs it); LMA is the CPU's to set,
+                // so the value written for it (read back, OR-ed) is ignored.
+                vmcb.efer = (vmcb.efer & GuestMSRs.eferLMA) | (value & GuestMSRs.eferWritable) | SVM.eferSVME
+                result = 0
+            default:
+                // Dom0 drives the platform: writes Tern does not model are
+                // dropped rather than faulted (no real MSR is touched).
+                result = domain.privileged ? 0 : nil
+            }
         } else {
             switch index {
             case GuestMSRs.efer: result = vmcb.efer & ~SVM.eferSVME
             case GuestMSRs.pat: result = vmcb.guestPAT
             case GuestMSRs.tsc: result = tern_rdtsc()
-            default: result = nil
+            case GuestMSRs.apicBase: result = GuestMSRs.apicBaseValue
+            default: result = domain.privileged ? 0 : nil
             }
+        }
+        if result != nil && !isKnown(index) {
+            let what: StaticString = isWrite ? "wrmsr" : "rdmsr"
+            Log.debug("d\(domain.id): \(what) \(hex: index) emulated as 0/ignored")
         }
         guard let r = result else {
             inject(vmcb, vector: generalProtection, errorCode: 0)
@@ -133,6 +151,10 @@ enum Exits {
         }
         vmcb.rip &+= msrLength
         return .resume
+    }
+
+    static func isKnown(_ msr: UInt32) -> Bool {
+        msr == GuestMSRs.efer || msr == GuestMSRs.pat || msr == GuestMSRs.tsc || msr == GuestMSRs.apicBase
     }
 
     static func isValidPAT(_ value: UInt64) -> Bool {
@@ -150,7 +172,14 @@ enum Exits {
     static func io(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB) -> Next {
         let info = vmcb.exitInfo1
         let port = UInt16(truncatingIfNeeded: info >> 16)
-        if info & 1 != 0 {
+        let isIn = info & 1 != 0, isString = info & (1 << 2) != 0
+        if domain.id == 0 && Dom0Console.ports.contains(port) && !isString {
+            let value = Dom0Console.access(port: port, isIn: isIn, value: UInt8(truncatingIfNeeded: vmcb.rax), domain: domain)
+            if isIn { vmcb.rax = (vmcb.rax & ~0xFF) | UInt64(value) }
+            vmcb.rip = vmcb.exitInfo2
+            return .resume
+        }
+        if isIn {
             let sizeBits = (info >> 4) & 0x7
             let mask: UInt64 = sizeBits & 1 != 0 ? 0xFF : sizeBits & 2 != 0 ? 0xFFFF : 0xFFFF_FFFF
             vmcb.rax = (vmcb.rax & ~mask) | mask

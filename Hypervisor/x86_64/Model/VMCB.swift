@@ -268,6 +268,8 @@ public struct VMCB {
 public enum SegmentAttributes {
     /// Ring-0 64-bit code: type 0xB (execute/read, accessed), S, P, L, G.
     public static let code64: UInt16 = 0xB | 1 << 4 | 1 << 7 | 1 << 9 | 1 << 11
+    /// Ring-0 32-bit code: type 0xB, S, P, D/B (32-bit), G.
+    public static let code32: UInt16 = 0xB | 1 << 4 | 1 << 7 | 1 << 10 | 1 << 11
     /// Ring-0 data: type 0x3 (read/write, accessed), S, P, D/B, G.
     public static let data: UInt16 = 0x3 | 1 << 4 | 1 << 7 | 1 << 10 | 1 << 11
     /// A busy 64-bit TSS (system type 0xB), P.

@@ -1,0 +1,205 @@
+/// Builds Dom0 (docs/dom0.md): Linux entered at its PVH entry, identity
+/// mapped (guest-physical = host-physical). Dom0's RAM is `memoryBytes` of
+/// frames taken from the allocator plus the usable RAM below 1 MiB (which
+/// Tern never uses); device space below 4 GiB (firmware, PCI, IOAPIC, ACPI)
+/// is mapped to it too, except the LAPIC page, which Tern keeps. RAM that
+/// is not Dom0's (Tern's, other domains') is in neither its nested table
+/// nor, as RAM, its memory map. On any failure every frame goes back.
+public enum Dom0Builder {
+    public enum Error: Swift.Error, Equatable {
+        case badImage(ELFImage.Error)
+        case noPVHEntry
+        case outOfMemory(neededFrames: Int, freeFrames: Int)
+        case kernelOutsideDom0Memory(start: UInt64, end: UInt64)
+        case initrdDoesNotFit(size: UInt64)
+        case startInfoDoesNotFit
+        case mapping(PageTable.MapError)
+        case hostMemoryUnreachable
+    }
+
+    public struct StartState: Equatable {
+        public var entry: UInt32
+        public var startInfo: UInt64
+    }
+
+    static let lowMemoryEnd: UInt64 = 1 << 20
+    static let deviceSpaceEnd: UInt64 = 4 << 30
+    static let startInfoLimit = 8192
+
+    public static func build<Host: PhysicalMemory>(
+        domain: Domain, memoryBytes: UInt64, kernel: UnsafeRawBufferPointer, initrd: UnsafeRawBufferPointer?,
+        commandLine: [UInt8], hostMap: MemoryMap, lapicPage: UInt64, host: Host, frames: inout FrameAllocator
+    ) throws(Error) -> StartState {
+        let elf: ELFImage
+        do throws(ELFImage.Error) { elf = try ELFImage(parsing: kernel) } catch { throw .badImage(error) }
+        guard let entry = elf.pvhEntry else { throw .noPVHEntry }
+        let needed = Int(memoryBytes / FrameAllocator.frameSize)
+        guard needed > 0, frames.freeFrames >= needed + DomainBuilder.nestedTableEstimate(deviceSpaceEnd) else {
+            throw .outOfMemory(neededFrames: needed, freeFrames: frames.freeFrames)
+        }
+        do throws(Error) {
+            try populate(domain, frames: needed, host: host, allocator: &frames)
+            let memory = GuestMemory(of: domain, host: host)
+            let span = elf.span
+            guard memory.contains(span.start, count: span.length) else {
+                throw .kernelOutsideDom0Memory(start: span.start, end: span.end)
+            }
+            try mapNested(domain, hostMap: hostMap, lapicPage: lapicPage, host: host, allocator: &frames)
+            for segment in elf.segments {
+                let bytes = UnsafeRawBufferPointer(
+                    rebasing: kernel[Int(segment.fileOffset)..<Int(segment.fileOffset + segment.fileSize)])
+                guard memory.copyIn(to: segment.address, from: bytes),
+                      memory.zero(at: segment.address + segment.fileSize, count: segment.memorySize - segment.fileSize) else {
+                    throw .hostMemoryUnreachable
+                }
+            }
+            var modules: [PVHStartInfo.Module] = []
+            var next = span.end.roundedUp(to: GuestLayout.memoryUnit)
+            if let initrd {
+                guard memory.copyIn(to: next, from: initrd) else { throw .initrdDoesNotFit(size: UInt64(initrd.count)) }
+                modules.append(PVHStartInfo.Module(address: next, size: UInt64(initrd.count), commandLine: []))
+                next = (next + UInt64(initrd.count)).roundedUp(to: GuestLayout.pageSize)
+            }
+            let map = memoryMap(domain, hostMap: hostMap)
+            guard let block = PVHStartInfo.build(base: next, limit: startInfoLimit, commandLine: commandLine,
+                                                 modules: modules, memoryMap: map),
+                  block.withUnsafeBytes({ memory.copyIn(to: next, from: $0) }) else {
+                throw .startInfoDoesNotFit
+            }
+            return StartState(entry: entry, startInfo: next)
+        } catch {
+            DomainBuilder.release(domain, allocator: &frames)
+            throw error
+        }
+    }
+
+    /// Identity runs, 2 MiB at a time where possible.
+    private static func populate<Host: PhysicalMemory>(
+        _ domain: Domain, frames count: Int, host: Host, allocator: inout FrameAllocator
+    ) throws(Error) {
+        let chunk = Int(GuestLayout.memoryUnit / FrameAllocator.frameSize)
+        var runsLeft = true
+        while domain.memoryFrameCount < count {
+            var base: UInt64, run = chunk
+            if runsLeft, count - domain.memoryFrameCount >= chunk,
+               let big = allocator.allocateContiguous(count: chunk, alignmentFrames: chunk) {
+                base = big
+            } else {
+                runsLeft = false
+                guard let frame = allocator.allocate() else {
+                    throw .outOfMemory(neededFrames: count, freeFrames: allocator.freeFrames)
+                }
+                base = frame
+                run = 1
+            }
+            domain.addMemory(hostBase: base, frames: run, identity: true)
+            guard let bytes = host.mutableBytes(at: base, count: run * Int(FrameAllocator.frameSize)) else {
+                throw .hostMemoryUnreachable
+            }
+            bytes.initializeMemory(as: UInt8.self, repeating: 0)
+        }
+    }
+
+    /// Dom0's nested table: its RAM, all of low memory, and every gap
+    /// between usable RAM regions below 4 GiB (device space) but the LAPIC.
+    private static func mapNested<Host: PhysicalMemory>(
+        _ domain: Domain, hostMap: MemoryMap, lapicPage: UInt64, host: Host, allocator: inout FrameAllocator
+    ) throws(Error) {
+        guard let root = allocator.allocate(), let rootBytes = host.mutableBytes(at: root, count: 4096) else {
+            throw .outOfMemory(neededFrames: 1, freeFrames: 0)
+        }
+        domain.addOverheadFrame(root)
+        rootBytes.initializeMemory(as: UInt8.self, repeating: 0)
+        var outOfFrames = false
+        func identity(_ range: PhysicalRange) throws(Error) {
+            let r = range.alignedInward(to: GuestLayout.pageSize)
+            guard !r.isEmpty else { return }
+            do throws(PageTable.MapError) {
+                try PageTable.map(root: root, virtual: r.start, physical: r.start, size: r.length,
+                                  flags: DomainBuilder.nestedFlags, memory: host, allocateFrame: {
+                                      guard let frame = allocator.allocate() else { outOfFrames = true; return nil }
+                                      domain.addOverheadFrame(frame)
+                                      return frame
+                                  })
+            } catch {
+                if outOfFrames { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
+                throw .mapping(error)
+            }
+        }
+        for extent in domain.memoryExtents {
+            try identity(PhysicalRange(start: extent.hostBase,
+                                       end: extent.hostBase + UInt64(extent.frames) * FrameAllocator.frameSize))
+        }
+        try identity(PhysicalRange(start: 0, end: lowMemoryEnd))
+        // Gaps between usable RAM, from 1 MiB to 4 GiB, minus the LAPIC page.
+        var cursor = lowMemoryEnd
+        func gap(until end: UInt64) throws(Error) {
+            guard end > cursor else { return }
+            let lapic = PhysicalRange(start: lapicPage, end: lapicPage + GuestLayout.pageSize)
+            let pieces = PhysicalRange(start: cursor, end: end).subtracting(lapic)
+            try identity(pieces.before)
+            try identity(pieces.after)
+        }
+        for region in hostMap.regions where region.kind == .usable && region.range.end > lowMemoryEnd {
+            try gap(until: min(region.range.start, deviceSpaceEnd))
+            cursor = max(cursor, region.range.end)
+        }
+        try gap(until: deviceSpaceEnd)
+    }
+
+    /// The map Linux sees: Dom0's RAM and low usable RAM as RAM; other RAM
+    /// reserved; firmware regions as the loader reported them.
+    static func memoryMap(_ domain: Domain, hostMap: MemoryMap) -> [PVHStartInfo.MapEntry] {
+        var map = MemoryMap()
+        for region in hostMap.regions {
+            let kind: MemoryKind = region.kind == .usable ? .reserved : region.kind
+            if region.kind == .usable && region.range.start < lowMemoryEnd {
+                map.add(MemoryRegion(start: region.range.start, end: min(region.range.end, lowMemoryEnd), kind: .usable))
+                if region.range.end > lowMemoryEnd {
+                    map.add(MemoryRegion(start: lowMemoryEnd, end: region.range.end, kind: .reserved))
+                }
+            } else {
+                map.add(MemoryRegion(start: region.range.start, end: region.range.end, kind: kind))
+            }
+        }
+        // Then Dom0's own runs, carved out of the (now reserved) RAM.
+        var result: [PVHStartInfo.MapEntry] = []
+        let runs = domain.memoryExtents.sorted { $0.hostBase < $1.hostBase }
+        for region in map.normalized().regions {
+            var start = region.range.start
+            for extent in runs {
+                let e = PhysicalRange(start: extent.hostBase, end: extent.hostBase + UInt64(extent.frames) * FrameAllocator.frameSize)
+                guard e.overlaps(PhysicalRange(start: start, end: region.range.end)), e.start >= start else { continue }
+                if e.start > start { result.append(entry(start, e.start, region.kind)) }
+                result.append(entry(e.start, min(e.end, region.range.end), .usable))
+                start = min(e.end, region.range.end)
+            }
+            if start < region.range.end { result.append(entry(start, region.range.end, region.kind)) }
+        }
+        return merged(result)
+    }
+
+    static func entry(_ start: UInt64, _ end: UInt64, _ kind: MemoryKind) -> PVHStartInfo.MapEntry {
+        let type: PVHStartInfo.MemoryType
+        switch kind {
+        case .usable: type = .ram
+        case .acpiReclaimable: type = .acpi
+        case .acpiNVS: type = .nvs
+        case .reserved: type = .reserved
+        case .defective: type = .unusable
+        }
+        return PVHStartInfo.MapEntry(address: start, size: end - start, type: type)
+    }
+
+    static func merged(_ entries: [PVHStartInfo.MapEntry]) -> [PVHStartInfo.MapEntry] {
+        var out: [PVHStartInfo.MapEntry] = []
+        for e in entries where e.size > 0 {
+            if let last = out.last, last.type == e.type, last.address + last.size == e.address {
+                out[out.count - 1].size += e.size
+            } else {
+                out.append(e)
+            }
+        }
+        return out
+    }
+}
