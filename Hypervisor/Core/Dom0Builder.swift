@@ -38,7 +38,12 @@ public enum Dom0Builder {
             throw .outOfMemory(neededFrames: needed, freeFrames: frames.freeFrames)
         }
         do throws(Error) {
-            try populate(domain, frames: needed, host: host, allocator: &frames)
+            do throws(DomainBuilder.Error) {
+                try DomainBuilder.populate(domain, frames: needed, identity: true, host: host, allocator: &frames)
+            } catch {
+                if case .outOfMemory(let n, let free) = error { throw .outOfMemory(neededFrames: n, freeFrames: free) }
+                throw .hostMemoryUnreachable
+            }
             let memory = GuestMemory(of: domain, host: host)
             let span = elf.span
             guard memory.contains(span.start, count: span.length) else {
@@ -70,33 +75,6 @@ public enum Dom0Builder {
         } catch {
             DomainBuilder.release(domain, allocator: &frames)
             throw error
-        }
-    }
-
-    /// Identity runs, 2 MiB at a time where possible.
-    private static func populate<Host: PhysicalMemory>(
-        _ domain: Domain, frames count: Int, host: Host, allocator: inout FrameAllocator
-    ) throws(Error) {
-        let chunk = Int(GuestLayout.memoryUnit / FrameAllocator.frameSize)
-        var runsLeft = true
-        while domain.memoryFrameCount < count {
-            var base: UInt64, run = chunk
-            if runsLeft, count - domain.memoryFrameCount >= chunk,
-               let big = allocator.allocateContiguous(count: chunk, alignmentFrames: chunk) {
-                base = big
-            } else {
-                runsLeft = false
-                guard let frame = allocator.allocate() else {
-                    throw .outOfMemory(neededFrames: count, freeFrames: allocator.freeFrames)
-                }
-                base = frame
-                run = 1
-            }
-            domain.addMemory(hostBase: base, frames: run, identity: true)
-            guard let bytes = host.mutableBytes(at: base, count: run * Int(FrameAllocator.frameSize)) else {
-                throw .hostMemoryUnreachable
-            }
-            bytes.initializeMemory(as: UInt8.self, repeating: 0)
         }
     }
 

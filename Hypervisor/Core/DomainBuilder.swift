@@ -98,9 +98,10 @@ public enum DomainBuilder {
 
     /// Takes guest memory 2 MiB at a time where the allocator has an
     /// aligned free 2 MiB run (then the nested table can use one 2 MiB page
-    /// and zeroing is one call), frame by frame otherwise.
-    private static func populate<Host: PhysicalMemory>(
-        _ domain: Domain, frames count: Int, host: Host, allocator: inout FrameAllocator
+    /// and zeroing is one call), frame by frame otherwise. `identity`: the
+    /// guest sees each run at its host address (Dom0).
+    static func populate<Host: PhysicalMemory>(
+        _ domain: Domain, frames count: Int, identity: Bool = false, host: Host, allocator: inout FrameAllocator
     ) throws(Error) {
         let chunk = Int(GuestLayout.memoryUnit / FrameAllocator.frameSize)
         var runsLeft = true   // once no aligned 2 MiB run is free, stop looking
@@ -118,7 +119,7 @@ public enum DomainBuilder {
                 base = frame
                 run = 1
             }
-            domain.addMemory(hostBase: base, frames: run)
+            domain.addMemory(hostBase: base, frames: run, identity: identity)
             // A guest must never see what a frame held before.
             guard let bytes = host.mutableBytes(at: base, count: run * Int(FrameAllocator.frameSize)) else {
                 throw .hostMemoryUnreachable

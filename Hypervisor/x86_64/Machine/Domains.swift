@@ -124,15 +124,7 @@ enum Domains {
         ioBytes[ioBytes.count - 1] = 0xFF   // the bits past port 0xFFFF stay set (APM 15.10.1)
         page.initializeMemory(as: UInt8.self, repeating: 0, count: Int(Layout.pageSize))
         let vmcb = VMCB(base: page)
-        vmcb.misc1 = [.intr, .nmi, .smi, .initSignal, .cpuid, .invd, .invlpga, .ioio, .msr, .taskSwitch,
-                      .ferrFreeze, .shutdown, .hlt]
-        vmcb.misc2 = [.vmrun, .vmmcall, .vmload, .vmsave, .stgi, .clgi, .skinit, .icebp, .monitor, .mwait,
-                      .mwaitArmed, .xsetbv]
-        vmcb.iopmBase = io
-        vmcb.msrpmBase = SVM.msrPermissionMap
-        vmcb.virtualInterrupt = VMCB.virtualInterruptMasking
-        vmcb.nestedPaging = true
-        vmcb.nestedCR3 = domain.nestedRoot
+        configureControls(vmcb, domain: domain, ioPermissionMap: io)
         let code = VMCB.Segment(selector: 0x10, attributes: SegmentAttributes.code32, limit: 0xFFFF_FFFF, base: 0)
         let data = VMCB.Segment(selector: 0x18, attributes: SegmentAttributes.data, limit: 0xFFFF_FFFF, base: 0)
         vmcb.setSegment(.cs, code)
@@ -241,16 +233,7 @@ enum Domains {
         domain.addOverheadFrame(frame)
         page.initializeMemory(as: UInt8.self, repeating: 0, count: Int(Layout.pageSize))
         let vmcb = VMCB(base: page)
-        vmcb.misc1 = [.intr, .nmi, .smi, .initSignal, .cpuid, .invd, .hlt, .invlpga, .ioio, .msr, .taskSwitch,
-                      .ferrFreeze, .shutdown]
-        vmcb.misc2 = [.vmrun, .vmmcall, .vmload, .vmsave, .stgi, .clgi, .skinit, .icebp, .monitor, .mwait,
-                      .mwaitArmed, .xsetbv]
-        vmcb.iopmBase = SVM.ioPermissionMap
-        vmcb.msrpmBase = SVM.msrPermissionMap
-        // ASID and TLB control are set before each VMRUN (ASIDs.swift).
-        vmcb.virtualInterrupt = VMCB.virtualInterruptMasking
-        vmcb.nestedPaging = true
-        vmcb.nestedCR3 = domain.nestedRoot
+        configureControls(vmcb, domain: domain, ioPermissionMap: SVM.ioPermissionMap)
 
         let code = VMCB.Segment(selector: Layout.Selector.code64, attributes: SegmentAttributes.code64, limit: 0xFFFF_FFFF, base: 0)
         let data = VMCB.Segment(selector: Layout.Selector.data, attributes: SegmentAttributes.data, limit: 0xFFFF_FFFF, base: 0)
@@ -280,6 +263,21 @@ enum Domains {
         vcpu.context.registers.rdi = start.startInfo   // the entry's first argument
         domain.addVCPU(vcpu)
         return true
+    }
+
+    /// What every guest vCPU intercepts, and its maps. INTR with
+    /// V_INTR_MASKING: a host interrupt always stops the guest, whatever its
+    /// IF. ASID and TLB control are set before each VMRUN (ASIDs.swift).
+    static func configureControls(_ vmcb: VMCB, domain: Domain, ioPermissionMap: UInt64) {
+        vmcb.misc1 = [.intr, .nmi, .smi, .initSignal, .cpuid, .invd, .hlt, .invlpga, .ioio, .msr, .taskSwitch,
+                      .ferrFreeze, .shutdown]
+        vmcb.misc2 = [.vmrun, .vmmcall, .vmload, .vmsave, .stgi, .clgi, .skinit, .icebp, .monitor, .mwait,
+                      .mwaitArmed, .xsetbv]
+        vmcb.iopmBase = ioPermissionMap
+        vmcb.msrpmBase = SVM.msrPermissionMap
+        vmcb.virtualInterrupt = VMCB.virtualInterruptMasking
+        vmcb.nestedPaging = true
+        vmcb.nestedCR3 = domain.nestedRoot
     }
 
     /// Stops a domain for good and returns its memory.
