@@ -15,6 +15,15 @@ public enum Dom0Builder {
         case startInfoDoesNotFit
         case mapping(PageTable.MapError)
         case hostMemoryUnreachable
+
+        /// The shared building steps' errors, in Dom0's terms.
+        init(_ error: DomainBuilder.Error) {
+            switch error {
+            case .outOfMemory(let needed, let free): self = .outOfMemory(neededFrames: needed, freeFrames: free)
+            case .mapping(let e): self = .mapping(e)
+            default: self = .hostMemoryUnreachable
+            }
+        }
     }
 
     public struct StartState: Equatable {
@@ -41,8 +50,7 @@ public enum Dom0Builder {
             do throws(DomainBuilder.Error) {
                 try DomainBuilder.populate(domain, frames: needed, identity: true, host: host, allocator: &frames)
             } catch {
-                if case .outOfMemory(let n, let free) = error { throw .outOfMemory(neededFrames: n, freeFrames: free) }
-                throw .hostMemoryUnreachable
+                throw Error(error)
             }
             let memory = GuestMemory(of: domain, host: host)
             let span = elf.span
@@ -83,25 +91,18 @@ public enum Dom0Builder {
     private static func mapNested<Host: PhysicalMemory>(
         _ domain: Domain, hostMap: MemoryMap, lapicPage: UInt64, host: Host, allocator: inout FrameAllocator
     ) throws(Error) {
-        guard let root = allocator.allocate(), let rootBytes = host.mutableBytes(at: root, count: 4096) else {
-            throw .outOfMemory(neededFrames: 1, freeFrames: 0)
+        let root: UInt64
+        do throws(DomainBuilder.Error) { root = try DomainBuilder.newNestedRoot(domain, host: host, allocator: &allocator) } catch {
+            throw Error(error)
         }
-        domain.addOverheadFrame(root)
-        rootBytes.initializeMemory(as: UInt8.self, repeating: 0)
-        var outOfFrames = false
         func identity(_ range: PhysicalRange) throws(Error) {
             let r = range.alignedInward(to: GuestLayout.pageSize)
             guard !r.isEmpty else { return }
-            do throws(PageTable.MapError) {
-                try PageTable.map(root: root, virtual: r.start, physical: r.start, size: r.length,
-                                  flags: DomainBuilder.nestedFlags, memory: host, allocateFrame: {
-                                      guard let frame = allocator.allocate() else { outOfFrames = true; return nil }
-                                      domain.addOverheadFrame(frame)
-                                      return frame
-                                  })
+            do throws(DomainBuilder.Error) {
+                try DomainBuilder.mapNested(domain, root: root, virtual: r.start, physical: r.start, size: r.length,
+                                            host: host, allocator: &allocator)
             } catch {
-                if outOfFrames { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
-                throw .mapping(error)
+                throw Error(error)
             }
         }
         for extent in domain.memoryExtents {

@@ -133,28 +133,45 @@ public enum DomainBuilder {
     private static func mapNested<Host: PhysicalMemory>(
         _ domain: Domain, host: Host, allocator: inout FrameAllocator
     ) throws(Error) {
+        let root = try newNestedRoot(domain, host: host, allocator: &allocator)
+        var gfn = 0
+        for extent in domain.memoryExtents {
+            try mapNested(domain, root: root, virtual: UInt64(gfn) * FrameAllocator.frameSize, physical: extent.hostBase,
+                          size: UInt64(extent.frames) * FrameAllocator.frameSize, host: host, allocator: &allocator)
+            gfn += extent.frames
+        }
+    }
+
+    /// An empty nested page table root, counted as the domain's overhead.
+    static func newNestedRoot<Host: PhysicalMemory>(
+        _ domain: Domain, host: Host, allocator: inout FrameAllocator
+    ) throws(Error) -> UInt64 {
         guard let root = allocator.allocate() else { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
         domain.addOverheadFrame(root)
         guard let rootBytes = host.mutableBytes(at: root, count: Int(FrameAllocator.frameSize)) else {
             throw .hostMemoryUnreachable
         }
         rootBytes.initializeMemory(as: UInt8.self, repeating: 0)
+        return root
+    }
+
+    /// Maps guest [virtual, +size) to host `physical` in the domain's
+    /// nested table; new table frames become the domain's overhead.
+    static func mapNested<Host: PhysicalMemory>(
+        _ domain: Domain, root: UInt64, virtual: UInt64, physical: UInt64, size: UInt64, host: Host,
+        allocator: inout FrameAllocator
+    ) throws(Error) {
         var outOfFrames = false
-        var gfn = 0
-        for extent in domain.memoryExtents {
-            do throws(PageTable.MapError) {
-                try PageTable.map(root: root, virtual: UInt64(gfn) * FrameAllocator.frameSize, physical: extent.hostBase,
-                                  size: UInt64(extent.frames) * FrameAllocator.frameSize, flags: nestedFlags, memory: host,
-                                  allocateFrame: {
-                                      guard let frame = allocator.allocate() else { outOfFrames = true; return nil }
-                                      domain.addOverheadFrame(frame)
-                                      return frame
-                                  })
-            } catch {
-                if outOfFrames { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
-                throw .mapping(error)
-            }
-            gfn += extent.frames
+        do throws(PageTable.MapError) {
+            try PageTable.map(root: root, virtual: virtual, physical: physical, size: size, flags: nestedFlags,
+                              memory: host, allocateFrame: {
+                                  guard let frame = allocator.allocate() else { outOfFrames = true; return nil }
+                                  domain.addOverheadFrame(frame)
+                                  return frame
+                              })
+        } catch {
+            if outOfFrames { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
+            throw .mapping(error)
         }
     }
 
