@@ -44,7 +44,7 @@ public enum Hypercalls {
         case UInt64(TERN_HC_YIELD):
             return .yield
         case UInt64(TERN_HC_BLOCK):
-            return vcpu.upcallPending ? .resume(0) : .block
+            return vcpu.hasPendingEvent ? .resume(0) : .block
         case UInt64(TERN_HC_SHUTDOWN):
             guard a.0 <= UInt64(TERN_SHUTDOWN_CRASH) else { return error(TERN_EINVAL) }
             return .shutdown(a.0)

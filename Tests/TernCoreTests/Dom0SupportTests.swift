@@ -89,3 +89,28 @@ final class Dom0SupportTests: XCTestCase {
         XCTAssertEqual(map, expected)
     }
 }
+
+/// The pending-vector set used to reflect Dom0's device interrupts.
+final class VectorSetTests: XCTestCase {
+    func testHighestFirstAndEmpty() {
+        var set = VectorSet()
+        XCTAssertTrue(set.isEmpty)
+        for v: UInt8 in [0x30, 0xF3, 0x34, 0x41, 0x80, 0x00] { set.insert(v) }
+        set.insert(0x34)   // twice is once
+        XCTAssertFalse(set.isEmpty)
+        var order: [UInt8] = []
+        while let v = set.popHighest() { order.append(v) }
+        XCTAssertEqual(order, [0xF3, 0x80, 0x41, 0x34, 0x30, 0x00])
+        XCTAssertTrue(set.isEmpty)
+    }
+
+    func testPendingVectorsWakeAVCPU() {
+        let vcpu = VCPU(domainID: 0, index: 0)
+        XCTAssertFalse(vcpu.hasPendingEvent)
+        vcpu.pendingVectors.insert(0x30)
+        XCTAssertTrue(vcpu.hasPendingEvent)
+        _ = vcpu.pendingVectors.popHighest()
+        vcpu.upcallPending = true
+        XCTAssertTrue(vcpu.hasPendingEvent)
+    }
+}

@@ -75,6 +75,7 @@ enum Domains {
             return
         }
         table[0] = domain
+        LAPIC.enableLegacyPICInput()   // Dom0 drives the 8259 (masked until it unmasks lines)
         domain.timing.built = tern_rdtsc()
         domain.state = .running
         for vcpu in domain.vcpus {

@@ -30,7 +30,7 @@ enum Exits {
             return hypercall(vcpu, domain, vmcb)
         case SVMExit.hlt:
             vmcb.rip &+= hltLength
-            if vcpu.upcallPending { return .resume }
+            if vcpu.hasPendingEvent { return .resume }
             vcpu.state = .blocked
             domain.refreshState()
             return .reschedule

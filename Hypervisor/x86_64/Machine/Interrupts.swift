@@ -19,10 +19,24 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
         LAPIC.endOfInterrupt()
     case Int(Layout.Vector.lapicSpurious):
         break  // spurious: no EOI (APM vol. 2, 16.4.7)
-    case Int(Layout.Vector.legacyPICBase)..<Int(Layout.Vector.legacyPICBase) + 16:
+    case Int(Layout.Vector.legacyPICBase)..<Int(Layout.Vector.legacyPICBase) + 16 where Domains.domain(0) == nil:
         Log.debug("spurious legacy PIC interrupt, vector \(vector)")
     default:
-        Log.warning("unexpected interrupt vector \(vector)")
-        LAPIC.endOfInterrupt()
+        // Not Tern's: a device interrupt for Dom0, which drives the
+        // hardware (through the 8259 in ExtINT mode: no LAPIC EOI; Dom0
+        // acknowledges the PIC itself). Without Dom0 it is stray.
+        if let dom0 = Domains.domain(0), let vcpu = dom0.vcpus.first, !dom0.state.isStopped {
+            vcpu.pendingVectors.insert(UInt8(vector))
+            Interrupts.reflectedSinceLastCheck = true
+        } else {
+            Log.warning("unexpected interrupt vector \(vector)")
+            LAPIC.endOfInterrupt()
+        }
     }
+}
+
+enum Interrupts {
+    /// Set when a device interrupt was queued for Dom0 (the run loop then
+    /// wakes it if it halted).
+    nonisolated(unsafe) static var reflectedSinceLastCheck = false
 }

@@ -22,6 +22,8 @@ enum LAPIC {
 
     static let softwareEnable: UInt32 = 1 << 8   // in the spurious vector register
     static let lvtMasked: UInt32 = 1 << 16
+    /// LVT delivery mode ExtINT: the 8259 PIC supplies the vector.
+    static let lvtExtINT: UInt32 = 0b111 << 8
     static let lvtPeriodic: UInt32 = 1 << 17
     static let divideBy16: UInt32 = 0x3
     static let timerDivisor: UInt64 = 16
@@ -47,6 +49,10 @@ enum LAPIC {
     }
 
     static func endOfInterrupt() { write(eoi, 0) }
+
+    /// Lets the 8259 PIC's interrupts through LINT0 (virtual-wire mode),
+    /// for Dom0 driving the legacy interrupt controller.
+    static func enableLegacyPICInput() { write(lvtLINT0, lvtExtINT) }
 
     /// Starts a masked one-shot countdown from the maximum (calibration).
     static func startFreeRunning() {

@@ -17,6 +17,10 @@ enum RunLoop {
                 wakeTimers()
                 if current != nil && Domains.scheduler.shouldPreempt() { current = nil }
             }
+            if Interrupts.reflectedSinceLastCheck {   // a device interrupt for Dom0: wake it if halted
+                Interrupts.reflectedSinceLastCheck = false
+                wakeTimers()
+            }
             if current == nil || current!.state != .running {
                 current = Domains.scheduler.pickNext()
             }
@@ -66,10 +70,17 @@ enum RunLoop {
     /// CPU delivers it through the guest's IDT as soon as the guest has
     /// interrupts enabled, with no exit to wait for the window.
     static func deliverUpcall(_ vcpu: VCPU, _ vmcb: VMCB) {
-        guard vcpu.upcallPending, vcpu.upcallVector != 0, vmcb.virtualInterrupt & VMCB.virtualIRQ == 0 else { return }
+        guard vmcb.virtualInterrupt & VMCB.virtualIRQ == 0 else { return }
+        var vector: UInt8 = 0
+        if let device = vcpu.pendingVectors.popHighest() {
+            vector = device          // Dom0: a reflected hardware interrupt
+        } else if vcpu.upcallPending && vcpu.upcallVector != 0 {
+            vector = vcpu.upcallVector
+            vcpu.upcallPending = false
+        }
+        guard vector != 0 else { return }
         vmcb.virtualInterrupt = VMCB.virtualInterruptMasking | VMCB.virtualIRQ | VMCB.virtualIgnoreTPR
-            | (0xF << VMCB.virtualInterruptPriorityShift) | UInt64(vcpu.upcallVector) << VMCB.virtualInterruptVectorShift
-        vcpu.upcallPending = false
+            | (0xF << VMCB.virtualInterruptPriorityShift) | UInt64(vector) << VMCB.virtualInterruptVectorShift
     }
 
     /// Expired one-shot timers make an upcall pending and wake the vCPU.
@@ -83,7 +94,7 @@ enum RunLoop {
                     vcpu.timerDeadline = 0
                     vcpu.upcallPending = true
                 }
-                if vcpu.state == .blocked && vcpu.upcallPending {
+                if vcpu.state == .blocked && vcpu.hasPendingEvent {
                     vcpu.state = .runnable
                     woke = true
                 }
