@@ -84,6 +84,16 @@ def dom0_bare(args, runs=3):
         times.append(run.seconds)
     print("== Dom0 kernel + initramfs under plain QEMU (no Tern): QEMU start -> userspace ready")
     print(f"  {stats(times)}")
+    kernel_cmdline = "earlyprintk=serial,,ttyS0,,115200 " + cmdline.replace(",", ",,")
+    tern = []
+    for _ in range(runs):
+        run = boot(qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True, extra=[
+            "-initrd", f"build/dom0/vmlinux role=dom0 -- {kernel_cmdline},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"]),
+            r"\(d0\) tern-dom0: ready", timeout=240)
+        tern.append(run.seconds)
+    print("== The same kernel and initramfs as Tern's Dom0 (PVH entry, dom0_mem=384M): QEMU start -> userspace ready")
+    print(f"  {stats(tern)}")
+    print(f"  ratio Tern / bare: {statistics.median(tern) / statistics.median(times):.2f}x (goal: within 1.3x)")
 
 
 def main():

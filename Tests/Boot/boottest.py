@@ -332,13 +332,20 @@ def dom0_linux_starts_under_tern(args):
     """Dom0's Debian kernel boots under Tern through its PVH entry,
     identity-mapped: it sees the memory map Tern wrote (its own RAM usable,
     Tern's image reserved), switches to long mode (EFER emulation), its 8250
-    driver finds the virtual 16550A at COM1, its timer interrupts arrive
-    (the 8259 reflected by Tern), and it starts /init. (Issue 4 in progress:
-    the console's interrupts and the virtual LAPIC come next.)"""
-    kernel_cmdline = "earlyprintk=serial,,ttyS0,,115200 console=ttyS0 nokaslr mitigations=off acpi=off"
+    driver finds the virtual 16550A at COM1, its timer and UART interrupts
+    arrive (the 8259 reflected by Tern), and its init reaches the root
+    shell with the virtio, tun and bridge modules loaded. (Issue 4 in
+    progress: console input, the virtual LAPIC and the control driver come
+    next.)"""
+    with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
+        # QEMU's -initrd splits at commas: ",," is a literal one.
+        kernel_cmdline = "earlyprintk=serial,,ttyS0,,115200 " + f.read().strip().replace(",", ",,").replace(" quiet", "")
     run = boot(qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True, extra=[
         "-initrd", f"build/dom0/vmlinux role=dom0 -- {kernel_cmdline},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"]),
-        r"^\(d0\) \[ *[0-9.]+\] Run /init as init process$", timeout=240)
+        r"^\(d0\) tern-dom0: ready \(kernel 6\.1\.0-56-cloud-amd64\)$", timeout=240)
+    run.find(r"^\(d0\) \[ *[0-9.]+\] Run /init as init process$")
+    check("could not load" not in run.log, "a Dom0 module did not load", run)
+    print(f"    Dom0 under Tern: QEMU start to userspace ready {run.seconds:.2f} s")
     run.find(r"^\(d0\) .*serial8250: ttyS0 at I/O 0x3f8 \(irq = 4, base_baud = 115200\) is a 16550A")
     run.find(r"^\(tern\) d0 dom0: created, 384 MiB RAM identity-mapped, PVH entry 0x1000850")
     run.find(r"^\(d0\) \[ *[0-9.]+\] Linux version 6\.1\.0-56-cloud-amd64")

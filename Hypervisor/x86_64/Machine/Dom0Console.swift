@@ -1,6 +1,11 @@
+import TernCPU
+
 /// Dom0's COM1: the virtual 16550A (Model/VirtualUART.swift) behind its
-/// intercepted ports. Output goes to Tern's console as `(d0) ...` lines.
+/// intercepted ports. Output goes to Tern's console as `(d0) ...` lines;
+/// its interrupt line is IRQ 4 of the 8259 that Dom0 programs, raised as
+/// the vector Dom0 chose for it (Dom0PIC snoops the initialisation).
 enum Dom0Console {
+    static let irq: UInt8 = 4
     static let base: UInt16 = 0x3F8
     static let ports: ClosedRange<UInt16> = 0x3F8...0x3FF
     nonisolated(unsafe) static var uart = VirtualUART()
@@ -8,10 +13,64 @@ enum Dom0Console {
     /// An intercepted IN/OUT on a COM1 port; returns the value for IN.
     static func access(port: UInt16, isIn: Bool, value: UInt8, domain: Domain) -> UInt8 {
         let register = Int(port - base)
-        if isIn { return uart.read(register) }
-        if let byte = uart.write(register, value) {
+        var result: UInt8 = 0
+        if isIn {
+            result = uart.read(register)
+        } else if let byte = uart.write(register, value) {
             Hypercalls.consoleByte(byte, domain: domain, host: GuestHypercallHost())
         }
+        if uart.interruptPending, let vector = Dom0PIC.vector(forIRQ: irq), let vcpu = domain.vcpus.first {
+            vcpu.pendingVectors.insert(vector)
+        }
+        return result
+    }
+}
+
+/// Dom0 owns the 8259 pair, but Tern watches the master's programming
+/// (its ports are intercepted and passed on) to learn which vector Dom0
+/// gave each IRQ and which it masked: a virtual device's interrupt (the
+/// UART's IRQ 4) is then raised as that vector. The initialisation
+/// sequence: ICW1 on 0x20 (bit 4), ICW2 = vector base on 0x21, ICW3 if
+/// cascaded, ICW4 if ICW1 asked; afterwards a write to 0x21 is the mask.
+enum Dom0PIC {
+    static let masterCommand: UInt16 = 0x20, masterData: UInt16 = 0x21
+    static let slaveCommand: UInt16 = 0xA0, slaveData: UInt16 = 0xA1
+    static let ports: [UInt16] = [masterCommand, masterData, slaveCommand, slaveData]
+    static let icw1: UInt8 = 0x10, icw1NeedsICW4: UInt8 = 0x01, icw1Single: UInt8 = 0x02
+
+    enum Expect { case mask, icw2, icw3, icw4 }
+    nonisolated(unsafe) static var expect = Expect.mask
+    nonisolated(unsafe) static var needsICW3 = false
+    nonisolated(unsafe) static var needsICW4 = false
+    nonisolated(unsafe) static var vectorBase: UInt8?
+    nonisolated(unsafe) static var mask: UInt8 = 0xFF
+
+    static func vector(forIRQ irq: UInt8) -> UInt8? {
+        guard let base = vectorBase, mask & (1 << irq) == 0 else { return nil }
+        return base + irq
+    }
+
+    /// An intercepted IN/OUT on a PIC port: done on the real PIC, watched.
+    static func access(port: UInt16, isIn: Bool, value: UInt8) -> UInt8 {
+        if isIn { return tern_inb(port) }
+        if port == masterCommand && value & icw1 != 0 {
+            expect = .icw2
+            needsICW3 = value & icw1Single == 0
+            needsICW4 = value & icw1NeedsICW4 != 0
+        } else if port == masterData {
+            switch expect {
+            case .icw2:
+                vectorBase = value & 0xF8
+                expect = needsICW3 ? .icw3 : needsICW4 ? .icw4 : .mask
+            case .icw3:
+                expect = needsICW4 ? .icw4 : .mask
+            case .icw4:
+                expect = .mask
+            case .mask:
+                mask = value
+            }
+        }
+        tern_outb(port, value)
         return 0
     }
 }

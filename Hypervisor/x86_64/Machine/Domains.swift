@@ -122,6 +122,7 @@ enum Domains {
         // Dom0 drives the hardware: every port but COM1 (the virtual UART).
         ioBytes.initializeMemory(as: UInt8.self, repeating: 0)
         for port in Dom0Console.ports { PermissionMaps.deny(port: port, in: ioBytes) }
+        for port in Dom0PIC.ports { PermissionMaps.deny(port: port, in: ioBytes) }
         ioBytes[ioBytes.count - 1] = 0xFF   // the bits past port 0xFFFF stay set (APM 15.10.1)
         page.initializeMemory(as: UInt8.self, repeating: 0, count: Int(Layout.pageSize))
         let vmcb = VMCB(base: page)

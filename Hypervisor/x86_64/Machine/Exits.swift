@@ -173,8 +173,11 @@ enum Exits {
         let info = vmcb.exitInfo1
         let port = UInt16(truncatingIfNeeded: info >> 16)
         let isIn = info & 1 != 0, isString = info & (1 << 2) != 0
-        if domain.id == 0 && Dom0Console.ports.contains(port) && !isString {
-            let value = Dom0Console.access(port: port, isIn: isIn, value: UInt8(truncatingIfNeeded: vmcb.rax), domain: domain)
+        if domain.id == 0 && !isString && (Dom0Console.ports.contains(port) || Dom0PIC.ports.contains(port)) {
+            let byte = UInt8(truncatingIfNeeded: vmcb.rax)
+            let value = Dom0Console.ports.contains(port)
+                ? Dom0Console.access(port: port, isIn: isIn, value: byte, domain: domain)
+                : Dom0PIC.access(port: port, isIn: isIn, value: byte)
             if isIn { vmcb.rax = (vmcb.rax & ~0xFF) | UInt64(value) }
             vmcb.rip = vmcb.exitInfo2
             return .resume
