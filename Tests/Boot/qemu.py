@@ -62,7 +62,7 @@ def qemu_command(elf=None, iso=None, cmdline=None, memory="512M", icount=False, 
     return args + list(extra)
 
 
-def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, allowed=(), count=1):
+def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, allowed=(), count=1, send=()):
     """Runs `command` until a line matches `until` (a regex).
 
     expect_failure: the run is meant to stop on a failure marker (panic
@@ -72,11 +72,14 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
     allowed: regexes of failure-marker lines this test provokes on purpose
     (a hostile guest's error); any other failure marker still fails.
     count: stop at the count-th line matching `until`.
+    send: (regex, text) pairs, in order: once a line matches the regex,
+    `text` is typed on the serial console (QEMU's stdin).
     """
+    pending = [(re.compile(r), t) for r, t in send]
     allowed = [re.compile(a) for a in allowed]
     start = time.monotonic()
-    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE if pending else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     target = re.compile(until)
     buffer = b""
     log_lines = []
@@ -114,6 +117,9 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
                         and not any(a.search(line) for a in allowed)):
                     failure = f"failure marker in the log: {line.strip()}"
                     break
+                if pending and pending[0][0].search(line):
+                    proc.stdin.write(pending.pop(0)[1].encode())
+                    proc.stdin.flush()
                 if target.search(line):
                     count -= 1
                     if count <= 0:

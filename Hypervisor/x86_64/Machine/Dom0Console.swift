@@ -19,10 +19,21 @@ enum Dom0Console {
         } else if let byte = uart.write(register, value) {
             Hypercalls.consoleByte(byte, domain: domain, host: GuestHypercallHost())
         }
+        raiseInterruptIfPending(domain)
+        return result
+    }
+
+    /// A byte typed for Dom0 (the console switch gave it the input).
+    static func input(_ byte: UInt8, domain: Domain) {
+        uart.receive(byte)
+        raiseInterruptIfPending(domain)
+        Interrupts.reflectedSinceLastCheck = true   // wake Dom0 if it halted
+    }
+
+    static func raiseInterruptIfPending(_ domain: Domain) {
         if uart.interruptPending, let vector = Dom0PIC.vector(forIRQ: irq), let vcpu = domain.vcpus.first {
             vcpu.pendingVectors.insert(vector)
         }
-        return result
     }
 }
 
@@ -72,5 +83,40 @@ enum Dom0PIC {
         }
         tern_outb(port, value)
         return 0
+    }
+}
+
+/// Who gets what is typed on the serial console: Dom0 (when it exists) or
+/// Tern. Ctrl-A three times in a row switches, as in Xen. (Under QEMU's
+/// `-serial mon:stdio`, Ctrl-A is QEMU's own escape: type Ctrl-A Ctrl-A to
+/// send one Ctrl-A, so six presses in all.) Polled at each timer tick.
+enum ConsoleInput {
+    static let switchByte: UInt8 = 0x01      // Ctrl-A
+    static let switchPresses = 3
+    nonisolated(unsafe) static var toDom0 = true
+    nonisolated(unsafe) static var presses = 0
+
+    static func poll() {
+        while let byte = Serial.readByte() {
+            if byte == switchByte {
+                presses += 1
+                if presses == switchPresses {
+                    presses = 0
+                    toDom0.toggle()
+                    let who: StaticString = toDom0 ? "Dom0" : "Tern"
+                    Log.info("console input now goes to \(who) (Ctrl-A three times switches)")
+                }
+                continue
+            }
+            // Fewer than three Ctrl-A: they were meant for the target.
+            for _ in 0..<presses { deliver(switchByte) }
+            presses = 0
+            deliver(byte)
+        }
+    }
+
+    static func deliver(_ byte: UInt8) {
+        guard toDom0, let dom0 = Domains.domain(0), !dom0.state.isStopped else { return }
+        Dom0Console.input(byte, domain: dom0)
     }
 }

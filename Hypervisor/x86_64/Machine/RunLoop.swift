@@ -14,6 +14,7 @@ enum RunLoop {
                     Domains.scheduler.tick()
                     seenTicks &+= 1
                 }
+                ConsoleInput.poll()
                 wakeTimers()
                 if current != nil && Domains.scheduler.shouldPreempt() { current = nil }
             }

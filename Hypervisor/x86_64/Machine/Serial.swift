@@ -32,6 +32,14 @@ enum Serial {
         tern_outb(com1 + modemControl, mcrDTRAndRTS)
     }
 
+    static let lsrDataReady: UInt8 = 0x01
+
+    /// A byte typed on the console, if one is waiting (polled).
+    static func readByte() -> UInt8? {
+        guard tern_inb(com1 + lineStatus) & lsrDataReady != 0 else { return nil }
+        return tern_inb(com1 + data)
+    }
+
     static func write(byte: UInt8) {
         var polls = 0
         while tern_inb(com1 + lineStatus) & lsrTransmitEmpty == 0 && polls < maxPolls {
