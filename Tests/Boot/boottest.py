@@ -368,7 +368,9 @@ def dom0_shell_answers_on_the_console(args):
     run = boot(qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True, extra=[
         "-initrd", f"build/dom0/vmlinux role=dom0 -- {kernel_cmdline},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"]),
         r"^\(d0\) hypervisor-flags: [1-9]", timeout=240,
-        send=[(r"tern-dom0: ready", "uname -r\n"),
+        # Type only once the shell runs: opening the tty clears the UART's
+        # receive FIFO (as on real hardware), so earlier input is lost.
+        send=[(r"Enter 'help' for a list of built-in commands", "uname -r\n"),
               (r"^\(d0\) 6\.1\.0-56-cloud-amd64$", "echo hypervisor-flags: $(grep -c hypervisor /proc/cpuinfo)\n")])
     run.find(r"^\(d0\) 6\.1\.0-56-cloud-amd64$")
 
