@@ -82,6 +82,12 @@ enum Dom0PIC {
             }
         }
         tern_outb(port, value)
+        // A real 8259 latches a request while the line is masked and
+        // delivers it on unmask: the UART's line may have risen meanwhile
+        // (Linux masks IRQ 4 while it handles it).
+        if port == masterData && expect == .mask, let dom0 = Domains.domain(0) {
+            Dom0Console.raiseInterruptIfPending(dom0)
+        }
         return 0
     }
 }
