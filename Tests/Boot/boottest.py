@@ -359,6 +359,23 @@ def dom0_linux_starts_under_tern(args):
 
 
 @test
+def dom0_shell_answers_on_the_console(args):
+    """Typing on the serial console reaches Dom0's shell through the virtual
+    UART (input and its interrupt): uname -r is Debian's kernel, and
+    /proc/cpuinfo shows the hypervisor flag Tern sets."""
+    with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
+        kernel_cmdline = f.read().strip().replace(",", ",,")
+    run = boot(qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True, extra=[
+        "-initrd", f"build/dom0/vmlinux role=dom0 -- {kernel_cmdline},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"]),
+        r"^\(d0\) hypervisor-flags: [1-9]", timeout=240,
+        # Type only once the shell runs: opening the tty clears the UART's
+        # receive FIFO (as on real hardware), so earlier input is lost.
+        send=[(r"Enter 'help' for a list of built-in commands", "uname -r\n"),
+              (r"^\(d0\) 6\.1\.0-56-cloud-amd64$", "echo hypervisor-flags: $(grep -c hypervisor /proc/cpuinfo)\n")])
+    run.find(r"^\(d0\) 6\.1\.0-56-cloud-amd64$")
+
+
+@test
 def icount_phase_regression(args):
     """Deterministic virtual time: each phase within 20% of the baseline."""
     run = boot(qemu_command(elf=args.elf, icount=True), BOOT_COMPLETE, timeout=120)

@@ -30,7 +30,9 @@ enum Exits {
             return hypercall(vcpu, domain, vmcb)
         case SVMExit.hlt:
             vmcb.rip &+= hltLength
-            if vcpu.hasPendingEvent { return .resume }
+            // A virtual interrupt already in V_IRQ counts too: after
+            // "sti; hlt" it is delivered as soon as the guest resumes.
+            if vcpu.hasPendingEvent || vmcb.virtualInterrupt & VMCB.virtualIRQ != 0 { return .resume }
             vcpu.state = .blocked
             domain.refreshState()
             return .reschedule
@@ -80,6 +82,7 @@ enum Exits {
             return .reschedule
         case .block:
             vmcb.rax = 0
+            if vmcb.virtualInterrupt & VMCB.virtualIRQ != 0 { return .resume }   // one is on its way (see HLT)
             vcpu.state = .blocked
             domain.refreshState()
             return .reschedule
