@@ -19,6 +19,14 @@ public struct BootOptions {
         public var kind: ProblemKind
         public var offset: Int
         public var length: Int
+
+        /// How the log names it: "unknown option" or "bad value in".
+        public var what: StaticString { kind == .unknownOption ? "unknown option" : "bad value in" }
+
+        /// The offending token in the line it was found in.
+        public func token(in line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: line[offset..<(offset + length)])
+        }
     }
 
     public var logLevel: LogLevel = .info

@@ -118,9 +118,7 @@ private func logBanner(_ info: BootInfo, _ options: BootOptions) {
     info.commandLine.withBytes { line in
         Log.info("Command line: \(text: line)")
         for problem in options.problems {
-            let token = UnsafeRawBufferPointer(rebasing: line[problem.offset..<(problem.offset + problem.length)])
-            let what: StaticString = problem.kind == .unknownOption ? "unknown option" : "bad value in"
-            Log.warning("command line: \(what) '\(text: token)', ignored")
+            Log.warning("command line: \(problem.what) '\(text: problem.token(in: line))', ignored")
         }
     }
     if info.commandLine.truncated { Log.warning("command line longer than \(BootString.capacity) bytes, cut") }

@@ -177,9 +177,9 @@ enum Domains {
         guard options.problems.isEmpty else {
             module.commandLine.withBytes { line in
                 for problem in options.problems {
-                    let token = UnsafeRawBufferPointer(rebasing: line[problem.offset..<(problem.offset + problem.length)])
-                    let what: StaticString = problem.kind == .unknownOption ? "unknown option" : "bad value in"
-                    label.withUnsafeBytes { Log.error("module \(text: $0): \(what) '\(text: token)'; not started") }
+                    label.withUnsafeBytes {
+                        Log.error("module \(text: $0): \(problem.what) '\(text: problem.token(in: line))'; not started")
+                    }
                 }
             }
             return
