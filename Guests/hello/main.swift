@@ -1,7 +1,8 @@
 import TernGuestC
 
 /// The smallest Tern guest: says hello, shows what it was given, checks
-/// the hypervisor's CPUID signature, and powers off.
+/// the hypervisor's CPUID signature and that Dom0's control calls are
+/// refused to it, and powers off.
 @_cdecl("tern_guest_main")
 func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     let info = StartInfo(startInfo)
@@ -16,6 +17,12 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
         Tern.hypercall(TERN_HC_DOMAIN_INFO, UInt64(TERN_DOMID_SELF), UInt64(UInt(bitPattern: $0)))
     }
     print("domain info: status \(status), id \(domain.domid), \(domain.memory_bytes >> 20) MiB, state \(domain.state)")
+    // Dom0's control calls are refused to a guest (-EPERM = -1), before
+    // any pointer is looked at.
+    var log = tern_log_read(buffer_gpa: 0, size: 0, reserved: 0, position: 0, lost: 0, end: 0)
+    let list = Tern.hypercall(TERN_HC_DOMAIN_LIST, 0, 0, 0)
+    let dmesg = withUnsafeMutablePointer(to: &log) { Tern.hypercall(TERN_HC_LOG_READ, UInt64(UInt(bitPattern: $0))) }
+    print("control calls: domain list \(list), log read \(dmesg)")
     print("goodbye")
     return Int64(TERN_SHUTDOWN_POWEROFF)
 }

@@ -10,6 +10,10 @@ public protocol HypercallHost {
     func nowNanoseconds() -> UInt64
     func timeInfo() -> tern_time_info
     func domain(withID id: UInt16) -> Domain?
+    /// The domain with the lowest id >= `id`, if any (TERN_HC_DOMAIN_LIST).
+    func firstDomain(atOrAfter id: UInt64) -> Domain?
+    /// Tern's console history (TERN_HC_LOG_READ).
+    var consoleRing: ConsoleRing { get }
     /// A whole console line from `domain` (without the newline).
     func consoleLine(from domain: Domain, _ line: UnsafeRawBufferPointer)
 }
@@ -57,6 +61,10 @@ public enum Hypercalls {
             return copyOut(&info, to: a.0, domain: domain, host: host)
         case UInt64(TERN_HC_DOMAIN_INFO):
             return domainInfo(id: a.0, out: a.1, caller: domain, host: host)
+        case UInt64(TERN_HC_DOMAIN_LIST):
+            return domainList(first: a.0, out: a.1, maximum: a.2, caller: domain, host: host)
+        case UInt64(TERN_HC_LOG_READ):
+            return logRead(request: a.0, caller: domain, host: host)
         case UInt64(TERN_HC_SET_UPCALL):
             guard a.0 == 0 || (a.0 >= 32 && a.0 <= 255) else { return error(TERN_EINVAL) }
             vcpu.upcallVector = UInt8(a.0)
@@ -106,6 +114,11 @@ public enum Hypercalls {
         // Only a privileged domain may look at others (Dom0's `tern list`).
         guard targetID == UInt64(caller.id) || caller.privileged else { return error(TERN_EPERM) }
         guard let target = host.domain(withID: UInt16(targetID)) else { return error(TERN_ENOENT) }
+        var info = domainInfo(of: target, host: host)
+        return copyOut(&info, to: out, domain: caller, host: host)
+    }
+
+    static func domainInfo<Host: HypercallHost>(of target: Domain, host: Host) -> tern_domain_info {
         var info = tern_domain_info()
         info.domid = UInt32(target.id)
         info.state = target.state.rawValue
@@ -117,7 +130,54 @@ public enum Hypercalls {
         withUnsafeMutableBytes(of: &info.name) { name in
             for (i, byte) in target.name.prefix(name.count - 1).enumerated() { name[i] = byte }
         }
-        return copyOut(&info, to: out, domain: caller, host: host)
+        return info
+    }
+
+    /// `xl list`: the domains with id >= `first`, in id order, at most
+    /// `maximum`. The whole output array is checked before anything is
+    /// written, so a bad pointer changes nothing.
+    private static func domainList<Host: HypercallHost>(
+        first: UInt64, out: UInt64, maximum: UInt64, caller: Domain, host: Host
+    ) -> HypercallOutcome {
+        guard caller.privileged else { return error(TERN_EPERM) }
+        guard maximum <= UInt64(TERN_DOMAIN_LIST_MAX) else { return error(TERN_EINVAL) }
+        let entrySize = UInt64(MemoryLayout<tern_domain_info>.size)
+        let memory = host.memory(of: caller)
+        guard memory.contains(out, count: maximum * entrySize) else { return error(TERN_EFAULT) }
+        var next = first
+        var written: UInt64 = 0
+        while written < maximum, let target = host.firstDomain(atOrAfter: next) {
+            var info = domainInfo(of: target, host: host)
+            guard withUnsafeBytes(of: &info, { memory.copyIn(to: out + written * entrySize, from: $0) }) else {
+                return error(TERN_EFAULT)
+            }
+            written += 1
+            next = UInt64(target.id) + 1
+        }
+        return .resume(Int64(written))
+    }
+
+    /// `xl dmesg`: bytes of Tern's console history into the caller's buffer
+    /// (struct tern_log_read). Returns the number of bytes copied.
+    private static func logRead<Host: HypercallHost>(request gpa: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
+        guard caller.privileged else { return error(TERN_EPERM) }
+        let memory = host.memory(of: caller)
+        var request = tern_log_read()
+        guard withUnsafeMutableBytes(of: &request, { memory.copyOut(from: gpa, into: $0) }) else { return error(TERN_EFAULT) }
+        guard request.reserved == 0 else { return error(TERN_EINVAL) }
+        let ring = host.consoleRing
+        guard let span = ring.span(from: request.position, maximum: min(Int(request.size), Int(TERN_LOG_READ_MAX))) else {
+            return error(TERN_EINVAL)   // a position Tern has not written yet
+        }
+        guard memory.contains(request.buffer_gpa, count: UInt64(span.count)) else { return error(TERN_EFAULT) }
+        let (head, tail) = ring.pieces(of: span)
+        guard memory.copyIn(to: request.buffer_gpa, from: head),
+              memory.copyIn(to: request.buffer_gpa + UInt64(head.count), from: tail) else { return error(TERN_EFAULT) }
+        request.position = span.position + UInt64(span.count)
+        request.lost = span.lost
+        request.end = ring.end
+        guard withUnsafeBytes(of: &request, { memory.copyIn(to: gpa, from: $0) }) else { return error(TERN_EFAULT) }
+        return .resume(Int64(span.count))
     }
 
     private static func copyOut<T, Host: HypercallHost>(

@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include "tern/abi.h"
 
 /* Implemented in Swift (Hypervisor/x86_64/Machine/RuntimeSupport.swift). */
 void tern_runtime_putchar(int c);
@@ -25,6 +26,13 @@ int putchar(int c) {
 static unsigned char heap_area[TERN_HEAP_SIZE] __attribute__((aligned(4096)));
 void *tern_heap_area(void) { return heap_area; }
 size_t tern_heap_area_size(void) { return TERN_HEAP_SIZE; }
+
+/*
+ * Tern's console history (Core/ConsoleRing.swift), static so that it keeps
+ * the log from the first line, before the heap exists.
+ */
+static unsigned char console_ring_area[TERN_LOG_RING_SIZE];
+void *tern_console_ring_area(void) { return console_ring_area; }
 
 int posix_memalign(void **out, size_t alignment, size_t size) {
     void *p = tern_heap_allocate(size, alignment);

@@ -12,6 +12,12 @@ final class HypercallsTests: XCTestCase {
         var time = tern_time_info(tsc_hz: 2_000_000_000, system_time_ns: 123_456_789, tsc_stamp: 0xABCD_EF01_2345, reserved: 0)
         var domains: [UInt16: Domain] = [:]
         var lines: [(domain: UInt16, text: [UInt8])] = []
+        var ring: ConsoleRing?
+
+        var consoleRing: ConsoleRing { ring! }
+        func firstDomain(atOrAfter id: UInt64) -> Domain? {
+            domains.keys.sorted().first { UInt64($0) >= id }.flatMap { domains[$0] }
+        }
 
         init(host: FakeHostMemory) { self.host = host }
 
@@ -53,12 +59,14 @@ final class HypercallsTests: XCTestCase {
         hostMemory = nil
     }
 
-    func call(_ number: Int32, _ a0: UInt64 = 0, _ a1: UInt64 = 0, caller: Domain? = nil, vcpu: VCPU? = nil) -> HypercallOutcome {
-        call(UInt64(number), a0, a1, caller: caller, vcpu: vcpu)
+    func call(_ number: Int32, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0xDEAD,
+              caller: Domain? = nil, vcpu: VCPU? = nil) -> HypercallOutcome {
+        call(UInt64(number), a0, a1, a2, caller: caller, vcpu: vcpu)
     }
 
-    func call(_ number: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0, caller: Domain? = nil, vcpu: VCPU? = nil) -> HypercallOutcome {
-        Hypercalls.dispatch(number: number, arguments: (a0, a1, 0xDEAD, 0xBEEF, 0xF00D),
+    func call(_ number: UInt64, _ a0: UInt64 = 0, _ a1: UInt64 = 0, _ a2: UInt64 = 0xDEAD,
+              caller: Domain? = nil, vcpu: VCPU? = nil) -> HypercallOutcome {
+        Hypercalls.dispatch(number: number, arguments: (a0, a1, a2, 0xBEEF, 0xF00D),
                             vcpu: vcpu ?? self.vcpu, domain: caller ?? domain, host: host)
     }
 
@@ -89,7 +97,7 @@ final class HypercallsTests: XCTestCase {
 
     func testVersion() {
         XCTAssertEqual(call(TERN_HC_VERSION), .resume(Int64(TERN_ABI_VERSION)))
-        XCTAssertEqual(call(TERN_HC_VERSION), .resume(1))
+        XCTAssertEqual(call(TERN_HC_VERSION), .resume(2), "ABI 0.2")
     }
 
     func testYield() {
@@ -104,7 +112,7 @@ final class HypercallsTests: XCTestCase {
     }
 
     func testUnknownNumbers() {
-        for n: UInt64 in [9, 10, 999, 0x8000_0000_0000_0000, UInt64.max] {
+        for n: UInt64 in [11, 12, 999, 0x8000_0000_0000_0000, UInt64.max] {
             XCTAssertEqual(call(n), errno(TERN_ENOSYS), "number \(n)")
         }
         XCTAssertEqual(call(UInt64(TERN_HC_COUNT)), .resume(-38))

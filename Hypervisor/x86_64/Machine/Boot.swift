@@ -13,7 +13,7 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
     phases.mark("entry-to-swift", tsc: tern_rdtsc())
 
     Serial.initialize()
-    Log.sink = Serial.logSink
+    Log.sink = Console.logSink
     let info: BootInfo
     do throws(BootInfoError) {
         info = try BootInfo.parse(magic: magic, address: UInt64(infoAddress), memory: PhysicalWindow.early)
@@ -75,8 +75,16 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
         case .guest: guests.append(module)
         }
     }
-    // Dom0 first: its kernel's fixed load address must be free.
+    // Dom0 first: its kernel's fixed load address must be free, so the
+    // guests' modules (loaders put them low too) move to the top of memory.
     if let kernel = dom0Kernel {
+        guests = guests.map { module in
+            guard let moved = Domains.relocateToTop(module) else {
+                Log.warning("no room at the top of memory to move a guest module; it stays where Dom0 may need it")
+                return module
+            }
+            return moved
+        }
         Domains.createDom0(kernel: kernel, initrd: dom0Initrd, memoryBytes: options.dom0Memory, lapicPage: lapicPhysical)
     }
     for module in guests { Domains.createFromModule(module) }

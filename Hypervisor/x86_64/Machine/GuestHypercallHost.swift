@@ -20,20 +20,23 @@ struct GuestHypercallHost: HypercallHost {
 
     func domain(withID id: UInt16) -> Domain? { Domains.domain(id) }
 
-    /// Guest console lines go straight to the serial console as
-    /// "(dN) text", without Tern's prefix (as Xen's "(d1) ...").
+    func firstDomain(atOrAfter id: UInt64) -> Domain? { Domains.firstDomain(atOrAfter: id) }
+
+    var consoleRing: ConsoleRing { Console.history }
+
+    /// Guest console lines go to Tern's console as "(dN) text", without
+    /// Tern's prefix (as Xen's "(d1) ...").
     func consoleLine(from domain: Domain, _ line: UnsafeRawBufferPointer) {
         let prefix: LogMessage = "(d\(domain.id)) "
-        prefix.withBytes { Serial.write($0) }
-        var clean = InlineArray<160, UInt8>(repeating: 0)
+        prefix.withBytes { Console.write($0) }
+        var clean = InlineArray<161, UInt8>(repeating: 0)
         let n = min(line.count, 160)
         for i in 0..<n {
             let byte = line[i]
             clean[i] = (byte >= 0x20 && byte < 0x7F) || byte == 0x09 ? byte : UInt8(ascii: "?")
         }
-        withUnsafeBytes(of: &clean) { Serial.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        Serial.write(byte: UInt8(ascii: "\r"))
-        Serial.write(byte: UInt8(ascii: "\n"))
+        clean[n] = UInt8(ascii: "\n")
+        withUnsafeBytes(of: &clean) { Console.write(UnsafeRawBufferPointer(rebasing: $0[0...n])) }
     }
 }
 

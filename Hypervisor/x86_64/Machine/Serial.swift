@@ -56,11 +56,4 @@ enum Serial {
             write(byte: byte)
         }
     }
-
-    /// The log sink (Core/Log.swift) for the serial console.
-    static let logSink: LogSink = { pointer, count in
-        guard let pointer, count > 0 else { return }
-        // SAFETY: Log passes a pointer and length from a live buffer.
-        Serial.write(UnsafeRawBufferPointer(start: pointer, count: count))
-    }
 }

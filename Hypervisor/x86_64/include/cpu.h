@@ -100,6 +100,8 @@ void tern_selftest_fault(uint64_t address);
 /* Hypervisor/Runtime/runtime.c: the heap's static area. */
 void *tern_heap_area(void);
 size_t tern_heap_area_size(void);
+/* Hypervisor/Runtime/runtime.c: TERN_LOG_RING_SIZE bytes for the console history. */
+void *tern_console_ring_area(void);
 
 /* linker.ld section boundaries, as addresses. */
 extern char __image_start[], __image_end[], __text_start[], __text_end[];

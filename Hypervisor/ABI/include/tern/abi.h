@@ -10,12 +10,16 @@
 #ifndef TERN_ABI_H
 #define TERN_ABI_H
 
+#ifdef __KERNEL__
+#include <linux/types.h>   /* Dom0's tern.ko: uint32_t and friends */
+#else
 #include <stdint.h>
+#endif
 
 #define TERN_ABI_MAJOR 0
-#define TERN_ABI_MINOR 1
+#define TERN_ABI_MINOR 2
 /* (TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR, spelled out so Swift imports it. */
-#define TERN_ABI_VERSION 0x00000001
+#define TERN_ABI_VERSION 0x00000002
 
 /*
  * CPUID leaf 0x40000000 (the hypervisor range): EAX = highest Tern leaf,
@@ -44,7 +48,12 @@
 #define TERN_HC_TIME_INFO      6  /* (OUT gpa struct tern_time_info) -> 0 */
 #define TERN_HC_DOMAIN_INFO    7  /* (IN u64 domid, OUT gpa struct tern_domain_info) -> 0 */
 #define TERN_HC_SET_UPCALL     8  /* (IN u64 vector 32..255, 0 = none) -> 0 */
-#define TERN_HC_COUNT          9
+/* Privileged (Dom0 only; -EPERM for any other domain): */
+#define TERN_HC_DOMAIN_LIST    9  /* (IN u64 first_domid, OUT gpa struct tern_domain_info[max],
+                                      IN u64 max <= TERN_DOMAIN_LIST_MAX) -> entries written:
+                                      the domains with id >= first_domid, in id order */
+#define TERN_HC_LOG_READ      10  /* (IN/OUT gpa struct tern_log_read) -> bytes copied */
+#define TERN_HC_COUNT         11
 
 /* Errors, as negative return values (same numbers as Linux errno). */
 #define TERN_EPERM    1
@@ -97,6 +106,28 @@ struct tern_domain_info {
     char     name[32];        /* OUT: NUL-padded */
 };
 
+/* TERN_HC_DOMAIN_LIST: most entries per call (bounds one call's cost). */
+#define TERN_DOMAIN_LIST_MAX 64
+
+/*
+ * TERN_HC_LOG_READ: Tern keeps the last TERN_LOG_RING_SIZE bytes of its
+ * console (its own log and the DomUs' console lines, not Dom0's) in a
+ * ring. Positions count bytes written since boot, so a reader resumes where
+ * it stopped and learns how much it missed. A call copies at most
+ * min(size, TERN_LOG_READ_MAX) bytes.
+ */
+#define TERN_LOG_RING_SIZE 65536
+#define TERN_LOG_READ_MAX  4096
+
+struct tern_log_read {
+    uint64_t buffer_gpa;      /* IN: where the bytes go (the caller's memory) */
+    uint32_t size;            /* IN: bytes available at buffer_gpa */
+    uint32_t reserved;        /* IN: zero */
+    uint64_t position;        /* IN: first byte wanted; OUT: after the last byte copied */
+    uint64_t lost;            /* OUT: bytes from IN position that were overwritten */
+    uint64_t end;             /* OUT: position of the next byte Tern will write */
+};
+
 /*
  * The start-info page, at the guest-physical address in RDI when a PV
  * guest's first instruction runs. Entry state: 64-bit long mode, CPL 0,
@@ -132,5 +163,6 @@ TERN_STATIC_ASSERT(TERN_ABI_VERSION == ((TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR)
 TERN_STATIC_ASSERT(sizeof(struct tern_time_info) == 32, "tern_time_info layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_domain_info) == 64, "tern_domain_info layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_start_info) == 256, "tern_start_info layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_log_read) == 40, "tern_log_read layout");
 
 #endif /* TERN_ABI_H */
