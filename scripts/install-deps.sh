@@ -17,6 +17,12 @@ want python3 python3
 want cpio cpio
 want lz4 lz4
 [ -x /sbin/depmod ] || [ -x /usr/sbin/depmod ] || need_pkgs+=(kmod)
+# Dom0's tern.ko (Dom0/driver/build.sh): the compiler the Debian kernel was
+# built with, make, strip, and libelf for the headers' objtool.
+want gcc-12 gcc-12
+want make make
+want strip binutils
+dpkg-query -W -f='${Status}' libelf1 2>/dev/null | grep -q 'ok installed' || need_pkgs+=(libelf1)
 # grub-mkrescue needs the BIOS platform files to build a bootable ISO.
 [ -d /usr/lib/grub/i386-pc ] || need_pkgs+=(grub-pc-bin)
 
