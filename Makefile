@@ -56,6 +56,7 @@ GUEST_C_FLAGS := $(C_FLAGS) -I Guests/Runtime/include -I Hypervisor/ABI/include
 DOM0          := $(BUILD)/dom0
 DOM0_KERNEL   := $(DOM0)/vmlinuz
 DOM0_INITRD   := $(DOM0)/initramfs.cpio.lz4
+DOM0_TERN_KO  := $(DOM0)/tern.ko
 # The fast-boot command line measured in platform-facts.md (Dom0/cmdline).
 DOM0_CMDLINE  := $(shell cat Dom0/cmdline)
 
@@ -101,10 +102,10 @@ $(BUILD)/tern-swift.o: $(SWIFT_SOURCES) $(C_HEADERS) Makefile | $(DEPS_STAMP)
 	$(Q)$(SWIFTC) $(SWIFT_FLAGS) -c $(SWIFT_SOURCES) -o $@
 	$(Q)touch $@  # swiftc keeps the old file (and time) when nothing changed
 
-$(BUILD)/runtime.o: Hypervisor/Runtime/runtime.c Makefile | $(DEPS_STAMP)
+$(BUILD)/runtime.o: Hypervisor/Runtime/runtime.c Hypervisor/ABI/include/tern/abi.h Makefile | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
 	@echo "  CC      $@"
-	$(Q)$(CLANG) $(C_FLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(C_FLAGS) -I Hypervisor/ABI/include -c $< -o $@
 
 $(BUILD)/memory.o: Hypervisor/Runtime/memory.c Makefile | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
@@ -121,13 +122,20 @@ $(ELF): $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.
 	$(Q)$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.o -o $@
 	@size=$$(stat -c %s $@); echo "built $@ ($$size bytes)"
 
-dom0: $(DOM0_KERNEL) $(DOM0_INITRD)
+dom0: $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_INITRD)
 
 $(DOM0_KERNEL): Dom0/fetch-kernel.sh Dom0/extract-vmlinux.py | $(DEPS_STAMP)
 	@echo "  FETCH   $@"
 	$(Q)bash Dom0/fetch-kernel.sh $(DOM0)
 
-$(DOM0_INITRD): $(DOM0_KERNEL) Dom0/initramfs/build.sh Dom0/initramfs/init Dom0/initramfs/modules-load
+# tern.ko, built against the pinned kernel's headers (Dom0/fetch-headers.sh).
+$(DOM0_TERN_KO): $(DOM0_KERNEL) Dom0/driver/tern.c Dom0/driver/Kbuild Dom0/driver/build.sh \
+                 Dom0/fetch-headers.sh Hypervisor/ABI/include/tern/abi.h | $(DEPS_STAMP)
+	@echo "  KMOD    $@"
+	$(Q)bash Dom0/driver/build.sh $(DOM0)
+
+$(DOM0_INITRD): $(DOM0_KERNEL) $(DOM0_TERN_KO) Dom0/initramfs/build.sh Dom0/initramfs/init \
+                 Dom0/initramfs/udhcpc.script Dom0/initramfs/modules-load
 	@echo "  CPIO    $@"
 	$(Q)bash Dom0/initramfs/build.sh $(DOM0)
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds Dom0's initramfs: busybox-static, the kernel modules Dom0 needs
-# (with modules.dep), the init script; an LZ4 (legacy format) cpio archive,
-# the fastest for this kernel to unpack (platform-facts.md).
+# and tern.ko (with modules.dep), the init script; an LZ4 (legacy format)
+# cpio archive, the fastest for this kernel to unpack (platform-facts.md).
 #
-#     Dom0/initramfs/build.sh build/dom0     (after Dom0/fetch-kernel.sh)
+#     Dom0/initramfs/build.sh build/dom0     (after Dom0/fetch-kernel.sh
+#                                             and Dom0/driver/build.sh)
 # Out: build/dom0/initramfs.cpio.lz4
 set -euo pipefail
 
@@ -26,6 +27,8 @@ for applet in $("$ROOT/bin/busybox" --list); do
     [ -e "$ROOT/bin/$applet" ] || ln -s busybox "$ROOT/bin/$applet"
 done
 install -m 0755 "$HERE/init" "$ROOT/init"
+mkdir -p "$ROOT/etc/udhcpc"
+install -m 0755 "$HERE/udhcpc.script" "$ROOT/etc/udhcpc/default.script"
 cp "$HERE/modules-load" "$ROOT/etc/modules-load"
 
 # The modules and what they depend on, then modules.dep for modprobe.
@@ -36,6 +39,10 @@ while read -r module; do
     mkdir -p "$ROOT/lib/modules/$ABI/$(dirname "$rel")"
     cp "$path" "$ROOT/lib/modules/$ABI/$rel"
 done < "$HERE/modules-load"
+# tern.ko (Dom0/driver/build.sh), where out-of-tree modules go.
+[ -f "$OUT/tern.ko" ] || { echo "initramfs: $OUT/tern.ko missing (make dom0 builds it)" >&2; exit 1; }
+mkdir -p "$ROOT/lib/modules/$ABI/extra"
+cp "$OUT/tern.ko" "$ROOT/lib/modules/$ABI/extra/tern.ko"
 cp "$KERNEL/lib/modules/$ABI/"modules.{builtin,builtin.modinfo,order} "$ROOT/lib/modules/$ABI/"
 DEPMOD="$(command -v depmod || echo /sbin/depmod)"
 "$DEPMOD" -b "$ROOT" "$ABI"

@@ -52,6 +52,9 @@ public final class Domain {
     /// Partial console line (flushed at '\n' or when full), so the lines of
     /// different domains interleave whole.
     public var consoleLine: [UInt8] = []
+    /// Accesses refused to a privileged domain outside its memory (its
+    /// guest got #GP instead of being crashed); counted, and logged sparingly.
+    public var refusedAccesses: UInt64 = 0
     public static let consoleLineCapacity = 160
     /// Life-cycle timestamps (TSC) for the create/boot/shutdown figures.
     public var timing = Timing()

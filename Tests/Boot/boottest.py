@@ -216,10 +216,11 @@ def guest_hello_abi_and_memory_back(args):
     domain info, shuts down, and every frame it had comes back."""
     run = boot(qemu_command(elf=args.elf, extra=modules("hello name=hello mem=4M")), NO_GUESTS_LEFT)
     d = domain_ids(run)["hello"]
-    run.find(rf"^\(d{d}\) hello from a Tern guest: domain {d}, 4 MiB, ABI version 1$")
+    run.find(rf"^\(d{d}\) hello from a Tern guest: domain {d}, 4 MiB, ABI version 2$")
     run.find(rf"^\(d{d}\) start info: console hypercall, free from \d+$")
     run.find(rf"^\(d{d}\) cpuid: signature Tern, hypervisor bit 1, SVM hidden: true$")
     run.find(rf"^\(d{d}\) domain info: status 0, id {d}, 4 MiB, state 2$")
+    run.find(rf"^\(d{d}\) control calls: domain list -1, log read -1$")
     run.find(rf"^\(tern\) d{d} hello: shut down \(poweroff\)$")
     m = run.find(rf"^\(tern\) d{d} hello: destroyed, (\d+) frames returned, free frames (\d+) -> (\d+)$")
     check(int(m.group(3)) - int(m.group(2)) == int(m.group(1)), "destroy did not return every frame", run)
@@ -362,17 +363,126 @@ def dom0_linux_starts_under_tern(args):
 def dom0_shell_answers_on_the_console(args):
     """Typing on the serial console reaches Dom0's shell through the virtual
     UART (input and its interrupt): uname -r is Debian's kernel, and
-    /proc/cpuinfo shows the hypervisor flag Tern sets."""
-    with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
-        kernel_cmdline = f.read().strip().replace(",", ",,")
-    run = boot(qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True, extra=[
-        "-initrd", f"build/dom0/vmlinux role=dom0 -- {kernel_cmdline},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"]),
-        r"^\(d0\) hypervisor-flags: [1-9]", timeout=240,
-        # Type only once the shell runs: opening the tty clears the UART's
-        # receive FIFO (as on real hardware), so earlier input is lost.
-        send=[(r"Enter 'help' for a list of built-in commands", "uname -r\n"),
-              (r"^\(d0\) 6\.1\.0-56-cloud-amd64$", "echo hypervisor-flags: $(grep -c hypervisor /proc/cpuinfo)\n")])
+    /proc/cpuinfo shows the hypervisor flag Tern sets. The prompt shows
+    before Enter is pressed (Dom0's output is passed through byte by byte),
+    and a command longer than the UART's FIFOs arrives whole."""
+    long_echo = "echo " + " ".join(f"word{i:02}" for i in range(40))
+    send, done = shell("uname -r", "echo hypervisor-flags: $(grep -c hypervisor /proc/cpuinfo)", long_echo)
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=240, send=send)
     run.find(r"^\(d0\) 6\.1\.0-56-cloud-amd64$")
+    run.find(r"^\(d0\) hypervisor-flags: [1-9]")
+    run.find(r"^\(d0\) " + " ".join(f"word{i:02}" for i in range(40)) + "$")
+
+
+def dom0_command(args, cmdline="dom0_mem=384M", kernel_extra="", guests=(), devices=True):
+    """QEMU with Tern, Dom0 (kernel and initramfs as boot modules), guest
+    modules after them, and (devices=True) a virtio disk and virtio-net on
+    QEMU's user network. Returns (command, disk file or None)."""
+    with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
+        # QEMU's -initrd splits at commas: ",," is a literal one.
+        kernel_cmdline = (f.read().strip() + kernel_extra).replace(",", ",,")
+    initrd = [f"build/dom0/vmlinux role=dom0 -- {kernel_cmdline}", "build/dom0/initramfs.cpio.lz4 role=dom0-initrd"]
+    initrd += [f"build/guests/{g.replace(',', ',,')}" for g in guests]
+    extra = ["-initrd", ",".join(initrd)]
+    disk = None
+    if devices:
+        disk = tempfile.NamedTemporaryFile(suffix=".img")
+        disk.truncate(16 << 20)
+        extra += ["-drive", f"file={disk.name},format=raw,if=virtio",
+                  "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
+    return qemu_command(elf=args.elf, memory="1G", cmdline=cmdline, defaults=True, extra=extra), disk
+
+
+DOM0_PROMPT = r"^\(d0\) / # "
+
+
+def shell(*commands):
+    """send= pairs typing each command at Dom0's prompt once the previous
+    one printed its end marker; a command may be a function of the log so
+    far. Returns the pairs and the regex of the last end marker."""
+    send = []
+    for i, command in enumerate(commands):
+        marker = f"END{i}"
+        if i:
+            send.append((previous, ""))
+        if callable(command):
+            send.append((DOM0_PROMPT, lambda log, command=command, marker=marker: f"{command(log)}; echo {marker}\n"))
+        else:
+            send.append((DOM0_PROMPT, f"{command}; echo {marker}\n"))
+        previous = rf"^\(d0\) {marker}$"
+    return send, previous
+
+
+@test
+def dom0_drives_its_disk_and_network(args):
+    """Dom0 drives QEMU's virtio devices itself (ports, PCI configuration
+    and MMIO reach the hardware; their interrupt, IRQ 11 through the 8259,
+    is reflected into Dom0): a block written to /dev/vda reads back after
+    the page cache is dropped, and eth0 gets its address by DHCP from
+    QEMU's user network."""
+    token = f"tern-{os.getpid()}-{int(time.time())}"
+    send, done = shell(
+        f"echo {token} > /tmp/token; dd if=/tmp/token of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null",
+        "echo 3 > /proc/sys/vm/drop_caches; echo read-back: $(dd if=/dev/vda bs=512 count=1 2>/dev/null | head -n 1)",
+        "for i in $(seq 50); do [ -s /run/dhcp-eth0 ] && break; sleep 0.2; done; "
+        "echo eth0: $(ip -4 -o addr show dev eth0 | awk '{print $4}') via $(ip route | awk '/^default/ {print $3}')",
+        "awk '/virtio/ {print \"virtio-irq:\", $1, ($2 > 0 ? \"delivered\" : \"none\")}' /proc/interrupts")
+    command, disk = dom0_command(args)
+    with disk:
+        run = boot(command, done, timeout=240, send=send)
+        with open(disk.name, "rb") as f:
+            on_disk = f.read(512).split(b"\n")[0].decode("ascii", "replace")
+    run.find(rf"^\(d0\) read-back: {token}$")
+    check(on_disk == token, f"the disk image holds {on_disk!r}, not what Dom0 wrote", run)
+    run.find(r"^\(d0\) eth0: 10\.0\.2\.15/24 via 10\.0\.2\.2$")
+    run.find(r"^\(d0\) virtio-irq: \d+: delivered$")
+
+
+@test
+def dom0_lists_domains_reads_terns_log_and_cannot_touch_others(args):
+    """tern.ko's /proc/tern: the domain list (Dom0, privileged, and a guest
+    running beside it) and Tern's log (xl list, xl dmesg). Dom0 reading or
+    writing Tern's or the guest's memory through /dev/mem (iomem=relaxed,
+    so that Linux itself lets it try) is refused by Tern: -EFAULT for a
+    read(), SIGSEGV for an mmap'd access; Dom0, the guest and Tern keep
+    running."""
+    image = symbol_address(args.elf, "__image_start")
+    base_line = r"^\(tern\) d1 sleeper: memory in \d+ host extents, the first (0x[0-9a-f]+)"
+
+    def guest_base(log):
+        return re.search(base_line, log, re.MULTILINE).group(1)
+
+    send, done = shell(
+        "cat /proc/tern/version",
+        "cat /proc/tern/domains",
+        "echo boot-lines: $(grep -c 'Boot complete' /proc/tern/dmesg); tail -n 2 /proc/tern/dmesg | sed 's/^/dmesg: /'",
+        f"dd if=/dev/mem of=/dev/null bs=4096 skip={image // 4096} count=1",
+        f"devmem {image + 4096:#x} 64",
+        lambda log: f"devmem {guest_base(log)} 32",
+        lambda log: f"devmem {guest_base(log)} 32 0x5a5a5a5a",
+        "sleep 1; cat /proc/tern/domains")
+    command, disk = dom0_command(args, kernel_extra=" iomem=relaxed", devices=False,
+                                 guests=["sleeper.elf name=sleeper -- rounds=0 ms=50", "hello.elf name=hello"])
+    run = boot(command, done, timeout=240, send=send, allowed=[r"^\(tern\) WARNING: d0: (read|write) at GPA"])
+    out = run.log[run.log.index("Tern ABI"):]
+    run.find(r"^\(d0\) Tern ABI 0\.2$")
+    rows = re.findall(r"^\(d0\) +(\d+) +(\S+) +(\w+) +(\d+) +(\d+) +([\d.]+) +(\S+)$", out, re.MULTILINE)
+    first, last = rows[:len(rows) // 2], rows[len(rows) // 2:]
+    for listing in (first, last):
+        check([(r[0], r[1]) for r in listing] == [("0", "dom0"), ("1", "sleeper")],
+              f"domain list {listing} is not Dom0 and the sleeper (hello has powered off)", run)
+        check(listing[0][2] == "running" and listing[0][3] == "384" and listing[0][6] == "privileged", f"Dom0's row {listing[0]}", run)
+        check(listing[1][2] in ("running", "blocked") and listing[1][3] == "4" and listing[1][6] == "-", f"the guest's row {listing[1]}", run)
+    run.find(r"^\(d0\) boot-lines: 1$")
+    run.find(r"^\(d0\) dmesg: \(d1\) sleeper: round 3: woke after \d+ ms$")
+    # Tern refused each access and said so; Linux saw an error, not data.
+    run.find(r"^\(d0\) dd: /dev/mem: Bad address$")
+    check(len(re.findall(r"^\(d0\) Segmentation fault$", out, re.MULTILINE)) == 3, "devmem was not stopped three times", run)
+    guest = int(guest_base(run.log), 16)
+    for access, gpa in (("read", image), ("read", image + 4096), ("read", guest), ("write", guest)):
+        run.find(rf"^\(tern\) WARNING: d0: {access} at GPA {gpa:#x}, RIP 0x[0-9a-f]+ is outside its memory: refused, #GP injected")
+    check("crashed" not in run.log, "a domain crashed", run)
 
 
 @test

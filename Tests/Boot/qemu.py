@@ -62,6 +62,14 @@ def qemu_command(elf=None, iso=None, cmdline=None, memory="512M", icount=False, 
     return args + list(extra)
 
 
+def type_text(proc, text, log_lines):
+    if callable(text):
+        text = text("\n".join(log_lines))
+    if text:
+        proc.stdin.write(text.encode())
+        proc.stdin.flush()
+
+
 def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, allowed=(), count=1, send=()):
     """Runs `command` until a line matches `until` (a regex).
 
@@ -73,7 +81,10 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
     (a hostile guest's error); any other failure marker still fails.
     count: stop at the count-th line matching `until`.
     send: (regex, text) pairs, in order: once a line matches the regex,
-    `text` is typed on the serial console (QEMU's stdin).
+    `text` is typed on the serial console (QEMU's stdin). A line still
+    being written counts too (a shell prompt has no newline), from where
+    the last match in it ended. `text` may be a function of the log so
+    far (to type something learnt from it).
     """
     pending = [(re.compile(r), t) for r, t in send]
     allowed = [re.compile(a) for a in allowed]
@@ -82,6 +93,7 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     target = re.compile(until)
     buffer = b""
+    partial_from = 0   # where in the unfinished line the next send trigger may match
     log_lines = []
     first_line_at = None
     found_at = None
@@ -117,15 +129,20 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
                         and not any(a.search(line) for a in allowed)):
                     failure = f"failure marker in the log: {line.strip()}"
                     break
-                if pending and pending[0][0].search(line):
-                    proc.stdin.write(pending.pop(0)[1].encode())
-                    proc.stdin.flush()
+                if pending and pending[0][0].search(line, partial_from if raw is complete[0] else 0):
+                    type_text(proc, pending.pop(0)[1], log_lines)
                 if target.search(line):
                     count -= 1
                     if count <= 0:
                         found_at = time.monotonic() - start
+            if complete:
+                partial_from = 0
             if failure or (found_at is not None and settle_lines <= 0):
                 break
+            partial = ANSI.sub("", buffer.decode("utf-8", "replace")).strip("\r")
+            while pending and (match := pending[0][0].search(partial, partial_from)):
+                partial_from = match.end()
+                type_text(proc, pending.pop(0)[1], log_lines)
     finally:
         proc.kill()
         _, err = proc.communicate()

@@ -97,6 +97,20 @@ public struct StartInfo {
         }
         return nil
     }
+
+    /// `key=` as a decimal number; nil if absent or not a number.
+    public func number(_ key: StaticString) -> UInt64? {
+        guard let text = option(key), !text.isEmpty else { return nil }
+        var n: UInt64 = 0
+        for c in text {
+            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
+            let (times10, o1) = n.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(c - UInt8(ascii: "0")))
+            guard !o1, !o2 else { return nil }
+            n = sum
+        }
+        return n
+    }
 }
 
 /// Upcalls: Tern injects the registered vector through the guest's IDT

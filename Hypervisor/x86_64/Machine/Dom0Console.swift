@@ -1,7 +1,8 @@
 import TernCPU
 
 /// Dom0's COM1: the virtual 16550A (Model/VirtualUART.swift) behind its
-/// intercepted ports. Output goes to Tern's console as `(d0) ...` lines;
+/// intercepted ports. Output goes to Tern's console as `(d0) ...` lines,
+/// byte by byte (Console.dom0Output);
 /// its interrupt line is IRQ 4 of the 8259 that Dom0 programs, raised as
 /// the vector Dom0 chose for it (Dom0PIC snoops the initialisation).
 enum Dom0Console {
@@ -17,7 +18,7 @@ enum Dom0Console {
         if isIn {
             result = uart.read(register)
         } else if let byte = uart.write(register, value) {
-            Hypercalls.consoleByte(byte, domain: domain, host: GuestHypercallHost())
+            Console.dom0Output(byte)
         }
         raiseInterruptIfPending(domain)
         return result
@@ -102,8 +103,11 @@ enum ConsoleInput {
     nonisolated(unsafe) static var toDom0 = true
     nonisolated(unsafe) static var presses = 0
 
+    /// Reads only while Dom0's receive FIFO has room: what is not read yet
+    /// waits in the UART (and in whatever feeds it), so typing ahead or
+    /// pasting loses nothing.
     static func poll() {
-        while let byte = Serial.readByte() {
+        while !(toDom0 && Dom0Console.uart.receiveFull), let byte = Serial.readByte() {
             if byte == switchByte {
                 presses += 1
                 if presses == switchPresses {

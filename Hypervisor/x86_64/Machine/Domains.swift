@@ -16,6 +16,12 @@ enum Domains {
         Int(id) < table.count ? table[Int(id)] : nil
     }
 
+    static func firstDomain(atOrAfter id: UInt64) -> Domain? {
+        guard id < UInt64(table.count) else { return nil }
+        for index in Int(id)..<table.count { if let domain = table[index] { return domain } }
+        return nil
+    }
+
     /// Dom0 (docs/dom0.md): Linux at its PVH entry, identity-mapped,
     /// privileged, its console the virtual UART at COM1.
     static func createDom0(kernel original: BootInfo.Module, initrd originalInitrd: BootInfo.Module?,
@@ -225,6 +231,9 @@ enum Domains {
         let used = freeBefore - Platform.frames!.freeFrames
         label.withUnsafeBytes { name in
             Log.info("d\(id) \(text: name): created, \(bytes: domain.memoryBytes) RAM, entry \(hex: start.entry), \(used) frames (free now \(Platform.frames!.freeFrames))")
+            if let first = domain.memoryExtents.first {
+                Log.info("d\(id) \(text: name): memory in \(domain.memoryExtents.count) host extents, the first \(hex: first.hostBase) (\(first.frames) frames)")
+            }
         }
     }
 

@@ -47,6 +47,10 @@ enum Exits {
         case SVMExit.nestedPageFault:
             let info = vmcb.exitInfo1
             let access: StaticString = info & (1 << 4) != 0 ? "instruction fetch" : info & (1 << 1) != 0 ? "write" : "read"
+            if domain.privileged {
+                refuseAccess(domain, vmcb, access)
+                return .resume
+            }
             crash(domain, "nested page fault: \(access) at GPA \(hex: vmcb.exitInfo2), RIP \(hex: vmcb.rip), error \(hex: info) (outside its memory)")
             return .reschedule
         case SVMExit.shutdown:
@@ -200,6 +204,24 @@ enum Exits {
         if let code = errorCode { event |= VMCB.eventErrorCodeValid | UInt64(code) << 32 }
         vmcb.eventInjection = event
     }
+
+    /// Dom0 touched a frame that is not its own (Tern's, or a guest's): it
+    /// is absent from Dom0's nested table, so nothing was read or written.
+    /// Dom0 gets #GP(0) at the instruction, as for an access the bus
+    /// refuses: Linux's exception tables turn it into -EFAULT where the
+    /// access was a checked copy (/dev/mem), an oops of that task
+    /// otherwise; Dom0 and everything else keep running.
+    static func refuseAccess(_ domain: Domain, _ vmcb: VMCB, _ access: StaticString) {
+        domain.refusedAccesses &+= 1
+        let count = domain.refusedAccesses
+        if count <= refusedAccessesLogged || count % refusedAccessesLogEvery == 0 {
+            Log.warning("d\(domain.id): \(access) at GPA \(hex: vmcb.exitInfo2), RIP \(hex: vmcb.rip) is outside its memory: refused, #GP injected (\(count) so far)")
+        }
+        inject(vmcb, vector: generalProtection, errorCode: 0)
+    }
+
+    static let refusedAccessesLogged: UInt64 = 16
+    static let refusedAccessesLogEvery: UInt64 = 1024
 
     static func crash(_ domain: Domain, _ why: LogMessage) {
         flushConsole(domain)

@@ -134,6 +134,8 @@ public struct VirtualUART {
         return true
     }
 
+    public var receiveFull: Bool { received.count >= VirtualUART.receiveCapacity }
+
     /// The level of the UART's interrupt line (IRQ 4 for COM1).
     public var interruptPending: Bool {
         (interruptEnable & VirtualUART.ierReceive != 0 && !received.isEmpty)
