@@ -145,18 +145,24 @@ run-dom0-bare: $(DOM0_KERNEL) $(DOM0_INITRD)
 	$(QEMU) $(QEMU_COMMON) -m 1G -kernel $(DOM0_KERNEL) -initrd $(DOM0_INITRD) -append "$(DOM0_CMDLINE)"
 
 iso: $(ISO)
-$(ISO): $(ELF) $(GUEST_ELVES) Boot/grub.cfg
+$(ISO): $(ELF) $(GUEST_ELVES) Boot/grub.cfg Dom0/cmdline $(DOM0_KERNEL) $(DOM0_INITRD)
 	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/guests
 	@echo "  ISO     $@"
-	$(Q)cp $(ELF) $(BUILD)/iso/boot/tern.elf
+	$(Q)cp $(ELF) $(DOM0)/vmlinux $(DOM0_INITRD) $(BUILD)/iso/boot/
 	$(Q)cp $(GUEST_ELVES) $(BUILD)/iso/guests/
-	$(Q)cp Boot/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	$(Q)sed 's|@DOM0_CMDLINE@|$(DOM0_CMDLINE)|' Boot/grub.cfg > $(BUILD)/iso/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || (cat $(BUILD)/grub-mkrescue.log; exit 1)
 
-# Boot the ISO through GRUB (multiboot2). Quit QEMU with Ctrl-A X.
+# Boot the ISO through GRUB (multiboot2) to Dom0's root shell, with a
+# virtio disk (build/disk.img, kept between runs) and virtio-net on QEMU's
+# user network. Ctrl-A X quits QEMU; Ctrl-A Ctrl-A typed three times
+# switches the console input between Dom0 and Tern.
+RUN_DISK := $(BUILD)/disk.img
+RUN_DEVICES := -drive file=$(RUN_DISK),format=raw,if=virtio -netdev user,id=n0 -device virtio-net-pci,netdev=n0
 run: $(ISO)
-	@echo "Booting Tern in QEMU (TCG). Quit with Ctrl-A then X."
-	$(QEMU) $(QEMU_BASE) -cdrom $(ISO) -boot d
+	@[ -f $(RUN_DISK) ] || truncate -s 64M $(RUN_DISK)
+	@echo "Booting Tern in QEMU (TCG) to Dom0's root shell. Quit with Ctrl-A then X."
+	$(QEMU) $(QEMU_COMMON) -m 1G -cdrom $(ISO) -boot d $(RUN_DEVICES)
 
 # Boot tern.elf directly with QEMU's multiboot1 loader (faster, no GRUB).
 run-kernel: $(ELF)
