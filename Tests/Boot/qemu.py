@@ -30,10 +30,19 @@ class BootFailure(Exception):
 
 
 class Boot:
-    def __init__(self, log, seconds, start_to_first_line):
+    def __init__(self, log, seconds, start_to_first_line, line_times=()):
         self.log = log
         self.seconds = seconds
         self.start_to_first_line = start_to_first_line
+        self.line_times = list(line_times)   # (seconds since QEMU start, line)
+
+    def time_of(self, pattern):
+        """Seconds from QEMU start to the first line matching `pattern`."""
+        regex = re.compile(pattern)
+        for seconds, line in self.line_times:
+            if regex.search(line):
+                return seconds
+        raise BootFailure(f"expected /{pattern}/ in the log", self.log)
 
     def lines(self, prefix="(tern) "):
         return [l[len(prefix):] for l in self.log.splitlines() if l.startswith(prefix)]
@@ -95,6 +104,7 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
     buffer = b""
     partial_from = 0   # where in the unfinished line the next send trigger may match
     log_lines = []
+    line_times = []
     first_line_at = None
     found_at = None
     failure = None
@@ -120,6 +130,7 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
             for raw in complete:
                 line = ANSI.sub("", raw.decode("utf-8", "replace")).strip("\r")
                 log_lines.append(line)
+                line_times.append((time.monotonic() - start, line))
                 if first_line_at is None and line.startswith("(tern)"):
                     first_line_at = time.monotonic() - start
                 if found_at is not None:
@@ -153,4 +164,4 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
         if stderr:
             failure += f"\nQEMU stderr: {stderr[-2000:]}"
         raise BootFailure(failure, log)
-    return Boot(log, found_at, first_line_at)
+    return Boot(log, found_at, first_line_at, line_times)
