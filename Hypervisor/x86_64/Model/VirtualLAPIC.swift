@@ -1,0 +1,249 @@
+/// Dom0's virtual local APIC (xAPIC registers, APM vol. 2, 16.3-16.7; Intel
+/// SDM vol. 3, 10.4-10.8): the registers Linux uses, the IRR/ISR/TMR
+/// priority logic, EOI, TPR, the timer (one-shot and periodic; no
+/// TSC-deadline, which CPUID does not offer) and self-IPIs. Tern keeps the
+/// physical LAPIC; this one is a model, driven by the MMIO emulation of the
+/// page at 0xFEE00000 and by the run loop. Pure: time comes in as
+/// nanoseconds, effects go out as return values.
+public struct VirtualLAPIC {
+    /// Register offsets in the 4 KiB page (each register is 32 bits wide,
+    /// 16-byte aligned).
+    public enum Register {
+        public static let id = 0x020, version = 0x030, tpr = 0x080, apr = 0x090, ppr = 0x0A0
+        public static let eoi = 0x0B0, rrd = 0x0C0, ldr = 0x0D0, dfr = 0x0E0, svr = 0x0F0
+        public static let isr = 0x100, tmr = 0x180, irr = 0x200, esr = 0x280, lvtCMCI = 0x2F0
+        public static let icrLow = 0x300, icrHigh = 0x310
+        public static let lvtTimer = 0x320, lvtThermal = 0x330, lvtPerf = 0x340
+        public static let lvtLINT0 = 0x350, lvtLINT1 = 0x360, lvtError = 0x370
+        public static let timerInitial = 0x380, timerCurrent = 0x390, timerDivide = 0x3E0
+        public static let selfIPI = 0x3F0
+    }
+
+    /// Version 0x14 (integrated APIC), 6 LVT entries (max LVT index 5).
+    public static let versionValue: UInt32 = 0x0005_0014
+    public static let lvtMasked: UInt32 = 1 << 16
+    static let lvtTimerPeriodic: UInt32 = 1 << 17
+    static let lvtTimerTSCDeadline: UInt32 = 1 << 18
+    public static let svrEnabled: UInt32 = 1 << 8
+    static let icrDeliveryStatus: UInt32 = 1 << 12
+    static let icrLevelAssert: UInt32 = 1 << 14
+    /// The virtual timer counts at this rate before the divider: 1 GHz, so
+    /// a count is a nanosecond at divide-by-1 (Linux measures the rate).
+    public static let timerBaseHz: UInt64 = 1_000_000_000
+
+    public private(set) var tpr: UInt32 = 0
+    public private(set) var svr: UInt32 = 0xFF        // reset: disabled, spurious vector 0xFF
+    public private(set) var ldr: UInt32 = 0
+    public private(set) var dfr: UInt32 = 0xFFFF_FFFF
+    public private(set) var esr: UInt32 = 0
+    public private(set) var icrLow: UInt32 = 0
+    public private(set) var icrHigh: UInt32 = 0
+    public private(set) var lvt = [UInt32](repeating: VirtualLAPIC.lvtMasked, count: 7)   // CMCI, timer, thermal, perf, LINT0, LINT1, error
+    public private(set) var timerInitial: UInt32 = 0
+    public private(set) var timerDivide: UInt32 = 0
+    /// When the current count was loaded (ns) and when it reaches zero.
+    public private(set) var timerStart: UInt64 = 0
+    public private(set) var timerDeadline: UInt64 = 0   // 0: not running
+
+    public private(set) var irr = VectorBits()
+    public private(set) var isr = VectorBits()
+    public private(set) var tmr = VectorBits()
+
+    public init() {}
+
+    public var isEnabled: Bool { svr & VirtualLAPIC.svrEnabled != 0 }
+
+    // MARK: Register access
+
+    /// What a 32-bit read at `offset` in the page returns.
+    public func read(_ offset: Int, now: UInt64) -> UInt32 {
+        switch offset {
+        case Register.id: return 0
+        case Register.version: return VirtualLAPIC.versionValue
+        case Register.tpr: return tpr
+        case Register.apr: return 0
+        case Register.ppr: return processorPriority
+        case Register.ldr: return ldr
+        case Register.dfr: return dfr
+        case Register.svr: return svr
+        case Register.isr..<(Register.isr + 0x80): return isr.word(offset - Register.isr)
+        case Register.tmr..<(Register.tmr + 0x80): return tmr.word(offset - Register.tmr)
+        case Register.irr..<(Register.irr + 0x80): return irr.word(offset - Register.irr)
+        case Register.esr: return esr
+        case Register.icrLow: return icrLow & ~VirtualLAPIC.icrDeliveryStatus
+        case Register.icrHigh: return icrHigh
+        case Register.timerInitial: return timerInitial
+        case Register.timerCurrent: return currentCount(now: now)
+        case Register.timerDivide: return timerDivide
+        default:
+            if let index = lvtIndex(offset) { return lvt[index] }
+            return 0
+        }
+    }
+
+    /// What a write asks Tern to do besides updating the model.
+    public enum Effect: Equatable {
+        case none
+        /// An EOI ended this vector (it may have come from the hardware).
+        case endOfInterrupt(UInt8)
+        /// An IPI this model cannot deliver (another CPU, INIT, NMI...).
+        case unsupportedIPI(UInt32)
+    }
+
+    public mutating func write(_ offset: Int, _ value: UInt32, now: UInt64) -> Effect {
+        switch offset {
+        case Register.tpr: tpr = value & 0xFF
+        case Register.eoi: return endOfInterrupt()
+        case Register.ldr: ldr = value & 0xFF00_0000
+        case Register.dfr: dfr = value | 0x0FFF_FFFF
+        case Register.svr:
+            svr = value & 0x13FF
+            if !isEnabled { for i in lvt.indices { lvt[i] |= VirtualLAPIC.lvtMasked } }
+        case Register.esr: esr = 0
+        case Register.icrHigh: icrHigh = value
+        case Register.icrLow:
+            icrLow = value
+            return sendIPI(value)
+        case Register.selfIPI:
+            accept(UInt8(truncatingIfNeeded: value), level: false)
+        case Register.timerInitial:
+            timerInitial = value
+            startTimer(now: now)
+        case Register.timerDivide:
+            timerDivide = value & 0xB
+        default:
+            if let index = lvtIndex(offset) {
+                var v = value & (index == 1 ? 0x7_10FF : 0x1_87FF)   // timer: mode bits; others: delivery, trigger, mask
+                if !isEnabled { v |= VirtualLAPIC.lvtMasked }
+                let wasPeriodic = index == 1 && lvt[1] & VirtualLAPIC.lvtTimerPeriodic != 0
+                lvt[index] = v
+                if index == 1 && wasPeriodic != (v & VirtualLAPIC.lvtTimerPeriodic != 0) { timerDeadline = 0 }
+            }
+        }
+        return .none
+    }
+
+    func lvtIndex(_ offset: Int) -> Int? {
+        switch offset {
+        case Register.lvtCMCI: return 0
+        case Register.lvtTimer: return 1
+        case Register.lvtThermal: return 2
+        case Register.lvtPerf: return 3
+        case Register.lvtLINT0: return 4
+        case Register.lvtLINT1: return 5
+        case Register.lvtError: return 6
+        default: return nil
+        }
+    }
+
+    // MARK: Interrupts
+
+    /// Processor priority: the higher of the TPR and the class of the
+    /// highest vector in service (SDM 10.8.3.1).
+    public var processorPriority: UInt32 {
+        let inService = UInt32(isr.highest ?? 0) & 0xF0
+        return tpr & 0xF0 >= inService ? tpr & 0xFF : inService
+    }
+
+    /// A fixed interrupt for this vector: into the IRR (and the TMR if
+    /// level-triggered). Vectors 0-15 are illegal and dropped.
+    public mutating func accept(_ vector: UInt8, level: Bool) {
+        guard vector >= 16 else { esr |= 1 << 6; return }   // "received illegal vector"
+        irr.insert(vector)
+        if level { tmr.insert(vector) } else { tmr.remove(vector) }
+    }
+
+    /// The vector the CPU would take now, if any: the highest requested
+    /// whose class is above the processor priority.
+    public var deliverable: UInt8? {
+        guard isEnabled, let highest = irr.highest else { return nil }
+        return UInt32(highest) & 0xF0 > processorPriority & 0xF0 ? highest : nil
+    }
+
+    /// The CPU took `vector` (the guest's IDT ran it): IRR to ISR.
+    public mutating func acknowledge(_ vector: UInt8) {
+        irr.remove(vector)
+        isr.insert(vector)
+    }
+
+    /// EOI: the highest vector in service is done.
+    mutating func endOfInterrupt() -> Effect {
+        guard let vector = isr.highest else { return .none }
+        isr.remove(vector)
+        return .endOfInterrupt(vector)
+    }
+
+    /// Only what one vCPU can send itself: a fixed IPI to itself ("self"
+    /// shorthand, or "all including self"), or to destination 0 (its ID).
+    mutating func sendIPI(_ low: UInt32) -> Effect {
+        let vector = UInt8(truncatingIfNeeded: low)
+        let deliveryMode = (low >> 8) & 7
+        let shorthand = (low >> 18) & 3
+        let toSelf = shorthand == 1 || shorthand == 2 || (shorthand == 0 && icrHigh >> 24 == 0)
+        guard deliveryMode == 0, toSelf else { return .unsupportedIPI(low) }
+        accept(vector, level: false)
+        return .none
+    }
+
+    // MARK: Timer
+
+    var divider: UInt64 {
+        // Divide configuration: bits 0, 1 and 3 (SDM figure 10-10).
+        let code = (timerDivide & 3) | ((timerDivide & 8) >> 1)
+        return code == 7 ? 1 : UInt64(2) << UInt64(code)
+    }
+
+    /// Nanoseconds per timer count.
+    public var nanosecondsPerCount: UInt64 { divider * 1_000_000_000 / VirtualLAPIC.timerBaseHz }
+
+    mutating func startTimer(now: UInt64) {
+        timerStart = now
+        timerDeadline = timerInitial == 0 ? 0 : now &+ UInt64(timerInitial) * nanosecondsPerCount
+    }
+
+    public func currentCount(now: UInt64) -> UInt32 {
+        guard timerDeadline != 0, now < timerDeadline else { return 0 }
+        return UInt32(truncatingIfNeeded: (timerDeadline - now) / nanosecondsPerCount)
+    }
+
+    /// Called as time passes: an expired timer raises its LVT vector
+    /// (unless masked) and rearms if periodic. True if it fired.
+    public mutating func updateTimer(now: UInt64) -> Bool {
+        guard timerDeadline != 0, now >= timerDeadline else { return false }
+        let entry = lvt[1]
+        if entry & VirtualLAPIC.lvtTimerPeriodic != 0 && timerInitial != 0 {
+            let period = UInt64(timerInitial) * nanosecondsPerCount
+            // Skip the periods that were missed: one interrupt, as a busy CPU would.
+            let missed = (now - timerDeadline) / period
+            timerStart = timerDeadline &+ missed * period
+            timerDeadline = timerStart &+ period
+        } else {
+            timerDeadline = 0
+        }
+        guard entry & VirtualLAPIC.lvtMasked == 0 else { return false }
+        accept(UInt8(truncatingIfNeeded: entry), level: false)
+        return true
+    }
+}
+
+/// 256 bits, one per vector, in the LAPIC's register layout (eight 32-bit
+/// words, vector v in word v/32, bit v%32).
+public struct VectorBits: Equatable {
+    var words = [UInt32](repeating: 0, count: 8)
+    public init() {}
+
+    public func contains(_ v: UInt8) -> Bool { words[Int(v) / 32] & (1 << UInt32(v % 32)) != 0 }
+    public mutating func insert(_ v: UInt8) { words[Int(v) / 32] |= 1 << UInt32(v % 32) }
+    public mutating func remove(_ v: UInt8) { words[Int(v) / 32] &= ~(1 << UInt32(v % 32)) }
+    public var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
+
+    public var highest: UInt8? {
+        for i in stride(from: 7, through: 0, by: -1) where words[i] != 0 {
+            return UInt8(i * 32 + 31 - words[i].leadingZeroBitCount)
+        }
+        return nil
+    }
+
+    /// The register at `offset` from the block's base (0x00, 0x10, ... 0x70).
+    func word(_ offset: Int) -> UInt32 { offset % 16 == 0 ? words[offset / 16] : 0 }
+}
