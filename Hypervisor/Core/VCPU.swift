@@ -24,7 +24,10 @@ public final class VCPU {
     /// the hardware it drives, reflected by Tern), one bit per vector.
     public var pendingVectors = VectorSet()
     /// Something would wake the vCPU from HLT or TERN_HC_BLOCK.
-    public var hasPendingEvent: Bool { upcallPending || !pendingVectors.isEmpty }
+    /// Dom0 in APIC mode: its virtual LAPIC has a vector it would take now
+    /// (kept up to date by the arch layer's Dom0APIC).
+    public var interruptControllerReady = false
+    public var hasPendingEvent: Bool { upcallPending || !pendingVectors.isEmpty || interruptControllerReady }
     public var cpuTimeCycles: UInt64 = 0
     /// Architecture context (VMCB and the registers VMRUN does not save).
     public var context = VCPUContext()

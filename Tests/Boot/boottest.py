@@ -344,11 +344,9 @@ def dom0_linux_starts_under_tern(args):
     """Dom0's Debian kernel boots under Tern through its PVH entry,
     identity-mapped: it sees the memory map Tern wrote (its own RAM usable,
     Tern's image reserved), switches to long mode (EFER emulation), its 8250
-    driver finds the virtual 16550A at COM1, its timer and UART interrupts
-    arrive (the 8259 reflected by Tern), and its init reaches the root
-    shell with the virtio, tun and bridge modules loaded. (Issue 4 in
-    progress: console input, the virtual LAPIC and the control driver come
-    next.)"""
+    driver finds the virtual 16550A at COM1, it runs in APIC mode (ACPI's
+    MADT, the virtual LAPIC, the real IOAPIC), and its init reaches the
+    root shell with the virtio, tun and bridge modules loaded."""
     with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
         # QEMU's -initrd splits at commas: ",," is a literal one.
         kernel_cmdline = "earlyprintk=serial,,ttyS0,,115200 " + f.read().strip().replace(",", ",,").replace(" quiet", "")
@@ -358,7 +356,10 @@ def dom0_linux_starts_under_tern(args):
     run.find(r"^\(d0\) \[ *[0-9.]+\] Run /init as init process$")
     check("could not load" not in run.log, "a Dom0 module did not load", run)
     print(f"    Dom0 under Tern: QEMU start to userspace ready {run.seconds:.2f} s")
-    run.find(r"^\(d0\) .*serial8250: ttyS0 at I/O 0x3f8 \(irq = 4, base_baud = 115200\) is a 16550A")
+    run.find(r"^\(d0\) .*: ttyS0 at I/O 0x3f8 \(irq = 4, base_baud = 115200\) is a 16550A")
+    # APIC mode: the virtual LAPIC (MMIO emulated) and the real IOAPIC.
+    run.find(r"^\(d0\) \[ *[0-9.]+\] APIC: Switch to symmetric I/O mode setup$")
+    run.find(r"^\(d0\) \[ *[0-9.]+\] IOAPIC\[0\]: apic_id 0, version \d+, address 0xfec00000, GSI 0-23$")
     run.find(r"^\(tern\) d0 dom0: created, 384 MiB RAM identity-mapped, PVH entry 0x1000850")
     run.find(r"^\(d0\) \[ *[0-9.]+\] Linux version 6\.1\.0-56-cloud-amd64")
     usable = re.findall(r"BIOS-e820: \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\] usable", run.log)
@@ -428,8 +429,8 @@ def shell(*commands):
 @test
 def dom0_drives_its_disk_and_network(args):
     """Dom0 drives QEMU's virtio devices itself (ports, PCI configuration
-    and MMIO reach the hardware; their interrupt, IRQ 11 through the 8259,
-    is reflected into Dom0): a block written to /dev/vda reads back after
+    and MMIO reach the hardware; their MSI-X interrupts reach Tern's IDT
+    and are passed into Dom0's virtual LAPIC, whose timer ticks too): a block written to /dev/vda reads back after
     the page cache is dropped, and eth0 gets its address by DHCP from
     QEMU's user network."""
     token = f"tern-{os.getpid()}-{int(time.time())}"
@@ -438,7 +439,8 @@ def dom0_drives_its_disk_and_network(args):
         "echo 3 > /proc/sys/vm/drop_caches; echo read-back: $(dd if=/dev/vda bs=512 count=1 2>/dev/null | head -n 1)",
         "for i in $(seq 50); do [ -s /run/dhcp-eth0 ] && break; sleep 0.2; done; "
         "echo eth0: $(ip -4 -o addr show dev eth0 | awk '{print $4}') via $(ip route | awk '/^default/ {print $3}')",
-        "awk '/virtio/ {print \"virtio-irq:\", $1, ($2 > 0 ? \"delivered\" : \"none\")}' /proc/interrupts")
+        "awk '/virtio1-req/ {print \"virtio-irq:\", $3, ($2 > 0 ? \"delivered\" : \"none\")} "
+        "/LOC:/ {print \"local-timer:\", ($2 > 0 ? \"ticking\" : \"none\")}' /proc/interrupts")
     command, disk = dom0_command(args)
     with disk:
         run = boot(command, done, timeout=240, send=send)
@@ -447,7 +449,8 @@ def dom0_drives_its_disk_and_network(args):
     run.find(rf"^\(d0\) read-back: {token}$")
     check(on_disk == token, f"the disk image holds {on_disk!r}, not what Dom0 wrote", run)
     run.find(r"^\(d0\) eth0: 10\.0\.2\.15/24 via 10\.0\.2\.2$")
-    run.find(r"^\(d0\) virtio-irq: \d+: delivered$")
+    run.find(r"^\(d0\) virtio-irq: PCI-MSI delivered$")
+    run.find(r"^\(d0\) local-timer: ticking$")
 
 
 @test

@@ -32,7 +32,10 @@ enum Dom0Console {
     }
 
     static func raiseInterruptIfPending(_ domain: Domain) {
-        if uart.interruptPending, let vector = Dom0PIC.vector(forIRQ: irq), let vcpu = domain.vcpus.first {
+        guard uart.interruptPending else { return }
+        if Dom0APIC.isActive {
+            Dom0APIC.raiseISA(irq: irq, dom0: domain)
+        } else if let vector = Dom0PIC.vector(forIRQ: irq), let vcpu = domain.vcpus.first {
             vcpu.pendingVectors.insert(vector)
         }
     }

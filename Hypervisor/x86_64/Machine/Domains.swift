@@ -33,6 +33,7 @@ enum Domains {
             Log.error("dom0: no room at the top of memory to move the kernel module")
             return
         }
+        Dom0APIC.page = lapicPage
         let initrd = originalInitrd.flatMap { relocateToTop($0) }
         defer {
             releaseRelocated(kernel)
@@ -297,6 +298,7 @@ enum Domains {
         let before = Platform.frames!.freeFrames
         scheduler.remove(domainID: domain.id)
         ASIDs.forget(domainID: domain.id)
+        if domain.privileged { Dom0APIC.reset() }
         let frames = domain.memoryFrameCount + domain.overheadFrames.count
         let failures = DomainBuilder.release(domain, allocator: &Platform.frames!)
         table[Int(domain.id)] = nil

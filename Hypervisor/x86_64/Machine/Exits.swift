@@ -48,6 +48,11 @@ enum Exits {
             let info = vmcb.exitInfo1
             let access: StaticString = info & (1 << 4) != 0 ? "instruction fetch" : info & (1 << 1) != 0 ? "write" : "read"
             if domain.privileged {
+                let gpa = vmcb.exitInfo2
+                if gpa >= Dom0APIC.page && gpa < Dom0APIC.page + Layout.pageSize
+                    && Dom0APIC.emulate(vcpu, domain, vmcb, offset: Int(gpa - Dom0APIC.page)) {
+                    return .resume
+                }
                 refuseAccess(domain, vmcb, access)
                 return .resume
             }

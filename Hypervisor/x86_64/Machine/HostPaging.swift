@@ -61,6 +61,7 @@ enum HostPaging {
                 try directMap(pieces.after)
             }
             try map(Layout.lapicVirtual, lapicPhysical, Layout.pageSize, .device)
+            try map(Layout.ioapicVirtual, Layout.ioapicPhysical, Layout.pageSize, .device)
         } catch {
             return .map(error)
         }

@@ -26,7 +26,13 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
         // hardware (through the 8259 in ExtINT mode: no LAPIC EOI; Dom0
         // acknowledges the PIC itself). Without Dom0 it is stray.
         if let dom0 = Domains.domain(0), let vcpu = dom0.vcpus.first, !dom0.state.isStopped {
-            vcpu.pendingVectors.insert(UInt8(vector))
+            // In APIC mode it came through the physical LAPIC: its EOI
+            // waits for Dom0's (Dom0APIC).
+            if Dom0APIC.isActive {
+                Dom0APIC.deviceInterrupt(UInt8(vector), fixed: LAPIC.isInService(UInt8(vector)), dom0: dom0)
+            } else {
+                vcpu.pendingVectors.insert(UInt8(vector))
+            }
             Interrupts.reflectedSinceLastCheck = true
         } else {
             Log.warning("unexpected interrupt vector \(vector)")

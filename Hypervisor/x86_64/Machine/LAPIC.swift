@@ -19,6 +19,11 @@ enum LAPIC {
     static let timerInitialCount: UInt64 = 0x380
     static let timerCurrentCount: UInt64 = 0x390
     static let timerDivide: UInt64 = 0x3E0
+    static let inService: UInt64 = 0x100
+    static let logicalDestination: UInt64 = 0xD0
+    static let destinationFormat: UInt64 = 0xE0
+    static let flatModel: UInt32 = 0xFFFF_FFFF
+    static let allLogicalGroups: UInt32 = 0xFF00_0000       // ISR: 8 registers, 16 bytes apart
 
     static let softwareEnable: UInt32 = 1 << 8   // in the spurious vector register
     static let lvtMasked: UInt32 = 1 << 16
@@ -38,9 +43,15 @@ enum LAPIC {
     static func read(_ register: UInt64) -> UInt32 { tern_mmio_read32(Layout.lapicVirtual + register) }
     static func write(_ register: UInt64, _ value: UInt32) { tern_mmio_write32(Layout.lapicVirtual + register, value) }
 
-    /// Software-enables the LAPIC with every local interrupt masked.
+    /// Software-enables the LAPIC with every local interrupt masked. In
+    /// the flat logical model with every bit of the logical ID set, it
+    /// accepts interrupts sent to any logical destination: Dom0 programs the
+    /// IOAPIC and MSIs with its own (virtual) LAPIC's logical ID (Linux's
+    /// flat mode), and this is the one CPU (SDM vol. 3, 10.6.2.2).
     static func enable() {
         write(taskPriority, 0)
+        write(destinationFormat, flatModel)
+        write(logicalDestination, allLogicalGroups)
         write(lvtLINT0, lvtMasked)
         write(lvtLINT1, lvtMasked)
         write(lvtError, lvtMasked)
@@ -49,6 +60,13 @@ enum LAPIC {
     }
 
     static func endOfInterrupt() { write(eoi, 0) }
+
+    /// Whether `vector` is in service: a fixed interrupt (IOAPIC, MSI) is,
+    /// until its EOI; one from the 8259 through LINT0 in ExtINT mode is
+    /// not (and takes no EOI). SDM vol. 3, 10.8.4.
+    static func isInService(_ vector: UInt8) -> Bool {
+        read(inService + UInt64(vector / 32) * 0x10) & (1 << UInt32(vector % 32)) != 0
+    }
 
     /// Lets the 8259 PIC's interrupts through LINT0 (virtual-wire mode),
     /// for Dom0 driving the legacy interrupt controller.

@@ -50,7 +50,8 @@ enum RunLoop {
 
     /// One VMRUN: deliver a pending upcall, pick the ASID (and flush), run.
     static func enter(_ vcpu: VCPU, _ vmcb: VMCB) {
-        deliverUpcall(vcpu, vmcb)
+        let apic = vcpu.domainID == 0 && Dom0APIC.isActive
+        if apic { Dom0APIC.prepareEntry(vcpu, vmcb) } else { deliverUpcall(vcpu, vmcb) }
         ASIDs.prepare(vcpu, vmcb)
         let start = tern_rdtsc()
         withUnsafeMutablePointer(to: &vcpu.context.registers) { registers in
@@ -61,6 +62,7 @@ enum RunLoop {
             }
         }
         vcpu.cpuTimeCycles &+= tern_rdtsc() &- start
+        if apic { Dom0APIC.afterExit(vcpu, vmcb) }
         // An exit in the middle of delivering an event leaves it in
         // EXITINTINFO; it must be injected again (APM vol. 2, 15.7.2).
         let pending = vmcb.exitInterruptInfo
@@ -89,6 +91,10 @@ enum RunLoop {
         let now = SystemTime.nowNanoseconds()
         for entry in Domains.table {
             guard let domain = entry, !domain.state.isStopped else { continue }
+            if domain.id == 0 && Dom0APIC.isActive {
+                Dom0APIC.updateTimer(dom0: domain)
+                Dom0Console.raiseInterruptIfPending(domain)
+            }
             var woke = false
             for vcpu in domain.vcpus {
                 if vcpu.timerDeadline != 0 && vcpu.timerDeadline <= now {

@@ -19,6 +19,11 @@ public enum Layout {
 
     public static let fixmapBase: UInt64 = 0xFFFF_FF80_0000_0000
     public static let lapicVirtual: UInt64 = fixmapBase
+    /// The first IOAPIC, where PC firmware puts it (QEMU's too; the ACPI
+    /// MADT would say otherwise on an unusual machine). Tern reads Dom0's
+    /// redirection entries through it (Machine/IOAPIC.swift).
+    public static let ioapicPhysical: UInt64 = 0xFEC0_0000
+    public static let ioapicVirtual: UInt64 = fixmapBase + 0x1000
 
     /// The early page tables (Boot/entry.asm) identity-map this much.
     public static let earlyIdentityMapEnd: UInt64 = 4 << 30

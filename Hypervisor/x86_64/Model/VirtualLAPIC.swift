@@ -45,6 +45,9 @@ public struct VirtualLAPIC {
     public private(set) var timerStart: UInt64 = 0
     public private(set) var timerDeadline: UInt64 = 0   // 0: not running
 
+    /// An interrupt from the 8259 (through LINT0 in ExtINT mode): taken
+    /// whatever the priorities, never in service, no EOI (SDM 10.5.1).
+    public private(set) var externalVector: UInt8?
     public private(set) var irr = VectorBits()
     public private(set) var isr = VectorBits()
     public private(set) var tmr = VectorBits()
@@ -153,15 +156,20 @@ public struct VirtualLAPIC {
         if level { tmr.insert(vector) } else { tmr.remove(vector) }
     }
 
-    /// The vector the CPU would take now, if any: the highest requested
-    /// whose class is above the processor priority.
+    /// An 8259 interrupt delivered through LINT0 in ExtINT mode.
+    public mutating func acceptExternal(_ vector: UInt8) { externalVector = vector }
+
+    /// The vector the CPU would take now, if any: an ExtINT one, else the
+    /// highest requested whose class is above the processor priority.
     public var deliverable: UInt8? {
+        if let external = externalVector { return external }
         guard isEnabled, let highest = irr.highest else { return nil }
         return UInt32(highest) & 0xF0 > processorPriority & 0xF0 ? highest : nil
     }
 
     /// The CPU took `vector` (the guest's IDT ran it): IRR to ISR.
     public mutating func acknowledge(_ vector: UInt8) {
+        if vector == externalVector { externalVector = nil; return }
         irr.remove(vector)
         isr.insert(vector)
     }

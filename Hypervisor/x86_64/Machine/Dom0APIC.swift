@@ -1,0 +1,222 @@
+import TernCPU
+
+/// Dom0's interrupts in APIC mode (docs/dom0.md, "Interrupts"). Tern owns
+/// the physical LAPIC; Dom0 gets a virtual one (Model/VirtualLAPIC.swift)
+/// behind the page at 0xFEE00000, which is absent from its nested table:
+/// each access is a nested page fault, emulated here. Device interrupts
+/// (the IOAPIC that Dom0 programs, MSIs) reach Tern's IDT with the vector
+/// Dom0 chose and go into the virtual IRR; their physical EOI waits for
+/// Dom0's, so that a level-triggered line does not fire again before Dom0
+/// has served its device.
+enum Dom0APIC {
+    nonisolated(unsafe) static var lapic = VirtualLAPIC()
+    /// The physical LAPIC page, which Dom0 sees as its own (0xFEE00000).
+    nonisolated(unsafe) static var page: UInt64 = 0
+    /// Device vectors in service on the physical LAPIC until Dom0's EOI.
+    nonisolated(unsafe) static var physicalInService = VectorBits()
+    /// Ended by Dom0 while a higher one is still in service physically: a
+    /// physical EOI ends the highest in-service vector, so these wait.
+    nonisolated(unsafe) static var endedByDom0 = VectorBits()
+    /// The vector put in V_IRQ at the last entry, to learn whether Dom0 took it.
+    nonisolated(unsafe) static var offered: UInt8?
+    nonisolated(unsafe) static var refusedInstructions: UInt64 = 0
+
+    static var isActive: Bool { lapic.isEnabled }
+
+    // MARK: Interrupt sources
+
+    /// A device interrupt for Dom0 arrived at Tern's IDT: `fixed` (in
+    /// service on the physical LAPIC: the IOAPIC or an MSI) or from the
+    /// 8259 through LINT0 (ExtINT: Dom0 acknowledges the 8259 itself).
+    static func deviceInterrupt(_ vector: UInt8, fixed: Bool, dom0: Domain) {
+        if fixed {
+            physicalInService.insert(vector)
+            lapic.accept(vector, level: false)
+        } else {
+            lapic.acceptExternal(vector)
+        }
+        refresh(dom0)
+    }
+
+    /// A virtual device's line (the UART) on an ISA IRQ, asserted: the
+    /// vector Dom0 gave that IOAPIC pin, unless that pin is masked or the
+    /// vector is already requested or in service. Called whenever the line
+    /// may have risen and at every tick, so it behaves as a level: a line
+    /// that was high while Dom0 had the pin masked still interrupts once
+    /// Dom0 unmasks it (Dom0 programs the IOAPIC without Tern seeing it).
+    /// No physical EOI is involved.
+    static func raiseISA(irq: UInt8, dom0: Domain) {
+        guard let vector = IOAPIC.vector(forPin: UInt32(irq)),
+              !lapic.irr.contains(vector), !lapic.isr.contains(vector) else { return }
+        lapic.accept(vector, level: false)
+        refresh(dom0)
+    }
+
+    /// Time passes: the virtual timer may fire.
+    static func updateTimer(dom0: Domain) {
+        if lapic.updateTimer(now: SystemTime.nowNanoseconds()) { refresh(dom0) }
+    }
+
+    static func refresh(_ dom0: Domain) {
+        dom0.vcpus.first?.interruptControllerReady = lapic.deliverable != nil
+    }
+
+    // MARK: Entry and exit
+
+    /// Before VMRUN: offer the vector the virtual LAPIC would deliver now
+    /// as an SVM virtual interrupt (APM vol. 2, 15.21.4); the CPU takes it
+    /// when Dom0 has interrupts enabled. TPR and priorities are the
+    /// model's, so V_TPR is ignored.
+    static func prepareEntry(_ vcpu: VCPU, _ vmcb: VMCB) {
+        _ = lapic.updateTimer(now: SystemTime.nowNanoseconds())
+        // Vectors queued in 8259 mode before Dom0 switched to its LAPIC.
+        while let vector = vcpu.pendingVectors.popHighest() { lapic.acceptExternal(vector) }
+        if let vector = lapic.deliverable {
+            vmcb.virtualInterrupt = VMCB.virtualInterruptMasking | VMCB.virtualIRQ | VMCB.virtualIgnoreTPR
+                | UInt64(vector >> 4) << VMCB.virtualInterruptPriorityShift
+                | UInt64(vector) << VMCB.virtualInterruptVectorShift
+            offered = vector
+        } else {
+            vmcb.virtualInterrupt = VMCB.virtualInterruptMasking
+            offered = nil
+        }
+    }
+
+    /// After VMRUN: V_IRQ cleared means Dom0 took the offered vector
+    /// (it is in service now, until Dom0's EOI).
+    static func afterExit(_ vcpu: VCPU, _ vmcb: VMCB) {
+        if let vector = offered, vmcb.virtualInterrupt & VMCB.virtualIRQ == 0 {
+            lapic.acknowledge(vector)
+        }
+        offered = nil
+        vcpu.interruptControllerReady = lapic.deliverable != nil
+    }
+
+    // MARK: The LAPIC page
+
+    /// A nested page fault by Dom0 at `offset` in its LAPIC page: fetch the
+    /// instruction at RIP through Dom0's page tables, decode it, do the
+    /// register access on the model, skip the instruction. False if the
+    /// instruction is not one Tern emulates (the caller refuses the access).
+    static func emulate(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB, offset: Int) -> Bool {
+        guard let bytes = instructionBytes(domain, vmcb), let instruction = MMIOInstruction.decode(bytes) else {
+            refusedInstructions &+= 1
+            return false
+        }
+        let register = offset & ~0xF
+        let now = SystemTime.nowNanoseconds()
+        var effect = VirtualLAPIC.Effect.none
+        switch instruction.operation {
+        case .load(let n):
+            setRegister(n, UInt64(lapic.read(register, now: now)), vcpu, vmcb)
+        case .store(let n):
+            effect = lapic.write(register, UInt32(truncatingIfNeeded: getRegister(n, vcpu, vmcb)), now: now)
+        case .storeImmediate(let value):
+            effect = lapic.write(register, value, now: now)
+        }
+        switch effect {
+        case .none: break
+        case .endOfInterrupt(let vector):
+            endOfInterrupt(vector)
+            Dom0Console.raiseInterruptIfPending(domain)   // the UART's line may still be up
+        case .unsupportedIPI(let icr): Log.debug("d0: IPI \(hex: UInt64(icr)) not delivered (one vCPU, fixed IPIs to itself only)")
+        }
+        vmcb.rip &+= UInt64(instruction.length)
+        refresh(domain)
+        return true
+    }
+
+    /// Dom0 ended `vector`: if it came from the hardware, end it there too,
+    /// in the physical LAPIC's order (highest in service first).
+    static func endOfInterrupt(_ vector: UInt8) {
+        guard physicalInService.contains(vector) else { return }
+        endedByDom0.insert(vector)
+        while let top = physicalInService.highest, endedByDom0.contains(top) {
+            physicalInService.remove(top)
+            endedByDom0.remove(top)
+            LAPIC.endOfInterrupt()
+        }
+    }
+
+    /// Dom0 is gone: end whatever it left in service on the physical LAPIC.
+    static func reset() {
+        while let top = physicalInService.highest {
+            physicalInService.remove(top)
+            LAPIC.endOfInterrupt()
+        }
+        endedByDom0 = VectorBits()
+        lapic = VirtualLAPIC()
+        offered = nil
+    }
+
+    /// Up to 15 bytes at Dom0's RIP (fewer at the end of its memory).
+    static func instructionBytes(_ domain: Domain, _ vmcb: VMCB) -> [UInt8]? {
+        let memory = GuestMemory(of: domain, host: PhysicalWindow.directMap)
+        let pagingOn = vmcb.cr0 & (1 << 31) != 0
+        func physical(_ linear: UInt64) -> UInt64? {
+            guard pagingOn else { return linear }
+            return GuestPageWalk.translate(linear, cr3: vmcb.cr3) { gpa in
+                var entry: UInt64 = 0
+                return withUnsafeMutableBytes(of: &entry) { memory.copyOut(from: gpa, into: $0) } ? entry : nil
+            }
+        }
+        var bytes: [UInt8] = []
+        var linear = vmcb.rip
+        while bytes.count < MMIOInstruction.maximumLength {
+            guard let gpa = physical(linear) else { break }
+            let inPage = Int(4096 - (gpa & 0xFFF))
+            let count = min(inPage, MMIOInstruction.maximumLength - bytes.count)
+            var chunk = [UInt8](repeating: 0, count: count)
+            guard chunk.withUnsafeMutableBytes({ memory.copyOut(from: gpa, into: $0) }) else { break }
+            bytes += chunk
+            linear &+= UInt64(count)
+        }
+        return bytes.isEmpty ? nil : bytes
+    }
+
+    /// General register n in ModRM order (0 RAX ... 15 R15).
+    static func getRegister(_ n: Int, _ vcpu: VCPU, _ vmcb: VMCB) -> UInt64 {
+        let r = vcpu.context.registers
+        switch n {
+        case 0: return vmcb.rax
+        case 1: return r.rcx
+        case 2: return r.rdx
+        case 3: return r.rbx
+        case 4: return vmcb.rsp
+        case 5: return r.rbp
+        case 6: return r.rsi
+        case 7: return r.rdi
+        case 8: return r.r8
+        case 9: return r.r9
+        case 10: return r.r10
+        case 11: return r.r11
+        case 12: return r.r12
+        case 13: return r.r13
+        case 14: return r.r14
+        default: return r.r15
+        }
+    }
+
+    /// A 32-bit load: the register's upper half is cleared (64-bit mode).
+    static func setRegister(_ n: Int, _ value: UInt64, _ vcpu: VCPU, _ vmcb: VMCB) {
+        let v = value & 0xFFFF_FFFF
+        switch n {
+        case 0: vmcb.rax = v
+        case 1: vcpu.context.registers.rcx = v
+        case 2: vcpu.context.registers.rdx = v
+        case 3: vcpu.context.registers.rbx = v
+        case 4: vmcb.rsp = v
+        case 5: vcpu.context.registers.rbp = v
+        case 6: vcpu.context.registers.rsi = v
+        case 7: vcpu.context.registers.rdi = v
+        case 8: vcpu.context.registers.r8 = v
+        case 9: vcpu.context.registers.r9 = v
+        case 10: vcpu.context.registers.r10 = v
+        case 11: vcpu.context.registers.r11 = v
+        case 12: vcpu.context.registers.r12 = v
+        case 13: vcpu.context.registers.r13 = v
+        case 14: vcpu.context.registers.r14 = v
+        default: vcpu.context.registers.r15 = v
+        }
+    }
+}
