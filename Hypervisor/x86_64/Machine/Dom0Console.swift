@@ -66,8 +66,9 @@ enum Dom0PIC {
     }
 
     /// An intercepted IN/OUT on a PIC port: done on the real PIC, watched.
-    static func access(port: UInt16, isIn: Bool, value: UInt8) -> UInt8 {
+    static func access(port: UInt16, isIn: Bool, value written: UInt8) -> UInt8 {
         if isIn { return tern_inb(port) }
+        var value = written
         if port == masterCommand && value & icw1 != 0 {
             expect = .icw2
             needsICW3 = value & icw1Single == 0
@@ -75,6 +76,13 @@ enum Dom0PIC {
         } else if port == masterData {
             switch expect {
             case .icw2:
+                // A base below 32 would deliver the 8259's lines on
+                // exception vectors, faking faults in Tern: refused, the
+                // lines stay at 32 and up.
+                if value < Layout.Vector.legacyPICBase {
+                    Log.warning("d0: 8259 vector base \(value) is in the exception range: \(Layout.Vector.legacyPICBase) used instead")
+                    value = Layout.Vector.legacyPICBase
+                }
                 vectorBase = value & 0xF8
                 expect = needsICW3 ? .icw3 : needsICW4 ? .icw4 : .mask
             case .icw3:

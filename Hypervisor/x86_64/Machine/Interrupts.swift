@@ -12,13 +12,22 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
         // An NMI (a watchdog, a platform error) is not the hypervisor's
         // fault: say so and carry on rather than stopping every guest.
         Log.warning("NMI received (RIP \(hex: frame.pointee.rip)); continuing")
+    case 0..<Layout.Vector.exceptionCount where vector >= 16 && LAPIC.isInService(UInt8(vector)):
+        // Not an exception: an interrupt Dom0 aimed at an exception vector
+        // (it programs the IOAPIC and MSIs). Dropped, so it cannot fake a
+        // fault in Tern. (Vectors 0-15 the LAPIC itself refuses.)
+        LAPIC.endOfInterrupt()
+        Log.warning("interrupt on exception vector \(vector) (set by Dom0's IOAPIC or MSI programming): dropped")
     case 0..<Layout.Vector.exceptionCount:
         Panic.exception(frame.pointee)
     case Int(Layout.Vector.lapicTimer):
         Platform.ticks &+= 1
         LAPIC.endOfInterrupt()
     case Int(Layout.Vector.lapicSpurious):
-        break  // spurious: no EOI (APM vol. 2, 16.4.7)
+        // Spurious: no EOI (APM vol. 2, 16.4.7), unless Dom0 sent a real
+        // interrupt on this vector, which would stay in service and block
+        // every lower one, Tern's timer included.
+        if LAPIC.isInService(Layout.Vector.lapicSpurious) { LAPIC.endOfInterrupt() }
     case Int(Layout.Vector.legacyPICBase)..<Int(Layout.Vector.legacyPICBase) + 16 where Domains.domain(0) == nil:
         Log.debug("spurious legacy PIC interrupt, vector \(vector)")
     default:
