@@ -19,9 +19,16 @@ let package = Package(
             exclude: ["x86_64/Machine", "x86_64/include", "Runtime", "ABI"],
             sources: ["Core", "x86_64/Model"]
         ),
+        // Shared-memory I/O rings (io/ring.h semantics): for guests and
+        // Dom0 user space; pure Swift over the ABI's ring.h.
+        .target(
+            name: "TernRing",
+            dependencies: ["TernABI"],
+            path: "Hypervisor/ABI/Ring"
+        ),
         .testTarget(
             name: "TernCoreTests",
-            dependencies: ["TernCore"],
+            dependencies: ["TernCore", "TernRing"],
             path: "Tests/TernCoreTests"
         ),
     ],
