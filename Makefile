@@ -47,7 +47,7 @@ endif
 # PV guests (Guests/): each is its own Embedded Swift module with the SDK.
 GUESTS        := hello ticker spinner sleeper hostile bench minimal
 GUEST_ELVES   := $(patsubst %,$(BUILD)/guests/%.elf,$(GUESTS))
-GUEST_SDK     := $(wildcard Guests/Runtime/Swift/*.swift)
+GUEST_SDK     := $(wildcard Guests/Runtime/Swift/*.swift) Hypervisor/ABI/Ring/IORing.swift
 GUEST_HEADERS := $(wildcard Guests/Runtime/include/*) $(wildcard Hypervisor/ABI/include/*/*.h)
 GUEST_SWIFT_FLAGS := $(EMBEDDED_SWIFT_FLAGS) -module-name Guest -I Guests/Runtime/include
 GUEST_C_FLAGS := $(C_FLAGS) -I Guests/Runtime/include -I Hypervisor/ABI/include

@@ -71,6 +71,19 @@ def guests(args):
                   f"total {create + run_us + destroy:.0f} us")
 
 
+def ring(args):
+    """The I/O ring library alone (its own boot, so it does not share the
+    CPU with the hypercall guests): one guest is frontend and backend on
+    one page, 100,000 round trips, no exits. Between domains: issue 5."""
+    for label, icount in (("wall time (TCG)", False), ("-icount", True)):
+        run = boot(qemu_command(elf=args.elf, icount=icount, extra=["-initrd", "build/guests/bench.elf name=ring -- mode=ring"]),
+                   r"No guests left", timeout=120)
+        m = re.search(r"ring: (\d+) requests and responses, (\d+) slots, .* (\d+) round trips per second", run.log)
+        if m:
+            print(f"== I/O ring in one guest, {label}: {int(m.group(3))} request/response round trips per second "
+                  f"({m.group(1)} of them, {m.group(2)} slots of 16 bytes)")
+
+
 def dom0_boot(args, runs=5):
     """QEMU start to Dom0 userspace ready, split into phases, median of
     `runs`: Tern's path via QEMU -kernel (multiboot1) and via the GRUB ISO
@@ -140,6 +153,7 @@ def main():
     print(f"  to boot complete: {stats(complete)}")
 
     guests(args)
+    ring(args)
     dom0_boot(args)
 
     print("== Boot phases under -icount shift=0,sleep=off (virtual time, deterministic)")
