@@ -19,7 +19,6 @@ enum Dom0APIC {
     nonisolated(unsafe) static var endedByDom0 = VectorBits()
     /// The vector put in V_IRQ at the last entry, to learn whether Dom0 took it.
     nonisolated(unsafe) static var offered: UInt8?
-    nonisolated(unsafe) static var refusedInstructions: UInt64 = 0
 
     static var isActive: Bool { lapic.isEnabled }
 
@@ -53,12 +52,17 @@ enum Dom0APIC {
     }
 
     /// Time passes: the virtual timer may fire.
-    static func updateTimer(dom0: Domain) {
-        if lapic.updateTimer(now: SystemTime.nowNanoseconds()) { refresh(dom0) }
+    static func updateTimer(dom0: Domain, now: UInt64) {
+        if lapic.updateTimer(now: now) { refresh(dom0) }
     }
 
     static func refresh(_ dom0: Domain) {
-        dom0.vcpus.first?.interruptControllerReady = lapic.deliverable != nil
+        if let vcpu = dom0.vcpus.first { refresh(vcpu) }
+    }
+
+    /// Whether Dom0's vCPU has a vector to take (wakes it from HLT).
+    static func refresh(_ vcpu: VCPU) {
+        vcpu.interruptControllerReady = lapic.deliverable != nil
     }
 
     // MARK: Entry and exit
@@ -89,7 +93,7 @@ enum Dom0APIC {
             lapic.acknowledge(vector)
         }
         offered = nil
-        vcpu.interruptControllerReady = lapic.deliverable != nil
+        refresh(vcpu)
     }
 
     // MARK: The LAPIC page
@@ -100,7 +104,6 @@ enum Dom0APIC {
     /// instruction is not one Tern emulates (the caller refuses the access).
     static func emulate(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB, offset: Int) -> Bool {
         guard let bytes = instructionBytes(domain, vmcb), let instruction = MMIOInstruction.decode(bytes) else {
-            refusedInstructions &+= 1
             return false
         }
         let register = offset & ~0xF
@@ -152,7 +155,7 @@ enum Dom0APIC {
     /// Up to 15 bytes at Dom0's RIP (fewer at the end of its memory).
     static func instructionBytes(_ domain: Domain, _ vmcb: VMCB) -> [UInt8]? {
         let memory = GuestMemory(of: domain, host: PhysicalWindow.directMap)
-        let pagingOn = vmcb.cr0 & (1 << 31) != 0
+        let pagingOn = vmcb.cr0 & GuestPageWalk.cr0PagingEnabled != 0
         func physical(_ linear: UInt64) -> UInt64? {
             guard pagingOn else { return linear }
             return GuestPageWalk.translate(linear, cr3: vmcb.cr3) { gpa in
@@ -164,7 +167,7 @@ enum Dom0APIC {
         var linear = vmcb.rip
         while bytes.count < MMIOInstruction.maximumLength {
             guard let gpa = physical(linear) else { break }
-            let inPage = Int(4096 - (gpa & 0xFFF))
+            let inPage = Int(Layout.pageSize - gpa % Layout.pageSize)
             let count = min(inPage, MMIOInstruction.maximumLength - bytes.count)
             var chunk = [UInt8](repeating: 0, count: count)
             guard chunk.withUnsafeMutableBytes({ memory.copyOut(from: gpa, into: $0) }) else { break }

@@ -19,11 +19,12 @@ enum LAPIC {
     static let timerInitialCount: UInt64 = 0x380
     static let timerCurrentCount: UInt64 = 0x390
     static let timerDivide: UInt64 = 0x3E0
-    static let inService: UInt64 = 0x100
+    static let inService: UInt64 = 0x100       // ISR: 8 registers, 16 bytes apart
+    static let registerStride: UInt64 = 0x10
     static let logicalDestination: UInt64 = 0xD0
     static let destinationFormat: UInt64 = 0xE0
     static let flatModel: UInt32 = 0xFFFF_FFFF
-    static let allLogicalGroups: UInt32 = 0xFF00_0000       // ISR: 8 registers, 16 bytes apart
+    static let allLogicalGroups: UInt32 = 0xFF00_0000
 
     static let softwareEnable: UInt32 = 1 << 8   // in the spurious vector register
     static let lvtMasked: UInt32 = 1 << 16
@@ -65,7 +66,7 @@ enum LAPIC {
     /// until its EOI; one from the 8259 through LINT0 in ExtINT mode is
     /// not (and takes no EOI). SDM vol. 3, 10.8.4.
     static func isInService(_ vector: UInt8) -> Bool {
-        read(inService + UInt64(vector / 32) * 0x10) & (1 << UInt32(vector % 32)) != 0
+        read(inService + UInt64(vector / 32) * registerStride) & (1 << UInt32(vector % 32)) != 0
     }
 
     /// Lets the 8259 PIC's interrupts through LINT0 (virtual-wire mode),

@@ -92,7 +92,7 @@ enum RunLoop {
         for entry in Domains.table {
             guard let domain = entry, !domain.state.isStopped else { continue }
             if domain.id == 0 && Dom0APIC.isActive {
-                Dom0APIC.updateTimer(dom0: domain)
+                Dom0APIC.updateTimer(dom0: domain, now: now)
                 Dom0Console.raiseInterruptIfPending(domain)
             }
             var woke = false

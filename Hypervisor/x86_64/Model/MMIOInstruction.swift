@@ -68,6 +68,8 @@ public struct MMIOInstruction: Equatable {
 /// A guest's own page tables, read to find the instruction bytes at its RIP
 /// (long mode, 4 levels, 4 KiB / 2 MiB / 1 GiB pages; APM vol. 2, 5.3).
 public enum GuestPageWalk {
+    /// CR0.PG: with it clear, linear addresses are physical (APM vol. 2, 3.1.1).
+    public static let cr0PagingEnabled: UInt64 = 1 << 31
     static let present: UInt64 = 1 << 0
     static let largePage: UInt64 = 1 << 7
     static let addressMask: UInt64 = 0x000F_FFFF_FFFF_F000
