@@ -120,11 +120,7 @@ public struct FrontRing<Request: BitwiseCopyable, Response: BitwiseCopyable> {
     /// The next response, if one is there. The backend cannot have answered
     /// more requests than were published.
     public mutating func takeResponse() throws(RingError) -> Response? {
-        let producer = indices.responseProducer
-        let unconsumed = producer &- responsesConsumed
-        let outstanding = requestsProduced &- responsesConsumed
-        guard unconsumed <= outstanding else { throw .corruptIndices(unconsumed: unconsumed, limit: outstanding) }
-        guard unconsumed > 0 else { return nil }
+        guard try unconsumedResponses() > 0 else { return nil }
         tern_ring_rmb()                      // the index before the response
         // SAFETY: offset(ofSlot:) masks the index into the page's slot array.
         let response = page.loadUnaligned(fromByteOffset: layout.offset(ofSlot: responsesConsumed), as: Response.self)
@@ -136,17 +132,20 @@ public struct FrontRing<Request: BitwiseCopyable, Response: BitwiseCopyable> {
     /// once more (io/ring.h RING_FINAL_CHECK_FOR_RESPONSES). True if there
     /// is one to take.
     public mutating func finalCheckForResponses() throws(RingError) -> Bool {
-        if try hasResponses() { return true }
+        if try unconsumedResponses() > 0 { return true }
         indices.responseEvent = responsesConsumed &+ 1
         tern_ring_mb()
-        return try hasResponses()
+        return try unconsumedResponses() > 0
     }
 
-    func hasResponses() throws(RingError) -> Bool {
+    /// Responses published and not taken, read once from the backend's
+    /// index and checked: it cannot have answered more requests than were
+    /// published.
+    func unconsumedResponses() throws(RingError) -> UInt32 {
         let unconsumed = indices.responseProducer &- responsesConsumed
         let outstanding = requestsProduced &- responsesConsumed
         guard unconsumed <= outstanding else { throw .corruptIndices(unconsumed: unconsumed, limit: outstanding) }
-        return unconsumed > 0
+        return unconsumed
     }
 }
 
@@ -177,9 +176,7 @@ public struct BackRing<Request: BitwiseCopyable, Response: BitwiseCopyable> {
     /// The next request, if one is there. A frontend claiming more than
     /// the free slots is corrupt (io/ring.h RING_REQUEST_CONS_OVERFLOW).
     public mutating func takeRequest() throws(RingError) -> Request? {
-        let unconsumed = indices.requestProducer &- requestsConsumed
-        guard unconsumed <= requestLimit else { throw .corruptIndices(unconsumed: unconsumed, limit: requestLimit) }
-        guard unconsumed > 0 else { return nil }
+        guard try unconsumedRequests() > 0 else { return nil }
         tern_ring_rmb()
         // SAFETY: offset(ofSlot:) masks the index into the page's slot array.
         let request = page.loadUnaligned(fromByteOffset: layout.offset(ofSlot: requestsConsumed), as: Request.self)
@@ -207,15 +204,17 @@ public struct BackRing<Request: BitwiseCopyable, Response: BitwiseCopyable> {
     /// Before sleeping: ask to be notified of the next request, then look
     /// once more (RING_FINAL_CHECK_FOR_REQUESTS).
     public mutating func finalCheckForRequests() throws(RingError) -> Bool {
-        if try hasRequests() { return true }
+        if try unconsumedRequests() > 0 { return true }
         indices.requestEvent = requestsConsumed &+ 1
         tern_ring_mb()
-        return try hasRequests()
+        return try unconsumedRequests() > 0
     }
 
-    func hasRequests() throws(RingError) -> Bool {
+    /// Requests published and not taken, read once from the frontend's
+    /// index and checked against the slots it may use.
+    func unconsumedRequests() throws(RingError) -> UInt32 {
         let unconsumed = indices.requestProducer &- requestsConsumed
         guard unconsumed <= requestLimit else { throw .corruptIndices(unconsumed: unconsumed, limit: requestLimit) }
-        return unconsumed > 0
+        return unconsumed
     }
 }
