@@ -38,19 +38,7 @@ static u32 tern_abi_version; /* what TERN_HC_VERSION returned at load */
 
 /* --- Hypercalls ---------------------------------------------------------- */
 
-/* VMMCALL: RAX = number, arguments in RDI, RSI, RDX, R10, R8; result in RAX. */
-static long tern_hypercall(u64 nr, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
-{
-	register u64 r10 asm("r10") = a4;
-	register u64 r8 asm("r8") = a5;
-	long ret;
-
-	asm volatile("vmmcall"
-		     : "=a"(ret)
-		     : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
-		     : "memory");
-	return ret;
-}
+/* tern_hypercall() (VMMCALL) is the ABI's own, in tern/abi.h. */
 
 /* A negative hypercall result as a Linux errno (Tern uses the same numbers). */
 static int tern_errno(long ret)
@@ -82,17 +70,6 @@ static int tern_version_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static int tern_version_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, tern_version_show, NULL);
-}
-
-static const struct proc_ops tern_version_ops = {
-	.proc_open = tern_version_open,
-	.proc_read = seq_read,
-	.proc_lseek = seq_lseek,
-	.proc_release = single_release,
-};
 
 /* --- /proc/tern/domains -------------------------------------------------- */
 
@@ -168,17 +145,6 @@ static int tern_domains_show(struct seq_file *m, void *v)
 	return err;
 }
 
-static int tern_domains_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, tern_domains_show, NULL);
-}
-
-static const struct proc_ops tern_domains_ops = {
-	.proc_open = tern_domains_open,
-	.proc_read = seq_read,
-	.proc_lseek = seq_lseek,
-	.proc_release = single_release,
-};
 
 /* --- /proc/tern/dmesg ---------------------------------------------------- */
 
@@ -306,8 +272,8 @@ static int __init tern_init(void)
 	tern_proc_dir = proc_mkdir("tern", NULL);
 	if (!tern_proc_dir)
 		return -ENOMEM;
-	if (!proc_create("version", 0400, tern_proc_dir, &tern_version_ops) ||
-	    !proc_create("domains", 0400, tern_proc_dir, &tern_domains_ops) ||
+	if (!proc_create_single("version", 0400, tern_proc_dir, tern_version_show) ||
+	    !proc_create_single("domains", 0400, tern_proc_dir, tern_domains_show) ||
 	    !proc_create("dmesg", 0400, tern_proc_dir, &tern_dmesg_ops)) {
 		proc_remove(tern_proc_dir);
 		return -ENOMEM;

@@ -10,18 +10,7 @@
 #include <stdint.h>
 #include "tern/abi.h"
 
-/* VMMCALL: RAX = number; RDI, RSI, RDX, R10, R8 = arguments; RAX = result
- * (docs/abi.md). Every other register is preserved by Tern. */
-static inline int64_t tern_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
-    register uint64_t r10 __asm__("r10") = a3;
-    register uint64_t r8 __asm__("r8") = a4;
-    int64_t result;
-    __asm__ volatile("vmmcall"
-                     : "=a"(result)
-                     : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8)
-                     : "memory");
-    return result;
-}
+/* tern_hypercall() (VMMCALL) comes with tern/abi.h. */
 
 static inline void tern_guest_cli(void) { __asm__ volatile("cli" : : : "memory"); }
 static inline void tern_guest_sti(void) { __asm__ volatile("sti" : : : "memory"); }

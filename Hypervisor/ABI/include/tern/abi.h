@@ -55,6 +55,23 @@
 #define TERN_HC_LOG_READ      10  /* (IN/OUT gpa struct tern_log_read) -> bytes copied */
 #define TERN_HC_COUNT         11
 
+/*
+ * The calling convention above, for guests and Dom0's driver alike (the
+ * hypervisor never calls it): VMMCALL with RAX = number; RDI, RSI, RDX,
+ * R10, R8 = arguments; RAX = result. Tern preserves every other register.
+ */
+static inline int64_t tern_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
+{
+    register uint64_t r10 __asm__("r10") = a3;
+    register uint64_t r8 __asm__("r8") = a4;
+    int64_t result;
+    __asm__ __volatile__("vmmcall"
+                         : "=a"(result)
+                         : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8)
+                         : "memory");
+    return result;
+}
+
 /* Errors, as negative return values (same numbers as Linux errno). */
 #define TERN_EPERM    1
 #define TERN_ENOENT   2
