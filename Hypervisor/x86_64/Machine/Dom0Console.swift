@@ -2,9 +2,10 @@ import TernCPU
 
 /// Dom0's COM1: the virtual 16550A (Model/VirtualUART.swift) behind its
 /// intercepted ports. Output goes to Tern's console as `(d0) ...` lines,
-/// byte by byte (Console.dom0Output);
-/// its interrupt line is IRQ 4 of the 8259 that Dom0 programs, raised as
-/// the vector Dom0 chose for it (Dom0PIC snoops the initialisation).
+/// byte by byte (Console.dom0Output); its interrupt line is IRQ 4, raised
+/// as the vector Dom0 gave it: on its IOAPIC pin 4 in APIC mode
+/// (Dom0APIC.raiseISA), on the 8259 otherwise (Dom0PIC snoops the
+/// initialisation).
 enum Dom0Console {
     static let irq: UInt8 = 4
     static let base: UInt16 = 0x3F8
