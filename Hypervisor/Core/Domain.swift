@@ -55,6 +55,13 @@ public final class Domain {
     /// Accesses refused to a privileged domain outside its memory (its
     /// guest got #GP instead of being crashed); counted, and logged sparingly.
     public var refusedAccesses: UInt64 = 0
+    /// Inter-domain state (docs/abi.md): event-channel ports, grant table
+    /// and mappings, device page.
+    public var events = EventChannels()
+    public var grants = GrantTable()
+    public var devices = DeviceList()
+    /// Where its shared pages are (TERN_HC_SHARED_LAYOUT); nil: none yet.
+    public var sharedLayout: tern_shared_layout?
     public static let consoleLineCapacity = 160
     /// Life-cycle timestamps (TSC) for the create/boot/shutdown figures.
     public var timing = Timing()
@@ -107,7 +114,11 @@ public final class Domain {
         memoryFrameCount += frames
     }
     public func addOverheadFrame(_ frame: UInt64) { overheadFrames.append(frame) }
-    public func addVCPU(_ vcpu: VCPU) { vcpus.append(vcpu) }
+    /// The first vCPU is the one the event page's vcpu[0] speaks for.
+    public func addVCPU(_ vcpu: VCPU) {
+        if vcpus.isEmpty { vcpu.eventFlag = events.page?.upcallPendingFlag }
+        vcpus.append(vcpu)
+    }
 
     /// Recomputes running/blocked from the vCPUs (stopped states stick).
     public func refreshState() {

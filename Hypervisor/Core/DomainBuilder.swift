@@ -53,10 +53,12 @@ public enum DomainBuilder {
         do throws(Error) {
             try populate(domain, frames: needed, host: host, allocator: &frames)
             try mapNested(domain, host: host, allocator: &frames)
+            let devicePage = try mapTernArea(domain, layout, host: host, allocator: &frames)
             let memory = GuestMemory(of: domain, host: host)
             try load(elf, image: image, into: memory)
             let root = try buildIdentityMap(layout, memory: memory)
             writeGDT(layout, memory: memory)
+            try setUpSharedPages(domain, layout, devicePage: devicePage, memory: memory)
             writeStartInfo(layout, domain: domain, imageEnd: span.end, commandLine: commandLine, memory: memory)
             return StartState(entry: elf.entry, stackTop: layout.stackTop, startInfo: layout.startInfo,
                               pageTableRoot: root, gdtBase: layout.gdt,
@@ -93,7 +95,59 @@ public enum DomainBuilder {
     /// PDPT and PML4 levels.
     static func nestedTableEstimate(_ bytes: UInt64) -> Int {
         let tables = bytes / (2 << 20)
-        return Int(tables + tables / 512 + 3)
+        return Int(tables + tables / 512 + 3) + ternAreaFrames
+    }
+
+    /// Tern's area costs the device page and, at most, a page table and a
+    /// page directory of the nested table.
+    static let ternAreaFrames = 3
+
+    /// Tern's area in the nested table: the device page (a Tern frame,
+    /// read-only to the guest: only Tern writes it) at the start of a 2 MiB
+    /// stretch whose page table then also holds the grant window's leaves,
+    /// so a grant map never allocates. Returns the device page's frame.
+    private static func mapTernArea<Host: PhysicalMemory>(
+        _ domain: Domain, _ layout: GuestLayout, host: Host, allocator: inout FrameAllocator
+    ) throws(Error) -> UnsafeMutableRawPointer {
+        guard let frame = allocator.allocate() else { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
+        domain.addOverheadFrame(frame)
+        guard let page = host.mutableBytes(at: frame, count: Int(FrameAllocator.frameSize)), let base = page.baseAddress else {
+            throw .hostMemoryUnreachable
+        }
+        page.initializeMemory(as: UInt8.self, repeating: 0)
+        var outOfFrames = false
+        do throws(PageTable.MapError) {
+            try PageTable.map(root: domain.nestedRoot, virtual: layout.devicePage, physical: frame, size: FrameAllocator.frameSize,
+                              flags: readOnlyNestedFlags, memory: host, allocateFrame: {
+                                  guard let table = allocator.allocate() else { outOfFrames = true; return nil }
+                                  domain.addOverheadFrame(table)
+                                  return table
+                              })
+        } catch {
+            if outOfFrames { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
+            throw .mapping(error)
+        }
+        return base
+    }
+
+    /// A nested leaf the guest may read but not write (AMD APM vol. 2,
+    /// 15.25.5: a write is a nested page fault).
+    public static let readOnlyNestedFlags: PageFlags = [.present, .user]
+
+    /// The event page, grant table and devices (the console) in Tern's
+    /// bookkeeping; the pages themselves are zeroed guest memory.
+    private static func setUpSharedPages<Host: PhysicalMemory>(
+        _ domain: Domain, _ layout: GuestLayout, devicePage: UnsafeMutableRawPointer, memory: GuestMemory<Host>
+    ) throws(Error) {
+        guard let events = memory.mutableBytes(at: layout.eventPage, count: Int(GuestLayout.pageSize))?.baseAddress else {
+            throw .hostMemoryUnreachable
+        }
+        domain.events.page = EventPage(base: events)
+        domain.grants.setUp(gpa: layout.grantTable, entries: UInt32(TERN_GRANT_ENTRIES_DEFAULT),
+                            windowGPA: layout.grantWindow, windowFrames: GuestLayout.grantWindowFrames)
+        domain.devices.setUp(page: devicePage, controlPagesGPA: layout.controlPages)
+        domain.sharedLayout = layout.sharedLayout
+        guard Devices.addConsole(to: domain) else { throw .hostMemoryUnreachable }
     }
 
     /// Takes guest memory 2 MiB at a time where the allocator has an
@@ -186,7 +240,7 @@ public enum DomainBuilder {
         }
     }
 
-    /// Identity map of all guest memory with 2 MiB pages, in guest pages
+    /// Identity map of all guest memory and Tern's area with 2 MiB pages, in guest pages
     /// taken downwards from layout.pageTablesTop. Returns the PML4's GPA.
     private static func buildIdentityMap<Host: PhysicalMemory>(
         _ layout: GuestLayout, memory: GuestMemory<Host>
@@ -199,7 +253,7 @@ public enum DomainBuilder {
         }
         guard let root = take() else { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
         do throws(PageTable.MapError) {
-            try PageTable.map(root: root, virtual: 0, physical: 0, size: layout.memoryBytes, flags: guestFlags,
+            try PageTable.map(root: root, virtual: 0, physical: 0, size: layout.mappedBytes, flags: guestFlags,
                               memory: memory, allocateFrame: take)
         } catch {
             throw .mapping(error)
@@ -223,7 +277,8 @@ public enum DomainBuilder {
         info.page_tables_gpa = layout.pageTablesBottom
         info.page_tables_size = layout.pageTablePages * GuestLayout.pageSize
         info.free_gpa = imageEnd.roundedUp(to: GuestLayout.pageSize)
-        info.console = UInt32(TERN_CONSOLE_HYPERCALL)
+        info.console = UInt32(TERN_CONSOLE_HYPERCALL | TERN_CONSOLE_DEVICE)
+        info.shared = layout.sharedLayout
         withUnsafeMutableBytes(of: &info.cmdline) { line in
             for (i, byte) in commandLine.prefix(line.count - 1).enumerated() { line[i] = byte }
         }

@@ -16,6 +16,9 @@ public protocol HypercallHost {
     var consoleRing: ConsoleRing { get }
     /// A whole console line from `domain` (without the newline).
     func consoleLine(from domain: Domain, _ line: UnsafeRawBufferPointer)
+    /// A dying domain's last granted frame was unmapped by its last
+    /// mapper: its memory may go now.
+    func releaseDying(_ domain: Domain)
 }
 
 /// What a hypercall asks the caller's vCPU to do next.
@@ -26,7 +29,7 @@ public enum HypercallOutcome: Equatable {
     case shutdown(UInt64)  // the domain stops, with this reason
 }
 
-/// Hypercall ABI v0 (Hypervisor/ABI/include/tern/abi.h, docs/abi.md).
+/// Hypercall ABI 0.3 (Hypervisor/ABI/include/tern/*.h, docs/abi.md).
 /// Every argument is validated; every guest pointer goes through
 /// GuestMemory, which refuses anything outside the caller's own memory.
 /// Nothing here can fail the hypervisor: bad input is an error code.
@@ -54,7 +57,7 @@ public enum Hypercalls {
             return .shutdown(a.0)
         case UInt64(TERN_HC_SET_TIMER):
             vcpu.timerDeadline = a.0
-            if a.0 != 0 && a.0 <= host.nowNanoseconds() { vcpu.upcallPending = true; vcpu.timerDeadline = 0 }
+            if a.0 != 0 && a.0 <= host.nowNanoseconds() { EventDelivery.timerExpired(vcpu, of: domain) }
             return .resume(0)
         case UInt64(TERN_HC_TIME_INFO):
             var info = host.timeInfo()
@@ -69,6 +72,16 @@ public enum Hypercalls {
             guard a.0 == 0 || (a.0 >= 32 && a.0 <= 255) else { return error(TERN_EINVAL) }
             vcpu.upcallVector = UInt8(a.0)
             return .resume(0)
+        case UInt64(TERN_HC_EVTCHN_ALLOC_UNBOUND)...UInt64(TERN_HC_EVTCHN_STATUS):
+            return eventChannel(number, a, caller: domain, host: host)
+        case UInt64(TERN_HC_GRANT_MAP)...UInt64(TERN_HC_GRANT_TABLE_SETUP):
+            return grantTable(number, a, caller: domain, host: host)
+        case UInt64(TERN_HC_SHARED_LAYOUT):
+            return sharedLayout(out: a.0, caller: domain, host: host)
+        case UInt64(TERN_HC_DEVICE_ADD):
+            return deviceAdd(request: a.0, caller: domain, host: host)
+        case UInt64(TERN_HC_DEVICE_REMOVE):
+            return deviceRemove(frontend: a.0, type: a.1, devid: a.2, caller: domain, host: host)
         default:
             return error(TERN_ENOSYS)
         }
@@ -180,7 +193,7 @@ public enum Hypercalls {
         return .resume(Int64(span.count))
     }
 
-    private static func copyOut<T, Host: HypercallHost>(
+    static func copyOut<T, Host: HypercallHost>(
         _ value: inout T, to gpa: UInt64, domain: Domain, host: Host
     ) -> HypercallOutcome {
         let ok = withUnsafeBytes(of: &value) { host.memory(of: domain).copyIn(to: gpa, from: $0) }

@@ -1,3 +1,5 @@
+import TernABI
+
 /// Options on a guest boot module's command line, as in
 /// `module2 /guests/hello.elf name=hello mem=4M weight=256 -- count=5`.
 /// The first token (the path) names the guest when there is no `name=`.
@@ -14,6 +16,11 @@ public struct ModuleOptions: Equatable {
     public var memoryBytes: UInt64 = ModuleOptions.defaultMemory
     public var weight = Scheduler.defaultWeight
     public var guestCommandLine: [UInt8] = []
+    /// `channel=NAME` (repeatable): at boot, Tern (as the toolstack) adds a
+    /// TERN_DEVICE_CHANNEL from this guest (frontend) to the guest named
+    /// NAME (backend), devid 0, 1, ... in order (docs/abi.md).
+    public var channels: [[UInt8]] = []
+    public static let maxChannels = Int(TERN_DEVICE_CONTROL_PAGES) - 1
     /// `role=dom0`: this module is Dom0's kernel; `role=dom0-initrd`: its
     /// initramfs. Default: a PV guest.
     public enum Role: Equatable { case guest, dom0Kernel, dom0Initrd }
@@ -63,6 +70,9 @@ public struct ModuleOptions: Equatable {
             case value.equals("dom0-initrd"): role = .dom0Initrd
             default: problems.append(problem)
             }
+        } else if key.equals("channel") {
+            guard ModuleOptions.isValidName(value), channels.count < ModuleOptions.maxChannels else { problems.append(problem); return }
+            channels.append(Array(value))
         } else if key.equals("weight") {
             guard let w = ModuleOptions.number(value), w >= 1, w <= UInt64(ModuleOptions.maxWeight) else {
                 problems.append(problem)

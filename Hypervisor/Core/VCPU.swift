@@ -27,7 +27,12 @@ public final class VCPU {
     /// Dom0 in APIC mode: its virtual LAPIC has a vector it would take now
     /// (kept up to date by the arch layer's Dom0APIC).
     public var interruptControllerReady = false
-    public var hasPendingEvent: Bool { upcallPending || !pendingVectors.isEmpty || interruptControllerReady }
+    /// The upcall_pending byte of its domain's event page, if it has one:
+    /// set by Tern when an event channel fires, cleared by the guest.
+    public var eventFlag: UnsafeMutablePointer<UInt8>?
+    public var hasPendingEvent: Bool {
+        upcallPending || !pendingVectors.isEmpty || interruptControllerReady || (eventFlag?.pointee ?? 0) != 0
+    }
     public var cpuTimeCycles: UInt64 = 0
     /// Architecture context (VMCB and the registers VMRUN does not save).
     public var context = VCPUContext()

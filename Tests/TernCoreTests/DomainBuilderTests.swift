@@ -93,9 +93,13 @@ final class DomainBuilderTests: XCTestCase {
         XCTAssertEqual(start.startInfo, Self.fourMiB - 4096)
         XCTAssertEqual(start.gdtBase, 0x3F_E000)
         XCTAssertEqual(start.gdtLimit, 23)
-        // The identity map's PML4 is the first page below the stack.
-        XCTAssertEqual(start.pageTableRoot, 0x3F_9000)
-        XCTAssertEqual(start.pageTableRoot, layout.stackBottom - 4096)
+        // The identity map's PML4 is the first page below the stack, the
+        // event page, the grant table and the 8 device control pages.
+        XCTAssertEqual(start.pageTableRoot, 0x3E_F000)
+        XCTAssertEqual(start.pageTableRoot, layout.pageTablesTop - 4096)
+        XCTAssertEqual(layout.eventPage, 0x3F_9000)
+        XCTAssertEqual(layout.grantTable, 0x3F_8000)
+        XCTAssertEqual(layout.controlPages, 0x3F_0000)
     }
 
     func testFrameAccounting() throws {
@@ -107,13 +111,14 @@ final class DomainBuilderTests: XCTestCase {
         XCTAssertEqual(domain.memoryBytes, Self.fourMiB)
         // Guest memory comes in aligned 2 MiB runs of host frames (the host
         // has them free: 0x200000 and 0x400000), so the nested table is
-        // root + PDPT + PD with two 2 MiB leaves.
+        // root + PDPT + PD with two 2 MiB leaves; Tern's area above adds
+        // the device page and the page table of its 4 KiB leaves.
         for chunk in 0..<2 {
             let first = domain.memoryFrames[chunk * 512]
             XCTAssertEqual(first % (2 << 20), 0)
             for i in 0..<512 { XCTAssertEqual(domain.memoryFrames[chunk * 512 + i], first + UInt64(i) * 4096) }
         }
-        XCTAssertEqual(domain.overheadFrames.count, 3)
+        XCTAssertEqual(domain.overheadFrames.count, 5)
         // The two runs are adjacent: one extent.
         XCTAssertEqual(domain.memoryExtents, [MemoryExtent(hostBase: 0x20_0000, frames: 1024)])
         XCTAssertEqual(domain.memoryFrameCount, 1024)
@@ -138,7 +143,7 @@ final class DomainBuilderTests: XCTestCase {
                        [UInt8](repeating: 0, count: Int(Self.bss)))
         // Nothing of the host's old contents shows anywhere else either.
         XCTAssertEqual(read(memory, 0, 0x10_0000), [UInt8](repeating: 0, count: 0x10_0000))
-        XCTAssertEqual(read(memory, 0x20_0000, 0x1F_0000), [UInt8](repeating: 0, count: 0x1F_0000))
+        XCTAssertEqual(read(memory, 0x20_0000, 0x1E_D000), [UInt8](repeating: 0, count: 0x1E_D000))
     }
 
     func testStartInfoPage() throws {
@@ -150,18 +155,26 @@ final class DomainBuilderTests: XCTestCase {
         XCTAssertEqual(info.abi_version, UInt32(TERN_ABI_VERSION))
         XCTAssertEqual(info.domid, 3)
         XCTAssertEqual(info.memory_bytes, Self.fourMiB)
-        XCTAssertEqual(info.page_tables_gpa, 0x3F_7000)
+        XCTAssertEqual(info.page_tables_gpa, 0x3E_D000)
         XCTAssertEqual(info.page_tables_size, 3 * 4096)
         // Image ends at 0x100000 + 5000 + 0x2000 = 0x103388: next page.
         XCTAssertEqual(info.free_gpa, 0x10_4000)
-        XCTAssertEqual(info.console, UInt32(TERN_CONSOLE_HYPERCALL))
+        XCTAssertEqual(info.console, UInt32(TERN_CONSOLE_HYPERCALL | TERN_CONSOLE_DEVICE))
+        XCTAssertEqual(info.shared.event_page_gpa, 0x3F_9000)
+        XCTAssertEqual(info.shared.grant_table_gpa, 0x3F_8000)
+        XCTAssertEqual(info.shared.grant_entries, 512)
+        XCTAssertEqual(info.shared.control_pages_gpa, 0x3F_0000)
+        XCTAssertEqual(info.shared.device_page_gpa, Self.fourMiB)
+        XCTAssertEqual(info.shared.grant_window_gpa, Self.fourMiB + 4096)
+        XCTAssertEqual(info.shared.grant_window_frames, 511)
+        XCTAssertEqual(info.reserved2.0 | info.reserved2.1, 0)
         XCTAssertEqual(info.reserved0, 0)
         XCTAssertEqual(info.reserved1, 0)
         let cmdline = withUnsafeBytes(of: info.cmdline) { Array($0) }
         XCTAssertEqual(Array(cmdline.prefix(16)), Array("count=5 verbose".utf8) + [0])
         XCTAssertTrue(cmdline.allSatisfy { $0 != 0xCC })
         // The bytes after the struct in that page are zero too.
-        XCTAssertEqual(read(guestMemory(domain), start.startInfo + 256, 4096 - 256), [UInt8](repeating: 0, count: 4096 - 256))
+        XCTAssertEqual(read(guestMemory(domain), start.startInfo + 320, 4096 - 320), [UInt8](repeating: 0, count: 4096 - 320))
     }
 
     func testLongCommandLineIsCutAndTerminated() throws {
@@ -204,7 +217,10 @@ final class DomainBuilderTests: XCTestCase {
             XCTAssertEqual(t.map { $0.flags.intersection(.permissionMask) }, [.present, .writable], "x = \(x)")
             XCTAssertEqual(t.map { $0.flags.contains(.largePage) }, true)
         }
-        XCTAssertNil(PageTable.translate(root: start.pageTableRoot, virtual: Self.fourMiB, memory: memory))
+        // Tern's area (device page, grant window) is mapped too; nothing above.
+        XCTAssertEqual(PageTable.translate(root: start.pageTableRoot, virtual: Self.fourMiB + 0x1234, memory: memory)?.physical,
+                       Self.fourMiB + 0x1234)
+        XCTAssertNil(PageTable.translate(root: start.pageTableRoot, virtual: Self.fourMiB + (2 << 20), memory: memory))
         XCTAssertNil(PageTable.translate(root: start.pageTableRoot, virtual: 1 << 30, memory: memory))
         // The tables themselves are where start-info says.
         let info = startInfo(memory, at: start.startInfo)
@@ -230,7 +246,11 @@ final class DomainBuilderTests: XCTestCase {
                 break
             }
         }
-        XCTAssertNil(PageTable.translate(root: domain.nestedRoot, virtual: Self.fourMiB, memory: host), file: file, line: line)
+        // Above guest memory: the device page, read-only; the grant window, empty.
+        let device = PageTable.translate(root: domain.nestedRoot, virtual: Self.fourMiB, memory: host)
+        XCTAssertEqual(device?.flags.intersection(.permissionMask), [.present, .user], file: file, line: line)
+        XCTAssertTrue(device.map { domain.overheadFrames.contains($0.physical) } ?? false, file: file, line: line)
+        XCTAssertNil(PageTable.translate(root: domain.nestedRoot, virtual: Self.fourMiB + 4096, memory: host), file: file, line: line)
         XCTAssertNil(PageTable.translate(root: domain.nestedRoot, virtual: 1 << 39, memory: host), file: file, line: line)
         // Nested walks are user accesses: U at every level, not only the leaf.
         let pml4e = host.u64(at: domain.nestedRoot)
@@ -263,9 +283,10 @@ final class DomainBuilderTests: XCTestCase {
                                               MemoryExtent(hostBase: 0x20_1000, frames: 511),
                                               MemoryExtent(hostBase: 0x40_1000, frames: 257)])
         assertNestedMap(domain, on: m, pageSize: 4096)
-        // Root, PDPT, PD and one page table per 2 MiB of guest memory.
-        XCTAssertEqual(domain.overheadFrames.count, 5)
-        XCTAssertEqual(m.frames.freeFrames, before - 1024 - 5)
+        // Root, PDPT, PD and one page table per 2 MiB of guest memory, then
+        // Tern's area: the device page and its page table.
+        XCTAssertEqual(domain.overheadFrames.count, 7)
+        XCTAssertEqual(m.frames.freeFrames, before - 1024 - 7)
         // The guest still sees its image and an identity map.
         let memory = guestMemory(domain, on: m)
         XCTAssertEqual(read(memory, 0x10_0000, Self.imageBytes.count), Self.imageBytes)
@@ -280,14 +301,14 @@ final class DomainBuilderTests: XCTestCase {
         let domain = newDomain()
         _ = try build(domain, on: aligned).get()
         XCTAssertEqual(domain.memoryFrames.first, 0x20_0000)
-        XCTAssertEqual(domain.overheadFrames.count, 3)   // root, PDPT, PD
+        XCTAssertEqual(domain.overheadFrames.count, 5)   // root, PDPT, PD; device page and its table
         for gpa: UInt64 in [0, 0x1F_FFFF, 0x20_0000, 0x3F_FFFF] {
             let t = PageTable.translate(root: domain.nestedRoot, virtual: gpa, memory: aligned.memory)
             XCTAssertEqual(t?.physical, 0x20_0000 + gpa)
             XCTAssertEqual(t?.pageSize, 2 << 20)
             XCTAssertEqual(t.map { $0.flags.intersection(.permissionMask) }, [.present, .writable, .user])
         }
-        XCTAssertEqual(aligned.frames.freeFrames, 2048 - 1024 - 3)
+        XCTAssertEqual(aligned.frames.freeFrames, 2048 - 1024 - 5)
         XCTAssertEqual(DomainBuilder.release(domain, allocator: &aligned.frames), 0)
         XCTAssertEqual(aligned.frames.freeFrames, 2048)
     }
@@ -302,8 +323,8 @@ final class DomainBuilderTests: XCTestCase {
     }
 
     func testImageEndingExactlyAtTheReservedTopIsAccepted() throws {
-        // 4 MiB: the reserved top starts at 0x3F7000.
-        let b = ELFTestBuilder.simple(entry: 0x3F_0000, address: 0x3F_0000, payload: [0x90], bss: 0x7000 - 1)
+        // 4 MiB: the reserved top starts at 0x3ED000.
+        let b = ELFTestBuilder.simple(entry: 0x3E_0000, address: 0x3E_0000, payload: [0x90], bss: 0xD000 - 1)
         XCTAssertNoThrow(try build(newDomain(), image: b.bytes()).get())
     }
 
@@ -365,15 +386,15 @@ final class DomainBuilderTests: XCTestCase {
     }
 
     func testImageOutsideMemory() {
-        // Overlapping the reserved top (page tables from 0x3F7000).
-        var b = ELFTestBuilder.simple(entry: 0x3F_0000, address: 0x3F_0000, payload: [0x90], bss: 0x7FFF)
-        assertFails(.imageOutsideMemory(start: 0x3F_0000, end: 0x3F_8000, limit: 0x3F_7000), image: b.bytes())
+        // Overlapping the reserved top (page tables from 0x3ED000).
+        var b = ELFTestBuilder.simple(entry: 0x3E_0000, address: 0x3E_0000, payload: [0x90], bss: 0xDFFF)
+        assertFails(.imageOutsideMemory(start: 0x3E_0000, end: 0x3E_E000, limit: 0x3E_D000), image: b.bytes())
         // One byte into it.
-        b = ELFTestBuilder.simple(entry: 0x3F_0000, address: 0x3F_0000, payload: [0x90], bss: 0x7000)
-        assertFails(.imageOutsideMemory(start: 0x3F_0000, end: 0x3F_7001, limit: 0x3F_7000), image: b.bytes())
+        b = ELFTestBuilder.simple(entry: 0x3E_0000, address: 0x3E_0000, payload: [0x90], bss: 0xD000)
+        assertFails(.imageOutsideMemory(start: 0x3E_0000, end: 0x3E_D001, limit: 0x3E_D000), image: b.bytes())
         // Wholly above guest memory.
         b = ELFTestBuilder.simple(entry: 0x80_0000, address: 0x80_0000, payload: [0x90], bss: 0)
-        assertFails(.imageOutsideMemory(start: 0x80_0000, end: 0x80_0001, limit: 0x3F_7000), image: b.bytes())
+        assertFails(.imageOutsideMemory(start: 0x80_0000, end: 0x80_0001, limit: 0x3E_D000), image: b.bytes())
         // Same image fits in a bigger domain.
         XCTAssertNoThrow(try build(newDomain(), memory: 10 << 20, image: b.bytes()).get())
     }
@@ -388,23 +409,25 @@ final class DomainBuilderTests: XCTestCase {
     }
 
     func testExactlyEnoughFramesForTheUpFrontCheck() throws {
-        // 1029 frames from 1 MiB: one aligned 2 MiB run (0x200000), the
+        // 1032 frames from 1 MiB (1024 + the estimate of 8 for the nested
+        // table and Tern's area): one aligned 2 MiB run (0x200000), the
         // rest frame by frame (0x100000-0x1FFFFF, then from 0x400000).
-        let exact = FakeHostMachine(base: 0x10_0000, size: 16 << 20, usableBytes: 1029 * 4096)
+        let exact = FakeHostMachine(base: 0x10_0000, size: 16 << 20, usableBytes: 1032 * 4096)
         let domain = newDomain()
         _ = try build(domain, on: exact).get()
         XCTAssertEqual(domain.memoryFrames[0], 0x20_0000)
         XCTAssertEqual(domain.memoryFrames[512], 0x10_0000)
         XCTAssertEqual(domain.memoryFrames[768], 0x40_0000)
-        // Root, PDPT, PD, and one page table for the 4 KiB-mapped upper half.
-        XCTAssertEqual(domain.overheadFrames.count, 4)
-        XCTAssertEqual(exact.frames.freeFrames, 1029 - 1024 - 4)
+        // Root, PDPT, PD, one page table for the 4 KiB-mapped upper half,
+        // the device page and Tern's area's page table.
+        XCTAssertEqual(domain.overheadFrames.count, 6)
+        XCTAssertEqual(exact.frames.freeFrames, 1032 - 1024 - 6)
         XCTAssertEqual(PageTable.translate(root: domain.nestedRoot, virtual: 0x1F_F123, memory: exact.memory),
                        PageTable.Translation(physical: 0x3F_F123, flags: [.present, .writable, .user, .largePage], pageSize: 2 << 20))
         XCTAssertEqual(PageTable.translate(root: domain.nestedRoot, virtual: 0x20_0123, memory: exact.memory)?.physical, 0x10_0123)
         XCTAssertEqual(PageTable.translate(root: domain.nestedRoot, virtual: 0x3F_F123, memory: exact.memory)?.physical, 0x4F_F123)
         XCTAssertEqual(DomainBuilder.release(domain, allocator: &exact.frames), 0)
-        XCTAssertEqual(exact.frames.freeFrames, 1029)
+        XCTAssertEqual(exact.frames.freeFrames, 1032)
     }
 
     /// Failures after frames were taken: the allocator hands out frames the

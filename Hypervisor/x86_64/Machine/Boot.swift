@@ -88,6 +88,7 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
         Domains.createDom0(kernel: kernel, initrd: dom0Initrd, memoryBytes: options.dom0Memory, lapicPage: lapicPhysical)
     }
     for module in guests { Domains.createFromModule(module) }
+    Domains.connectBootChannels()
     phases.mark("domains", tsc: tern_rdtsc())
 
     phases.log(tscHz: Platform.tscHz)

@@ -229,6 +229,7 @@ enum Domains {
             vcpu.state = .runnable
             scheduler.add(vcpu, weight: domain.weight)
         }
+        if !options.channels.isEmpty { bootChannels.append(BootChannels(frontend: id, backends: options.channels)) }
         let used = freeBefore - Platform.frames!.freeFrames
         label.withUnsafeBytes { name in
             Log.info("d\(id) \(text: name): created, \(bytes: domain.memoryBytes) RAM, entry \(hex: start.entry), \(used) frames (free now \(Platform.frames!.freeFrames))")
@@ -236,6 +237,39 @@ enum Domains {
                 Log.info("d\(id) \(text: name): memory in \(domain.memoryExtents.count) host extents, the first \(hex: first.hostBase) (\(first.frames) frames)")
             }
         }
+    }
+
+    /// `channel=NAME` options seen while creating the boot modules.
+    struct BootChannels {
+        var frontend: UInt16
+        var backends: [[UInt8]]
+    }
+    nonisolated(unsafe) static var bootChannels: [BootChannels] = []
+
+    /// Once every boot module is a domain: Tern does the toolstack's part
+    /// for each `channel=` and adds the device (Core/Devices.swift).
+    static func connectBootChannels() {
+        for request in bootChannels {
+            guard let frontend = domain(request.frontend) else { continue }
+            for (devid, name) in request.backends.enumerated() {
+                let backend = table.first { $0 != nil && $0!.name == name } ?? nil
+                frontend.name.withUnsafeBytes { front in
+                    name.withUnsafeBytes { back in
+                        guard let backend else {
+                            Log.error("d\(frontend.id) \(text: front): channel=\(text: back): no domain of that name; not connected")
+                            return
+                        }
+                        let status = Devices.addChannel(frontend: frontend, backend: backend, devid: UInt16(devid), host: GuestHypercallHost())
+                        if status == 0 {
+                            Log.info("d\(frontend.id) \(text: front): channel \(devid) to d\(backend.id) \(text: back) (device page entries, port and control page in place)")
+                        } else {
+                            Log.error("d\(frontend.id) \(text: front): channel=\(text: back): refused (\(status))")
+                        }
+                    }
+                }
+            }
+        }
+        bootChannels = []
     }
 
     /// One vCPU whose VMCB starts it as DomainBuilder laid out: 64-bit
@@ -292,13 +326,29 @@ enum Domains {
         vmcb.nestedCR3 = domain.nestedRoot
     }
 
-    /// Stops a domain for good and returns its memory.
+    /// Stops a domain for good: it is cut loose from the others
+    /// (DomainTeardown), then its memory goes back, unless others still map
+    /// its grants: then it stays, dying, until the last one unmaps.
     static func destroy(_ domain: Domain) {
         let destroyStart = tern_rdtsc()
-        let before = Platform.frames!.freeFrames
         scheduler.remove(domainID: domain.id)
         ASIDs.forget(domainID: domain.id)
         if domain.privileged { Dom0APIC.reset() }
+        DomainTeardown.disconnect(domain, host: GuestHypercallHost())
+        if domain.grants.mappedByOthers > 0 {
+            domain.state = .dying
+            domain.name.withUnsafeBytes { name in
+                Log.info("d\(domain.id) \(text: name): dying: \(domain.grants.mappedByOthers) grant mappings by other domains keep its memory until they unmap")
+            }
+            return
+        }
+        release(domain)
+        logTiming(domain, destroyCycles: tern_rdtsc() &- destroyStart)
+    }
+
+    /// Returns every frame of a stopped domain and frees its id.
+    static func release(_ domain: Domain) {
+        let before = Platform.frames!.freeFrames
         let frames = domain.memoryFrameCount + domain.overheadFrames.count
         let failures = DomainBuilder.release(domain, allocator: &Platform.frames!)
         table[Int(domain.id)] = nil
@@ -306,7 +356,6 @@ enum Domains {
         domain.name.withUnsafeBytes { name in
             Log.info("d\(domain.id) \(text: name): destroyed, \(frames) frames returned, free frames \(before) -> \(Platform.frames!.freeFrames)")
         }
-        logTiming(domain, destroyCycles: tern_rdtsc() &- destroyStart)
         if !table.contains(where: { $0 != nil }) {
             Log.info("No guests left: \(Platform.frames!.freeFrames) free frames (\(freeFramesBeforeGuests) before the first guest)")
         }

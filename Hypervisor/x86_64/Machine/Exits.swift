@@ -13,6 +13,8 @@ enum Exits {
     static let cpuidLength: UInt64 = 2     // 0F A2
     static let msrLength: UInt64 = 2       // 0F 32 / 0F 30
 
+    /// Nested page fault error code bits P (present) and RW (write).
+    static let nestedFaultPresentWrite: UInt64 = 1 << 0 | 1 << 1
     static let undefinedOpcode: UInt64 = 6
     static let generalProtection: UInt64 = 13
 
@@ -56,7 +58,22 @@ enum Exits {
                 refuseAccess(domain, vmcb, access)
                 return .resume
             }
-            crash(domain, "nested page fault: \(access) at GPA \(hex: vmcb.exitInfo2), RIP \(hex: vmcb.rip), error \(hex: info) (outside its memory)")
+            let gpa = vmcb.exitInfo2
+            // A write to a page present in the nested table (error code
+            // P and RW, APM vol. 2, 15.25.6): a read-only grant mapping or
+            // the device page. The guest gets #GP, as for a refused access.
+            if info & nestedFaultPresentWrite == nestedFaultPresentWrite {
+                let what: StaticString = gpa >= domain.grants.windowGPA && domain.grants.windowSlot(of: gpa & ~(Layout.pageSize - 1)) != nil
+                    ? "a read-only grant mapping" : "its read-only device page"
+                domain.refusedAccesses &+= 1
+                let count = domain.refusedAccesses
+                if count <= refusedAccessesLogged || count % refusedAccessesLogEvery == 0 {
+                    domain.name.withUnsafeBytes { Log.warning("d\(domain.id) \(text: $0): write to \(what) at GPA \(hex: gpa), RIP \(hex: vmcb.rip): refused, #GP injected") }
+                }
+                inject(vmcb, vector: generalProtection, errorCode: 0)
+                return .resume
+            }
+            crash(domain, "nested page fault: \(access) at GPA \(hex: gpa), RIP \(hex: vmcb.rip), error \(hex: info) (outside its memory)")
             return .reschedule
         case SVMExit.shutdown:
             crash(domain, "triple fault (shutdown) at RIP \(hex: vmcb.rip)")

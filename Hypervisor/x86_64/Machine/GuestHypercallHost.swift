@@ -24,6 +24,8 @@ struct GuestHypercallHost: HypercallHost {
 
     var consoleRing: ConsoleRing { Console.history }
 
+    func releaseDying(_ domain: Domain) { Domains.release(domain) }
+
     /// Guest console lines go to Tern's console as "(dN) text", without
     /// Tern's prefix (as Xen's "(d1) ...").
     func consoleLine(from domain: Domain, _ line: UnsafeRawBufferPointer) {

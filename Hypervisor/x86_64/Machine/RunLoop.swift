@@ -77,7 +77,9 @@ enum RunLoop {
         var vector: UInt8 = 0
         if let device = vcpu.pendingVectors.popHighest() {
             vector = device          // Dom0: a reflected hardware interrupt
-        } else if vcpu.upcallPending && vcpu.upcallVector != 0 {
+        } else if vcpu.upcallPending {
+            // No vector: the guest polls its event page (BLOCK still
+            // wakes on upcall_pending there), so nothing is left to inject.
             vector = vcpu.upcallVector
             vcpu.upcallPending = false
         }
@@ -97,10 +99,7 @@ enum RunLoop {
             }
             var woke = false
             for vcpu in domain.vcpus {
-                if vcpu.timerDeadline != 0 && vcpu.timerDeadline <= now {
-                    vcpu.timerDeadline = 0
-                    vcpu.upcallPending = true
-                }
+                if vcpu.timerDeadline != 0 && vcpu.timerDeadline <= now { EventDelivery.timerExpired(vcpu, of: domain) }
                 if vcpu.state == .blocked && vcpu.hasPendingEvent {
                     vcpu.state = .runnable
                     woke = true

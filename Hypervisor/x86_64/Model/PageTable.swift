@@ -127,6 +127,28 @@ public enum PageTable {
         return nil
     }
 
+    /// Replaces the 4 KiB leaf entry for `virtual` with `entry` (0 unmaps)
+    /// where the tables down to it already exist: no allocation, so it
+    /// cannot fail halfway. Returns the old entry; nil (nothing changed)
+    /// if a table is missing or a large page covers `virtual`. The caller
+    /// flushes the TLBs that may hold the old entry.
+    public static func replaceLeaf<Memory: PhysicalMemory>(
+        root: UInt64, virtual: UInt64, entry: UInt64, memory: Memory
+    ) -> UInt64? {
+        guard virtual % Layout.pageSize == 0, isCanonical(virtual) else { return nil }
+        var table = root
+        for level in stride(from: levels - 1, to: 0, by: -1) {
+            guard let entries = entries(of: table, memory: memory) else { return nil }
+            let upper = entries[index(virtual, level: level)]
+            guard upper & PageFlags.present.rawValue != 0, upper & PageFlags.largePage.rawValue == 0 else { return nil }
+            table = upper & addressMask
+        }
+        guard let leaves = entries(of: table, memory: memory) else { return nil }
+        let old = leaves[index(virtual, level: 0)]
+        leaves[index(virtual, level: 0)] = entry
+        return old
+    }
+
     private static func entries<Memory: PhysicalMemory>(of table: UInt64, memory: Memory) -> UnsafeMutablePointer<UInt64>? {
         // SAFETY: a table is one whole, 4 KiB-aligned frame of 512 u64s.
         memory.mutableBytes(at: table, count: Int(Layout.pageSize))?.baseAddress?

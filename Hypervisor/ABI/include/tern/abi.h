@@ -1,5 +1,5 @@
 /*
- * Tern public ABI, version 0 — the one definition shared by the hypervisor,
+ * Tern public ABI, version 0.3 — the one definition shared by the hypervisor,
  * the Dom0 driver (tern.ko), the Swift toolstack and guests.
  *
  * Rules (as Xen's public headers): fixed-width types only, explicit padding,
@@ -17,9 +17,9 @@
 #endif
 
 #define TERN_ABI_MAJOR 0
-#define TERN_ABI_MINOR 2
+#define TERN_ABI_MINOR 3
 /* (TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR, spelled out so Swift imports it. */
-#define TERN_ABI_VERSION 0x00000002
+#define TERN_ABI_VERSION 0x00000003
 
 /*
  * CPUID leaf 0x40000000 (the hypervisor range): EAX = highest Tern leaf,
@@ -53,7 +53,28 @@
                                       IN u64 max <= TERN_DOMAIN_LIST_MAX) -> entries written:
                                       the domains with id >= first_domid, in id order */
 #define TERN_HC_LOG_READ      10  /* (IN/OUT gpa struct tern_log_read) -> bytes copied */
-#define TERN_HC_COUNT         11
+/* Event channels (tern/event.h; ABI 0.3). Ports are the caller's own. */
+#define TERN_HC_EVTCHN_ALLOC_UNBOUND    11  /* (IN u64 remote_domid) -> new port, for remote to bind */
+#define TERN_HC_EVTCHN_BIND_INTERDOMAIN 12  /* (IN u64 remote_domid, IN u64 remote_port) -> local port */
+#define TERN_HC_EVTCHN_BIND_VIRQ        13  /* (IN u64 virq) -> port */
+#define TERN_HC_EVTCHN_SEND             14  /* (IN u64 port) -> 0 */
+#define TERN_HC_EVTCHN_CLOSE            15  /* (IN u64 port) -> 0 */
+#define TERN_HC_EVTCHN_MASK             16  /* (IN u64 port) -> 0 */
+#define TERN_HC_EVTCHN_UNMASK           17  /* (IN u64 port) -> 0; re-raises the upcall if pending */
+#define TERN_HC_EVTCHN_STATUS           18  /* (IN u64 port, OUT gpa struct tern_evtchn_status) -> 0 */
+/* Grant tables (tern/grant.h; ABI 0.3). */
+#define TERN_HC_GRANT_MAP               19  /* (IN u64 granter_domid, IN u64 ref, IN u64 gpa, IN u64 flags)
+                                               -> handle; gpa is a page of the caller's grant window */
+#define TERN_HC_GRANT_UNMAP             20  /* (IN u64 handle) -> 0 */
+#define TERN_HC_GRANT_COPY              21  /* (IN/OUT gpa struct tern_grant_copy[count], IN u64 count
+                                               <= TERN_GRANT_COPY_MAX) -> 0; each op has its status */
+#define TERN_HC_GRANT_TABLE_QUERY       22  /* (OUT gpa struct tern_grant_table_info) -> 0 */
+#define TERN_HC_GRANT_TABLE_SETUP       23  /* (IN u64 gpa, IN u64 entries) -> 0: move the table */
+/* Shared pages and devices (tern/device.h; ABI 0.3). */
+#define TERN_HC_SHARED_LAYOUT           24  /* (OUT gpa struct tern_shared_layout) -> 0 */
+#define TERN_HC_DEVICE_ADD              25  /* privileged: (IN gpa struct tern_device_add) -> 0 */
+#define TERN_HC_DEVICE_REMOVE           26  /* privileged: (IN u64 frontend, IN u64 type, IN u64 devid) -> 0 */
+#define TERN_HC_COUNT                   27
 
 /*
  * The calling convention above, for guests and Dom0's driver alike (the
@@ -79,8 +100,11 @@ static inline int64_t tern_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint
 #define TERN_ENOMEM  12
 #define TERN_EFAULT  14
 #define TERN_EBUSY   16
+#define TERN_EEXIST  17
 #define TERN_EINVAL  22
+#define TERN_ENOSPC  28
 #define TERN_ENOSYS  38
+#define TERN_ENOTCONN 107
 
 /* TERN_HC_SHUTDOWN reasons. */
 #define TERN_SHUTDOWN_POWEROFF 0
@@ -89,6 +113,8 @@ static inline int64_t tern_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint
 
 /* TERN_HC_DOMAIN_INFO: the calling domain. */
 #define TERN_DOMID_SELF 0x7FF0u
+/* A device's backend when Tern itself serves it (the console, for now). */
+#define TERN_DOMID_TERN 0x7FF1u
 
 /* Domain states (struct tern_domain_info.state). */
 #define TERN_DOMAIN_CREATED   0
@@ -152,8 +178,30 @@ struct tern_log_read {
  * near the top of guest memory, listed below), interrupts off, RSP at the
  * top of a small boot stack below the start-info page.
  */
-/* struct tern_start_info.console: how this domain's console works. */
-#define TERN_CONSOLE_HYPERCALL 1 /* write with TERN_HC_CONSOLE_WRITE */
+/* struct tern_start_info.console: how this domain's console works (bits). */
+#define TERN_CONSOLE_HYPERCALL 1 /* write with TERN_HC_CONSOLE_WRITE (early, debug) */
+#define TERN_CONSOLE_DEVICE    2 /* a console ring in the device page (tern/device.h) */
+
+/*
+ * Where a domain's shared pages are (TERN_HC_SHARED_LAYOUT; also in the
+ * start-info page). A DomU's guest-physical space:
+ *   [0, memory_bytes)          its RAM; Tern's pages at the top (start info,
+ *                              GDT, stack, page tables, event page, grant
+ *                              table, device control pages), the image below
+ *   [memory_bytes, +2 MiB)     Tern's area: the device page (read-only),
+ *                              then the grant window, where TERN_HC_GRANT_MAP
+ *                              maps other domains' granted frames
+ * Tern's identity map at start of day covers both.
+ */
+struct tern_shared_layout {
+    uint64_t event_page_gpa;      /* OUT: struct tern_event_page (read-write) */
+    uint64_t grant_table_gpa;     /* OUT: struct tern_grant_entry[grant_entries] (read-write) */
+    uint32_t grant_entries;       /* OUT */
+    uint32_t grant_window_frames; /* OUT: pages in the grant window */
+    uint64_t grant_window_gpa;    /* OUT: first page of the grant window */
+    uint64_t device_page_gpa;     /* OUT: struct tern_device_page (read-only) */
+    uint64_t control_pages_gpa;   /* OUT: TERN_DEVICE_CONTROL_PAGES pages, one per frontend slot */
+};
 
 #define TERN_START_INFO_MAGIC 0x5452545349524554ull /* "TERNSTRT" little-endian */
 
@@ -169,6 +217,8 @@ struct tern_start_info {
     uint32_t reserved0;        /* OUT: zero */
     uint64_t reserved1;        /* OUT: zero */
     char     cmdline[192];     /* OUT: NUL-terminated */
+    struct tern_shared_layout shared; /* OUT: ABI 0.3 */
+    uint64_t reserved2[2];     /* OUT: zero */
 };
 
 #ifdef __cplusplus
@@ -179,7 +229,8 @@ struct tern_start_info {
 TERN_STATIC_ASSERT(TERN_ABI_VERSION == ((TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR), "version");
 TERN_STATIC_ASSERT(sizeof(struct tern_time_info) == 32, "tern_time_info layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_domain_info) == 64, "tern_domain_info layout");
-TERN_STATIC_ASSERT(sizeof(struct tern_start_info) == 256, "tern_start_info layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_shared_layout) == 48, "tern_shared_layout layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_start_info) == 320, "tern_start_info layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_log_read) == 40, "tern_log_read layout");
 
 #endif /* TERN_ABI_H */

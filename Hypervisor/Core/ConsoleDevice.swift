@@ -1,0 +1,36 @@
+import TernABI
+
+/// The console device Tern serves for every DomU (tern/device.h): a
+/// struct tern_console_ring in the guest's control page 0 and a port bound
+/// to Tern. A send on that port makes Tern consume the `out` ring at once
+/// and print it line by line, as TERN_HC_CONSOLE_WRITE does.
+enum ConsoleDevice {
+    // struct tern_console_ring's layout (device.h, fixed by its static
+    // assert): in[], out[], then in_cons, in_prod, out_cons, out_prod.
+    static let inSize = Int(TERN_CONSOLE_IN_SIZE)
+    static let outSize = Int(TERN_CONSOLE_OUT_SIZE)
+    static let outOffset = inSize
+    static let outConsOffset = inSize + outSize + 2 * MemoryLayout<UInt32>.size
+    static let outProdOffset = outConsOffset + MemoryLayout<UInt32>.size
+    static let ringSize = MemoryLayout<tern_console_ring>.size
+
+    static func drain<Host: HypercallHost>(_ domain: Domain, host: Host) {
+        let gpa = domain.devices.controlGPA(slot: DeviceList.consoleSlot)
+        guard let ring = host.memory(of: domain).mutableBytes(at: gpa, count: ringSize) else { return }
+        // SAFETY: `ring` covers the whole struct (checked by mutableBytes);
+        // the indices are 4-byte aligned in it (a page-aligned control page).
+        let producer = ring.load(fromByteOffset: outProdOffset, as: UInt32.self)
+        var consumer = ring.load(fromByteOffset: outConsOffset, as: UInt32.self)
+        // The guest's producer index is not trusted: more than a ring's
+        // worth outstanding is corruption; skip to its producer.
+        if producer &- consumer > UInt32(outSize) {
+            domain.name.withUnsafeBytes { Log.warning("d\(domain.id) \(text: $0): console ring indices corrupt (out_cons \(consumer), out_prod \(producer)): skipped") }
+            consumer = producer
+        }
+        while consumer != producer {
+            Hypercalls.consoleByte(ring[outOffset + Int(consumer & UInt32(outSize - 1))], domain: domain, host: host)
+            consumer &+= 1
+        }
+        ring.storeBytes(of: consumer, toByteOffset: outConsOffset, as: UInt32.self)
+    }
+}

@@ -1,0 +1,123 @@
+import TernABI
+
+/// Adding and removing devices: Tern's half of the toolstack's work
+/// (tern/device.h). A channel gets a control page in the frontend's
+/// memory granted to the backend with the reserved ref of its slot, a
+/// port in the frontend unbound for the backend, and an entry in both
+/// device pages; each side is told with TERN_VIRQ_DEVICES.
+public enum Devices {
+    /// The console every DomU starts with: control page 0 holds the ring,
+    /// its port is bound to Tern (ConsoleDevice).
+    public static func addConsole(to domain: Domain) -> Bool {
+        guard domain.devices.page != nil, let port = domain.events.allocate(.tern) else { return false }
+        domain.devices.takeConsoleSlot()
+        var entry = tern_device_entry()
+        entry.type = UInt16(TERN_DEVICE_CONSOLE)
+        entry.frontend = domain.id
+        entry.backend = UInt16(TERN_DOMID_TERN)
+        entry.state = UInt32(TERN_DEVICE_ACTIVE)
+        entry.grant_ref = TERN_GRANT_REF_INVALID
+        entry.port = port
+        entry.control_gpa = domain.devices.controlGPA(slot: DeviceList.consoleSlot)
+        domain.devices.append(entry)
+        return true
+    }
+
+    /// A TERN_DEVICE_CHANNEL from `frontend` to `backend`; 0 or -TERN_E*.
+    public static func addChannel<Host: HypercallHost>(
+        frontend: Domain, backend: Domain, devid: UInt16, host: Host
+    ) -> Int32 {
+        guard frontend !== backend else { return -TERN_EINVAL }
+        guard !frontend.state.isStopped, !backend.state.isStopped else { return -TERN_ENOENT }
+        guard frontend.devices.page != nil, backend.devices.page != nil,
+              frontend.events.page != nil, frontend.grants.entries >= UInt32(DeviceList.slots) else { return -TERN_EINVAL }
+        let type = UInt16(TERN_DEVICE_CHANNEL)
+        guard frontend.devices.index(type: type, devid: devid, frontend: frontend.id) == nil else { return -TERN_EEXIST }
+        guard frontend.devices.makeRoom(), backend.devices.makeRoom(),
+              let slot = frontend.devices.takeSlot(avoiding: frontend.grants.refsInUse) else { return -TERN_ENOSPC }
+        guard let port = frontend.events.allocate(.unbound(remote: backend.id)) else {
+            frontend.devices.releaseSlot(slot)
+            return -TERN_ENOSPC
+        }
+        let memory = host.memory(of: frontend)
+        let control = frontend.devices.controlGPA(slot: slot)
+        var grant = tern_grant_entry(flags: UInt16(TERN_GRANT_ACCESS), domid: backend.id,
+                                     frame: UInt32(control / FrameAllocator.frameSize))
+        guard memory.zero(at: control, count: FrameAllocator.frameSize),
+              withUnsafeBytes(of: &grant, { memory.copyIn(to: frontend.grants.gpa + UInt64(slot) * GrantEntry.size, from: $0) }) else {
+            frontend.events.release(port)
+            frontend.devices.releaseSlot(slot)
+            return -TERN_EFAULT
+        }
+        var entry = tern_device_entry()
+        entry.type = type
+        entry.devid = devid
+        entry.frontend = frontend.id
+        entry.backend = backend.id
+        entry.state = UInt32(TERN_DEVICE_ACTIVE)
+        entry.grant_ref = UInt32(slot)
+        entry.port = port
+        entry.control_gpa = control
+        frontend.devices.append(entry)
+        entry.flags = TERN_DEVICE_FLAG_BACKEND
+        entry.control_gpa = 0
+        backend.devices.append(entry)
+        EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: frontend)
+        EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: backend)
+        return 0
+    }
+
+    /// Removes a channel: its port closes (the backend's end sees
+    /// PEER_CLOSED), its reserved grant ends (a mapping the backend still
+    /// holds stays until it unmaps), both entries go.
+    public static func removeChannel<Host: HypercallHost>(frontend: Domain, devid: UInt16, host: Host) -> Int32 {
+        let type = UInt16(TERN_DEVICE_CHANNEL)
+        guard let index = frontend.devices.index(type: type, devid: devid, frontend: frontend.id) else { return -TERN_ENOENT }
+        let entry = frontend.devices.entries[index]
+        if let binding = frontend.events.binding(UInt64(entry.port)) {
+            Hypercalls.closeBinding(binding, of: frontend, host: host)
+            frontend.events.release(entry.port)
+        }
+        let slot = Int(entry.grant_ref)
+        _ = host.memory(of: frontend).zero(at: frontend.grants.gpa + UInt64(slot) * GrantEntry.size, count: GrantEntry.size)
+        frontend.devices.releaseSlot(slot)
+        frontend.devices.remove(at: index)
+        EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: frontend)
+        if let backend = host.domain(withID: entry.backend),
+           let theirs = backend.devices.index(type: type, devid: devid, frontend: frontend.id) {
+            backend.devices.remove(at: theirs)
+            EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: backend)
+        }
+        return 0
+    }
+}
+
+/// The device hypercalls and the shared-page layout call.
+extension Hypercalls {
+    static func sharedLayout<Host: HypercallHost>(out: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
+        guard var layout = caller.sharedLayout else { return error(TERN_ENOSYS) }
+        return copyOut(&layout, to: out, domain: caller, host: host)
+    }
+
+    static func deviceAdd<Host: HypercallHost>(request gpa: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
+        guard caller.privileged else { return error(TERN_EPERM) }
+        var request = tern_device_add()
+        guard withUnsafeMutableBytes(of: &request, { host.memory(of: caller).copyOut(from: gpa, into: $0) }) else {
+            return error(TERN_EFAULT)
+        }
+        guard request.type == UInt16(TERN_DEVICE_CHANNEL), request.flags == 0, request.reserved == 0 else { return error(TERN_EINVAL) }
+        guard let frontend = host.domain(withID: request.frontend), let backend = host.domain(withID: request.backend) else {
+            return error(TERN_ENOENT)
+        }
+        return .resume(Int64(Devices.addChannel(frontend: frontend, backend: backend, devid: request.devid, host: host)))
+    }
+
+    static func deviceRemove<Host: HypercallHost>(
+        frontend raw: UInt64, type: UInt64, devid: UInt64, caller: Domain, host: Host
+    ) -> HypercallOutcome {
+        guard caller.privileged else { return error(TERN_EPERM) }
+        guard type == UInt64(TERN_DEVICE_CHANNEL), devid <= UInt64(UInt16.max) else { return error(TERN_EINVAL) }
+        guard raw <= UInt64(UInt16.max), let frontend = host.domain(withID: UInt16(raw)) else { return error(TERN_ENOENT) }
+        return .resume(Int64(Devices.removeChannel(frontend: frontend, devid: UInt16(devid), host: host)))
+    }
+}

@@ -1,0 +1,125 @@
+import XCTest
+import TernABI
+@testable import TernCore
+
+/// Device pages (noxs): what the toolstack's add and remove leave in both
+/// domains' pages, the control page's grant and port, and the console
+/// device Tern serves.
+final class DeviceTests: XCTestCase {
+    var machine: FakeHostMachine!
+    var host: InterDomainHost!
+    var a: Domain!, b: Domain!
+
+    override func setUp() {
+        machine = FakeHostMachine(base: 0x10_0000, size: 24 << 20)
+        host = InterDomainHost(machine: machine)
+        a = host.build(id: 1, name: "front")
+        b = host.build(id: 2, name: "back")
+    }
+
+    override func tearDown() { a = nil; b = nil; host = nil; machine = nil }
+
+    func testEveryDomUStartsWithItsConsole() {
+        let (version, entries) = host.deviceEntries(a)
+        XCTAssertEqual(version % 2, 0)
+        XCTAssertEqual(entries.count, 1)
+        XCTAssertEqual(entries[0].type, UInt16(TERN_DEVICE_CONSOLE))
+        XCTAssertEqual(entries[0].backend, UInt16(TERN_DOMID_TERN))
+        XCTAssertEqual(entries[0].port, 1)
+        XCTAssertEqual(entries[0].control_gpa, a.sharedLayout!.control_pages_gpa)
+        XCTAssertEqual(a.devices.page!.load(as: UInt64.self), TERN_DEVICE_PAGE_MAGIC)
+    }
+
+    func testAChannelAppearsInBothPagesWithItsControlPageGrantAndPort() {
+        let before = host.deviceEntries(b).version
+        XCTAssertEqual(Devices.addChannel(frontend: a, backend: b, devid: 0, host: host), 0)
+        let front = host.deviceEntries(a).entries[1], back = host.deviceEntries(b)
+        XCTAssertEqual(back.entries.count, 2, "its own console, then the channel it serves")
+        XCTAssertGreaterThan(back.version, before)
+        XCTAssertEqual(back.version % 2, 0)
+        XCTAssertEqual(front.type, UInt16(TERN_DEVICE_CHANNEL))
+        XCTAssertEqual(front.flags, 0)
+        XCTAssertEqual(back.entries[1].flags, TERN_DEVICE_FLAG_BACKEND)
+        XCTAssertEqual(front.grant_ref, 1)
+        XCTAssertEqual(front.control_gpa, a.sharedLayout!.control_pages_gpa + 4096)
+        XCTAssertEqual(back.entries[1].control_gpa, 0)
+        XCTAssertEqual(host.status(a, port: Int64(front.port)).state, UInt32(TERN_EVTCHN_UNBOUND))
+        XCTAssertEqual(host.status(a, port: Int64(front.port)).remote_domid, 2)
+        // The backend does its part with what its own entry says.
+        let entry = back.entries[1]
+        XCTAssertGreaterThan(host.call(b, TERN_HC_EVTCHN_BIND_INTERDOMAIN, UInt64(entry.frontend), UInt64(entry.port)), 0)
+        XCTAssertEqual(host.call(b, TERN_HC_GRANT_MAP, UInt64(entry.frontend), UInt64(entry.grant_ref), b.grants.windowGPA, 0), 0)
+        XCTAssertEqual(host.nestedLeaf(b, b.grants.windowGPA)?.physical,
+                       GuestMemory(of: a, host: machine.memory).hostAddress(of: front.control_gpa))
+        // Both were told.
+        XCTAssertEqual(Devices.addChannel(frontend: a, backend: b, devid: 0, host: host), -TERN_EEXIST)
+    }
+
+    func testBadChannelsAreRefused() {
+        XCTAssertEqual(Devices.addChannel(frontend: a, backend: a, devid: 0, host: host), -TERN_EINVAL)
+        for devid: UInt16 in 0..<7 { XCTAssertEqual(Devices.addChannel(frontend: a, backend: b, devid: devid, host: host), 0) }
+        XCTAssertEqual(Devices.addChannel(frontend: a, backend: b, devid: 7, host: host), -TERN_ENOSPC, "7 control pages")
+        b.markStopped(.crashed)
+        XCTAssertEqual(Devices.addChannel(frontend: a, backend: b, devid: 9, host: host), -TERN_ENOENT)
+    }
+
+    func testOnlyAPrivilegedDomainAddsAndRemoves() {
+        let dom0 = host.build(id: 0, name: "dom0", privileged: true)
+        var request = tern_device_add(type: UInt16(TERN_DEVICE_CHANNEL), devid: 4, frontend: 1, backend: 2, flags: 0, reserved: 0)
+        let at: UInt64 = 0x9_0000
+        for d in [a!, dom0] { XCTAssertTrue(withUnsafeBytes(of: &request) { host.memory(of: d).copyIn(to: at, from: $0) }) }
+        XCTAssertEqual(host.call(a, TERN_HC_DEVICE_ADD, at), -Int64(TERN_EPERM))
+        XCTAssertEqual(host.call(a, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_CHANNEL), 4), -Int64(TERN_EPERM))
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, at), 0)
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, 1 << 40), -Int64(TERN_EFAULT))
+        request.type = UInt16(TERN_DEVICE_CONSOLE)
+        XCTAssertTrue(withUnsafeBytes(of: &request) { host.memory(of: dom0).copyIn(to: at, from: $0) })
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, at), -Int64(TERN_EINVAL), "the console is Tern's")
+        let port = host.deviceEntries(a).entries[1].port
+        let bound = host.call(b, TERN_HC_EVTCHN_BIND_INTERDOMAIN, 1, UInt64(port))
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_CHANNEL), 5), -Int64(TERN_ENOENT))
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_CHANNEL), 4), 0)
+        XCTAssertEqual(host.deviceEntries(a).entries.count, 1, "only the console is left")
+        XCTAssertEqual(host.deviceEntries(b).entries.count, 1)
+        XCTAssertEqual(host.status(b, port: bound).state, UInt32(TERN_EVTCHN_PEER_CLOSED))
+        XCTAssertEqual(host.grantFlags(a, ref: 1), 0, "the control page's grant ended")
+    }
+
+    func testAPeersDeathMarksTheEntryClosed() {
+        XCTAssertEqual(Devices.addChannel(frontend: a, backend: b, devid: 0, host: host), 0)
+        a.markStopped(.crashed)
+        DomainTeardown.disconnect(a, host: host)
+        XCTAssertEqual(host.deviceEntries(b).entries[1].state, UInt32(TERN_DEVICE_CLOSED))
+        XCTAssertEqual(host.deviceEntries(b).entries[0].state, UInt32(TERN_DEVICE_ACTIVE), "its console is untouched")
+    }
+
+    func writeConsole(_ domain: Domain, _ text: String, producer: UInt32? = nil) {
+        let ring = host.memory(of: domain).mutableBytes(at: domain.sharedLayout!.control_pages_gpa, count: ConsoleDevice.ringSize)!
+        var prod = ring.load(fromByteOffset: ConsoleDevice.outProdOffset, as: UInt32.self)
+        for byte in text.utf8 {
+            ring[ConsoleDevice.outOffset + Int(prod & UInt32(ConsoleDevice.outSize - 1))] = byte
+            prod &+= 1
+        }
+        ring.storeBytes(of: producer ?? prod, toByteOffset: ConsoleDevice.outProdOffset, as: UInt32.self)
+    }
+
+    func testTheConsoleRingIsPrintedLineByLineOnSend() {
+        writeConsole(a, "hello from the ring\npart")
+        XCTAssertEqual(host.call(a, TERN_HC_EVTCHN_SEND, 1), 0)
+        writeConsole(a, "ial line\n")
+        XCTAssertEqual(host.call(a, TERN_HC_EVTCHN_SEND, 1), 0)
+        XCTAssertEqual(host.lines.map(\.text), ["hello from the ring", "partial line"])
+        // Past the ring's end, wrapping: 3000 bytes in pieces.
+        for i in 0..<30 { writeConsole(a, String(repeating: "x", count: 99) + "\(i % 10)"); host.call(a, TERN_HC_EVTCHN_SEND, 1) }
+        XCTAssertEqual(host.lines.count, 2 + 3000 / Domain.consoleLineCapacity)
+    }
+
+    func testACorruptConsoleProducerIsSkippedNotFollowed() {
+        writeConsole(a, "ok\n", producer: 0x7FFF_0000)
+        XCTAssertEqual(host.call(a, TERN_HC_EVTCHN_SEND, 1), 0)
+        XCTAssertEqual(host.lines.count, 0)
+        writeConsole(a, "after\n")
+        XCTAssertEqual(host.call(a, TERN_HC_EVTCHN_SEND, 1), 0)
+        XCTAssertEqual(host.lines.map(\.text), ["after"])
+    }
+}
