@@ -496,7 +496,7 @@ def dom0_lists_domains_reads_terns_log_and_cannot_touch_others(args):
                                  guests=["sleeper.elf name=sleeper -- rounds=0 ms=50", "hello.elf name=hello"])
     run = boot(command, done, timeout=240, send=send, allowed=[r"^\(tern\) WARNING: d0: (read|write) at GPA"])
     out = run.log[run.log.index("Tern ABI"):]
-    run.find(r"^\(d0\) Tern ABI 0\.2$")
+    run.find(r"^\(d0\) Tern ABI 0\.3$")
     rows = re.findall(r"^\(d0\) +(\d+) +(\S+) +(\w+) +(\d+) +(\d+) +([\d.]+) +(\S+)$", out, re.MULTILINE)
     first, last = rows[:len(rows) // 2], rows[len(rows) // 2:]
     for listing in (first, last):
