@@ -28,9 +28,7 @@ public enum DomainTeardown {
             }
             if changed { EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: other) }
         }
-        for slot in domain.grants.window.indices where domain.grants.window[slot] != nil {
-            Hypercalls.unmap(slot: slot, of: domain, host: host)
-        }
+        for held in domain.grants.held { Hypercalls.unmap(slot: held.slot, of: domain, host: host) }
         // Nothing may reach its pages from now on.
         domain.events = EventChannels()
         domain.devices = DeviceList()

@@ -62,7 +62,7 @@ extension Hypercalls {
     ) -> HypercallOutcome {
         guard flags & ~UInt64(TERN_GRANT_MAP_READONLY) == 0 else { return error(TERN_EINVAL) }
         guard let slot = caller.grants.windowSlot(of: gpa) else { return error(TERN_EINVAL) }
-        guard caller.grants.window[slot] == nil else { return error(TERN_EBUSY) }
+        guard caller.grants.mapping(at: slot) == nil else { return error(TERN_EBUSY) }
         guard let granter = liveDomain(raw, caller: caller, host: host), granter !== caller else { return error(TERN_ENOENT) }
         let readOnly = flags & UInt64(TERN_GRANT_MAP_READONLY) != 0
         let grant: UsableGrant
@@ -81,7 +81,7 @@ extension Hypercalls {
     }
 
     private static func unmap<Host: HypercallHost>(handle: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
-        guard handle < UInt64(caller.grants.window.count), caller.grants.window[Int(handle)] != nil else {
+        guard handle < UInt64(caller.grants.windowFrames), caller.grants.mapping(at: Int(handle)) != nil else {
             return error(TERN_EINVAL)
         }
         unmap(slot: Int(handle), of: caller, host: host)

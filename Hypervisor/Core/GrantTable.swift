@@ -19,8 +19,16 @@ public struct GrantTable {
     public internal(set) var gpa: UInt64 = 0
     public internal(set) var entries: UInt32 = 0
     /// The grant window: where this domain's mappings go, one per page.
+    /// Only the pages in use are listed (a few per domain, usually), so an
+    /// idle domain costs the hypervisor's heap nothing here.
     public internal(set) var windowGPA: UInt64 = 0
-    public internal(set) var window: [GrantMapping?] = []
+    public internal(set) var windowFrames = 0
+    public internal(set) var held: [HeldMapping] = []
+
+    public struct HeldMapping: Equatable {
+        public var slot: Int
+        public var mapping: GrantMapping
+    }
     /// Mappings other domains hold of this domain's grants.
     public internal(set) var mappedByOthers = 0
     /// Per mapped ref of this domain: how many mappings (to clear IN_USE).
@@ -33,25 +41,26 @@ public struct GrantTable {
         self.gpa = gpa
         self.entries = entries
         self.windowGPA = windowGPA
-        window = [GrantMapping?](repeating: nil, count: windowFrames)
+        self.windowFrames = windowFrames
     }
 
-    public var mapsHeld: Int { window.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+    public var mapsHeld: Int { held.count }
+
+    public func mapping(at slot: Int) -> GrantMapping? { held.first { $0.slot == slot }?.mapping }
 
     /// The window slot for a page-aligned `gpa`, if it is in the window.
     public func windowSlot(of gpa: UInt64) -> Int? {
         guard gpa >= windowGPA, gpa % FrameAllocator.frameSize == 0 else { return nil }
         let slot = (gpa - windowGPA) / FrameAllocator.frameSize
-        return slot < UInt64(window.count) ? Int(slot) : nil
+        return slot < UInt64(windowFrames) ? Int(slot) : nil
     }
 
     public func slotGPA(_ slot: Int) -> UInt64 { windowGPA + UInt64(slot) * FrameAllocator.frameSize }
 
-    mutating func hold(_ mapping: GrantMapping, at slot: Int) { window[slot] = mapping }
+    mutating func hold(_ mapping: GrantMapping, at slot: Int) { held.append(HeldMapping(slot: slot, mapping: mapping)) }
     mutating func drop(slot: Int) -> GrantMapping? {
-        let mapping = window[slot]
-        window[slot] = nil
-        return mapping
+        guard let i = held.firstIndex(where: { $0.slot == slot }) else { return nil }
+        return held.remove(at: i).mapping
     }
 
     /// Counts a mapping of `ref` by another domain; true if it is the
