@@ -183,3 +183,78 @@ final class GrantTableTests: XCTestCase {
         XCTAssertEqual(info.maps_held, 0)
     }
 }
+
+/// Random grants, revocations, maps, unmaps and copies among four domains
+/// (seeded): after every step, each domain's count of mappings of its
+/// grants equals the mappings others hold of it, every held mapping is a
+/// nested leaf to the granted frame (read-only when it should be), and
+/// every other window page is unmapped.
+final class GrantTablePropertyTests: XCTestCase {
+    func testRandomGrantTrafficKeepsTheBookkeepingExact() {
+        for seed: UInt64 in 1...6 {
+            let machine = FakeHostMachine(base: 0x10_0000, size: 32 << 20)
+            let host = InterDomainHost(machine: machine)
+            let domains = (1...4).map { host.build(id: UInt16($0), name: "d\($0)") }
+            var rng = SplitMix(seed: seed)
+            var maps = 0
+            func pick() -> Domain { domains[Int(rng.next() % 4)] }
+            var lastGrant: (granter: Domain, grantee: Domain, ref: UInt64)? = nil
+            for _ in 0..<1500 {
+                var actor = pick(), other = pick()
+                var ref = 8 + rng.next() % 3
+                let slot = rng.next() % 16
+                // Half the time, the last grantee uses the last grant.
+                if rng.next() % 2 == 0, let last = lastGrant { (actor, other, ref) = (last.grantee, last.granter, last.ref) }
+                switch rng.next() % 6 {
+                case 0, 5:   // `other` grants (or re-grants) a page of its own to `actor`, maybe read-only
+                    let flags = TERN_GRANT_ACCESS | (rng.next() % 2 == 0 ? TERN_GRANT_READONLY : 0)
+                    host.grant(other, ref: UInt32(ref), frameGPA: 0x8_0000 + (rng.next() % 16) * 4096, to: actor.id, flags: flags)
+                    lastGrant = (other, actor, ref)
+                case 1:   // revoke
+                    host.grant(other, ref: UInt32(ref), frameGPA: 0, to: 0, flags: 0)
+                case 2:
+                    let result = host.call(actor, TERN_HC_GRANT_MAP, UInt64(other.id), ref, actor.grants.windowGPA + slot * 4096,
+                                           rng.next() % 2 == 0 ? UInt64(TERN_GRANT_MAP_READONLY) : 0)
+                    XCTAssertTrue(result == Int64(slot) || [-1, -2, -16, -22].contains(result), "map gave \(result)")
+                    if result >= 0 { maps += 1 }
+                case 3:
+                    let result = host.call(actor, TERN_HC_GRANT_UNMAP, slot)
+                    XCTAssertTrue(result == 0 || result == -22)
+                default:  // a copy from another's grant into its own memory
+                    var op = tern_grant_copy()
+                    op.source = tern_grant_copy_side(gpa: 0, ref: UInt32(ref), domid: other.id, offset: UInt16(rng.next() % 4096))
+                    op.dest = tern_grant_copy_side(gpa: 0x6_0000, ref: 0, domid: 0, offset: 0)
+                    op.length = UInt16(rng.next() % 64)
+                    op.flags = UInt16(TERN_GRANT_COPY_SOURCE_REF)
+                    XCTAssertTrue(withUnsafeBytes(of: &op) { host.memory(of: actor).copyIn(to: 0x7_0000, from: $0) })
+                    XCTAssertEqual(host.call(actor, TERN_HC_GRANT_COPY, 0x7_0000, 1), 0)
+                }
+                for d in domains {
+                    let lent = domains.reduce(0) { sum, mapper in sum + mapper.grants.held.filter { $0.mapping.granter == d.id }.count }
+                    XCTAssertEqual(d.grants.mappedByOthers, lent, "seed \(seed)")
+                    for page in 0..<16 {
+                        let gpa = d.grants.windowGPA + UInt64(page) * 4096
+                        let leaf = host.nestedLeaf(d, gpa)
+                        if let held = d.grants.mapping(at: page) {
+                            XCTAssertEqual(leaf?.physical, held.hostFrame)
+                            XCTAssertEqual(leaf?.flags.contains(.writable), !held.readOnly)
+                        } else {
+                            XCTAssertNil(leaf)
+                        }
+                    }
+                }
+            }
+            // Everyone stops; every frame comes back once the last mapper is gone.
+            let free = machine.frames.freeFrames
+            for d in domains {
+                d.markStopped(.shutdown)
+                DomainTeardown.disconnect(d, host: host)
+                if d.grants.mappedByOthers > 0 { d.state = .dying } else { host.releaseDying(d) }
+            }
+            XCTAssertEqual(host.released.count, 4, "seed \(seed): every domain released")
+            XCTAssertGreaterThan(maps, 30, "seed \(seed): the traffic mapped grants")
+            XCTAssertGreaterThan(machine.frames.freeFrames, free)
+            XCTAssertEqual(host.domains.count, 0, "seed \(seed)")
+        }
+    }
+}
