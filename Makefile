@@ -44,10 +44,17 @@ else
 Q := @
 endif
 
-# PV guests (Guests/): each is its own Embedded Swift module with the SDK.
-GUESTS        := hello ticker spinner sleeper hostile bench minimal
+# PV guests (Guests/): each is its own Embedded Swift module with the SDK:
+# every .swift file in Guests/NAME/, plus GUEST_SHARED_NAME (sources that
+# guests talking to each other share: their protocol).
+GUESTS        := hello ticker spinner sleeper hostile bench minimal ping pong
 GUEST_ELVES   := $(patsubst %,$(BUILD)/guests/%.elf,$(GUESTS))
 GUEST_SDK     := $(wildcard Guests/Runtime/Swift/*.swift) Hypervisor/ABI/Ring/IORing.swift
+GUEST_RUNTIME := $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o $(BUILD)/guests/console.o $(BUILD)/memory.o
+PINGPONG      := $(wildcard Guests/PingPong/*.swift)
+GUEST_SHARED_ping    := $(PINGPONG)
+GUEST_SHARED_pong    := $(PINGPONG)
+GUEST_SHARED_hostile := $(PINGPONG)
 GUEST_HEADERS := $(wildcard Guests/Runtime/include/*) $(wildcard Hypervisor/ABI/include/*/*.h)
 GUEST_SWIFT_FLAGS := $(EMBEDDED_SWIFT_FLAGS) -module-name Guest -I Guests/Runtime/include
 GUEST_C_FLAGS := $(C_FLAGS) -I Guests/Runtime/include -I Hypervisor/ABI/include
@@ -70,13 +77,16 @@ guests: $(GUEST_ELVES)
 # print that after the test summary).
 .PRECIOUS: $(BUILD)/guests/%.o
 
-$(BUILD)/guests/%.o: Guests/%/main.swift $(GUEST_SDK) $(GUEST_HEADERS) Makefile | $(DEPS_STAMP)
+# $$* in the prerequisites: the guest's own files and its shared ones.
+.SECONDEXPANSION:
+$(BUILD)/guests/%.o: Guests/%/main.swift $$(wildcard Guests/$$*/*.swift) $$(GUEST_SHARED_$$*) \
+                     $(GUEST_SDK) $(GUEST_HEADERS) Makefile | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/guests
 	@echo "  SWIFTC  $@"
-	$(Q)$(SWIFTC) $(GUEST_SWIFT_FLAGS) -c $(GUEST_SDK) $< -o $@
+	$(Q)$(SWIFTC) $(GUEST_SWIFT_FLAGS) -c $(filter %.swift,$^) -o $@
 	$(Q)touch $@
 
-$(BUILD)/guests/runtime.o: Guests/Runtime/runtime.c $(GUEST_HEADERS) Makefile | $(DEPS_STAMP)
+$(BUILD)/guests/runtime.o $(BUILD)/guests/console.o: $(BUILD)/guests/%.o: Guests/Runtime/%.c $(GUEST_HEADERS) Makefile | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/guests
 	@echo "  CC      $@"
 	$(Q)$(CLANG) $(GUEST_C_FLAGS) -c $< -o $@
@@ -86,10 +96,10 @@ $(BUILD)/guests/start.o: Guests/Runtime/start.asm | $(DEPS_STAMP)
 	@echo "  NASM    $@"
 	$(Q)$(NASM) -f elf64 $< -o $@
 
-$(BUILD)/guests/%.elf: $(BUILD)/guests/%.o $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o $(BUILD)/memory.o Guests/Runtime/guest.ld
+$(BUILD)/guests/%.elf: $(BUILD)/guests/%.o $(GUEST_RUNTIME) Guests/Runtime/guest.ld
 	@echo "  LD      $@"
 	$(Q)$(TERN_LD) -static -nostdlib --no-pie -z max-page-size=4096 -T Guests/Runtime/guest.ld \
-	  $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o $(BUILD)/memory.o $< -o $@
+	  $(GUEST_RUNTIME) $< -o $@
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/install-deps.sh

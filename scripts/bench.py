@@ -12,7 +12,10 @@
 - the boot phase table under -icount shift=0,sleep=off (deterministic);
 - guests: null-hypercall round trips against an empty VMRUN/#VMEXIT loop
   (bench=exits) in the same run, and create + boot + shutdown + destroy of
-  a minimal guest, in wall time and under -icount.
+  a minimal guest, in wall time and under -icount;
+- channels between two guests (ping and pong): event-channel round-trip
+  latency and 4 KiB payload throughput by grant mapping and by grant copy,
+  in wall time and under -icount.
 Wall times are noisy on a shared 2-core machine: compare ratios within one
 run, not figures across runs.
 """
@@ -74,7 +77,7 @@ def guests(args):
 def ring(args):
     """The I/O ring library alone (its own boot, so it does not share the
     CPU with the hypercall guests): one guest is frontend and backend on
-    one page, 100,000 round trips, no exits. Between domains: issue 5."""
+    one page, 100,000 round trips, no exits. Between domains: channels()."""
     for label, icount in (("wall time (TCG)", False), ("-icount", True)):
         run = boot(qemu_command(elf=args.elf, icount=icount, extra=["-initrd", "build/guests/bench.elf name=ring -- mode=ring"]),
                    r"No guests left", timeout=120)
@@ -82,6 +85,44 @@ def ring(args):
         if m:
             print(f"== I/O ring in one guest, {label}: {int(m.group(3))} request/response round trips per second "
                   f"({m.group(1)} of them, {m.group(2)} slots of 16 bytes)")
+
+
+# ping's bench modes (Guests/ping) and their message counts.
+CHANNEL_COUNTS = {"evtchn": 20000, "map": 20000, "copy": 20000}
+
+
+def channel_run(args, mode, icount):
+    """One boot of ping (frontend, mode=MODE) and pong (its backend)."""
+    modules = (f"build/guests/ping.elf name=ping channel=pong -- mode={mode} count={CHANNEL_COUNTS[mode]},"
+               "build/guests/pong.elf name=pong")
+    return boot(qemu_command(elf=args.elf, icount=icount, extra=["-initrd", modules]), r"No guests left", timeout=300)
+
+
+def channels(args):
+    """Two guests over a channel Tern wires at boot (each mode its own
+    boot, so nothing else shares the CPU): event-channel round-trip latency
+    (a send answered by a send, both guests blocking in between), and 4 KiB
+    payloads over the ring, read by the backend through a grant mapping made
+    once (map) or copied with TERN_HC_GRANT_COPY (copy), in wall time and
+    under -icount (there 'ns' counts instructions of the guests and Tern)."""
+    for label, icount in (("wall time (TCG)", False), ("-icount: 1 ns = 1 instruction", True)):
+        print(f"== Channel between two guests (ping and pong), {label}")
+        run = channel_run(args, "evtchn", icount)
+        m = re.search(r"ping: evtchn (\d+) round trips, (\d+) ns each", run.log)
+        if m:
+            ns = int(m.group(2))
+            print(f"  {'event-channel round trip:':26}{ns:>8} ns ({1_000_000_000 // max(ns, 1)} per second, {m.group(1)} of them)")
+        rates = {}
+        for mode in ("map", "copy"):
+            run = channel_run(args, mode, icount)
+            m = re.search(rf"ping: 4KiB by {mode}: (\d+) messages, (\d+) messages per second, (\d+) MB/s", run.log)
+            if m:
+                rates[mode] = int(m.group(2))
+                name = f"4 KiB payloads by {mode}:"
+                print(f"  {name:26}{rates[mode]:>8} messages per second, {int(m.group(3)):>6} MB/s ({m.group(1)} of them)")
+        if len(rates) == 2:
+            print(f"  ratio map / copy: {rates['map'] / max(rates['copy'], 1):.2f}x "
+                  f"(copy: one TERN_HC_GRANT_COPY per batch of up to 16 waiting messages)")
 
 
 def dom0_boot(args, runs=5):
@@ -154,6 +195,7 @@ def main():
 
     guests(args)
     ring(args)
+    channels(args)
     dom0_boot(args)
 
     print("== Boot phases under -icount shift=0,sleep=off (virtual time, deterministic)")

@@ -1,30 +1,15 @@
 /*
- * C symbols Embedded Swift links against, for Tern PV guests: putchar
- * (line-buffered onto TERN_HC_CONSOLE_WRITE), a small bump heap for
- * posix_memalign, arc4random_buf. The mem* routines are the hypervisor's
+ * C symbols Embedded Swift links against, for Tern PV guests: a small bump
+ * heap for posix_memalign, arc4random_buf; and the start-info pointer.
+ * putchar is console.c's; the mem* routines are the hypervisor's
  * (Hypervisor/Runtime/memory.c).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include "tern_guest.h"
 
-static char line[160];
-static size_t line_used;
-
-void tern_guest_console_flush(void) {
-    if (line_used > 0) {
-        tern_hypercall(TERN_HC_CONSOLE_WRITE, (uint64_t)(uintptr_t)line, line_used, 0, 0, 0);
-        line_used = 0;
-    }
-}
-
-int putchar(int c) {
-    line[line_used++] = (char)c;
-    if (c == '\n' || line_used == sizeof line) {
-        tern_guest_console_flush();
-    }
-    return c;
-}
+/* Set by start.asm from RDI before tern_guest_main runs. */
+struct tern_start_info *tern_guest_start_info;
 
 #define GUEST_HEAP_SIZE (256 * 1024)
 static unsigned char heap[GUEST_HEAP_SIZE] __attribute__((aligned(16)));

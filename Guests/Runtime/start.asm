@@ -1,13 +1,16 @@
 ; Entry of a Tern PV guest (docs/abi.md, "Start of day"): 64-bit long mode,
 ; identity-mapped, CPL 0, IF=0, RSP on a boot stack from Tern, RDI = the
-; start-info page. Calls tern_guest_main(start_info) and shuts the domain
-; down with its return value as the reason.
+; start-info page. Keeps the start-info address in tern_guest_start_info
+; (the SDK finds the shared pages and the console device through it), calls
+; tern_guest_main(start_info) and shuts the domain down with its return
+; value as the reason.
 
 %define TERN_HC_SHUTDOWN 4
 
 extern tern_guest_main
 extern tern_guest_console_flush
 extern tern_guest_upcall
+extern tern_guest_start_info
 global _start
 global tern_guest_upcall_entry
 
@@ -16,6 +19,7 @@ bits 64
 _start:
     xor ebp, ebp                 ; ends backtraces
     and rsp, -16
+    mov [rel tern_guest_start_info], rdi
     call tern_guest_main
     push rax
     call tern_guest_console_flush

@@ -8,7 +8,7 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     let info = StartInfo(startInfo)
     guard info.isValid else { return Int64(TERN_SHUTDOWN_CRASH) }
     print("hello from a Tern guest: domain \(info.domid), \(info.memoryBytes >> 20) MiB, ABI version \(Tern.abiVersion())")
-    print("start info: console \(info.page.pointee.console == UInt32(TERN_CONSOLE_HYPERCALL) ? "hypercall" : "unknown"), free from \(info.page.pointee.free_gpa)")
+    print("start info: console \(consoleName(info.console)), free from \(info.page.pointee.free_gpa)")
     let signature = tern_guest_cpuid(TERN_CPUID_LEAF_BASE, 0)
     let hypervisorBit = tern_guest_cpuid(1, 0).ecx >> 31
     print("cpuid: signature \(signature.ebx == TERN_CPUID_SIGNATURE ? "Tern" : "unknown"), hypervisor bit \(hypervisorBit), SVM hidden: \(tern_guest_cpuid(0x8000_0001, 0).ecx & 4 == 0)")
@@ -25,4 +25,16 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     print("control calls: domain list \(list), log read \(dmesg)")
     print("goodbye")
     return Int64(TERN_SHUTDOWN_POWEROFF)
+}
+
+/// The TERN_CONSOLE_* bits by name, joined by "+" ("hypercall+device").
+func consoleName(_ bits: UInt32) -> String {
+    var names: [String] = []
+    if bits & UInt32(TERN_CONSOLE_HYPERCALL) != 0 { names.append("hypercall") }
+    if bits & UInt32(TERN_CONSOLE_DEVICE) != 0 { names.append("device") }
+    if bits & ~UInt32(TERN_CONSOLE_HYPERCALL | TERN_CONSOLE_DEVICE) != 0 { names.append("unknown") }
+    if names.isEmpty { return "none" }
+    var joined = names[0]
+    for name in names.dropFirst() { joined += "+" + name }
+    return joined
 }

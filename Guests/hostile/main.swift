@@ -6,11 +6,17 @@ import TernGuestC
 ///   badmem       maps a 2 MiB page beyond its memory and reads it (NPF)
 ///   badcall      unknown hypercall and bad arguments (errors expected)
 ///   badptr       hostile pointers to hypercalls (-EFAULT expected)
+///   grants, rowrite, closetwice, foreignport, corrupt
+///                as the backend of a `ping mode=victim` channel: grants
+///                and ports not its own, a write through a read-only
+///                grant, a corrupt ring (ChannelAttacks.swift)
 @_cdecl("tern_guest_main")
 func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     let info = StartInfo(startInfo)
     let mode = info.option("mode") ?? []
-    if mode == Array("triplefault".utf8) {
+    if let attack = ChannelAttack(mode: mode) {
+        return attack.run()
+    } else if mode == Array("triplefault".utf8) {
         print("hostile: loading an empty IDT and raising #BP")
         tern_guest_console_flush()
         var idtr = [UInt8](repeating: 0, count: 10)
@@ -50,7 +56,7 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
         print("hostile: badptr done")
         return Int64(TERN_SHUTDOWN_POWEROFF)
     } else {
-        print("hostile: unknown mode; use mode=triplefault|badmem|badcall|badptr")
+        print("hostile: unknown mode; use mode=triplefault|badmem|badcall|badptr|grants|rowrite|closetwice|foreignport|corrupt")
     }
     return Int64(TERN_SHUTDOWN_CRASH)
 }

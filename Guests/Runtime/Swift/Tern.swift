@@ -67,7 +67,19 @@ public struct StartInfo {
         page = raw.assumingMemoryBound(to: tern_start_info.self)
     }
 
+    /// This domain's start info (start.asm keeps its address for the SDK).
+    public static var current: StartInfo {
+        // SAFETY: set from RDI at entry, before any Swift code runs; Tern's
+        // start-info page stays mapped for the domain's life.
+        StartInfo(UnsafeMutableRawPointer(tern_guest_start_info))
+    }
+
     public var isValid: Bool { page.pointee.magic == TERN_START_INFO_MAGIC }
+    /// Where the event page, grant table and window, device page and
+    /// control pages are (ABI 0.3).
+    public var shared: tern_shared_layout { page.pointee.shared }
+    /// TERN_CONSOLE_* bits: how this domain's console works.
+    public var console: UInt32 { page.pointee.console }
     public var domid: UInt32 { page.pointee.domid }
     public var memoryBytes: UInt64 { page.pointee.memory_bytes }
 

@@ -1,7 +1,7 @@
 /*
  * Tern guest SDK, C side: the hypercall instruction and the few privileged
  * instructions a PV guest needs, as static inline functions for Swift.
- * The ABI itself (numbers, structs) is the hypervisor's public header.
+ * The ABI itself (numbers, structs) is the hypervisor's public headers.
  */
 #ifndef TERN_GUEST_H
 #define TERN_GUEST_H
@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "tern/abi.h"
+#include "tern/event.h"
+#include "tern/grant.h"
+#include "tern/device.h"
+#include "tern/ring.h"
 
 /* tern_hypercall() (VMMCALL) comes with tern/abi.h. */
 
@@ -45,7 +49,61 @@ static inline uint8_t tern_guest_inb(uint16_t port) {
     return v;
 }
 
-/* runtime.c: flush what print() buffered (done at every '\n'). */
+/* start.asm stores the start-info page's address (RDI at entry) here
+ * before it calls tern_guest_main. */
+extern struct tern_start_info *tern_guest_start_info;
+
+/*
+ * Words shared with Tern (the event page, grant entries): each update is
+ * one instruction, so it is whole whichever side runs next. Tern runs on
+ * this CPU only between the guest's instructions (it is uniprocessor), so
+ * the LOCK prefixes are not needed for Tern's sake; they keep the
+ * operations atomic should a second vCPU ever share the page.
+ */
+static inline uint64_t tern_guest_load64(const volatile uint64_t *p) { return *p; }
+static inline uint16_t tern_guest_load16(const volatile uint16_t *p) { return *p; }
+static inline uint8_t tern_guest_load8(const volatile uint8_t *p) { return *p; }
+static inline void tern_guest_store16(volatile uint16_t *p, uint16_t v) { *p = v; }
+static inline void tern_guest_store8(volatile uint8_t *p, uint8_t v) { *p = v; }
+static inline uint64_t tern_guest_exchange64(volatile uint64_t *p, uint64_t v) {
+    __asm__ volatile("xchgq %0, %1" : "+r"(v), "+m"(*p) : : "memory");   /* XCHG with memory is always locked */
+    return v;
+}
+static inline void tern_guest_clear_bits64(volatile uint64_t *p, uint64_t bits) {
+    __asm__ volatile("lock andq %1, %0" : "+m"(*p) : "r"(~bits) : "memory");
+}
+/* Returns the value found: equal to `expected` if `desired` was stored. */
+static inline uint16_t tern_guest_compare_exchange16(volatile uint16_t *p, uint16_t expected, uint16_t desired) {
+    __asm__ volatile("lock cmpxchgw %2, %1" : "+a"(expected), "+m"(*p) : "r"(desired) : "memory");
+    return expected;
+}
+
+/* Fields of the shared pages that Swift sees as tuples (C arrays), by index. */
+static inline volatile uint64_t *tern_guest_event_pending_word(struct tern_event_page *page, uint32_t word) {
+    return &page->pending[word];
+}
+static inline volatile uint64_t *tern_guest_event_mask_word(struct tern_event_page *page, uint32_t word) {
+    return &page->mask[word];
+}
+static inline volatile uint64_t *tern_guest_event_selector(struct tern_event_page *page) {
+    return &page->vcpu[0].pending_sel;
+}
+static inline volatile uint8_t *tern_guest_event_upcall_pending(struct tern_event_page *page) {
+    return &page->vcpu[0].upcall_pending;
+}
+static inline const volatile uint32_t *tern_guest_device_page_version(const struct tern_device_page *page) {
+    return &page->version;
+}
+static inline const volatile uint32_t *tern_guest_device_page_count(const struct tern_device_page *page) {
+    return &page->count;
+}
+static inline const struct tern_device_entry *tern_guest_device_entry(const struct tern_device_page *page, uint32_t index) {
+    return &page->entries[index];
+}
+static inline volatile uint16_t *tern_guest_grant_flags(struct tern_grant_entry *entry) { return &entry->flags; }
+
+/* console.c: flush what print() buffered (done at every '\n'), through
+ * the console device's ring when there is one, else TERN_HC_CONSOLE_WRITE. */
 void tern_guest_console_flush(void);
 /* start.asm: the upcall entry the SDK installs in its IDT. */
 extern char tern_guest_upcall_entry[];
