@@ -1,5 +1,5 @@
 /*
- * Tern public ABI, version 0.3 — the one definition shared by the hypervisor,
+ * Tern public ABI, version 0.4 — the one definition shared by the hypervisor,
  * the Dom0 driver (tern.ko), the Swift toolstack and guests.
  *
  * Rules (as Xen's public headers): fixed-width types only, explicit padding,
@@ -17,9 +17,9 @@
 #endif
 
 #define TERN_ABI_MAJOR 0
-#define TERN_ABI_MINOR 3
+#define TERN_ABI_MINOR 4
 /* (TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR, spelled out so Swift imports it. */
-#define TERN_ABI_VERSION 0x00000003
+#define TERN_ABI_VERSION 0x00000004
 
 /*
  * CPUID leaf 0x40000000 (the hypervisor range): EAX = highest Tern leaf,
@@ -74,7 +74,12 @@
 #define TERN_HC_SHARED_LAYOUT           24  /* (OUT gpa struct tern_shared_layout) -> 0 */
 #define TERN_HC_DEVICE_ADD              25  /* privileged: (IN gpa struct tern_device_add) -> 0 */
 #define TERN_HC_DEVICE_REMOVE           26  /* privileged: (IN u64 frontend, IN u64 type, IN u64 devid) -> 0 */
-#define TERN_HC_COUNT                   27
+/* Domain control, the toolstack's (tern/control.h; ABI 0.4). Privileged. */
+#define TERN_HC_DOMAIN_CREATE           27  /* (IN/OUT gpa struct tern_domain_create) -> domid */
+#define TERN_HC_DOMAIN_CONTROL          28  /* (IN u64 domid, IN u64 TERN_DOMCTL_*) -> 0 */
+#define TERN_HC_DOMAIN_PREPARE          29  /* (IN u64 memory_bytes, IN u64 count) -> shells now in the pool */
+#define TERN_HC_SYSTEM_INFO             30  /* (OUT gpa struct tern_system_info) -> 0 */
+#define TERN_HC_COUNT                   31
 
 /*
  * The calling convention above, for guests and Dom0's driver alike (the

@@ -1,0 +1,60 @@
+/*
+ * Tern domain control (docs/abi.md, "Domain control"): what the Dom0
+ * toolstack asks of Tern. All calls are privileged (-EPERM otherwise).
+ *
+ * TERN_HC_DOMAIN_CREATE builds a PV domain from an ELF image in Dom0's
+ * memory, given as a list of Dom0 frames (the image need not be
+ * physically contiguous), in one call: on any failure nothing of it is
+ * left. It starts paused unless TERN_CREATE_START is set. With
+ * TERN_CREATE_FROM_POOL, a shell prepared by TERN_HC_DOMAIN_PREPARE (memory
+ * taken, zeroed and mapped) is used when one of that size is ready, so
+ * the call only loads the image (LightVM's split toolstack).
+ */
+#ifndef TERN_CONTROL_H
+#define TERN_CONTROL_H
+
+#include "abi.h"
+
+#define TERN_IMAGE_FRAMES_MAX 512   /* an image of at most 2 MiB */
+#define TERN_DOMAINS_MAX      256   /* domain ids 0..255 */
+
+/* struct tern_domain_create.flags */
+#define TERN_CREATE_START     (1u << 0)  /* unpause once built */
+#define TERN_CREATE_FROM_POOL (1u << 1)  /* use a prepared shell if one fits */
+
+struct tern_domain_create {
+    char     name[32];          /* IN: 1-31 of [A-Za-z0-9._-], NUL-padded, unique */
+    uint64_t memory_bytes;      /* IN: 2 MiB steps, 2 MiB to 64 GiB */
+    uint64_t image_frames_gpa;  /* IN: gpa of uint64_t[image_frame_count], each a Dom0 frame's gpa */
+    uint64_t image_bytes;       /* IN */
+    uint32_t image_frame_count; /* IN: (image_bytes + 4095) / 4096, <= TERN_IMAGE_FRAMES_MAX */
+    uint32_t weight;            /* IN: scheduler weight, 0 = default */
+    uint32_t flags;             /* IN: TERN_CREATE_* */
+    uint32_t domid;             /* OUT */
+    uint64_t build_ns;          /* OUT: time Tern spent building it */
+    uint32_t from_pool;         /* OUT: 1 if a prepared shell was used */
+    uint32_t reserved;          /* IN: zero */
+    char     cmdline[192];      /* IN: the guest's command line, NUL-terminated */
+};
+
+/* TERN_HC_DOMAIN_CONTROL operations */
+#define TERN_DOMCTL_PAUSE     1
+#define TERN_DOMCTL_UNPAUSE   2
+#define TERN_DOMCTL_SHUTDOWN  3  /* stop it as if it powered off */
+#define TERN_DOMCTL_DESTROY   4  /* stop it and return its memory (kept while others map its grants) */
+
+struct tern_system_info {
+    uint32_t abi_version;       /* OUT */
+    uint32_t domains;           /* OUT: domains that exist (any state) */
+    uint32_t max_domains;       /* OUT */
+    uint32_t pool_shells;       /* OUT: prepared shells ready */
+    uint64_t total_frames;      /* OUT: 4 KiB frames Tern manages */
+    uint64_t free_frames;       /* OUT: free now (pool shells count as used) */
+    uint64_t tsc_hz;            /* OUT */
+    uint64_t uptime_ns;         /* OUT */
+};
+
+TERN_STATIC_ASSERT(sizeof(struct tern_domain_create) == 280, "tern_domain_create layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_system_info) == 48, "tern_system_info layout");
+
+#endif /* TERN_CONTROL_H */
