@@ -114,6 +114,13 @@ public final class Domain {
         memoryFrameCount += frames
     }
     public func addOverheadFrame(_ frame: UInt64) { overheadFrames.append(frame) }
+
+    /// Takes over a prepared shell's frames (DomainBuilder.Shell).
+    func adopt(extents: [MemoryExtent], overheadFrames: [UInt64]) {
+        memoryExtents = extents
+        memoryFrameCount = extents.reduce(0) { $0 + $1.frames }
+        self.overheadFrames = overheadFrames
+    }
     /// The first vCPU is the one the event page's vcpu[0] speaks for.
     public func addVCPU(_ vcpu: VCPU) {
         if vcpus.isEmpty { vcpu.eventFlag = events.page?.upcallPendingFlag }
@@ -124,6 +131,22 @@ public final class Domain {
     public func refreshState() {
         guard !state.isStopped, state != .created, state != .paused else { return }
         state = vcpus.contains { $0.state != .blocked } ? .running : .blocked
+    }
+
+    /// The toolstack's pause: no vCPU of it runs until unpaused.
+    public func pause() {
+        guard !state.isStopped else { return }
+        state = .paused
+        for vcpu in vcpus { vcpu.state = .offline }
+    }
+
+    /// Starts (or resumes) every vCPU. One that was blocked wakes once and
+    /// blocks again if it has nothing to do (a spurious wake-up, as after
+    /// any upcall).
+    public func unpause() {
+        guard state == .paused || state == .created else { return }
+        state = .running
+        for vcpu in vcpus { vcpu.state = .runnable }
     }
 
     public func markStopped(_ newState: DomainState, reason: UInt64 = 0, tsc: UInt64 = 0) {

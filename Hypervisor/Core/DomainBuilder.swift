@@ -34,9 +34,38 @@ public enum DomainBuilder {
     /// GDT slots in the guest: null, 64-bit code (0x08), data (0x10), like Tern's.
     public static let guestGDT: [UInt64] = [0, Descriptors.code64, Descriptors.data]
 
+    /// Memory taken, zeroed and mapped (nested table, Tern's area) for a
+    /// domain of `memoryBytes`, with no image yet: LightVM's prepared shell.
+    /// `build(shell:)` turns it into a domain by loading an image only.
+    public struct Shell {
+        public let memoryBytes: UInt64
+        let extents: [MemoryExtent]
+        let overheadFrames: [UInt64]
+        let devicePage: UnsafeMutableRawPointer
+        public var frameCount: Int { extents.reduce(0) { $0 + $1.frames } + overheadFrames.count }
+    }
+
+    /// A shell for a domain of `memoryBytes` (see Shell).
+    public static func prepare<Host: PhysicalMemory>(
+        memoryBytes: UInt64, host: Host, frames: inout FrameAllocator
+    ) throws(Error) -> Shell {
+        guard let layout = GuestLayout(memoryBytes: memoryBytes) else { throw .badMemorySize(memoryBytes) }
+        let scratch = Domain(id: UInt16.max, name: [], privileged: false)
+        let devicePage = try takeMemory(scratch, layout, host: host, frames: &frames)
+        let taken = scratch.takeAllFrames()
+        return Shell(memoryBytes: memoryBytes, extents: taken.memory, overheadFrames: taken.overhead, devicePage: devicePage)
+    }
+
+    /// Gives a shell's frames back (a pool being emptied).
+    public static func release(_ shell: Shell, allocator: inout FrameAllocator) -> Int {
+        let scratch = Domain(id: UInt16.max, name: [], privileged: false)
+        scratch.adopt(extents: shell.extents, overheadFrames: shell.overheadFrames)
+        return release(scratch, allocator: &allocator)
+    }
+
     public static func build<Host: PhysicalMemory>(
         domain: Domain, memoryBytes: UInt64, image: UnsafeRawBufferPointer, commandLine: UnsafeRawBufferPointer,
-        host: Host, frames: inout FrameAllocator
+        host: Host, frames: inout FrameAllocator, shell: Shell? = nil
     ) throws(Error) -> StartState {
         guard let layout = GuestLayout(memoryBytes: memoryBytes) else { throw .badMemorySize(memoryBytes) }
         let elf: ELFImage
@@ -45,15 +74,15 @@ public enum DomainBuilder {
         guard span.end <= layout.reservedTop.start else {
             throw .imageOutsideMemory(start: span.start, end: span.end, limit: layout.reservedTop.start)
         }
-
-        let needed = Int(memoryBytes / FrameAllocator.frameSize)
-        guard frames.freeFrames >= needed + nestedTableEstimate(memoryBytes) else {
-            throw .outOfMemory(neededFrames: needed, freeFrames: frames.freeFrames)
-        }
+        if let shell, shell.memoryBytes != memoryBytes { throw .badMemorySize(memoryBytes) }
         do throws(Error) {
-            try populate(domain, frames: needed, host: host, allocator: &frames)
-            try mapNested(domain, host: host, allocator: &frames)
-            let devicePage = try mapTernArea(domain, layout, host: host, allocator: &frames)
+            let devicePage: UnsafeMutableRawPointer
+            if let shell {
+                domain.adopt(extents: shell.extents, overheadFrames: shell.overheadFrames)
+                devicePage = shell.devicePage
+            } else {
+                devicePage = try takeMemory(domain, layout, host: host, frames: &frames)
+            }
             let memory = GuestMemory(of: domain, host: host)
             try load(elf, image: image, into: memory)
             let root = try buildIdentityMap(layout, memory: memory)
@@ -63,6 +92,27 @@ public enum DomainBuilder {
             return StartState(entry: elf.entry, stackTop: layout.stackTop, startInfo: layout.startInfo,
                               pageTableRoot: root, gdtBase: layout.gdt,
                               gdtLimit: UInt16(guestGDT.count * 8 - 1))
+        } catch {
+            release(domain, allocator: &frames)
+            throw error
+        }
+    }
+
+    /// Zeroed guest memory, its nested table and Tern's area (the device
+    /// page): everything a domain of this size needs before an image.
+    /// Returns the device page. On failure the frames stay with `domain`
+    /// (the caller releases them).
+    private static func takeMemory<Host: PhysicalMemory>(
+        _ domain: Domain, _ layout: GuestLayout, host: Host, frames: inout FrameAllocator
+    ) throws(Error) -> UnsafeMutableRawPointer {
+        let needed = Int(layout.memoryBytes / FrameAllocator.frameSize)
+        guard frames.freeFrames >= needed + nestedTableEstimate(layout.memoryBytes) else {
+            throw .outOfMemory(neededFrames: needed, freeFrames: frames.freeFrames)
+        }
+        do throws(Error) {
+            try populate(domain, frames: needed, host: host, allocator: &frames)
+            try mapNested(domain, host: host, allocator: &frames)
+            return try mapTernArea(domain, layout, host: host, allocator: &frames)
         } catch {
             release(domain, allocator: &frames)
             throw error

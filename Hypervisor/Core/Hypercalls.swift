@@ -19,6 +19,14 @@ public protocol HypercallHost {
     /// A dying domain's last granted frame was unmapped by its last
     /// mapper: its memory may go now.
     func releaseDying(_ domain: Domain)
+    /// Builds and registers a domain (TERN_HC_DOMAIN_CREATE, checked).
+    func createDomain(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure>
+    /// Pauses, unpauses, shuts down or destroys `domain` (checked).
+    func control(_ domain: Domain, _ operation: DomainOperation)
+    /// Fills Tern's pool of prepared shells of `memoryBytes` up to
+    /// `count`; how many are ready.
+    func prepareShells(memoryBytes: UInt64, count: Int) -> Int
+    func systemInfo() -> tern_system_info
 }
 
 /// What a hypercall asks the caller's vCPU to do next.
@@ -82,6 +90,8 @@ public enum Hypercalls {
             return deviceAdd(request: a.0, caller: domain, host: host)
         case UInt64(TERN_HC_DEVICE_REMOVE):
             return deviceRemove(frontend: a.0, type: a.1, devid: a.2, caller: domain, host: host)
+        case UInt64(TERN_HC_DOMAIN_CREATE)...UInt64(TERN_HC_SYSTEM_INFO):
+            return domainControl(number, a, caller: domain, host: host)
         default:
             return error(TERN_ENOSYS)
         }

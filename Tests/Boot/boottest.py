@@ -227,7 +227,7 @@ def guest_hello_abi_and_memory_back(args):
     domain info, shuts down, and every frame it had comes back."""
     run = boot(qemu_command(elf=args.elf, extra=modules("hello name=hello mem=4M")), NO_GUESTS_LEFT)
     d = domain_ids(run)["hello"]
-    run.find(rf"^\(d{d}\) hello from a Tern guest: domain {d}, 4 MiB, ABI version 3$")
+    run.find(rf"^\(d{d}\) hello from a Tern guest: domain {d}, 4 MiB, ABI version 4$")
     run.find(rf"^\(d{d}\) start info: console hypercall\+device, free from \d+$")
     run.find(rf"^\(d{d}\) cpuid: signature Tern, hypervisor bit 1, SVM hidden: true$")
     run.find(rf"^\(d{d}\) domain info: status 0, id {d}, 4 MiB, state 2$")
@@ -682,7 +682,7 @@ def dom0_lists_domains_reads_terns_log_and_cannot_touch_others(args):
                                  guests=["sleeper.elf name=sleeper -- rounds=0 ms=50", "hello.elf name=hello"])
     run = boot(command, done, timeout=240, send=send, allowed=[r"^\(tern\) WARNING: d0: (read|write) at GPA"])
     out = run.log[run.log.index("Tern ABI"):]
-    run.find(r"^\(d0\) Tern ABI 0\.3$")
+    run.find(r"^\(d0\) Tern ABI 0\.4$")
     rows = re.findall(r"^\(d0\) +(\d+) +(\S+) +(\w+) +(\d+) +(\d+) +([\d.]+) +(\S+)$", out, re.MULTILINE)
     first, last = rows[:len(rows) // 2], rows[len(rows) // 2:]
     for listing in (first, last):

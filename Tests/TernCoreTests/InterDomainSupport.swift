@@ -32,6 +32,65 @@ final class InterDomainHost: HypercallHost {
         domains[domain.id] = nil
     }
 
+    // MARK: domain control, as the machine layer does it
+
+    var shells: [DomainBuilder.Shell] = []
+    var operations: [(UInt16, DomainOperation)] = []
+
+    func createDomain(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure> {
+        var image: [UInt8] = []
+        for frame in request.imageFrames { image += Array(machine.memory.bytes(at: frame, count: 4096)!) }
+        image = Array(image.prefix(request.imageBytes))
+        guard let id = (1...UInt16(TERN_DOMAINS_MAX - 1)).first(where: { domains[$0] == nil }) else { return .failure(.noFreeID) }
+        let domain = Domain(id: id, name: request.name, privileged: false, weight: request.weight)
+        let shell = request.fromPool ? shells.firstIndex { $0.memoryBytes == request.memoryBytes }.map { shells.remove(at: $0) } : nil
+        let ok: Bool = image.withUnsafeBytes { img in
+            request.commandLine.withUnsafeBytes { line in
+                do throws(DomainBuilder.Error) {
+                    _ = try DomainBuilder.build(domain: domain, memoryBytes: request.memoryBytes, image: img, commandLine: line,
+                                                host: machine.memory, frames: &machine.frames, shell: shell)
+                    return true
+                } catch {
+                    return false
+                }
+            }
+        }
+        guard ok else { return .failure(.badImage) }
+        domain.addVCPU(VCPU(domainID: id, index: 0))
+        domain.state = request.start ? .running : .paused
+        domains[id] = domain
+        return .success(CreatedDomain(id: id, buildNanoseconds: 1, fromPool: shell != nil))
+    }
+
+    func control(_ domain: Domain, _ operation: DomainOperation) {
+        operations.append((domain.id, operation))
+        switch operation {
+        case .pause: domain.pause()
+        case .unpause: domain.unpause()
+        case .shutdown, .destroy:
+            domain.markStopped(.shutdown)
+            DomainTeardown.disconnect(domain, host: self)
+            if domain.grants.mappedByOthers == 0 { releaseDying(domain) } else { domain.state = .dying }
+        }
+    }
+
+    func prepareShells(memoryBytes: UInt64, count: Int) -> Int {
+        while shells.filter({ $0.memoryBytes == memoryBytes }).count < count {
+            do throws(DomainBuilder.Error) {
+                shells.append(try DomainBuilder.prepare(memoryBytes: memoryBytes, host: machine.memory, frames: &machine.frames))
+            } catch {
+                break
+            }
+        }
+        return shells.filter { $0.memoryBytes == memoryBytes }.count
+    }
+
+    func systemInfo() -> tern_system_info {
+        tern_system_info(abi_version: UInt32(TERN_ABI_VERSION), domains: UInt32(domains.count), max_domains: UInt32(TERN_DOMAINS_MAX),
+                         pool_shells: UInt32(shells.count), total_frames: 0, free_frames: UInt64(machine.frames.freeFrames),
+                         tsc_hz: 1_000_000_000, uptime_ns: now)
+    }
+
     /// A running 2 MiB DomU with one vCPU, as Tern builds it.
     @discardableResult
     func build(id: UInt16, name: String = "guest", privileged: Bool = false) -> Domain {

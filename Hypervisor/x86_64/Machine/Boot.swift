@@ -66,6 +66,7 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
     phases.mark("svm", tsc: tern_rdtsc())
 
     Domains.freeFramesBeforeGuests = Platform.frames!.freeFrames
+    Domains.totalFrames = Platform.frames!.freeFrames
     var dom0Kernel: BootInfo.Module?, dom0Initrd: BootInfo.Module?
     var guests: [BootInfo.Module] = []
     for module in info.modules {

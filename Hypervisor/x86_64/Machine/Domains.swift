@@ -5,7 +5,9 @@ import TernCPU
 /// domain from a boot module, set up its vCPU's VMCB, and destroy it,
 /// returning every frame.
 enum Domains {
-    static let maxDomains = 64
+    static let maxDomains = Int(TERN_DOMAINS_MAX)
+    /// Frames Tern manages once booted (before Dom0 and guests).
+    nonisolated(unsafe) static var totalFrames = 0
     nonisolated(unsafe) static var table: [Domain?] = []
     nonisolated(unsafe) static let scheduler = Scheduler()
     /// Free frames just before the first guest was built: when the last
@@ -191,52 +193,163 @@ enum Domains {
             }
             return
         }
-        guard let id = freeID() else {
-            label.withUnsafeBytes { Log.error("module \(text: $0): no free domain id (at most \(maxDomains - 1) guests)") }
-            return
-        }
         guard let image = PhysicalWindow.directMap.bytes(at: module.range.start, count: Int(module.range.length)) else {
             label.withUnsafeBytes { Log.error("module \(text: $0): image at \(hex: module.range.start) unreachable") }
             return
         }
-        let domain = Domain(id: id, name: options.name, privileged: false, weight: options.weight)
-        domain.timing.buildStart = tern_rdtsc()
-        let freeBefore = Platform.frames!.freeFrames
-        var built: DomainBuilder.StartState?
-        var failure: DomainBuilder.Error?
-        options.guestCommandLine.withUnsafeBytes { line in
-            do throws(DomainBuilder.Error) {
-                built = try DomainBuilder.build(domain: domain, memoryBytes: options.memoryBytes, image: image,
-                                                commandLine: line, host: PhysicalWindow.directMap, frames: &Platform.frames!)
-            } catch {
-                failure = error
-            }
+        let built = options.guestCommandLine.withUnsafeBytes { line in
+            build(name: options.name, memoryBytes: options.memoryBytes, weight: options.weight, image: image,
+                  commandLine: line, shell: nil)
         }
-        guard let start = built else {
-            let error = failure!
-            label.withUnsafeBytes { Log.error("module \(text: $0): cannot build the domain: \(buildErrorText(error))") }
-            return
+        switch built {
+        case .failure(let failure):
+            label.withUnsafeBytes { name in
+                switch failure {
+                case .noFreeID: Log.error("module \(text: name): no free domain id (at most \(maxDomains - 1) guests)")
+                case .build(let error): Log.error("module \(text: name): cannot build the domain: \(buildErrorText(error))")
+                case .noVMCB: Log.error("module \(text: name): no memory for its VMCB")
+                }
+            }
+        case .success(let domain):
+            start(domain)
+            if !options.channels.isEmpty { bootChannels.append(BootChannels(frontend: domain.id, backends: options.channels)) }
+        }
+    }
+
+    enum BuildFailure: Error {
+        case noFreeID
+        case build(DomainBuilder.Error)
+        case noVMCB
+    }
+
+    /// A new domain in the table, built (from `shell` if given) and paused:
+    /// `start` runs it. Logs what it took. On failure nothing of it is left.
+    static func build(name: [UInt8], memoryBytes: UInt64, weight: Int, image: UnsafeRawBufferPointer,
+                      commandLine: UnsafeRawBufferPointer, shell: DomainBuilder.Shell?) -> Result<Domain, BuildFailure> {
+        guard let id = freeID() else {
+            if let shell { _ = DomainBuilder.release(shell, allocator: &Platform.frames!) }
+            return .failure(.noFreeID)
+        }
+        let domain = Domain(id: id, name: name, privileged: false, weight: weight)
+        domain.timing.buildStart = tern_rdtsc()
+        let freeBefore = Platform.frames!.freeFrames + (shell?.frameCount ?? 0)
+        let start: DomainBuilder.StartState
+        do throws(DomainBuilder.Error) {
+            start = try DomainBuilder.build(domain: domain, memoryBytes: memoryBytes, image: image, commandLine: commandLine,
+                                            host: PhysicalWindow.directMap, frames: &Platform.frames!, shell: shell)
+        } catch {
+            return .failure(.build(error))
         }
         guard setUpVCPU(domain, start) else {
             DomainBuilder.release(domain, allocator: &Platform.frames!)
-            label.withUnsafeBytes { Log.error("module \(text: $0): no memory for its VMCB") }
-            return
+            return .failure(.noVMCB)
         }
         table[Int(id)] = domain
+        domain.state = .paused
+        for vcpu in domain.vcpus { scheduler.add(vcpu, weight: domain.weight) }
         domain.timing.built = tern_rdtsc()
-        domain.state = .running
-        for vcpu in domain.vcpus {
-            vcpu.state = .runnable
-            scheduler.add(vcpu, weight: domain.weight)
-        }
-        if !options.channels.isEmpty { bootChannels.append(BootChannels(frontend: id, backends: options.channels)) }
         let used = freeBefore - Platform.frames!.freeFrames
-        label.withUnsafeBytes { name in
-            Log.info("d\(id) \(text: name): created, \(bytes: domain.memoryBytes) RAM, entry \(hex: start.entry), \(used) frames (free now \(Platform.frames!.freeFrames))")
+        let source: StaticString = shell == nil ? "" : " from the pool"
+        name.withUnsafeBytes { text in
+            Log.info("d\(id) \(text: text): created, \(bytes: domain.memoryBytes) RAM, entry \(hex: start.entry), \(used) frames\(source) (free now \(Platform.frames!.freeFrames))")
             if let first = domain.memoryExtents.first {
-                Log.info("d\(id) \(text: name): memory in \(domain.memoryExtents.count) host extents, the first \(hex: first.hostBase) (\(first.frames) frames)")
+                Log.info("d\(id) \(text: text): memory in \(domain.memoryExtents.count) host extents, the first \(hex: first.hostBase) (\(first.frames) frames)")
             }
         }
+        return .success(domain)
+    }
+
+    /// Lets a built (paused) domain's vCPUs run.
+    static func start(_ domain: Domain) { domain.unpause() }
+
+    /// TERN_HC_DOMAIN_CREATE (checked by Core/DomainControl.swift): the
+    /// image is gathered from Dom0's frames into one contiguous run of
+    /// scratch frames, built, and the scratch frames freed.
+    static func create(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure> {
+        let begin = tern_rdtsc()
+        let pages = (request.imageBytes + Int(Layout.pageSize) - 1) / Int(Layout.pageSize)
+        guard let scratch = Platform.frames!.allocateContiguous(count: pages),
+              let buffer = PhysicalWindow.directMap.mutableBytes(at: scratch, count: pages * Int(Layout.pageSize)) else {
+            return .failure(.outOfMemory)
+        }
+        defer {
+            for i in 0..<pages {
+                do throws(FrameAllocator.FreeError) { try Platform.frames!.free(scratch + UInt64(i) * Layout.pageSize) } catch {
+                    Log.error("create: scratch frame \(hex: scratch + UInt64(i) * Layout.pageSize) would not free")
+                }
+            }
+        }
+        for (i, frame) in request.imageFrames.enumerated() {
+            guard let page = PhysicalWindow.directMap.bytes(at: frame, count: Int(Layout.pageSize)) else {
+                return .failure(.hostMemoryUnreachable)
+            }
+            UnsafeMutableRawBufferPointer(rebasing: buffer[(i * Int(Layout.pageSize))..<((i + 1) * Int(Layout.pageSize))])
+                .copyMemory(from: page)
+        }
+        let shell = request.fromPool ? DomainPool.take(memoryBytes: request.memoryBytes) : nil
+        let image = UnsafeRawBufferPointer(rebasing: buffer[0..<request.imageBytes])
+        let built = request.commandLine.withUnsafeBytes { line in
+            build(name: request.name, memoryBytes: request.memoryBytes, weight: request.weight, image: image,
+                  commandLine: line, shell: shell)
+        }
+        switch built {
+        case .failure(let failure):
+            request.name.withUnsafeBytes { name in
+                switch failure {
+                case .noFreeID: Log.warning("create \(text: name): no free domain id")
+                case .build(let error): Log.warning("create \(text: name): refused: \(buildErrorText(error))")
+                case .noVMCB: Log.warning("create \(text: name): no memory for its VMCB")
+                }
+            }
+            switch failure {
+            case .noFreeID: return .failure(.noFreeID)
+            case .noVMCB: return .failure(.outOfMemory)
+            case .build(let error):
+                switch error {
+                case .outOfMemory: return .failure(.outOfMemory)
+                case .badMemorySize: return .failure(.badMemorySize)
+                case .badImage, .imageOutsideMemory: return .failure(.badImage)
+                case .mapping, .hostMemoryUnreachable: return .failure(.hostMemoryUnreachable)
+                }
+            }
+        case .success(let domain):
+            if request.start { start(domain) }
+            let ns = BootPhases.microseconds(cycles: tern_rdtsc() &- begin, tscHz: Platform.tscHz) &* 1000
+            return .success(CreatedDomain(id: domain.id, buildNanoseconds: ns, fromPool: shell != nil))
+        }
+    }
+
+    /// TERN_HC_DOMAIN_CONTROL (checked by Core/DomainControl.swift).
+    static func control(_ domain: Domain, _ operation: DomainOperation) {
+        domain.name.withUnsafeBytes { name in
+            switch operation {
+            case .pause:
+                domain.pause()
+                Log.info("d\(domain.id) \(text: name): paused by the toolstack")
+            case .unpause:
+                domain.unpause()
+                Log.debug("d\(domain.id) \(text: name): unpaused by the toolstack")
+            case .shutdown, .destroy:
+                Exits.flushConsole(domain)
+                let what: StaticString = operation == .shutdown ? "shut down" : "destroyed"
+                Log.info("d\(domain.id) \(text: name): \(what) by the toolstack")
+                domain.markStopped(.shutdown, reason: UInt64(TERN_SHUTDOWN_POWEROFF), tsc: tern_rdtsc())
+                destroy(domain)
+            }
+        }
+    }
+
+    static func systemInfo() -> tern_system_info {
+        var info = tern_system_info()
+        info.abi_version = UInt32(TERN_ABI_VERSION)
+        info.domains = UInt32(table.reduce(0) { $0 + ($1 == nil ? 0 : 1) })
+        info.max_domains = UInt32(maxDomains)
+        info.pool_shells = UInt32(DomainPool.shells.count)
+        info.total_frames = UInt64(totalFrames)
+        info.free_frames = UInt64(Platform.frames!.freeFrames)
+        info.tsc_hz = Platform.tscHz
+        info.uptime_ns = SystemTime.nowNanoseconds()
+        return info
     }
 
     /// `channel=NAME` options seen while creating the boot modules.

@@ -26,6 +26,11 @@ struct GuestHypercallHost: HypercallHost {
 
     func releaseDying(_ domain: Domain) { Domains.release(domain) }
 
+    func createDomain(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure> { Domains.create(request) }
+    func control(_ domain: Domain, _ operation: DomainOperation) { Domains.control(domain, operation) }
+    func prepareShells(memoryBytes: UInt64, count: Int) -> Int { DomainPool.fill(memoryBytes: memoryBytes, count: count) }
+    func systemInfo() -> tern_system_info { Domains.systemInfo() }
+
     /// Guest console lines go to Tern's console as "(dN) text", without
     /// Tern's prefix (as Xen's "(d1) ...").
     func consoleLine(from domain: Domain, _ line: UnsafeRawBufferPointer) {

@@ -1,0 +1,143 @@
+import TernABI
+
+/// A checked TERN_HC_DOMAIN_CREATE request, as the host builds it.
+public struct DomainRequest {
+    public var name: [UInt8]
+    public var memoryBytes: UInt64
+    public var weight: Int
+    public var commandLine: [UInt8]
+    /// Host addresses of the frames holding the ELF image, in order.
+    public var imageFrames: [UInt64]
+    public var imageBytes: Int
+    public var start: Bool
+    public var fromPool: Bool
+}
+
+public struct CreatedDomain {
+    public var id: UInt16
+    public var buildNanoseconds: UInt64
+    public var fromPool: Bool
+    public init(id: UInt16, buildNanoseconds: UInt64, fromPool: Bool) {
+        self.id = id
+        self.buildNanoseconds = buildNanoseconds
+        self.fromPool = fromPool
+    }
+}
+
+public enum DomainCreateFailure: Error, Equatable {
+    case noFreeID
+    case outOfMemory
+    case badImage
+    case badMemorySize
+    case hostMemoryUnreachable
+
+    var code: Int32 {
+        switch self {
+        case .noFreeID: return TERN_ENOSPC
+        case .outOfMemory: return TERN_ENOMEM
+        case .badImage: return TERN_ENOEXEC
+        case .badMemorySize: return TERN_EINVAL
+        case .hostMemoryUnreachable: return TERN_EFAULT
+        }
+    }
+}
+
+public enum DomainOperation: Equatable { case pause, unpause, shutdown, destroy }
+
+/// The toolstack's calls (tern/control.h, docs/abi.md "Domain control"):
+/// privileged; every field of a request checked before the host is asked.
+extension Hypercalls {
+    static func domainControl<Host: HypercallHost>(
+        _ number: UInt64, _ a: (UInt64, UInt64, UInt64, UInt64, UInt64), caller: Domain, host: Host
+    ) -> HypercallOutcome {
+        guard caller.privileged else { return error(TERN_EPERM) }
+        switch number {
+        case UInt64(TERN_HC_DOMAIN_CREATE): return create(request: a.0, caller: caller, host: host)
+        case UInt64(TERN_HC_DOMAIN_CONTROL): return control(domid: a.0, operation: a.1, caller: caller, host: host)
+        case UInt64(TERN_HC_DOMAIN_PREPARE):
+            guard GuestLayout(memoryBytes: a.0) != nil, a.1 <= UInt64(TERN_DOMAINS_MAX) else { return error(TERN_EINVAL) }
+            return .resume(Int64(host.prepareShells(memoryBytes: a.0, count: Int(a.1))))
+        default:
+            var info = host.systemInfo()
+            return copyOut(&info, to: a.0, domain: caller, host: host)
+        }
+    }
+
+    /// The bytes of a NUL-terminated field; nil if it has no NUL.
+    static func cString<T>(_ field: T) -> [UInt8]? {
+        withUnsafeBytes(of: field) { raw in
+            guard let end = raw.firstIndex(of: 0) else { return nil }
+            return Array(raw[0..<end])
+        }
+    }
+
+    private static func create<Host: HypercallHost>(request gpa: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
+        let memory = host.memory(of: caller)
+        var request = tern_domain_create()
+        guard withUnsafeMutableBytes(of: &request, { memory.copyOut(from: gpa, into: $0) }) else { return error(TERN_EFAULT) }
+        let knownFlags = TERN_CREATE_START | TERN_CREATE_FROM_POOL
+        guard request.reserved == 0, request.flags & ~knownFlags == 0 else { return error(TERN_EINVAL) }
+        guard let name = cString(request.name), name.withUnsafeBytes({ ModuleOptions.isValidName($0) }),
+              let commandLine = cString(request.cmdline),
+              GuestLayout(memoryBytes: request.memory_bytes) != nil, request.weight <= UInt32(ModuleOptions.maxWeight) else {
+            return error(TERN_EINVAL)
+        }
+        let frameSize = FrameAllocator.frameSize
+        let count = UInt64(request.image_frame_count)
+        guard request.image_bytes > 0, count <= UInt64(TERN_IMAGE_FRAMES_MAX),
+              count == (request.image_bytes + frameSize - 1) / frameSize else { return error(TERN_EINVAL) }
+        var next: UInt64 = 0
+        while let other = host.firstDomain(atOrAfter: next) {
+            if other.name == name && other.state != .dead { return error(TERN_EEXIST) }
+            next = UInt64(other.id) + 1
+        }
+        // The frame list and every frame in it: the caller's own memory.
+        guard memory.contains(request.image_frames_gpa, count: count * 8) else { return error(TERN_EFAULT) }
+        var frames = [UInt64](repeating: 0, count: Int(count))
+        guard frames.withUnsafeMutableBytes({ memory.copyOut(from: request.image_frames_gpa, into: $0) }) else {
+            return error(TERN_EFAULT)
+        }
+        for i in frames.indices {
+            guard frames[i] % frameSize == 0, memory.contains(frames[i], count: frameSize),
+                  let address = memory.hostAddress(of: frames[i]) else { return error(TERN_EFAULT) }
+            frames[i] = address
+        }
+        let outcome = host.createDomain(DomainRequest(
+            name: name, memoryBytes: request.memory_bytes, weight: request.weight == 0 ? Scheduler.defaultWeight : Int(request.weight),
+            commandLine: commandLine, imageFrames: frames, imageBytes: Int(request.image_bytes),
+            start: request.flags & TERN_CREATE_START != 0, fromPool: request.flags & TERN_CREATE_FROM_POOL != 0))
+        switch outcome {
+        case .failure(let failure):
+            return error(failure.code)
+        case .success(let created):
+            request.domid = UInt32(created.id)
+            request.build_ns = created.buildNanoseconds
+            request.from_pool = created.fromPool ? 1 : 0
+            _ = withUnsafeBytes(of: &request) { memory.copyIn(to: gpa, from: $0) }
+            return .resume(Int64(created.id))
+        }
+    }
+
+    private static func control<Host: HypercallHost>(domid: UInt64, operation raw: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
+        let operation: DomainOperation
+        switch raw {
+        case UInt64(TERN_DOMCTL_PAUSE): operation = .pause
+        case UInt64(TERN_DOMCTL_UNPAUSE): operation = .unpause
+        case UInt64(TERN_DOMCTL_SHUTDOWN): operation = .shutdown
+        case UInt64(TERN_DOMCTL_DESTROY): operation = .destroy
+        default: return error(TERN_EINVAL)
+        }
+        guard domid <= UInt64(UInt16.max), let target = host.domain(withID: UInt16(domid)) else { return error(TERN_ENOENT) }
+        guard target !== caller, !target.privileged else { return error(TERN_EPERM) }
+        switch operation {
+        case .pause:
+            guard target.state == .running || target.state == .blocked else { return error(TERN_EINVAL) }
+        case .unpause:
+            guard target.state == .paused || target.state == .created else { return error(TERN_EINVAL) }
+        case .shutdown, .destroy:
+            guard !target.state.isStopped else { return error(target.state == .dying ? TERN_EBUSY : TERN_ENOENT) }
+        }
+        host.control(target, operation)
+        return .resume(0)
+    }
+}
