@@ -168,6 +168,59 @@ def dom0_boot(args, runs=5):
     print("  goal: Tern via -kernel within 1.3x of bare; Xen 4.17 needs about 20 s here (platform-facts.md)")
 
 
+TOOLSTACK_COUNTS = (1, 10, 50, 200)
+XL_CREATE_SECONDS = 16.0   # Xen 4.17's `xl create` in the same QEMU (platform-facts.md)
+
+
+def toolstack_run(args, pool, total=200):
+    """One Dom0 boot; `total` 2 MiB sleepers created one after the other
+    with `tern create --time` (all stay running), with or without a pool
+    of prepared shells; then three destroyed. Returns the log."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "Dom0", "cmdline")) as f:
+        cmdline = f.read().strip().replace(",", ",,")
+    modules = f"build/dom0/vmlinux role=dom0 -- {cmdline},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"
+    command = qemu_command(elf=args.elf, memory="1536M", cmdline="dom0_mem=384M", defaults=True, extra=["-initrd", modules])
+    script = ("printf 'name = \"b\"\\nkernel = \"/usr/lib/tern/guests/sleeper.elf\"\\nmemory = 2\\ncmdline = \"rounds=0 ms=1000\"\\n' > /tmp/base.cfg; "
+              + (f"tern prepare {total} --memory 2; " if pool else "")
+              + f"for i in $(seq {total}); do sed \"s/^name = .*/name = \\\"b$i\\\"/\" /tmp/base.cfg > /tmp/b.cfg; "
+              "tern create --time /tmp/b.cfg | sed \"s/^/t$i: /\"; done; "
+              "for i in 1 2 3; do tern destroy b$i; done; echo bench-done\n")
+    return boot(command, r"^\(d0\) bench-done$", timeout=1800, send=[(r"^\(d0\) / # ", script)])
+
+
+def toolstack(args):
+    """`tern create` from Dom0's shell to the guest's first console line
+    (the CLI polls Tern's log for it), for the 1st, 10th, 50th and 200th
+    running guest (median of the five creates ending there; one for the
+    1st), without and with the pool of prepared shells (`tern prepare`),
+    against Xen's `xl create` (about 16 s in the same QEMU); destroy time
+    from Tern's log."""
+    for pool in (False, True):
+        run = toolstack_run(args, pool)
+        times = {}
+        for m in re.finditer(r"^\(d0\) t(\d+): created d\d+ b\d+ in (\d+) us \(Tern: build (\d+) us, (from pool|fresh)\); "
+                             r"first console line after (\d+) us", run.log, re.MULTILINE):
+            times[int(m.group(1))] = (int(m.group(2)), int(m.group(3)), m.group(4), int(m.group(5)))
+        label = "with a pool of prepared shells" if pool else "without a pool"
+        print(f"== tern create -> first console line, 2 MiB guests, {label} (wall time, TCG)")
+        first = None
+        for n in TOOLSTACK_COUNTS:
+            window = [times[i] for i in range(max(1, n - 4), n + 1) if i in times]
+            if not window:
+                print(f"  guest {n:>3}: no figure (only {len(times)} creates reported)")
+                continue
+            console = statistics.median(t[3] for t in window) / 1000
+            build = statistics.median(t[1] for t in window) / 1000
+            sources = sorted(set(t[2] for t in window))
+            first = first or console
+            print(f"  guest {n:>3}: {console:8.1f} ms to first console line (Tern build {build:6.2f} ms, {'/'.join(sources)}), "
+                  f"{console / first:.2f}x the 1st, {XL_CREATE_SECONDS * 1000 / console:,.0f}x faster than xl create")
+        destroys = [int(x) for x in re.findall(r"^\(tern\) d\d+ b\d+: timing: .* destroy (\d+) us$", run.log, re.MULTILINE)]
+        if destroys:
+            print(f"  destroy (Tern's part): median {statistics.median(destroys):.0f} us of {len(destroys)}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--elf", default="build/tern.elf")
@@ -197,6 +250,7 @@ def main():
     ring(args)
     channels(args)
     dom0_boot(args)
+    toolstack(args)
 
     print("== Boot phases under -icount shift=0,sleep=off (virtual time, deterministic)")
     run = boot(qemu_command(elf=args.elf, icount=True), BOOT_COMPLETE, timeout=120)

@@ -701,6 +701,116 @@ def dom0_lists_domains_reads_terns_log_and_cannot_touch_others(args):
     check("crashed" not in run.log, "a domain crashed", run)
 
 
+def free_frames(run, text):
+    """The free-frame counts of every `tern info` in `text`, in order."""
+    return [int(m) for m in re.findall(r"^\(d0\) memory: total \d+ MiB, free \d+ MiB \((\d+) frames\)$", text, re.MULTILINE)]
+
+
+@test
+def toolstack_create_list_console_destroy(args):
+    """The first session of the README, from Dom0's shell: `tern create`
+    two guests from /etc/tern, `tern list` shows them, `tern console`
+    shows a running guest's output and an exited guest's kept log,
+    `tern destroy` removes the running one, and Tern's free frames come
+    back to what they were."""
+    send, done = shell(
+        "tern info",
+        "tern create /etc/tern/hello.cfg",
+        "tern create /etc/tern/sleeper.cfg",
+        "sleep 3; tern list",
+        "timeout 3 tern console sleeper </dev/null | sed 's/^/console: /'",
+        "tern console hello </dev/null | sed 's/^/console: /'",
+        "tern destroy sleeper; tern list",
+        "tern info")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    out = run.log[run.log.index("tern info"):]
+    ids = re.findall(r"^\(d0\) (\d+)$", out, re.MULTILINE)
+    check(ids == ["1", "2"], f"tern create printed {ids}, not the ids 1 and 2", run)
+    run.find(r"^\(tern\) d1 hello: created, 4 MiB RAM")
+    run.find(r"^\(d1\) hello from a Tern guest: domain 1, 4 MiB, ABI version 4$")
+    run.find(r"^\(d0\) +2 +sleeper +(running|blocked) +4 +1 +[\d.]+$")
+    run.find(r"^\(d0\) console: .*sleeper: round 1: woke after \d+ ms$")
+    run.find(r"^\(d0\) console: .*hello from a Tern guest: domain 1")
+    run.find(r"^\(tern\) d2 sleeper: destroyed by the toolstack$")
+    frames = free_frames(run, out)
+    check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
+    check("crashed" not in run.log, "a domain crashed", run)
+
+
+@test
+def toolstack_fifty_guests_and_every_frame_back(args):
+    """50 guests created from Dom0 with `tern create`, all listed, all
+    destroyed with `tern destroy`; Tern's free-frame count is back to
+    where it started."""
+    make = ("for i in $(seq 50); do sed \"s/^name = .*/name = \\\"g$i\\\"/\" /etc/tern/sleeper.cfg > /tmp/g$i.cfg; "
+            "tern create /tmp/g$i.cfg >/dev/null || echo create-failed $i; done")
+    send, done = shell(
+        "tern info",
+        make,
+        "echo listed: $(tern list | grep -c ' g[0-9]')",
+        "for i in $(seq 50); do tern destroy g$i || echo destroy-failed $i; done; echo left: $(tern list | grep -c ' g[0-9]')",
+        "tern info")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=600, send=send)
+    check("create-failed" not in run.log and "destroy-failed" not in run.log, "a create or destroy failed", run)
+    run.find(r"^\(d0\) listed: 50$")
+    run.find(r"^\(d0\) left: 0$")
+    frames = free_frames(run, run.log[run.log.index("tern info"):])
+    check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
+
+
+@test
+def toolstack_refuses_bad_configs(args):
+    """Each bad config is refused before anything is created, with a
+    message that names the file, the line and the key (or what is
+    missing): an unknown key, a bad memory size, two vCPUs, a missing
+    kernel file, a name in use, more memory than is free."""
+    configs = {
+        "unknown": 'name = "u"\\nkernel = "/usr/lib/tern/guests/hello.elf"\\ncolour = "red"',
+        "oddmem": 'name = "o"\\nkernel = "/usr/lib/tern/guests/hello.elf"\\nmemory = 3',
+        "vcpus": 'name = "v"\\nkernel = "/usr/lib/tern/guests/hello.elf"\\nvcpus = 2',
+        "nokernel": 'name = "n"\\nkernel = "/usr/lib/tern/guests/missing.elf"',
+        "dupname": 'name = "sleeper"\\nkernel = "/usr/lib/tern/guests/sleeper.elf"',
+        "huge": 'name = "h"\\nkernel = "/usr/lib/tern/guests/hello.elf"\\nmemory = 60000',
+    }
+    commands = ["tern create /etc/tern/sleeper.cfg"]
+    for name, text in configs.items():
+        commands.append(f"printf '{text}\\n' > /tmp/{name}.cfg; tern create /tmp/{name}.cfg 2>&1 | sed 's/^/{name}: /'")
+    commands.append("echo domains: $(tern list | tail -n +2 | wc -l)")
+    send, done = shell(*commands)
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(d0\) unknown: /tmp/unknown\.cfg:3: colour: ")
+    run.find(r"^\(d0\) oddmem: /tmp/oddmem\.cfg:3: memory: ")
+    run.find(r"^\(d0\) vcpus: /tmp/vcpus\.cfg:3: vcpus: ")
+    run.find(r"^\(d0\) nokernel: .*missing\.elf")
+    run.find(r"^\(d0\) dupname: .*sleeper")
+    run.find(r"^\(d0\) huge: .*memory")
+    run.find(r"^\(d0\) domains: 2$")   # Dom0 and the sleeper, nothing else
+
+
+@test
+def toolstack_killed_mid_create_leaves_nothing(args):
+    """`tern create` killed (SIGKILL) after Tern built and started the
+    domain but before it committed it: tern.ko sees /dev/tern closed and
+    destroys the provisional domain; nothing is left and the free frames
+    are back."""
+    send, done = shell(
+        "tern info",
+        "TERN_TEST_STALL_BEFORE_COMMIT=60 tern create /etc/tern/sleeper.cfg & sleep 4; "
+        "echo during: $(tern list | grep -c sleeper); kill -9 $!; sleep 1; echo after: $(tern list | grep -c sleeper)",
+        "dmesg | grep -o 'destroyed provisional domain [0-9]*'",
+        "tern info")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(d0\) during: 1$")
+    run.find(r"^\(d0\) after: 0$")
+    run.find(r"^\(d0\) destroyed provisional domain 1$")
+    frames = free_frames(run, run.log[run.log.index("tern info"):])
+    check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
+
+
 @test
 def icount_phase_regression(args):
     """Deterministic virtual time: each phase within 20% of the baseline."""
