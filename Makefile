@@ -132,7 +132,7 @@ $(ELF): $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.
 	$(Q)$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.o -o $@
 	@size=$$(stat -c %s $@); echo "built $@ ($$size bytes)"
 
-dom0: $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_INITRD)
+dom0: $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_INITRD)
 
 $(DOM0_KERNEL): Dom0/fetch-kernel.sh Dom0/extract-vmlinux.py | $(DEPS_STAMP)
 	@echo "  FETCH   $@"
@@ -140,12 +140,20 @@ $(DOM0_KERNEL): Dom0/fetch-kernel.sh Dom0/extract-vmlinux.py | $(DEPS_STAMP)
 
 # tern.ko, built against the pinned kernel's headers (Dom0/fetch-headers.sh).
 $(DOM0_TERN_KO): $(DOM0_KERNEL) Dom0/driver/tern.c Dom0/driver/Kbuild Dom0/driver/build.sh \
-                 Dom0/fetch-headers.sh Hypervisor/ABI/include/tern/abi.h | $(DEPS_STAMP)
+                 Dom0/fetch-headers.sh $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_STAMP)
 	@echo "  KMOD    $@"
 	$(Q)bash Dom0/driver/build.sh $(DOM0)
 
-$(DOM0_INITRD): $(DOM0_KERNEL) $(DOM0_TERN_KO) Dom0/initramfs/build.sh Dom0/initramfs/init \
-                 Dom0/initramfs/udhcpc.script Dom0/initramfs/modules-load
+# The toolstack CLI, static, for the initramfs (Dom0/toolstack/build.sh).
+DOM0_TERN_CLI := $(DOM0)/tern
+TOOLSTACK_SOURCES := Package.swift $(wildcard Dom0/toolstack/*/*.swift Dom0/toolstack/*/*.c Dom0/toolstack/*/include/*.h) \
+                     $(wildcard Hypervisor/ABI/include/tern/*.h)
+$(DOM0_TERN_CLI): $(TOOLSTACK_SOURCES) Dom0/toolstack/build.sh | $(DEPS_STAMP)
+	@echo "  SWIFT   $@"
+	$(Q)bash Dom0/toolstack/build.sh $(DOM0)
+
+$(DOM0_INITRD): $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(GUEST_ELVES) Dom0/initramfs/build.sh Dom0/initramfs/init \
+                 Dom0/initramfs/udhcpc.script Dom0/initramfs/modules-load $(wildcard Dom0/initramfs/etc-tern/*.cfg)
 	@echo "  CPIO    $@"
 	$(Q)bash Dom0/initramfs/build.sh $(DOM0)
 

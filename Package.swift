@@ -2,12 +2,20 @@
 // Host build of Tern: the hypervisor's pure-Swift logic as a library, so
 // it is unit-tested with `swift test`. The bare-metal image is built by the
 // Makefile (swiftc in Embedded mode + nasm + ld.lld), from the same files.
+// Also Dom0's toolstack: the `tern` CLI (built static for Dom0's initramfs
+// by Dom0/toolstack/build.sh) and its host-tested library.
 import PackageDescription
 
 let package = Package(
     name: "Tern",
+    products: [
+        .executable(name: "tern", targets: ["tern"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
     targets: [
-        // The public ABI headers (Hypervisor/ABI/include/tern/abi.h): one
+        // The public ABI headers (Hypervisor/ABI/include/tern/*.h): one
         // definition for the hypervisor, guests, Dom0 and the toolstack.
         .systemLibrary(name: "TernABI", path: "Hypervisor/ABI/include"),
         // Arch-neutral core plus the pure (instruction-free) x86-64 model:
@@ -26,10 +34,28 @@ let package = Package(
             dependencies: ["TernABI"],
             path: "Hypervisor/ABI/Ring"
         ),
+        // Dom0 toolstack: C wrappers for ioctl(2) and termios, the library
+        // (config, checks, formatting, /dev/tern), the CLI.
+        .target(name: "TernSyscalls", path: "Dom0/toolstack/TernSyscalls"),
+        .target(
+            name: "TernToolstack",
+            dependencies: ["TernABI", "TernSyscalls"],
+            path: "Dom0/toolstack/TernToolstack"
+        ),
+        .executableTarget(
+            name: "tern",
+            dependencies: ["TernToolstack", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Dom0/toolstack/tern"
+        ),
         .testTarget(
             name: "TernCoreTests",
             dependencies: ["TernCore", "TernRing"],
             path: "Tests/TernCoreTests"
+        ),
+        .testTarget(
+            name: "ToolstackTests",
+            dependencies: ["TernToolstack"],
+            path: "Tests/ToolstackTests"
         ),
     ],
     swiftLanguageModes: [.v5]

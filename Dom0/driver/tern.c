@@ -316,6 +316,18 @@ static long tern_ioctl_hypercall(void __user *argp)
 			return -EFAULT;
 		}
 		call.args[call.buffer_arg] = __pa(buffer);
+		/* LOG_READ's request names a second buffer by address: the
+		 * bytes go right after the request in the same page. */
+		if (call.nr == TERN_HC_LOG_READ) {
+			struct tern_log_read *log = buffer;
+
+			if (call.buffer_size < sizeof(*log) || call.buffer_arg != 0) {
+				kfree(buffer);
+				return -EINVAL;
+			}
+			log->buffer_gpa = __pa(buffer) + sizeof(*log);
+			log->size = min_t(u32, log->size, call.buffer_size - sizeof(*log));
+		}
 	}
 	call.result = tern_hypercall(call.nr, call.args[0], call.args[1], call.args[2],
 				     call.args[3], call.args[4]);

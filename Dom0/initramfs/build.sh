@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds Dom0's initramfs: busybox-static, the kernel modules Dom0 needs
-# and tern.ko (with modules.dep), the init script; an LZ4 (legacy format)
+# and tern.ko (with modules.dep), the init script, the `tern` toolstack
+# with example configs in /etc/tern and the guests in /usr/lib/tern/guests; an LZ4 (legacy format)
 # cpio archive, the fastest for this kernel to unpack (platform-facts.md).
 #
 #     Dom0/initramfs/build.sh build/dom0     (after Dom0/fetch-kernel.sh
@@ -46,6 +47,16 @@ cp "$OUT/tern.ko" "$ROOT/lib/modules/$ABI/extra/tern.ko"
 cp "$KERNEL/lib/modules/$ABI/"modules.{builtin,builtin.modinfo,order} "$ROOT/lib/modules/$ABI/"
 DEPMOD="$(command -v depmod || echo /sbin/depmod)"
 "$DEPMOD" -b "$ROOT" "$ABI"
+
+# The toolstack (Dom0/toolstack/build.sh), its example configs and the
+# guests they name.
+[ -f "$OUT/tern" ] || { echo "initramfs: $OUT/tern missing (make dom0 builds it)" >&2; exit 1; }
+mkdir -p "$ROOT/usr/bin" "$ROOT/etc/tern" "$ROOT/usr/lib/tern/guests" "$ROOT/var/log/tern"
+install -m 0755 "$OUT/tern" "$ROOT/usr/bin/tern"
+install -m 0644 "$HERE"/etc-tern/*.cfg "$ROOT/etc/tern/"
+GUESTS="$(cd "$OUT/../guests" 2>/dev/null && pwd || true)"
+[ -n "$GUESTS" ] && ls "$GUESTS"/*.elf >/dev/null 2>&1 || { echo "initramfs: no guests in build/guests (make guests)" >&2; exit 1; }
+install -m 0644 "$GUESTS"/*.elf "$ROOT/usr/lib/tern/guests/"
 
 (cd "$ROOT" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) | lz4 -l -9 -q > "$OUT/initramfs.cpio.lz4"
 echo "initramfs: $(stat -c %s "$OUT/initramfs.cpio.lz4") bytes -> $OUT/initramfs.cpio.lz4" >&2

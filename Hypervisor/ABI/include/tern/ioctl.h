@@ -10,7 +10,9 @@
  * A call that takes a pointer gets it through `buffer`: tern.ko copies
  * buffer_size bytes (<= 4096) from user space into a kernel page, puts that
  * page's address in args[buffer_arg], makes the call and copies the page
- * back.
+ * back. TERN_HC_LOG_READ's request names its own byte buffer: pass the
+ * request as the buffer (argument 0) with room after it; tern.ko points
+ * buffer_gpa just past the request and caps size to the room left.
  *
  * TERN_IOCTL_CREATE copies an ELF image from user space into Dom0 pages,
  * fills in the request's image fields and issues TERN_HC_DOMAIN_CREATE.

@@ -1,0 +1,16 @@
+/*
+ * The few Linux calls the toolstack needs that Swift cannot import
+ * directly: ioctl(2) is variadic, and termios's raw-mode setup is easier
+ * in C. Thin wrappers, no logic.
+ */
+#ifndef TERN_SYSCALLS_H
+#define TERN_SYSCALLS_H
+
+/* ioctl(fd, request, arg): 0 or -errno. */
+int tern_ioctl(int fd, unsigned long request, void *arg);
+/* Puts the terminal on `fd` in raw mode (no echo, no line editing, no
+ * signals from keys); saves the old mode for tern_terminal_restore. 0 or -errno. */
+int tern_terminal_raw(int fd);
+void tern_terminal_restore(int fd);
+
+#endif

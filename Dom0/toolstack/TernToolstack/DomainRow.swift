@@ -1,0 +1,105 @@
+import TernABI
+
+/// One domain as `tern list` shows it.
+public struct DomainRow: Equatable {
+    public var id: UInt32
+    public var name: String
+    public var state: UInt32
+    public var memoryBytes: UInt64
+    public var vcpus: UInt32
+    public var cpuTimeNanoseconds: UInt64
+    public var privileged: Bool
+
+    public init(id: UInt32, name: String, state: UInt32, memoryBytes: UInt64, vcpus: UInt32, cpuTimeNanoseconds: UInt64, privileged: Bool) {
+        self.id = id
+        self.name = name
+        self.state = state
+        self.memoryBytes = memoryBytes
+        self.vcpus = vcpus
+        self.cpuTimeNanoseconds = cpuTimeNanoseconds
+        self.privileged = privileged
+    }
+
+    public init(_ info: tern_domain_info) {
+        let name = withUnsafeBytes(of: info.name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+        self.init(id: info.domid, name: name, state: info.state, memoryBytes: info.memory_bytes, vcpus: info.vcpus,
+                  cpuTimeNanoseconds: info.cpu_time_ns, privileged: info.flags & TERN_DOMAIN_FLAG_PRIVILEGED != 0)
+    }
+
+    public static let stateNames = ["created", "paused", "running", "blocked", "shutdown", "crashed", "dying", "dead"]
+    public var stateName: String { Int(state) < DomainRow.stateNames.count ? DomainRow.stateNames[Int(state)] : "unknown" }
+
+    /// Seconds with one decimal, rounded ("12.3").
+    public var cpuTime: String {
+        let tenths = (cpuTimeNanoseconds + 50_000_000) / 100_000_000
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
+    /// `tern list`'s table (the columns of `xl list`).
+    public static func table(_ rows: [DomainRow]) -> String {
+        var lines = [pad("ID", 4, right: true) + "  " + pad("Name", 24) + "  " + pad("State", 8) + "  "
+                     + pad("Mem(MiB)", 8, right: true) + "  " + pad("VCPUs", 5, right: true) + "  " + pad("Time(s)", 9, right: true)]
+        for row in rows {
+            lines.append(pad("\(row.id)", 4, right: true) + "  " + pad(row.name, 24) + "  " + pad(row.stateName, 8) + "  "
+                         + pad("\(row.memoryBytes >> 20)", 8, right: true) + "  " + pad("\(row.vcpus)", 5, right: true) + "  "
+                         + pad(row.cpuTime, 9, right: true))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `tern list --json`: an array of objects.
+    public static func json(_ rows: [DomainRow]) -> String {
+        let objects = rows.map { row in
+            "{\"id\": \(row.id), \"name\": \(jsonString(row.name)), \"state\": \"\(row.stateName)\", "
+                + "\"memory_mib\": \(row.memoryBytes >> 20), \"vcpus\": \(row.vcpus), "
+                + "\"cpu_time_ns\": \(row.cpuTimeNanoseconds), \"privileged\": \(row.privileged)}"
+        }
+        return "[" + objects.joined(separator: ",\n ") + "]"
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default:
+                if c.value < 0x20 { out += "\\u00" + (c.value < 0x10 ? "0" : "") + String(c.value, radix: 16) } else { out.unicodeScalars.append(c) }
+            }
+        }
+        return out + "\""
+    }
+
+    static func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
+        let fill = String(repeating: " ", count: max(0, width - s.count))
+        return right ? fill + s : s + fill
+    }
+
+    /// The row named by `what`: a domain id ("3") or a name ("web").
+    public static func find(_ what: String, in rows: [DomainRow]) -> DomainRow? {
+        if let id = UInt32(what) { return rows.first { $0.id == id } }
+        return rows.first { $0.name == what }
+    }
+}
+
+/// Lines of Tern's console that belong to one domain: "(dN) text".
+public enum ConsoleLines {
+    public static func prefix(_ domid: UInt32) -> String { "(d\(domid)) " }
+
+    /// The complete lines of `text` from domain `domid`, without the prefix.
+    public static func of(_ domid: UInt32, in text: String) -> [String] {
+        let p = prefix(domid)
+        return text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { $0.hasPrefix(p) }
+            .map { String($0.dropFirst(p.count)) }
+    }
+
+    /// Splits the domain id and text of a guest console line, if it is one.
+    public static func parse(_ line: Substring) -> (domid: UInt32, text: Substring)? {
+        guard line.hasPrefix("(d"), let close = line.firstIndex(of: ")") else { return nil }
+        let digits = line[line.index(line.startIndex, offsetBy: 2)..<close]
+        guard !digits.isEmpty, let id = UInt32(digits), line.index(after: close) < line.endIndex,
+              line[line.index(after: close)] == " " else { return nil }
+        return (id, line[line.index(close, offsetBy: 2)...])
+    }
+}

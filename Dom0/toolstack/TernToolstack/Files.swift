@@ -1,0 +1,64 @@
+import Glibc
+
+/// Whole-file reads and appends with plain system calls (no Foundation).
+public enum Files {
+    public enum Failure: Error { case cannotOpen(Int32), cannotRead(Int32) }
+
+    public static func read(_ path: String) -> Result<[UInt8], Failure> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(.cannotOpen(errno)) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            // SAFETY: read(2) writes at most chunk.count bytes into chunk's storage.
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return .failure(.cannotRead(errno)) }
+            if n == 0 { return .success(bytes) }
+            bytes += chunk[0..<n]
+        }
+    }
+
+    /// Appends `text` to `path` (created 0644 if missing).
+    public static func append(_ text: String, to path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var bytes = Array(text.utf8)
+        // SAFETY: write(2) reads bytes.count bytes from bytes' storage.
+        _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    public static func errorText(_ code: Int32) -> String {
+        guard let s = strerror(code) else { return "error \(code)" }
+        return String(cString: s)
+    }
+}
+
+/// Writes to standard output and standard error without buffering surprises.
+public enum Output {
+    public static func out(_ text: String) { write(1, text) }
+    public static func err(_ text: String) { write(2, text) }
+
+    static func write(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            // SAFETY: write(2) reads the remaining bytes of `bytes`' storage.
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n <= 0 { if errno == EINTR { continue }; return }
+            done += n
+        }
+    }
+}
+
+/// Monotonic time and sleeping.
+public enum Clock {
+    public static func microseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+    }
+
+    public static func sleep(milliseconds: UInt32) { usleep(milliseconds * 1000) }
+}

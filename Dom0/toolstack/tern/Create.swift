@@ -1,0 +1,105 @@
+import ArgumentParser
+import Glibc
+import TernABI
+import TernToolstack
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create and start a guest from a config file; prints its domain id.",
+        discussion: """
+            Checks the config, the kernel file, the name and free memory before anything is created. \
+            Uses a prepared shell (`tern prepare`) when one of the right size is ready. A create that fails \
+            or is interrupted leaves no domain behind.
+            """)
+    @Argument(help: "The guest's config file (docs/toolstack.md).") var config: String
+    @Flag(help: "Print how long the create took and when the guest's first console line came.") var time = false
+
+    static let stallVariable = "TERN_TEST_STALL_BEFORE_COMMIT"
+    static let firstLineTimeoutMicroseconds: UInt64 = 10_000_000
+
+    func run() throws {
+        let text: [UInt8]
+        switch Files.read(config) {
+        case .success(let bytes): text = bytes
+        case .failure(let e): throw fail("\(config): \(describe(e))")
+        }
+        let guest: GuestConfig
+        do throws(ConfigError) { guest = try GuestConfig.parse(String(decoding: text, as: UTF8.self), file: config) } catch {
+            throw fail(error.description)
+        }
+        let image: [UInt8]
+        switch Files.read(guest.kernel) {
+        case .success(let bytes): image = bytes
+        case .failure(let e): throw fail("\(guest.kernel): \(describe(e))")
+        }
+        if let problem = ELFCheck.problem(image) { throw fail("\(guest.kernel): \(problem)") }
+        let device = try openDevice()
+        let logStart: UInt64
+        let existing: DomainRow?
+        let free: UInt64
+        do throws(ControlDevice.Failure) {
+            existing = try device.domains().first(where: { $0.name == guest.name })
+            free = try device.systemInfo().free_frames * 4096
+            logStart = try device.readLog(from: 0).end
+        } catch {
+            throw fail(error.description)
+        }
+        if let existing { throw fail("a domain named \(guest.name) exists (d\(existing.id))") }
+        if free < guest.memoryBytes + guest.memoryBytes / 100 {
+            throw fail("not enough free memory: \(guest.memoryMiB) MiB asked, \(free >> 20) MiB free")
+        }
+        let begin = Clock.microseconds()
+        let created: ControlDevice.Created
+        do throws(ControlDevice.Failure) {
+            created = try device.create(guest, image: image, flags: TERN_CREATE_FROM_POOL)
+        } catch {
+            throw fail("\(guest.name): \(error.description)")
+        }
+        do throws(ControlDevice.Failure) {
+            try device.control(created.domid, TERN_DOMCTL_UNPAUSE)
+            if let stall = getenv(Create.stallVariable), let seconds = UInt32(String(cString: stall)) {
+                Output.err("tern: stalling before commit (test)\n")
+                Glibc.sleep(seconds)
+            }
+            try device.commit(created.domid)
+        } catch {
+            try? device.control(created.domid, TERN_DOMCTL_DESTROY)
+            throw fail("\(guest.name): \(error.description)")
+        }
+        let createdIn = Clock.microseconds() - begin
+        guard time else {
+            Output.out("\(created.domid)\n")
+            return
+        }
+        let source = created.fromPool ? "from pool" : "fresh"
+        var line = "created d\(created.domid) \(guest.name) in \(createdIn) us (Tern: build \(created.buildNanoseconds / 1000) us, \(source)); "
+        if let firstLine = waitForFirstLine(created.domid, device: device, from: logStart, since: begin) {
+            line += "first console line after \(firstLine) us"
+        } else {
+            line += "no console line within \(Create.firstLineTimeoutMicroseconds / 1_000_000) s"
+        }
+        Output.out(line + "\n")
+    }
+
+    /// Microseconds from `since` until Tern's log shows a line of `domid`.
+    func waitForFirstLine(_ domid: UInt32, device: ControlDevice, from start: UInt64, since: UInt64) -> UInt64? {
+        var position = start
+        var text = "\n"
+        let marker = "\n" + ConsoleLines.prefix(domid)
+        while Clock.microseconds() - since < Create.firstLineTimeoutMicroseconds {
+            guard let chunk = try? device.readLog(from: position) else { return nil }
+            text += String(decoding: chunk.bytes, as: UTF8.self)
+            position = chunk.next
+            if text.contains(marker) { return Clock.microseconds() - since }
+            if chunk.bytes.isEmpty { Clock.sleep(milliseconds: 1) }
+        }
+        return nil
+    }
+}
+
+func describe(_ failure: Files.Failure) -> String {
+    switch failure {
+    case .cannotOpen(let e): return "cannot open: \(Files.errorText(e))"
+    case .cannotRead(let e): return "cannot read: \(Files.errorText(e))"
+    }
+}

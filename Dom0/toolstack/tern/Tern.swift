@@ -1,0 +1,130 @@
+import ArgumentParser
+import TernABI
+import TernToolstack
+
+/// `tern`: Tern's toolstack CLI in Dom0 (docs/toolstack.md).
+@main
+struct Tern: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tern",
+        abstract: "Create and manage Tern virtual machines from Dom0.",
+        discussion: "Needs root and tern.ko (/dev/tern). Config format: docs/toolstack.md; examples in /etc/tern.",
+        subcommands: [Create.self, List.self, Info.self, Console.self, Dmesg.self, Pause.self, Unpause.self,
+                      Shutdown.self, Destroy.self, Prepare.self, Logd.self])
+}
+
+/// Prints `message` as "tern: message" on stderr and fails the command.
+func fail(_ message: String) -> ExitCode {
+    Output.err("tern: \(message)\n")
+    return ExitCode(1)
+}
+
+func openDevice() throws -> ControlDevice {
+    do throws(ControlDevice.Failure) { return try ControlDevice() } catch { throw fail(error.description) }
+}
+
+/// The domain named by an id or a name.
+func resolve(_ what: String, on device: ControlDevice) throws -> DomainRow {
+    let rows: [DomainRow]
+    do throws(ControlDevice.Failure) { rows = try device.domains() } catch { throw fail(error.description) }
+    guard let row = DomainRow.find(what, in: rows) else { throw fail("no domain \(what)") }
+    return row
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the domains (like xl list).")
+    @Flag(help: "Print a JSON array, for scripts.") var json = false
+
+    func run() throws {
+        let device = try openDevice()
+        do throws(ControlDevice.Failure) {
+            let rows = try device.domains()
+            Output.out((json ? DomainRow.json(rows) : DomainRow.table(rows)) + "\n")
+        } catch {
+            throw fail(error.description)
+        }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show Tern's version, memory and domains.")
+
+    func run() throws {
+        let device = try openDevice()
+        do throws(ControlDevice.Failure) {
+            let info = try device.systemInfo()
+            let mib: (UInt64) -> UInt64 = { ($0 * 4096) >> 20 }
+            Output.out("""
+                abi: \(info.abi_version >> 16).\(info.abi_version & 0xFFFF)
+                domains: \(info.domains) of \(info.max_domains)
+                memory: total \(mib(info.total_frames)) MiB, free \(mib(info.free_frames)) MiB (\(info.free_frames) frames)
+                prepared shells: \(info.pool_shells)
+                uptime: \(info.uptime_ns / 1_000_000_000) s
+
+                """)
+        } catch {
+            throw fail(error.description)
+        }
+    }
+}
+
+/// pause, unpause, shutdown, destroy: one domain, one operation.
+protocol DomainOperationCommand: ParsableCommand {
+    var domain: String { get }
+    static var operation: Int32 { get }
+}
+
+extension DomainOperationCommand {
+    func run() throws {
+        let device = try openDevice()
+        let row = try resolve(domain, on: device)
+        do throws(ControlDevice.Failure) { try device.control(row.id, Self.operation) } catch {
+            throw fail("d\(row.id) \(row.name): \(error.description)")
+        }
+    }
+}
+
+struct Pause: DomainOperationCommand {
+    static let configuration = CommandConfiguration(abstract: "Pause a domain (its vCPUs stop until unpaused).")
+    static let operation = TERN_DOMCTL_PAUSE
+    @Argument(help: "Domain id or name.") var domain: String
+}
+
+struct Unpause: DomainOperationCommand {
+    static let configuration = CommandConfiguration(abstract: "Unpause a paused domain.")
+    static let operation = TERN_DOMCTL_UNPAUSE
+    @Argument(help: "Domain id or name.") var domain: String
+}
+
+struct Shutdown: DomainOperationCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop a domain as if it powered off; its memory returns.")
+    static let operation = TERN_DOMCTL_SHUTDOWN
+    @Argument(help: "Domain id or name.") var domain: String
+}
+
+struct Destroy: DomainOperationCommand {
+    static let configuration = CommandConfiguration(abstract: "Destroy a domain now; its memory returns.")
+    static let operation = TERN_DOMCTL_DESTROY
+    @Argument(help: "Domain id or name.") var domain: String
+}
+
+struct Prepare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Keep N prepared domain shells ready (memory taken, zeroed and mapped).",
+        discussion: "`tern create` then uses one when the guest's memory size matches, and only loads the image.")
+    @Argument(help: "How many shells of this size to have ready.") var count: UInt64
+    @Option(help: "Memory of each shell, in MiB.") var memory: UInt64 = 4
+
+    func run() throws {
+        let device = try openDevice()
+        guard memory >= 2, memory % 2 == 0, memory <= GuestConfig.maxMemoryMiB else {
+            throw fail("--memory \(memory): an even number of MiB from 2 to \(GuestConfig.maxMemoryMiB)")
+        }
+        do throws(ControlDevice.Failure) {
+            let ready = try device.call(TERN_HC_DOMAIN_PREPARE, [memory << 20, count])
+            Output.out("\(ready) shells of \(memory) MiB ready\n")
+        } catch {
+            throw fail(error.description)
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import XCTest
+@testable import TernToolstack
+
+/// The config format (docs/toolstack.md): every key, and every error with
+/// its file, line and key.
+final class GuestConfigTests: XCTestCase {
+    func parse(_ text: String) -> Result<GuestConfig, ConfigError> {
+        do throws(ConfigError) { return .success(try GuestConfig.parse(text, file: "g.cfg")) } catch { return .failure(error) }
+    }
+
+    func error(_ text: String) -> String {
+        switch parse(text) {
+        case .success: return "no error"
+        case .failure(let e): return e.description
+        }
+    }
+
+    let minimal = "name = \"web\"\nkernel = \"/k.elf\"\n"
+
+    func testEveryKey() throws {
+        let config = try parse("""
+            # a web server
+            name = "web-1"      # its name
+            kernel = "/usr/lib/tern/guests/hello.elf"
+            memory = 16
+            vcpus = 1
+            cmdline = "count=5 mode=a#b"
+            weight = 512
+            devices = []
+            """).get()
+        XCTAssertEqual(config, GuestConfig(name: "web-1", kernel: "/usr/lib/tern/guests/hello.elf", memoryMiB: 16, vcpus: 1,
+                                           cmdline: "count=5 mode=a#b", weight: 512))
+        XCTAssertEqual(config.memoryBytes, 16 << 20)
+    }
+
+    func testDefaults() throws {
+        let config = try parse(minimal).get()
+        XCTAssertEqual(config.memoryMiB, 4)
+        XCTAssertEqual(config.weight, 256)
+        XCTAssertEqual(config.cmdline, "")
+    }
+
+    func testErrorsNameTheFileLineAndKey() {
+        XCTAssertEqual(error(minimal + "colour = \"red\""),
+                       "g.cfg:3: colour: unknown key (known: name, kernel, memory, vcpus, cmdline, weight, devices)")
+        XCTAssertEqual(error(minimal + "memory = 3"), "g.cfg:3: memory: 3 is not an even number of MiB from 2 to 65536")
+        XCTAssertEqual(error(minimal + "memory = 0"), "g.cfg:3: memory: 0 is not an even number of MiB from 2 to 65536")
+        XCTAssertEqual(error(minimal + "memory = \"4\""), "g.cfg:3: memory: must be a number")
+        XCTAssertEqual(error(minimal + "vcpus = 2"), "g.cfg:3: vcpus: 2: only 1 vCPU per guest is supported for now")
+        XCTAssertEqual(error(minimal + "weight = 0"), "g.cfg:3: weight: 0 is not from 1 to 65535")
+        XCTAssertEqual(error(minimal + "devices = [\"vif\"]"),
+                       "g.cfg:3: devices: only the console exists for now (every guest has it); the list must be empty")
+        XCTAssertEqual(error(minimal + "cmdline = \"" + String(repeating: "x", count: 192) + "\""),
+                       "g.cfg:3: cmdline: 192 bytes, at most 191")
+        XCTAssertEqual(error(minimal + "name = \"again\""), "g.cfg:3: name: set twice (first on line 1)")
+        XCTAssertEqual(error("kernel = \"/k\""), "g.cfg: name: missing")
+        XCTAssertEqual(error("name = \"a\""), "g.cfg: kernel: missing")
+        XCTAssertEqual(error("name = \"bad name\"\nkernel = \"/k\""),
+                       "g.cfg:1: name: \"bad name\" must be 1-31 characters of A-Z a-z 0-9 . _ -")
+        XCTAssertEqual(error("name = web\nkernel = \"/k\""), "g.cfg:1: name: 'web' is not a number or a quoted string")
+        XCTAssertEqual(error("name = \"web\nkernel = \"/k\""), "g.cfg:1: name: unterminated string")
+        XCTAssertEqual(error(minimal + "just words"), "g.cfg:3: expected key = value")
+        XCTAssertEqual(error(minimal + "memory ="), "g.cfg:3: memory: no value")
+        XCTAssertEqual(error(minimal + "devices = [ "), "g.cfg:3: devices: unterminated list")
+    }
+
+    func testNames() {
+        XCTAssertTrue(GuestConfig.isValidName("a.b_c-9"))
+        XCTAssertFalse(GuestConfig.isValidName(""))
+        XCTAssertFalse(GuestConfig.isValidName(String(repeating: "a", count: 32)))
+        XCTAssertFalse(GuestConfig.isValidName("é"))
+    }
+}
+
+final class ToolstackFormattingTests: XCTestCase {
+    let rows = [
+        DomainRow(id: 0, name: "dom0", state: 2, memoryBytes: 384 << 20, vcpus: 1, cpuTimeNanoseconds: 12_345_000_000, privileged: true),
+        DomainRow(id: 3, name: "web", state: 3, memoryBytes: 4 << 20, vcpus: 1, cpuTimeNanoseconds: 49_000_000, privileged: false),
+    ]
+
+    func testTable() {
+        XCTAssertEqual(DomainRow.table(rows), """
+              ID  Name                      State     Mem(MiB)  VCPUs    Time(s)
+               0  dom0                      running        384      1       12.3
+               3  web                       blocked          4      1        0.0
+            """)
+    }
+
+    func testJSON() {
+        XCTAssertEqual(DomainRow.json([rows[1]]),
+                       "[{\"id\": 3, \"name\": \"web\", \"state\": \"blocked\", \"memory_mib\": 4, \"vcpus\": 1, \"cpu_time_ns\": 49000000, \"privileged\": false}]")
+        XCTAssertEqual(DomainRow.jsonString("a\"b\\c\u{1}"), "\"a\\\"b\\\\c\\u0001\"")
+    }
+
+    func testFindByIDOrName() {
+        XCTAssertEqual(DomainRow.find("3", in: rows)?.name, "web")
+        XCTAssertEqual(DomainRow.find("dom0", in: rows)?.id, 0)
+        XCTAssertNil(DomainRow.find("7", in: rows))
+        XCTAssertNil(DomainRow.find("db", in: rows))
+    }
+
+    func testConsoleLines() {
+        let log = "(tern) d3 web: created\n(d3) hello\n(d13) not mine\n(d3) world\n(d3) partial"
+        XCTAssertEqual(ConsoleLines.of(3, in: log), ["hello", "world", "partial"])
+        XCTAssertEqual(ConsoleLines.parse("(d13) text here").map { "\($0.domid):\($0.text)" }, "13:text here")
+        XCTAssertNil(ConsoleLines.parse("(tern) d3 web"))
+        XCTAssertNil(ConsoleLines.parse("(d) x"))
+        XCTAssertNil(ConsoleLines.parse("(d3)x"))
+    }
+
+    func testELFCheck() {
+        var header = [UInt8](repeating: 0, count: 64)
+        header[0...3] = [0x7F, 0x45, 0x4C, 0x46]
+        header[4] = 2; header[5] = 1; header[16] = 2; header[18] = 62
+        XCTAssertNil(ELFCheck.problem(header))
+        XCTAssertEqual(ELFCheck.problem(Array(header[0..<10])), "10 bytes: too small to be an ELF file")
+        var bad = header; bad[0] = 0
+        XCTAssertEqual(ELFCheck.problem(bad), "not an ELF file")
+        bad = header; bad[4] = 1
+        XCTAssertEqual(ELFCheck.problem(bad), "not a 64-bit little-endian ELF file")
+        bad = header; bad[18] = 40
+        XCTAssertEqual(ELFCheck.problem(bad), "ELF machine 40, not x86-64")
+        bad = header; bad[16] = 3
+        XCTAssertEqual(ELFCheck.problem(bad), "ELF type 3, not an executable (a PV guest is linked static, ET_EXEC)")
+    }
+}
