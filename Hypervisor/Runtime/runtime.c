@@ -22,7 +22,7 @@ int putchar(int c) {
  * Swift's allocations go to the hypervisor heap (Core/Heap.swift) over this
  * static area (1 MiB: boot-time tables and, later, kernel objects).
  */
-#define TERN_HEAP_SIZE (4 * 1024 * 1024)
+#define TERN_HEAP_SIZE (1024 * 1024)
 static unsigned char heap_area[TERN_HEAP_SIZE] __attribute__((aligned(4096)));
 void *tern_heap_area(void) { return heap_area; }
 size_t tern_heap_area_size(void) { return TERN_HEAP_SIZE; }
