@@ -139,7 +139,7 @@ $(DOM0_KERNEL): Dom0/fetch-kernel.sh Dom0/extract-vmlinux.py | $(DEPS_STAMP)
 	$(Q)bash Dom0/fetch-kernel.sh $(DOM0)
 
 # tern.ko, built against the pinned kernel's headers (Dom0/fetch-headers.sh).
-$(DOM0_TERN_KO): $(DOM0_KERNEL) Dom0/driver/tern.c Dom0/driver/Kbuild Dom0/driver/build.sh \
+$(DOM0_TERN_KO): $(DOM0_KERNEL) $(wildcard Dom0/driver/*.c Dom0/driver/*.h) Dom0/driver/Kbuild Dom0/driver/build.sh \
                  Dom0/fetch-headers.sh $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_STAMP)
 	@echo "  KMOD    $@"
 	$(Q)bash Dom0/driver/build.sh $(DOM0)
@@ -152,7 +152,13 @@ $(DOM0_TERN_CLI): $(TOOLSTACK_SOURCES) Dom0/toolstack/build.sh | $(DEPS_STAMP)
 	@echo "  SWIFT   $@"
 	$(Q)bash Dom0/toolstack/build.sh $(DOM0)
 
-$(DOM0_INITRD): $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(GUEST_ELVES) Dom0/initramfs/build.sh Dom0/initramfs/init \
+# Dom0 tools in C against /dev/tern (Dom0/tools), static, for the initramfs.
+DOM0_TOOLS := $(DOM0)/tern-echo
+$(DOM0)/%: Dom0/tools/%.c $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_STAMP)
+	@echo "  CC      $@"
+	$(Q)mkdir -p $(DOM0) && gcc-12 -O2 -static -Wall -Wextra -Werror -I Hypervisor/ABI/include -o $@ $< && strip $@
+
+$(DOM0_INITRD): $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_TOOLS) $(GUEST_ELVES) Dom0/initramfs/build.sh Dom0/initramfs/init \
                  Dom0/initramfs/udhcpc.script Dom0/initramfs/modules-load $(wildcard Dom0/initramfs/etc-tern/*.cfg)
 	@echo "  CPIO    $@"
 	$(Q)bash Dom0/initramfs/build.sh $(DOM0)

@@ -23,6 +23,8 @@ want gcc-12 gcc-12
 want make make
 want strip binutils
 dpkg-query -W -f='${Status}' libelf1 2>/dev/null | grep -q 'ok installed' || need_pkgs+=(libelf1)
+# Dom0's C tools (Dom0/tools) are linked statically against glibc.
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_pkgs+=(libc6-dev)
 # grub-mkrescue needs the BIOS platform files to build a bootable ISO.
 [ -d /usr/lib/grub/i386-pc ] || need_pkgs+=(grub-pc-bin)
 

@@ -18,7 +18,7 @@ KDIR="$OUT/headers/usr/src/linux-headers-$KERNEL_ABI"
 bash "$REPO/Dom0/fetch-headers.sh" "$OUT"
 
 mkdir -p "$WORK"
-for f in Kbuild tern.c; do
+for f in Kbuild tern.h main.c proc.c control.c events.c mappings.c; do
     cmp -s "$HERE/$f" "$WORK/$f" || cp "$HERE/$f" "$WORK/$f"
 done
 # (No pahole and no vmlinux here, so no BTF for the module: drop that note.)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds Dom0's initramfs: busybox-static, the kernel modules Dom0 needs
 # and tern.ko (with modules.dep), the init script, the `tern` toolstack
-# with example configs in /etc/tern and the guests in /usr/lib/tern/guests; an LZ4 (legacy format)
+# with example configs in /etc/tern, the guests in /usr/lib/tern/guests and
+# tools in /usr/lib/tern/tools; an LZ4 (legacy format)
 # cpio archive, the fastest for this kernel to unpack (platform-facts.md).
 #
 #     Dom0/initramfs/build.sh build/dom0     (after Dom0/fetch-kernel.sh
@@ -57,6 +58,10 @@ install -m 0644 "$HERE"/etc-tern/*.cfg "$ROOT/etc/tern/"
 GUESTS="$(cd "$OUT/../guests" 2>/dev/null && pwd || true)"
 [ -n "$GUESTS" ] && ls "$GUESTS"/*.elf >/dev/null 2>&1 || { echo "initramfs: no guests in build/guests (make guests)" >&2; exit 1; }
 install -m 0644 "$GUESTS"/*.elf "$ROOT/usr/lib/tern/guests/"
+# Dom0 tools in C (Dom0/tools): tern-echo, a backend for ping's channel.
+mkdir -p "$ROOT/usr/lib/tern/tools"
+[ -f "$OUT/tern-echo" ] || { echo "initramfs: $OUT/tern-echo missing (make dom0 builds it)" >&2; exit 1; }
+install -m 0755 "$OUT/tern-echo" "$ROOT/usr/lib/tern/tools/tern-echo"
 
 (cd "$ROOT" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) | lz4 -l -9 -q > "$OUT/initramfs.cpio.lz4"
 echo "initramfs: $(stat -c %s "$OUT/initramfs.cpio.lz4") bytes -> $OUT/initramfs.cpio.lz4" >&2

@@ -24,16 +24,20 @@ public enum Devices {
     }
 
     /// A TERN_DEVICE_CHANNEL from `frontend` to `backend`; 0 or -TERN_E*.
+    /// A backend without a device page (Dom0: Linux has none) is not
+    /// listed anywhere: its toolstack learns the port and ref from
+    /// TERN_HC_DEVICE_ADD's answer.
     public static func addChannel<Host: HypercallHost>(
         frontend: Domain, backend: Domain, devid: UInt16, host: Host
     ) -> Int32 {
         guard frontend !== backend else { return -TERN_EINVAL }
         guard !frontend.state.isStopped, !backend.state.isStopped else { return -TERN_ENOENT }
-        guard frontend.devices.page != nil, backend.devices.page != nil,
+        guard frontend.devices.page != nil, backend.devices.page != nil || backend.privileged,
               frontend.events.page != nil, frontend.grants.entries >= UInt32(DeviceList.slots) else { return -TERN_EINVAL }
+        let backendListed = backend.devices.page != nil
         let type = UInt16(TERN_DEVICE_CHANNEL)
         guard frontend.devices.index(type: type, devid: devid, frontend: frontend.id) == nil else { return -TERN_EEXIST }
-        guard frontend.devices.makeRoom(), backend.devices.makeRoom(),
+        guard frontend.devices.makeRoom(), !backendListed || backend.devices.makeRoom(),
               let slot = frontend.devices.takeSlot(avoiding: frontend.grants.refsInUse) else { return -TERN_ENOSPC }
         guard let port = frontend.events.allocate(.unbound(remote: backend.id)) else {
             frontend.devices.releaseSlot(slot)
@@ -59,10 +63,11 @@ public enum Devices {
         entry.port = port
         entry.control_gpa = control
         frontend.devices.append(entry)
+        EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: frontend)
+        guard backendListed else { return 0 }
         entry.flags = TERN_DEVICE_FLAG_BACKEND
         entry.control_gpa = 0
         backend.devices.append(entry)
-        EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: frontend)
         EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: backend)
         return 0
     }
@@ -106,10 +111,24 @@ extension Hypercalls {
             return error(TERN_EFAULT)
         }
         guard request.type == UInt16(TERN_DEVICE_CHANNEL), request.flags == 0, request.reserved == 0 else { return error(TERN_EINVAL) }
+        request.port = 0
+        request.grant_ref = 0
+        request.control_gpa = 0
         guard let frontend = host.domain(withID: request.frontend), let backend = host.domain(withID: request.backend) else {
             return error(TERN_ENOENT)
         }
-        return .resume(Int64(Devices.addChannel(frontend: frontend, backend: backend, devid: request.devid, host: host)))
+        let result = Devices.addChannel(frontend: frontend, backend: backend, devid: request.devid, host: host)
+        guard result == 0 else { return .resume(Int64(result)) }
+        // The answer: what the backend needs to connect (a backend with no
+        // device page has no other way to learn it).
+        if let index = frontend.devices.index(type: request.type, devid: request.devid, frontend: frontend.id) {
+            let entry = frontend.devices.entries[index]
+            request.port = entry.port
+            request.grant_ref = entry.grant_ref
+            request.control_gpa = entry.control_gpa
+        }
+        guard withUnsafeBytes(of: &request, { host.memory(of: caller).copyIn(to: gpa, from: $0) }) else { return error(TERN_EFAULT) }
+        return .resume(0)
     }
 
     static func deviceRemove<Host: HypercallHost>(

@@ -34,6 +34,8 @@ public enum Dom0Builder {
     static let lowMemoryEnd: UInt64 = 1 << 20
     static let deviceSpaceEnd: UInt64 = 4 << 30
     static let startInfoLimit = 8192
+    /// Page tables of the grant window: one per 2 MiB, a directory, a PDPT.
+    static let grantWindowTables = GuestLayout.dom0GrantWindowFrames / 512 + 2
 
     public static func build<Host: PhysicalMemory>(
         domain: Domain, memoryBytes: UInt64, kernel: UnsafeRawBufferPointer, initrd: UnsafeRawBufferPointer?,
@@ -43,7 +45,7 @@ public enum Dom0Builder {
         do throws(ELFImage.Error) { elf = try ELFImage(parsing: kernel) } catch { throw .badImage(error) }
         guard let entry = elf.pvhEntry else { throw .noPVHEntry }
         let needed = Int(memoryBytes / FrameAllocator.frameSize)
-        guard needed > 0, frames.freeFrames >= needed + DomainBuilder.nestedTableEstimate(deviceSpaceEnd) else {
+        guard needed > 0, frames.freeFrames >= needed + DomainBuilder.nestedTableEstimate(deviceSpaceEnd) + grantWindowTables else {
             throw .outOfMemory(neededFrames: needed, freeFrames: frames.freeFrames)
         }
         do throws(Error) {
@@ -124,6 +126,28 @@ public enum Dom0Builder {
             cursor = max(cursor, region.range.end)
         }
         try gap(until: deviceSpaceEnd)
+        try prepareGrantWindow(domain, root: root, host: host, allocator: &allocator)
+    }
+
+    /// The page tables of Dom0's grant window, with no leaf present: one
+    /// leaf mapped (to frame 0, never used) and taken out again per 2 MiB.
+    private static func prepareGrantWindow<Host: PhysicalMemory>(
+        _ domain: Domain, root: UInt64, host: Host, allocator: inout FrameAllocator
+    ) throws(Error) {
+        let window = GuestLayout.dom0GrantWindow
+        let end = window + UInt64(GuestLayout.dom0GrantWindowFrames) * GuestLayout.pageSize
+        var table = window
+        while table < end {
+            do throws(DomainBuilder.Error) {
+                try DomainBuilder.mapNested(domain, root: root, virtual: table, physical: 0, size: GuestLayout.pageSize,
+                                            host: host, allocator: &allocator)
+            } catch {
+                throw Error(error)
+            }
+            _ = PageTable.replaceLeaf(root: root, virtual: table, entry: 0, memory: host)
+            table += GuestLayout.memoryUnit
+        }
+        domain.grants.setUp(gpa: 0, entries: 0, windowGPA: window, windowFrames: GuestLayout.dom0GrantWindowFrames)
     }
 
     /// The map Linux sees: Dom0's RAM and low usable RAM as RAM; other RAM

@@ -58,6 +58,9 @@ public final class Domain {
     /// Inter-domain state (docs/abi.md): event-channel ports, grant table
     /// and mappings, device page.
     public var events = EventChannels()
+    /// Dom0 only, once its driver attached (TERN_HC_DOM0_ATTACH): the ISA
+    /// IRQ Tern raises when its event page's upcall_pending is set; 0 none.
+    public var upcallIRQ: UInt8 = 0
     public var grants = GrantTable()
     public var devices = DeviceList()
     /// Where its shared pages are (TERN_HC_SHARED_LAYOUT); nil: none yet.

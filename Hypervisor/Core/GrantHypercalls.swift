@@ -60,23 +60,40 @@ extension Hypercalls {
     private static func map<Host: HypercallHost>(
         granter raw: UInt64, ref: UInt64, gpa: UInt64, flags: UInt64, caller: Domain, host: Host
     ) -> HypercallOutcome {
-        guard flags & ~UInt64(TERN_GRANT_MAP_READONLY) == 0 else { return error(TERN_EINVAL) }
+        let known = UInt64(TERN_GRANT_MAP_READONLY | TERN_GRANT_MAP_FOREIGN)
+        guard flags & ~known == 0 else { return error(TERN_EINVAL) }
+        let foreign = flags & UInt64(TERN_GRANT_MAP_FOREIGN) != 0
+        guard !foreign || caller.privileged else { return error(TERN_EPERM) }
         guard let slot = caller.grants.windowSlot(of: gpa) else { return error(TERN_EINVAL) }
         guard caller.grants.mapping(at: slot) == nil else { return error(TERN_EBUSY) }
         guard let granter = liveDomain(raw, caller: caller, host: host), granter !== caller else { return error(TERN_ENOENT) }
-        let readOnly = flags & UInt64(TERN_GRANT_MAP_READONLY) != 0
-        let grant: UsableGrant
-        switch usableGrant(granter: granter, ref: ref, caller: caller, write: !readOnly, host: host) {
-        case .success(let g): grant = g
-        case .failure(let refusal): return error(refusal.code)
+        var readOnly = flags & UInt64(TERN_GRANT_MAP_READONLY) != 0
+        var entry: UnsafeMutableRawPointer?
+        let hostFrame: UInt64
+        if foreign {
+            // Any frame of the other domain's memory, as its toolstack may.
+            let memory = host.memory(of: granter)
+            guard ref < memory.size / FrameAllocator.frameSize,
+                  let frame = memory.hostAddress(of: ref * FrameAllocator.frameSize) else { return error(TERN_EINVAL) }
+            hostFrame = frame
+        } else {
+            switch usableGrant(granter: granter, ref: ref, caller: caller, write: !readOnly, host: host) {
+            case .success(let g): hostFrame = g.hostFrame; entry = g.entry; readOnly = g.readOnly || readOnly
+            case .failure(let refusal): return error(refusal.code)
+            }
         }
-        let leafFlags: PageFlags = readOnly ? [.present, .user] : DomainBuilder.nestedFlags
-        guard PageTable.replaceLeaf(root: caller.nestedRoot, virtual: gpa, entry: grant.hostFrame | leafFlags.rawValue,
+        let leafFlags: PageFlags = readOnly ? DomainBuilder.readOnlyNestedFlags : DomainBuilder.nestedFlags
+        guard PageTable.replaceLeaf(root: caller.nestedRoot, virtual: gpa, entry: hostFrame | leafFlags.rawValue,
                                     memory: host.memory(of: caller).host) == 0 else {
             return error(TERN_EINVAL)   // no window table here (or taken): Tern's bookkeeping says free
         }
-        caller.grants.hold(GrantMapping(granter: granter.id, ref: UInt32(ref), hostFrame: grant.hostFrame, readOnly: readOnly), at: slot)
-        if granter.grants.lend(UInt32(ref)) { setInUse(grant.entry, true) }
+        caller.grants.hold(GrantMapping(granter: granter.id, ref: UInt32(truncatingIfNeeded: ref), hostFrame: hostFrame,
+                                        readOnly: readOnly, foreign: foreign), at: slot)
+        if let entry {
+            if granter.grants.lend(UInt32(ref)) { setInUse(entry, true) }
+        } else {
+            granter.grants.lendForeign()
+        }
         return .resume(Int64(slot))
     }
 
@@ -97,7 +114,9 @@ extension Hypercalls {
                                   memory: host.memory(of: mapper).host)
         for vcpu in mapper.vcpus { vcpu.context.flushTLB = true }
         guard let granter = host.domain(withID: mapping.granter) else { return }
-        if granter.grants.giveBack(mapping.ref), !granter.state.isStopped,
+        if mapping.foreign {
+            granter.grants.giveBackForeign()
+        } else if granter.grants.giveBack(mapping.ref), !granter.state.isStopped,
            mapping.ref < granter.grants.entries,
            let entry = host.memory(of: granter).mutableBytes(at: granter.grants.gpa + UInt64(mapping.ref) * GrantEntry.size,
                                                               count: Int(GrantEntry.size))?.baseAddress {

@@ -6,6 +6,8 @@ public struct GrantMapping: Equatable {
     public var ref: UInt32
     public var hostFrame: UInt64
     public var readOnly: Bool
+    /// TERN_GRANT_MAP_FOREIGN: `ref` is a frame number, no entry involved.
+    public var foreign = false
 }
 
 /// Tern's side of a domain's grant table (tern/grant.h, docs/abi.md
@@ -72,6 +74,10 @@ public struct GrantTable {
         refUseCounts.append(1)
         return true
     }
+
+    /// Counts a foreign mapping of one of this domain's frames (no entry).
+    mutating func lendForeign() { mappedByOthers += 1 }
+    mutating func giveBackForeign() { mappedByOthers -= 1 }
 
     /// Counts an unmapping of `ref`; true if it was the ref's last (clear
     /// TERN_GRANT_IN_USE).

@@ -33,6 +33,13 @@ public struct GuestLayout: Equatable {
     public var devicePage: UInt64 { memoryBytes }
     public var grantWindow: UInt64 { devicePage + GuestLayout.pageSize }
     public static let grantWindowFrames = Int(ternAreaSize / pageSize) - 1
+    /// Dom0's grant window (TERN_HC_DOM0_ATTACH): 4 MiB at 256 GiB, above
+    /// any RAM or device range of the machines Tern runs on (QEMU puts its
+    /// 64-bit PCI window right above RAM) and below the 40-bit physical
+    /// addresses QEMU's CPUs report. Its page tables exist from Dom0's
+    /// build on, so a map never allocates.
+    public static let dom0GrantWindow: UInt64 = 256 << 30
+    public static let dom0GrantWindowFrames = 1024
     /// What the guest's identity map covers: its memory and Tern's area.
     public var mappedBytes: UInt64 { memoryBytes + GuestLayout.ternAreaSize }
 

@@ -92,6 +92,8 @@ public enum Hypercalls {
             return deviceRemove(frontend: a.0, type: a.1, devid: a.2, caller: domain, host: host)
         case UInt64(TERN_HC_DOMAIN_CREATE)...UInt64(TERN_HC_SYSTEM_INFO):
             return domainControl(number, a, caller: domain, host: host)
+        case UInt64(TERN_HC_DOM0_ATTACH):
+            return dom0Attach(request: a.0, caller: domain, host: host)
         default:
             return error(TERN_ENOSYS)
         }

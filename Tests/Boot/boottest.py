@@ -227,7 +227,7 @@ def guest_hello_abi_and_memory_back(args):
     domain info, shuts down, and every frame it had comes back."""
     run = boot(qemu_command(elf=args.elf, extra=modules("hello name=hello mem=4M")), NO_GUESTS_LEFT)
     d = domain_ids(run)["hello"]
-    run.find(rf"^\(d{d}\) hello from a Tern guest: domain {d}, 4 MiB, ABI version 4$")
+    run.find(rf"^\(d{d}\) hello from a Tern guest: domain {d}, 4 MiB, ABI version 5$")
     run.find(rf"^\(d{d}\) start info: console hypercall\+device, free from \d+$")
     run.find(rf"^\(d{d}\) cpuid: signature Tern, hypervisor bit 1, SVM hidden: true$")
     run.find(rf"^\(d{d}\) domain info: status 0, id {d}, 4 MiB, state 2$")
@@ -728,7 +728,7 @@ def toolstack_create_list_console_destroy(args):
     ids = re.findall(r"^\(d0\) (\d+)$", out, re.MULTILINE)
     check(ids == ["1", "2"], f"tern create printed {ids}, not the ids 1 and 2", run)
     run.find(r"^\(tern\) d2 hello: created, 4 MiB RAM")
-    run.find(r"^\(d2\) hello from a Tern guest: domain 2, 4 MiB, ABI version 4$")
+    run.find(r"^\(d2\) hello from a Tern guest: domain 2, 4 MiB, ABI version 5$")
     run.find(r"^\(d0\) +1 +sleeper +(running|blocked) +4 +1 +[\d.]+$")
     run.find(r"^\(d0\) console: sleeper: round 1: woke after \d+ ms$")
     run.find(r"^\(d0\) console: hello from a Tern guest: domain 2")
@@ -810,6 +810,57 @@ def toolstack_killed_mid_create_leaves_nothing(args):
     run.find(r"^\(d0\) after: 0$")
     run.find(r"^\(d0\) destroyed provisional domain 1$")
     frames = free_frames(run, run.log[run.log.index("tern info"):])
+    check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
+
+
+@test
+def dom0_backend_serves_a_guest_channel(args):
+    """Dom0's side of the inter-domain ABI, through /dev/tern: tern-echo
+    (a C program in Dom0) adds a channel to a `ping` guest with Dom0 as its
+    backend, binds the guest's port to a file descriptor, mmaps the control
+    page by grant and by frame number (the same bytes), maps the ring, and
+    answers 1000 event round trips, each a Dom0 upcall on its IRQ, a read()
+    woken and a write() that notifies. Once both have exited, Tern's free
+    frames are back: the exit released Dom0's port and mappings."""
+    send, done = shell(
+        "tern info",
+        "/usr/lib/tern/tools/tern-echo $(tern create /etc/tern/ping.cfg)",
+        "sleep 1; tern list; dmesg | grep -o 'event channels on IRQ [0-9]*'",
+        "tern info")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    out = run.log[run.log.index("tern info"):]
+    run.find(r"^\(d0\) tern-echo: channel 0 of d1: port \d+, control page ref \d+ at 0x[0-9a-f]+$")
+    run.find(r"^\(d0\) tern-echo: port bound \(local \d+\); control page mapped by grant and by frame: same bytes$")
+    run.find(r"^\(d1\) ping: evtchn 1000 round trips, \d+ ns each$")
+    run.find(r"^\(d0\) tern-echo: answered 1000 event round trips$")
+    run.find(r"^\(d0\) event channels on IRQ 5$")
+    check(not re.search(r"^\(d0\) +1 +ping ", out, re.MULTILINE), "ping is still listed", run)
+    frames = free_frames(run, out)
+    check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
+    check("crashed" not in run.log, "a domain crashed", run)
+
+
+@test
+def dom0_backend_killed_releases_its_port_and_mappings(args):
+    """A Dom0 backend killed (SIGKILL) while it holds a bound port and
+    three mapped pages of a guest: the kernel closes its files, tern.ko
+    closes the port (the guest sees PEER_CLOSED and gives up) and unmaps
+    the pages, so the guest's memory is not kept alive: Tern's free frames
+    come back to where they were."""
+    send, done = shell(
+        "tern info",
+        "/usr/lib/tern/tools/tern-echo $(tern create /etc/tern/ping.cfg) --stop-after 100 & sleep 5; "
+        "echo during: $(tern list | grep -c ping); kill -9 $!; sleep 2; echo after: $(tern list | grep -c ping)",
+        "tern info")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    out = run.log[run.log.index("tern info"):]
+    run.find(r"^\(d0\) tern-echo: stopped after 100 round trips, holding on$")
+    run.find(r"^\(d0\) during: 1$")
+    run.find(r"^\(d1\) ping: the backend left after 100 of 1000 round trips$")
+    run.find(r"^\(d0\) after: 0$")
+    frames = free_frames(run, out)
     check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
 
 

@@ -77,7 +77,9 @@ final class GrantTableTests: XCTestCase {
         XCTAssertEqual(map(b, ref: 8, at: b.sharedLayout!.device_page_gpa), -Int64(TERN_EINVAL), "the device page")
         XCTAssertEqual(map(b, ref: 8, at: window + 12), -Int64(TERN_EINVAL), "misaligned")
         XCTAssertEqual(map(b, ref: 8, at: window + 511 * 4096), -Int64(TERN_EINVAL), "past the window")
-        XCTAssertEqual(host.call(b, TERN_HC_GRANT_MAP, 1, 8, window, 2), -Int64(TERN_EINVAL), "unknown flag")
+        XCTAssertEqual(host.call(b, TERN_HC_GRANT_MAP, 1, 8, window, 4), -Int64(TERN_EINVAL), "unknown flag")
+        XCTAssertEqual(host.call(b, TERN_HC_GRANT_MAP, 1, 8, window, UInt64(TERN_GRANT_MAP_FOREIGN)), -Int64(TERN_EPERM),
+                       "foreign mappings are the privileged domain's")
         XCTAssertEqual(map(b, ref: 8), 0)
         XCTAssertEqual(map(b, ref: 8), -Int64(TERN_EBUSY), "that page is taken")
         XCTAssertEqual(map(b, ref: 8, at: window + 510 * 4096), 510, "the same grant twice is fine")

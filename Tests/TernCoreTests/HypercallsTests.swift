@@ -103,7 +103,7 @@ final class HypercallsTests: XCTestCase {
 
     func testVersion() {
         XCTAssertEqual(call(TERN_HC_VERSION), .resume(Int64(TERN_ABI_VERSION)))
-        XCTAssertEqual(call(TERN_HC_VERSION), .resume(4), "ABI 0.4")
+        XCTAssertEqual(call(TERN_HC_VERSION), .resume(5), "ABI 0.5")
     }
 
     func testYield() {

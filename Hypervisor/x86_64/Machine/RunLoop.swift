@@ -51,7 +51,12 @@ enum RunLoop {
     /// One VMRUN: deliver a pending upcall, pick the ASID (and flush), run.
     static func enter(_ vcpu: VCPU, _ vmcb: VMCB) {
         let apic = vcpu.domainID == 0 && Dom0APIC.isActive
-        if apic { Dom0APIC.prepareEntry(vcpu, vmcb) } else { deliverUpcall(vcpu, vmcb) }
+        if apic {
+            if vcpu.upcallPending { raiseDom0Upcall(vcpu) }
+            Dom0APIC.prepareEntry(vcpu, vmcb)
+        } else {
+            deliverUpcall(vcpu, vmcb)
+        }
         ASIDs.prepare(vcpu, vmcb)
         let start = tern_rdtsc()
         withUnsafeMutablePointer(to: &vcpu.context.registers) { registers in
@@ -88,6 +93,15 @@ enum RunLoop {
             | (0xF << VMCB.virtualInterruptPriorityShift) | UInt64(vector) << VMCB.virtualInterruptVectorShift
     }
 
+    /// Dom0's upcall is an interrupt on the ISA IRQ its driver named
+    /// (TERN_HC_DOM0_ATTACH), with the vector Dom0 programmed on that
+    /// IOAPIC pin: Linux takes it like any device's.
+    static func raiseDom0Upcall(_ vcpu: VCPU) {
+        vcpu.upcallPending = false
+        guard let dom0 = Domains.domain(0), dom0.upcallIRQ != 0 else { return }
+        Dom0APIC.raiseISA(irq: dom0.upcallIRQ, dom0: dom0)
+    }
+
     /// Expired one-shot timers make an upcall pending and wake the vCPU.
     static func wakeTimers() {
         let now = SystemTime.nowNanoseconds()
@@ -96,6 +110,11 @@ enum RunLoop {
             if domain.id == 0 && Dom0APIC.isActive {
                 Dom0APIC.updateTimer(dom0: domain, now: now)
                 Dom0Console.raiseInterruptIfPending(domain)
+                // As a level: an upcall Dom0 has not taken yet (its pin was
+                // masked, or the edge fell between two handlers) is raised again.
+                if let page = domain.events.page, page.upcallPendingFlag.pointee != 0, let vcpu = domain.vcpus.first {
+                    raiseDom0Upcall(vcpu)
+                }
             }
             var woke = false
             for vcpu in domain.vcpus {

@@ -1,5 +1,5 @@
 /*
- * Tern public ABI, version 0.4 — the one definition shared by the hypervisor,
+ * Tern public ABI, version 0.5 — the one definition shared by the hypervisor,
  * the Dom0 driver (tern.ko), the Swift toolstack and guests.
  *
  * Rules (as Xen's public headers): fixed-width types only, explicit padding,
@@ -17,9 +17,9 @@
 #endif
 
 #define TERN_ABI_MAJOR 0
-#define TERN_ABI_MINOR 4
+#define TERN_ABI_MINOR 5
 /* (TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR, spelled out so Swift imports it. */
-#define TERN_ABI_VERSION 0x00000004
+#define TERN_ABI_VERSION 0x00000005
 
 /*
  * CPUID leaf 0x40000000 (the hypervisor range): EAX = highest Tern leaf,
@@ -79,7 +79,9 @@
 #define TERN_HC_DOMAIN_CONTROL          28  /* (IN u64 domid, IN u64 TERN_DOMCTL_*) -> 0 */
 #define TERN_HC_DOMAIN_PREPARE          29  /* (IN u64 memory_bytes, IN u64 count) -> shells now in the pool */
 #define TERN_HC_SYSTEM_INFO             30  /* (OUT gpa struct tern_system_info) -> 0 */
-#define TERN_HC_COUNT                   31
+/* Dom0's own event channels and grant mappings (tern/control.h; ABI 0.5). */
+#define TERN_HC_DOM0_ATTACH             31  /* privileged: (IN/OUT gpa struct tern_dom0_attach) -> 0 */
+#define TERN_HC_COUNT                   32
 
 /*
  * The calling convention above, for guests and Dom0's driver alike (the

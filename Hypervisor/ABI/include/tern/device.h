@@ -63,6 +63,9 @@ struct tern_device_add {
     uint16_t backend;         /* IN: domid, not the frontend */
     uint32_t flags;           /* IN: zero */
     uint32_t reserved;        /* IN: zero */
+    uint32_t port;            /* OUT: the frontend's port, unbound for the backend (ABI 0.5) */
+    uint32_t grant_ref;       /* OUT: the control page's ref in the frontend's grant table */
+    uint64_t control_gpa;     /* OUT: the control page in the frontend's memory */
 };
 
 /* The first bytes of a TERN_DEVICE_CHANNEL control page. */
@@ -96,7 +99,7 @@ struct tern_console_ring {
 TERN_STATIC_ASSERT(sizeof(struct tern_device_entry) == 32, "tern_device_entry layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_device_page) == 16 + 32 * TERN_DEVICE_MAX, "tern_device_page layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_device_page) <= 4096, "tern_device_page fits a page");
-TERN_STATIC_ASSERT(sizeof(struct tern_device_add) == 16, "tern_device_add layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_device_add) == 32, "tern_device_add layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_device_control) == 16, "tern_device_control layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_console_ring) == 3088, "tern_console_ring layout");
 

@@ -39,6 +39,11 @@ struct tern_grant_entry {
 
 /* TERN_HC_GRANT_MAP flags */
 #define TERN_GRANT_MAP_READONLY    (1u << 0)
+/* Privileged callers only (Dom0's toolstack and backends): `ref` is a
+ * frame number (gpa >> 12) of the other domain's memory, mapped without a
+ * grant entry, as Xen's foreign mappings. Counted like a grant mapping:
+ * a destroyed domain's memory stays until the last one is unmapped. */
+#define TERN_GRANT_MAP_FOREIGN     (1u << 1)
 
 /* TERN_HC_GRANT_COPY: up to TERN_GRANT_COPY_MAX copies per call, each
  * within one page on either side. A side is either the caller's own

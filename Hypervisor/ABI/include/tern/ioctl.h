@@ -19,11 +19,30 @@
  * The new domain belongs to this open file until TERN_IOCTL_COMMIT: if the
  * file is closed first (the toolstack exited or was killed), tern.ko
  * destroys it, so a failed or interrupted create leaves nothing behind.
+ *
+ * Dom0's own event channels and mappings (ABI 0.5; tern.ko attaches Dom0
+ * at load with TERN_HC_DOM0_ATTACH):
+ *
+ * TERN_IOCTL_EVTCHN_BIND binds a port and returns a new file descriptor
+ * for it: read() blocks (or fails with EAGAIN when non-blocking) until the
+ * port was notified since the last read, then returns a uint32_t, the
+ * number of notifications that arrived (they coalesce); poll() reports
+ * POLLIN then; write() of any 1 or more bytes notifies the remote end
+ * (ENOTCONN once it closed); close() closes the port.
+ *
+ * TERN_IOCTL_MAP maps another domain's granted page (or, with
+ * TERN_GRANT_MAP_FOREIGN, any frame of it) into Dom0's grant window and
+ * answers an offset: mmap() one page of /dev/tern at that offset to reach
+ * it. The mapping ends when that mmap is unmapped (munmap, exit), with
+ * TERN_IOCTL_UNMAP if it was never mmap'd, or when /dev/tern is closed.
+ * Ports and mappings of a process that exits or is killed are released
+ * by the kernel closing its files.
  */
 #ifndef TERN_IOCTL_H
 #define TERN_IOCTL_H
 
 #include "control.h"
+#include "grant.h"
 
 struct tern_ioctl_hypercall {
     uint64_t nr;              /* IN: TERN_HC_* */
@@ -41,11 +60,35 @@ struct tern_ioctl_create {
     int64_t  result;          /* OUT: domid, or -TERN_E* */
 };
 
+/* struct tern_ioctl_evtchn_bind.kind */
+#define TERN_EVTCHN_BIND_INTERDOMAIN 1  /* remote_domid's remote_port, allocated for Dom0 */
+#define TERN_EVTCHN_BIND_UNBOUND     2  /* a new port for remote_domid to bind */
+#define TERN_EVTCHN_BIND_VIRQ        3  /* remote_port = TERN_VIRQ_* */
+
+struct tern_ioctl_evtchn_bind {
+    uint32_t kind;            /* IN: TERN_EVTCHN_BIND_* */
+    uint32_t remote_domid;    /* IN */
+    uint32_t remote_port;     /* IN: the remote's port, or the VIRQ */
+    uint32_t local_port;      /* OUT: Dom0's port */
+};
+
+struct tern_ioctl_map {
+    uint32_t domid;           /* IN: the granter */
+    uint32_t flags;           /* IN: TERN_GRANT_MAP_READONLY, TERN_GRANT_MAP_FOREIGN */
+    uint64_t ref;             /* IN: grant ref, or (FOREIGN) frame number */
+    uint64_t offset;          /* OUT: mmap() offset of the page in /dev/tern */
+};
+
 #define TERN_IOCTL_HYPERCALL 0xC0485401u  /* _IOWR('T', 1, struct tern_ioctl_hypercall) */
 #define TERN_IOCTL_CREATE    0xC1305402u  /* _IOWR('T', 2, struct tern_ioctl_create) */
 #define TERN_IOCTL_COMMIT    0x40045403u  /* _IOW('T', 3, uint32_t): keep domid past close */
+#define TERN_IOCTL_EVTCHN_BIND 0xC0105404u /* _IOWR('T', 4, struct tern_ioctl_evtchn_bind) -> fd */
+#define TERN_IOCTL_MAP       0xC0185405u  /* _IOWR('T', 5, struct tern_ioctl_map) */
+#define TERN_IOCTL_UNMAP     0x40085406u  /* _IOW('T', 6, uint64_t offset): a mapping not mmap'd */
 
 TERN_STATIC_ASSERT(sizeof(struct tern_ioctl_hypercall) == 72, "tern_ioctl_hypercall layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_ioctl_create) == 304, "tern_ioctl_create layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_ioctl_evtchn_bind) == 16, "tern_ioctl_evtchn_bind layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_ioctl_map) == 24, "tern_ioctl_map layout");
 
 #endif /* TERN_IOCTL_H */
