@@ -41,6 +41,7 @@ static bool tern_call_allowed(u64 nr)
 	case TERN_HC_SYSTEM_INFO:
 	case TERN_HC_DEVICE_ADD:
 	case TERN_HC_DEVICE_REMOVE:
+	case TERN_HC_CONSOLE_INPUT:
 		return true;
 	default:
 		return false;

@@ -6,6 +6,8 @@
  * lines as "(dN) text". Without a console device (the start info lacks
  * TERN_CONSOLE_DEVICE, or the device page does not list it), or if the
  * device fails, the line goes out with TERN_HC_CONSOLE_WRITE instead.
+ * Input comes the other way: the toolstack (`tern console`) types into the
+ * `in` ring through Tern, which notifies the same port.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -122,6 +124,34 @@ void tern_guest_console_flush(void) {
         tern_hypercall(TERN_HC_CONSOLE_WRITE, (uint64_t)(uintptr_t)(line + done), line_used - done, 0, 0, 0);
     }
     line_used = 0;
+}
+
+uint32_t tern_guest_console_port(void) {
+    if (path == CONSOLE_UNDECIDED) {
+        path = find_console_device() ? CONSOLE_DEVICE : CONSOLE_HYPERCALL;
+    }
+    return path == CONSOLE_DEVICE ? ring_port : 0;
+}
+
+size_t tern_guest_console_read(uint8_t *buffer, size_t max) {
+    if (tern_guest_console_port() == 0) {
+        return 0;
+    }
+    uint32_t consumer = ring->in_cons;
+    uint32_t producer = ring->in_prod;
+    tern_ring_rmb();                  /* the index before the bytes */
+    if (producer - consumer > TERN_CONSOLE_IN_SIZE) {
+        ring->in_cons = producer;     /* corrupt: drop what is there */
+        return 0;
+    }
+    size_t n = 0;
+    while (consumer != producer && n < max) {
+        buffer[n++] = ring->in[consumer & (TERN_CONSOLE_IN_SIZE - 1)];
+        consumer++;
+    }
+    tern_ring_mb();                   /* the bytes read before the room is given back */
+    ring->in_cons = consumer;
+    return n;
 }
 
 int putchar(int c) {

@@ -94,6 +94,8 @@ public enum Hypercalls {
             return domainControl(number, a, caller: domain, host: host)
         case UInt64(TERN_HC_DOM0_ATTACH):
             return dom0Attach(request: a.0, caller: domain, host: host)
+        case UInt64(TERN_HC_CONSOLE_INPUT):
+            return consoleInput(domid: a.0, bytes: a.1, count: a.2, caller: domain, host: host)
         default:
             return error(TERN_ENOSYS)
         }
@@ -119,6 +121,22 @@ public enum Hypercalls {
             done += UInt64(n)
         }
         return .resume(Int64(length))
+    }
+
+    /// The toolstack types into a guest's console (ConsoleDevice.input).
+    static func consoleInput<Host: HypercallHost>(
+        domid: UInt64, bytes gpa: UInt64, count: UInt64, caller: Domain, host: Host
+    ) -> HypercallOutcome {
+        guard caller.privileged else { return error(TERN_EPERM) }
+        guard count <= UInt64(TERN_CONSOLE_IN_SIZE) else { return error(TERN_EINVAL) }
+        guard domid <= UInt64(UInt16.max), let guest = host.domain(withID: UInt16(domid)), guest !== caller,
+              !guest.state.isStopped else { return error(TERN_ENOENT) }
+        guard guest.devices.page != nil else { return error(TERN_ENOSYS) }   // no console device
+        var buffer = [UInt8](repeating: 0, count: Int(count))
+        guard buffer.withUnsafeMutableBytes({ host.memory(of: caller).copyOut(from: gpa, into: $0) }) else {
+            return error(TERN_EFAULT)
+        }
+        return .resume(Int64(buffer.withUnsafeBytes { ConsoleDevice.input($0, to: guest, host: host) }))
     }
 
     /// Line-buffers a domain's console output so lines interleave whole.

@@ -814,6 +814,27 @@ def toolstack_killed_mid_create_leaves_nothing(args):
 
 
 @test
+def toolstack_console_input_reaches_the_guest(args):
+    """`tern console` sends what it reads to the guest: piped lines go
+    through TERN_HC_CONSOLE_INPUT into the `echo` guest's console ring,
+    which echoes each one and stops at `quit`; the console ends by itself
+    when the guest stops."""
+    send, done = shell(
+        "tern create /etc/tern/echo.cfg",
+        "printf 'hello tern\\nsecond line\\nquit\\n' | tern console echo | sed 's/^/console: /'",
+        "tern list")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(d1\) echo: type a line \(quit to stop\)$")
+    run.find(r"^\(d1\) echo: hello tern$")
+    run.find(r"^\(d1\) echo: second line$")
+    run.find(r"^\(d1\) echo: bye after 2 lines$")
+    run.find(r"^\(d0\) console: echo: second line$")
+    run.find(r"^\(d0\) console: \[d1 echo: stopped\]$")
+    check("crashed" not in run.log, "a domain crashed", run)
+
+
+@test
 def dom0_backend_serves_a_guest_channel(args):
     """Dom0's side of the inter-domain ABI, through /dev/tern: tern-echo
     (a C program in Dom0) adds a channel to a `ping` guest with Dom0 as its

@@ -130,4 +130,41 @@ final class DeviceTests: XCTestCase {
         XCTAssertEqual(host.call(a, TERN_HC_EVTCHN_SEND, 1), 0)
         XCTAssertEqual(host.lines.map(\.text), ["after"])
     }
+
+    /// Types `text` into `guest`'s console as Dom0 at `at` in Dom0's memory.
+    func type(_ text: String, into guest: UInt64 = 1, by caller: Domain, length: UInt64? = nil) -> Int64 {
+        let at: UInt64 = 0x9_0000
+        let bytes = Array(text.utf8)
+        XCTAssertTrue(bytes.withUnsafeBytes { host.memory(of: caller).copyIn(to: at, from: $0) })
+        return host.call(caller, TERN_HC_CONSOLE_INPUT, guest, at, length ?? UInt64(bytes.count))
+    }
+
+    func consoleIn(_ domain: Domain) -> (cons: UInt32, prod: UInt32, bytes: UnsafeMutableRawBufferPointer) {
+        let ring = host.memory(of: domain).mutableBytes(at: domain.sharedLayout!.control_pages_gpa, count: ConsoleDevice.ringSize)!
+        return (ring.load(fromByteOffset: ConsoleDevice.inConsOffset, as: UInt32.self),
+                ring.load(fromByteOffset: ConsoleDevice.inProdOffset, as: UInt32.self), ring)
+    }
+
+    func testConsoleInputGoesIntoTheInRingAndNotifies() {
+        let dom0 = host.build(id: 0, name: "dom0", privileged: true)
+        XCTAssertEqual(type("ls\n", by: b), -Int64(TERN_EPERM), "a DomU may not type into another")
+        XCTAssertEqual(type("ls\n", by: dom0), 3)
+        let ring = consoleIn(a)
+        XCTAssertEqual([ring.cons, ring.prod], [0, 3])
+        XCTAssertEqual(Array(ring.bytes[0..<3]), Array("ls\n".utf8))
+        XCTAssertTrue(host.isPending(a, port: 1), "the console's port")
+        // Only what fits: 1024 bytes of room, 3 taken.
+        XCTAssertEqual(type(String(repeating: "y", count: 1024), by: dom0), 1021)
+        XCTAssertEqual(type("z", by: dom0), 0, "full")
+        ring.bytes.storeBytes(of: UInt32(1000), toByteOffset: ConsoleDevice.inConsOffset, as: UInt32.self)
+        XCTAssertEqual(type("abc", by: dom0), 3, "the guest consumed some")
+        XCTAssertEqual(ring.bytes[2], UInt8(ascii: "c"), "wrapped to the ring's start")
+        ring.bytes.storeBytes(of: UInt32(0x7000_0000), toByteOffset: ConsoleDevice.inConsOffset, as: UInt32.self)
+        XCTAssertEqual(type("q", by: dom0), 0, "a corrupt in_cons: nothing written")
+        XCTAssertEqual(type("q", by: dom0, length: 1025), -Int64(TERN_EINVAL))
+        XCTAssertEqual(type("q", into: 9, by: dom0), -Int64(TERN_ENOENT))
+        XCTAssertEqual(type("q", into: 0, by: dom0), -Int64(TERN_ENOENT), "not itself")
+        a.markStopped(.crashed)
+        XCTAssertEqual(type("q", by: dom0), -Int64(TERN_ENOENT))
+    }
 }

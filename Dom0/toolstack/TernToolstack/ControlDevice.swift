@@ -108,6 +108,20 @@ public final class ControlDevice {
         try call(TERN_HC_DOMAIN_CONTROL, [UInt64(domid), UInt64(operation)])
     }
 
+    /// Types `bytes` (at most TERN_CONSOLE_IN_SIZE) into a guest's console;
+    /// how many fit in its ring (0: full for now).
+    public func consoleInput(_ domid: UInt32, _ bytes: [UInt8]) throws(Failure) -> Int {
+        var copy = Array(bytes.prefix(Int(TERN_CONSOLE_IN_SIZE)))
+        guard !copy.isEmpty else { return 0 }
+        let count = UInt64(copy.count)
+        var result: Result<Int64, Failure> = .success(0)
+        copy.withUnsafeMutableBytes { raw in
+            do throws(Failure) { result = .success(try call(TERN_HC_CONSOLE_INPUT, [UInt64(domid), 0, count], buffer: raw, bufferArgument: 1)) }
+            catch { result = .failure(error) }
+        }
+        return Int(try result.get())
+    }
+
     /// Up to 4 KiB of Tern's log from `position`: (text, next position, lost, end).
     public func readLog(from position: UInt64) throws(Failure) -> (bytes: [UInt8], next: UInt64, lost: UInt64, end: UInt64) {
         // One page: the request, then room for the bytes (tern.ko points

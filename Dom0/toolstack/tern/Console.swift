@@ -9,12 +9,11 @@ struct Console: ParsableCommand {
         abstract: "Show a guest's console: its output so far, then new output as it comes.",
         discussion: """
             Press Ctrl-] to leave (the guest keeps running). Ends by itself when the guest stops. \
-            For a guest that no longer exists, prints what `tern logd` kept of it. \
-            Guest console input is not supported yet.
+            What you type goes to the guest a line at a time (Enter sends it; Backspace edits it here); \
+            piped input goes as it is. For a guest that no longer exists, prints what `tern logd` kept of it.
             """)
     @Argument(help: "Domain id or name.") var domain: String
 
-    static let escapeKey: UInt8 = 0x1D   // Ctrl-]
     static let stateCheckMilliseconds: UInt64 = 500
 
     func run() throws {
@@ -41,7 +40,8 @@ struct Console: ParsableCommand {
         try follow(row, device: device, from: position)
     }
 
-    /// New lines of the guest until it stops or the user presses Ctrl-].
+    /// New lines of the guest until it stops or the user presses Ctrl-];
+    /// what is typed (or piped in) goes to the guest's console.
     func follow(_ row: DomainRow, device: ControlDevice, from start: UInt64) throws {
         let interactive = isatty(0) != 0
         if interactive { _ = tern_terminal_raw(0) }
@@ -50,6 +50,8 @@ struct Console: ParsableCommand {
         var partial = ""
         var lastCheck = Clock.microseconds()
         let prefix = ConsoleLines.prefix(row.id)
+        var input = ConsoleTyping(interactive: interactive)
+        var inputOpen = true
         while true {
             if let chunk = try? device.readLog(from: position) {
                 position = chunk.next
@@ -60,8 +62,19 @@ struct Console: ParsableCommand {
                     partial = String(partial[partial.index(after: newline)...])
                 }
             }
-            if interactive && escapePressed() { Output.out("\n"); return }
-            if !interactive { Clock.sleep(milliseconds: 100) }
+            if inputOpen {
+                switch readInput() {
+                case .none: inputOpen = false
+                case .some(let bytes):
+                    if input.take(bytes) == .escape { Output.out("\n"); return }
+                }
+            } else {
+                Clock.sleep(milliseconds: 100)
+            }
+            if !input.toSend.isEmpty {
+                // What does not fit in the guest's ring waits for the next round.
+                if let taken = try? device.consoleInput(row.id, input.toSend) { input.toSend.removeFirst(taken) }
+            }
             if Clock.microseconds() - lastCheck > Console.stateCheckMilliseconds * 1000 {
                 lastCheck = Clock.microseconds()
                 let now = (try? device.domains())?.first { $0.id == row.id && $0.name == row.name }
@@ -73,12 +86,14 @@ struct Console: ParsableCommand {
         }
     }
 
-    /// Waits up to 100 ms for a key; true if it was the escape key.
-    func escapePressed() -> Bool {
+    /// Waits up to 100 ms for standard input: the bytes (none if nothing
+    /// came), or nil at its end.
+    func readInput() -> [UInt8]? {
         var fds = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-        guard poll(&fds, 1, 100) > 0 else { return false }
-        var byte: UInt8 = 0
-        return read(0, &byte, 1) == 1 && byte == Console.escapeKey
+        guard poll(&fds, 1, 100) > 0 else { return [] }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = read(0, &buffer, buffer.count)
+        return n > 0 ? Array(buffer[..<n]) : nil
     }
 
     /// A kept log of a domain that is gone: by name, or by "dN".

@@ -105,6 +105,13 @@ static inline volatile uint16_t *tern_guest_grant_flags(struct tern_grant_entry 
 /* console.c: flush what print() buffered (done at every '\n'), through
  * the console device's ring when there is one, else TERN_HC_CONSOLE_WRITE. */
 void tern_guest_console_flush(void);
+/* console.c: the console device's port (0: no console device; events on
+ * it mean input may have arrived), and up to `max` bytes typed into the
+ * console so far (0 if none). */
+uint32_t tern_guest_console_port(void);
+/* console.c: one byte of console output (print() ends up here). */
+int putchar(int c);
+size_t tern_guest_console_read(uint8_t *buffer, size_t max);
 /* start.asm: the upcall entry the SDK installs in its IDT. */
 extern char tern_guest_upcall_entry[];
 static inline uint64_t tern_guest_upcall_address(void) { return (uint64_t)(uintptr_t)tern_guest_upcall_entry; }

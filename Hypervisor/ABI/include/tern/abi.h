@@ -81,7 +81,10 @@
 #define TERN_HC_SYSTEM_INFO             30  /* (OUT gpa struct tern_system_info) -> 0 */
 /* Dom0's own event channels and grant mappings (tern/control.h; ABI 0.5). */
 #define TERN_HC_DOM0_ATTACH             31  /* privileged: (IN/OUT gpa struct tern_dom0_attach) -> 0 */
-#define TERN_HC_COUNT                   32
+#define TERN_HC_CONSOLE_INPUT           32  /* privileged: (IN u64 domid, IN gpa bytes, IN u64 len
+                                               <= TERN_CONSOLE_IN_SIZE) -> bytes put in the guest's
+                                               console `in` ring (0: full) (tern/device.h) */
+#define TERN_HC_COUNT                   33
 
 /*
  * The calling convention above, for guests and Dom0's driver alike (the

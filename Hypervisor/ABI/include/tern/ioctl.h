@@ -6,7 +6,8 @@
  *
  * TERN_IOCTL_HYPERCALL issues one privileged hypercall (tern.ko allows only
  * the toolstack's: VERSION, DOMAIN_INFO, DOMAIN_LIST, LOG_READ,
- * DOMAIN_CONTROL, DOMAIN_PREPARE, SYSTEM_INFO, DEVICE_ADD, DEVICE_REMOVE).
+ * DOMAIN_CONTROL, DOMAIN_PREPARE, SYSTEM_INFO, DEVICE_ADD, DEVICE_REMOVE,
+ * CONSOLE_INPUT).
  * A call that takes a pointer gets it through `buffer`: tern.ko copies
  * buffer_size bytes (<= 4096) from user space into a kernel page, puts that
  * page's address in args[buffer_arg], makes the call and copies the page
