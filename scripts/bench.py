@@ -172,51 +172,63 @@ TOOLSTACK_COUNTS = (1, 10, 50, 200)
 XL_CREATE_SECONDS = 16.0   # Xen 4.17's `xl create` in the same QEMU (platform-facts.md)
 
 
+TOOLSTACK_PROBES = 5
+
+
 def toolstack_run(args, pool, total=200):
     """One Dom0 boot; `total` 2 MiB sleepers created one after the other
-    with `tern create --time` (all stay running), with or without a pool
-    of prepared shells; then three destroyed. Returns the log."""
+    (all stay running), with or without a pool of prepared shells. Before
+    the 1st, 10th, 50th and 200th stays, TOOLSTACK_PROBES probes are each
+    created (`tern create --time`) and destroyed: each is the Nth running
+    guest. Returns the log."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(root, "Dom0", "cmdline")) as f:
         cmdline = f.read().strip().replace(",", ",,")
     modules = f"build/dom0/vmlinux role=dom0 -- {cmdline},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"
     command = qemu_command(elf=args.elf, memory="1536M", cmdline="dom0_mem=384M", defaults=True, extra=["-initrd", modules])
+    checkpoints = "|".join(str(n) for n in TOOLSTACK_COUNTS)
+    probes = " ".join(str(r) for r in range(1, TOOLSTACK_PROBES + 1))
     script = ("printf 'name = \"b\"\\nkernel = \"/usr/lib/tern/guests/sleeper.elf\"\\nmemory = 2\\ncmdline = \"rounds=0 ms=1000\"\\n' > /tmp/base.cfg; "
-              + (f"tern prepare {total} --memory 2; " if pool else "")
-              + f"for i in $(seq {total}); do sed \"s/^name = .*/name = \\\"b$i\\\"/\" /tmp/base.cfg > /tmp/b.cfg; "
-              "tern create --time /tmp/b.cfg | sed \"s/^/t$i: /\"; done; "
-              "for i in 1 2 3; do tern destroy b$i; done; echo bench-done\n")
-    return boot(command, r"^\(d0\) bench-done$", timeout=1800, send=[(r"^\(d0\) / # ", script)])
+              + (f"tern prepare {total + len(TOOLSTACK_COUNTS) * TOOLSTACK_PROBES} --memory 2; " if pool else "")
+              + f"for i in $(seq {total}); do "
+              f"case $i in {checkpoints}) for r in {probes}; do "
+              "sed \"s/^name = .*/name = \\\"p$i-$r\\\"/\" /tmp/base.cfg > /tmp/p.cfg; "
+              "tern create --time /tmp/p.cfg | sed \"s/^/k$i: /\"; tern destroy p$i-$r; done;; esac; "
+              "sed \"s/^name = .*/name = \\\"b$i\\\"/\" /tmp/base.cfg > /tmp/b.cfg; tern create /tmp/b.cfg > /dev/null; done; "
+              "echo bench-done\n")
+    return boot(command, r"^\(d0\) bench-done$", timeout=2400, send=[(r"^\(d0\) / # ", script)])
 
 
 def toolstack(args):
     """`tern create` from Dom0's shell to the guest's first console line
     (the CLI polls Tern's log for it), for the 1st, 10th, 50th and 200th
-    running guest (median of the five creates ending there; one for the
-    1st), without and with the pool of prepared shells (`tern prepare`),
-    against Xen's `xl create` (about 16 s in the same QEMU); destroy time
-    from Tern's log."""
+    running guest (median of TOOLSTACK_PROBES creates, each the Nth
+    running guest), without and with the pool of prepared shells (`tern
+    prepare`), against Xen's `xl create` (about 16 s in the same QEMU);
+    destroy time from Tern's log."""
     for pool in (False, True):
         run = toolstack_run(args, pool)
         times = {}
-        for m in re.finditer(r"^\(d0\) t(\d+): created d\d+ b\d+ in (\d+) us \(Tern: build (\d+) us, (from pool|fresh)\); "
+        for m in re.finditer(r"^\(d0\) k(\d+): created d\d+ p\S+ in (\d+) us \(Tern: build (\d+) us, (from pool|fresh)\); "
                              r"first console line after (\d+) us", run.log, re.MULTILINE):
-            times[int(m.group(1))] = (int(m.group(2)), int(m.group(3)), m.group(4), int(m.group(5)))
+            times.setdefault(int(m.group(1)), []).append((int(m.group(2)), int(m.group(3)), m.group(4), int(m.group(5))))
         label = "with a pool of prepared shells" if pool else "without a pool"
-        print(f"== tern create -> first console line, 2 MiB guests, {label} (wall time, TCG)")
+        print(f"== tern create -> first console line, 2 MiB guests, {label} (wall time, TCG; median of {TOOLSTACK_PROBES})")
         first = None
         for n in TOOLSTACK_COUNTS:
-            window = [times[i] for i in range(max(1, n - 4), n + 1) if i in times]
+            window = times.get(n, [])
             if not window:
-                print(f"  guest {n:>3}: no figure (only {len(times)} creates reported)")
+                print(f"  guest {n:>3}: no figure")
                 continue
             console = statistics.median(t[3] for t in window) / 1000
+            create = statistics.median(t[0] for t in window) / 1000
             build = statistics.median(t[1] for t in window) / 1000
             sources = sorted(set(t[2] for t in window))
             first = first or console
-            print(f"  guest {n:>3}: {console:8.1f} ms to first console line (Tern build {build:6.2f} ms, {'/'.join(sources)}), "
+            print(f"  guest {n:>3}: {console:8.1f} ms to first console line (create {create:6.1f} ms, Tern build {build:6.2f} ms, "
+                  f"{'/'.join(sources)}; range {min(t[3] for t in window) / 1000:.1f}-{max(t[3] for t in window) / 1000:.1f}), "
                   f"{console / first:.2f}x the 1st, {XL_CREATE_SECONDS * 1000 / console:,.0f}x faster than xl create")
-        destroys = [int(x) for x in re.findall(r"^\(tern\) d\d+ b\d+: timing: .* destroy (\d+) us$", run.log, re.MULTILINE)]
+        destroys = [int(x) for x in re.findall(r"^\(tern\) d\d+ p\S+: timing: .* destroy (\d+) us$", run.log, re.MULTILINE)]
         if destroys:
             print(f"  destroy (Tern's part): median {statistics.median(destroys):.0f} us of {len(destroys)}")
 

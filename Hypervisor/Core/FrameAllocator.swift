@@ -128,7 +128,7 @@ public struct FrameAllocator {
         if count % bits == 0 && alignmentFrames % bits == 0 {
             // Whole words: a run is free when its words are all ones.
             let words = count / bits, step = alignmentFrames / bits
-            var word = 0
+            var word = searchHint / step * step   // no free frame below the hint
             while (word + words) * bits <= frameCount {
                 var free = true
                 for w in word..<(word + words) where bitmap[w] != UInt64.max { free = false; break }
@@ -140,8 +140,15 @@ public struct FrameAllocator {
             }
             return nil
         }
-        var start = 0
+        // From the lowest word that may hold a free frame, skipping whole
+        // used words (a bit-by-bit walk over a mostly used bitmap costs
+        // milliseconds per create under TCG).
+        var start = searchHint * bits
         while start + count <= frameCount {
+            if start % bits == 0, bitmap[start / bits] == 0 {
+                start += bits
+                continue
+            }
             if start % alignmentFrames != 0 {
                 start += alignmentFrames - start % alignmentFrames
                 continue

@@ -7,10 +7,17 @@ import TernCPU
 /// port only (its kernel keeps its own log), byte by byte as it comes, so
 /// that a shell prompt or a line being edited shows at once; each of its
 /// lines starts with "(d0) ". A Tern line while Dom0 is mid-line first ends
-/// Dom0's line, and Dom0's rest of it gets a new prefix.
+/// Dom0's line; when Dom0 goes on, its line so far is written again after
+/// a new prefix, so that every Dom0 line also appears whole (what scripts
+/// reading the serial log match).
 enum Console {
     static let dom0Prefix: StaticString = "(d0) "
     nonisolated(unsafe) static var dom0MidLine = false
+    /// Dom0's current line so far (up to dom0LineLimit bytes), and whether a
+    /// Tern line cut it (then it is written again before Dom0's next byte).
+    nonisolated(unsafe) static var dom0Line: [UInt8] = []
+    nonisolated(unsafe) static var dom0LineCut = false
+    static let dom0LineLimit = 512
 
     nonisolated(unsafe) static var history = ConsoleRing(
         // SAFETY: a static area of TERN_LOG_RING_SIZE bytes in runtime.c, used only here.
@@ -22,6 +29,7 @@ enum Console {
             Serial.write(byte: UInt8(ascii: "\r"))
             Serial.write(byte: UInt8(ascii: "\n"))
             dom0MidLine = false
+            dom0LineCut = true
         }
         Serial.write(bytes)
         history.append(bytes)
@@ -40,10 +48,15 @@ enum Console {
             // SAFETY: a StaticString's bytes live in the image for its lifetime.
             Serial.write(UnsafeRawBufferPointer(start: dom0Prefix.utf8Start, count: dom0Prefix.utf8CodeUnitCount))
             dom0MidLine = true
+            if dom0LineCut { dom0Line.withUnsafeBytes { Serial.write($0) } }
+            dom0LineCut = false
         }
         if byte == UInt8(ascii: "\n") {
             Serial.write(byte: UInt8(ascii: "\r"))
             dom0MidLine = false
+            dom0Line.removeAll(keepingCapacity: true)
+        } else if dom0Line.count < dom0LineLimit {
+            dom0Line.append(byte)
         }
         Serial.write(byte: byte)
     }

@@ -122,6 +122,7 @@ enum Dom0APIC {
         case .endOfInterrupt(let vector):
             endOfInterrupt(vector)
             Dom0Console.raiseInterruptIfPending(domain)   // the UART's line may still be up
+            RunLoop.raiseDom0UpcallIfPending(domain)      // so may the event upcall
         case .unsupportedIPI(let icr): Log.debug("d0: IPI \(hex: UInt64(icr)) not delivered (one vCPU, fixed IPIs to itself only)")
         }
         vmcb.rip &+= UInt64(instruction.length)

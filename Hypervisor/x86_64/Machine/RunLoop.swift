@@ -102,6 +102,14 @@ enum RunLoop {
         Dom0APIC.raiseISA(irq: dom0.upcallIRQ, dom0: dom0)
     }
 
+    /// As a level: an upcall Dom0 has not taken yet (its pin was masked, or
+    /// the event came while its handler ran, the vector in service) is
+    /// raised again. At every tick and at each of Dom0's EOIs.
+    static func raiseDom0UpcallIfPending(_ dom0: Domain) {
+        guard let page = dom0.events.page, page.upcallPendingFlag.pointee != 0, let vcpu = dom0.vcpus.first else { return }
+        raiseDom0Upcall(vcpu)
+    }
+
     /// Expired one-shot timers make an upcall pending and wake the vCPU.
     static func wakeTimers() {
         let now = SystemTime.nowNanoseconds()
@@ -110,11 +118,7 @@ enum RunLoop {
             if domain.id == 0 && Dom0APIC.isActive {
                 Dom0APIC.updateTimer(dom0: domain, now: now)
                 Dom0Console.raiseInterruptIfPending(domain)
-                // As a level: an upcall Dom0 has not taken yet (its pin was
-                // masked, or the edge fell between two handlers) is raised again.
-                if let page = domain.events.page, page.upcallPendingFlag.pointee != 0, let vcpu = domain.vcpus.first {
-                    raiseDom0Upcall(vcpu)
-                }
+                raiseDom0UpcallIfPending(domain)
             }
             var woke = false
             for vcpu in domain.vcpus {
