@@ -211,7 +211,7 @@ test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD)
 	python3 scripts/run-tests.py --elf $(ELF) --iso $(ISO)
 
 bench: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD)
-	python3 scripts/bench.py --elf $(ELF) --iso $(ISO)
+	python3 scripts/bench.py --elf $(ELF) --iso $(ISO) $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf $(BUILD) .build
