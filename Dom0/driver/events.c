@@ -32,21 +32,34 @@ static bool tern_irq_claimed;
 u64 tern_window_gpa;
 u32 tern_window_frames;
 
-/* One bound port: what its fd reads. Guarded by tern_ports_lock. */
+/* A port Dom0 bound, and the fds listening to it: one for an
+ * interdomain or unbound port; any number for a VIRQ (Tern binds a VIRQ
+ * once per domain, and several Dom0 tools may want TERN_VIRQ_CONSOLE).
+ * Guarded by tern_ports_lock. */
 struct tern_port {
 	u32 port;
-	u32 fired;              /* notifications since the last read */
+	u32 virq;                    /* TERN_VIRQ_COUNT: not a VIRQ */
+	struct list_head listeners;  /* struct tern_listener */
+};
+
+/* One event-channel fd: what its reads see. */
+struct tern_listener {
+	struct tern_port *port;
+	struct list_head link;
+	u32 fired;                   /* notifications since the last read */
 	wait_queue_head_t wait;
 };
 
 static DEFINE_SPINLOCK(tern_ports_lock);
 static struct tern_port *tern_ports[TERN_EVENT_PORTS];
+static struct tern_port *tern_virqs[TERN_VIRQ_COUNT];
 
 static irqreturn_t tern_upcall(int irq, void *unused)
 {
 	struct tern_event_vcpu *vcpu = &tern_events->vcpu[0];
 	unsigned long sel, bits;
 	unsigned int word, bit;
+	struct tern_listener *l;
 	struct tern_port *p;
 
 	/* Cleared before the scan: an event Tern sets during it raises
@@ -64,9 +77,11 @@ static irqreturn_t tern_upcall(int irq, void *unused)
 			/* (u64 and unsigned long are one size on x86-64.) */
 			clear_bit(bit, (unsigned long *)&tern_events->pending[word]);
 			p = tern_ports[word * 64 + bit];
-			if (p) {
-				p->fired++;
-				wake_up_interruptible(&p->wait);
+			if (!p)
+				continue;
+			list_for_each_entry(l, &p->listeners, link) {
+				l->fired++;
+				wake_up_interruptible(&l->wait);
 			}
 		}
 	}
@@ -151,7 +166,7 @@ void tern_events_detach(void)
 
 static ssize_t tern_evtchn_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
 {
-	struct tern_port *p = file->private_data;
+	struct tern_listener *p = file->private_data;
 	unsigned long flags;
 	u32 fired;
 	int err;
@@ -176,18 +191,18 @@ static ssize_t tern_evtchn_read(struct file *file, char __user *buf, size_t coun
 
 static ssize_t tern_evtchn_write(struct file *file, const char __user *buf, size_t count, loff_t *ppos)
 {
-	struct tern_port *p = file->private_data;
+	struct tern_listener *l = file->private_data;
 	long ret;
 
 	if (count == 0)
 		return 0;
-	ret = tern_hypercall(TERN_HC_EVTCHN_SEND, p->port, 0, 0, 0, 0);
+	ret = tern_hypercall(TERN_HC_EVTCHN_SEND, l->port->port, 0, 0, 0, 0);
 	return ret < 0 ? tern_errno(ret) : count;
 }
 
 static __poll_t tern_evtchn_poll(struct file *file, poll_table *wait)
 {
-	struct tern_port *p = file->private_data;
+	struct tern_listener *p = file->private_data;
 	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
 
 	poll_wait(file, &p->wait, wait);
@@ -196,21 +211,37 @@ static __poll_t tern_evtchn_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
-/* Closed, by the process or by its exit: the port goes (its peer sees
- * TERN_EVTCHN_PEER_CLOSED). */
-static int tern_evtchn_release(struct inode *inode, struct file *file)
+/* Drops a listener; the port closes with its last one (its peer sees
+ * TERN_EVTCHN_PEER_CLOSED). Returns the port to free, or NULL. */
+static struct tern_port *tern_listener_drop(struct tern_listener *l)
 {
-	struct tern_port *p = file->private_data;
+	struct tern_port *p = l->port;
 	unsigned long flags;
-	long ret;
+	long ret = 0;
 
 	spin_lock_irqsave(&tern_ports_lock, flags);
-	tern_ports[p->port] = NULL;
-	ret = tern_hypercall(TERN_HC_EVTCHN_CLOSE, p->port, 0, 0, 0, 0);
+	list_del(&l->link);
+	if (list_empty(&p->listeners)) {
+		tern_ports[p->port] = NULL;
+		if (p->virq < TERN_VIRQ_COUNT)
+			tern_virqs[p->virq] = NULL;
+		ret = tern_hypercall(TERN_HC_EVTCHN_CLOSE, p->port, 0, 0, 0, 0);
+	} else {
+		p = NULL;
+	}
 	spin_unlock_irqrestore(&tern_ports_lock, flags);
 	if (ret < 0)
-		pr_warn_ratelimited("closing port %u: %ld\n", p->port, ret);
-	kfree(p);
+		pr_warn_ratelimited("closing port %u: %ld\n", l->port->port, ret);
+	return p;
+}
+
+/* Closed, by the process or by its exit. */
+static int tern_evtchn_release(struct inode *inode, struct file *file)
+{
+	struct tern_listener *l = file->private_data;
+
+	kfree(tern_listener_drop(l));
+	kfree(l);
 	return 0;
 }
 
@@ -223,11 +254,56 @@ static const struct file_operations tern_evtchn_fops = {
 	.llseek = noop_llseek,
 };
 
+/* Binds (or, for a VIRQ already bound, joins) a port for `l`; the port
+ * number, or a negative errno. */
+static long tern_listen(struct tern_ioctl_evtchn_bind *req, struct tern_listener *l, struct tern_port *fresh)
+{
+	struct tern_port *p = NULL;
+	unsigned long flags;
+	long port;
+
+	if (req->kind == TERN_EVTCHN_BIND_VIRQ && req->remote_port >= TERN_VIRQ_COUNT)
+		return -EINVAL;
+	/* Bound and listed with interrupts off: an interdomain port starts
+	 * pending, and its upcall must find it listed (Dom0 has one vCPU). */
+	spin_lock_irqsave(&tern_ports_lock, flags);
+	switch (req->kind) {
+	case TERN_EVTCHN_BIND_INTERDOMAIN:
+		port = tern_hypercall(TERN_HC_EVTCHN_BIND_INTERDOMAIN, req->remote_domid, req->remote_port, 0, 0, 0);
+		break;
+	case TERN_EVTCHN_BIND_UNBOUND:
+		port = tern_hypercall(TERN_HC_EVTCHN_ALLOC_UNBOUND, req->remote_domid, 0, 0, 0, 0);
+		break;
+	case TERN_EVTCHN_BIND_VIRQ:
+		p = tern_virqs[req->remote_port];
+		port = p ? p->port : tern_hypercall(TERN_HC_EVTCHN_BIND_VIRQ, req->remote_port, 0, 0, 0, 0);
+		break;
+	default:
+		port = -TERN_EINVAL;
+	}
+	if (port > 0 && port < TERN_EVENT_PORTS) {
+		if (!p) {
+			p = fresh;
+			p->port = port;
+			p->virq = req->kind == TERN_EVTCHN_BIND_VIRQ ? req->remote_port : TERN_VIRQ_COUNT;
+			tern_ports[port] = p;
+			if (p->virq < TERN_VIRQ_COUNT)
+				tern_virqs[p->virq] = p;
+		}
+		l->port = p;
+		list_add(&l->link, &p->listeners);
+	}
+	spin_unlock_irqrestore(&tern_ports_lock, flags);
+	if (port < 0)
+		return tern_errno(port);
+	return port > 0 && port < TERN_EVENT_PORTS ? port : -EIO;
+}
+
 long tern_ioctl_evtchn_bind(void __user *argp)
 {
 	struct tern_ioctl_evtchn_bind req;
-	struct tern_port *p;
-	unsigned long flags;
+	struct tern_listener *l;
+	struct tern_port *fresh;
 	long port;
 	int fd;
 
@@ -235,48 +311,33 @@ long tern_ioctl_evtchn_bind(void __user *argp)
 		return -ENODEV;
 	if (copy_from_user(&req, argp, sizeof(req)))
 		return -EFAULT;
-	p = kzalloc(sizeof(*p), GFP_KERNEL);
-	if (!p)
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+	if (!l || !fresh) {
+		kfree(l);
+		kfree(fresh);
 		return -ENOMEM;
-	init_waitqueue_head(&p->wait);
-	/* Bound and listed with interrupts off: an interdomain port starts
-	 * pending, and its upcall must find it listed (Dom0 has one vCPU). */
-	spin_lock_irqsave(&tern_ports_lock, flags);
-	switch (req.kind) {
-	case TERN_EVTCHN_BIND_INTERDOMAIN:
-		port = tern_hypercall(TERN_HC_EVTCHN_BIND_INTERDOMAIN, req.remote_domid, req.remote_port, 0, 0, 0);
-		break;
-	case TERN_EVTCHN_BIND_UNBOUND:
-		port = tern_hypercall(TERN_HC_EVTCHN_ALLOC_UNBOUND, req.remote_domid, 0, 0, 0, 0);
-		break;
-	case TERN_EVTCHN_BIND_VIRQ:
-		port = tern_hypercall(TERN_HC_EVTCHN_BIND_VIRQ, req.remote_port, 0, 0, 0, 0);
-		break;
-	default:
-		port = -TERN_EINVAL;
 	}
-	if (port > 0 && port < TERN_EVENT_PORTS) {
-		p->port = port;
-		tern_ports[port] = p;
+	init_waitqueue_head(&l->wait);
+	INIT_LIST_HEAD(&fresh->listeners);
+	port = tern_listen(&req, l, fresh);
+	if (port < 0) {
+		kfree(l);
+		kfree(fresh);
+		return port;
 	}
-	spin_unlock_irqrestore(&tern_ports_lock, flags);
-	if (port <= 0 || port >= TERN_EVENT_PORTS) {
-		kfree(p);
-		return port < 0 ? tern_errno(port) : -EIO;
-	}
+	if (l->port != fresh)
+		kfree(fresh); /* joined a VIRQ already bound */
 	req.local_port = port;
 	if (copy_to_user(argp, &req, sizeof(req))) {
 		fd = -EFAULT;
-		goto close;
+		goto drop;
 	}
-	fd = anon_inode_getfd("[tern-evtchn]", &tern_evtchn_fops, p, O_RDWR | O_CLOEXEC);
+	fd = anon_inode_getfd("[tern-evtchn]", &tern_evtchn_fops, l, O_RDWR | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
-close:
-	spin_lock_irqsave(&tern_ports_lock, flags);
-	tern_ports[port] = NULL;
-	tern_hypercall(TERN_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
-	spin_unlock_irqrestore(&tern_ports_lock, flags);
-	kfree(p);
+drop:
+	kfree(tern_listener_drop(l));
+	kfree(l);
 	return fd;
 }

@@ -8,6 +8,12 @@ int tern_ioctl(int fd, unsigned long request, void *arg)
     return ioctl(fd, request, arg) < 0 ? -errno : 0;
 }
 
+int tern_ioctl_fd(int fd, unsigned long request, void *arg)
+{
+    int result = ioctl(fd, request, arg);
+    return result < 0 ? -errno : result;
+}
+
 static struct termios saved;
 static int saved_valid;
 

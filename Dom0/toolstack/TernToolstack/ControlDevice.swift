@@ -108,6 +108,18 @@ public final class ControlDevice {
         try call(TERN_HC_DOMAIN_CONTROL, [UInt64(domid), UInt64(operation)])
     }
 
+    /// A file descriptor that wakes at every notification of `virq`
+    /// (TERN_VIRQ_CONSOLE: Tern's log grew), or nil where tern.ko has no
+    /// event channels (then callers poll on a timer).
+    public func watch(virq: Int32) -> EventChannel? {
+        var request = tern_ioctl_evtchn_bind()
+        request.kind = UInt32(TERN_EVTCHN_BIND_VIRQ)
+        request.remote_port = UInt32(virq)
+        // SAFETY: the struct lives across the call; the driver reads and writes exactly it.
+        let fd = tern_ioctl_fd(fd, UInt(TERN_IOCTL_EVTCHN_BIND), &request)
+        return fd >= 0 ? EventChannel(fd: fd) : nil
+    }
+
     /// Types `bytes` (at most TERN_CONSOLE_IN_SIZE) into a guest's console;
     /// how many fit in its ring (0: full for now).
     public func consoleInput(_ domid: UInt32, _ bytes: [UInt8]) throws(Failure) -> Int {

@@ -52,6 +52,7 @@ struct Console: ParsableCommand {
         let prefix = ConsoleLines.prefix(row.id)
         var input = ConsoleTyping(interactive: interactive)
         var inputOpen = true
+        let waiter = LogWaiter(device)
         while true {
             if let chunk = try? device.readLog(from: position) {
                 position = chunk.next
@@ -68,8 +69,6 @@ struct Console: ParsableCommand {
                 case .some(let bytes):
                     if input.take(bytes) == .escape { Output.out("\n"); return }
                 }
-            } else {
-                Clock.sleep(milliseconds: 100)
             }
             if !input.toSend.isEmpty {
                 // What does not fit in the guest's ring waits for the next round.
@@ -83,14 +82,17 @@ struct Console: ParsableCommand {
                     return
                 }
             }
+            // Until Tern's log grows or a key comes (at most 100 ms: the
+            // state check above, and input the guest had no room for).
+            waiter.wait(milliseconds: 100, input: inputOpen ? 0 : nil)
         }
     }
 
-    /// Waits up to 100 ms for standard input: the bytes (none if nothing
-    /// came), or nil at its end.
+    /// What standard input has now: the bytes (none if nothing came), or
+    /// nil at its end.
     func readInput() -> [UInt8]? {
         var fds = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-        guard poll(&fds, 1, 100) > 0 else { return [] }
+        guard poll(&fds, 1, 0) > 0 else { return [] }
         var buffer = [UInt8](repeating: 0, count: 256)
         let n = read(0, &buffer, buffer.count)
         return n > 0 ? Array(buffer[..<n]) : nil

@@ -45,6 +45,8 @@ struct Create: ParsableCommand {
             throw fail(error.description)
         }
         if let existing { throw fail("a domain named \(guest.name) exists (d\(existing.id))") }
+        // Bound before the create, so that the first line's notification is not missed.
+        let waiter = time ? LogWaiter(device) : nil
         if free < guest.memoryBytes + guest.memoryBytes / 100 {
             throw fail("not enough free memory: \(guest.memoryMiB) MiB asked, \(free >> 20) MiB free")
         }
@@ -73,7 +75,7 @@ struct Create: ParsableCommand {
         }
         let source = created.fromPool ? "from pool" : "fresh"
         var line = "created d\(created.domid) \(guest.name) in \(createdIn) us (Tern: build \(created.buildNanoseconds / 1000) us, \(source)); "
-        if let firstLine = waitForFirstLine(created.domid, device: device, from: logStart, since: begin) {
+        if let firstLine = waitForFirstLine(created.domid, device: device, waiter: waiter!, from: logStart, since: begin) {
             line += "first console line after \(firstLine) us"
         } else {
             line += "no console line within \(Create.firstLineTimeoutMicroseconds / 1_000_000) s"
@@ -82,7 +84,7 @@ struct Create: ParsableCommand {
     }
 
     /// Microseconds from `since` until Tern's log shows a line of `domid`.
-    func waitForFirstLine(_ domid: UInt32, device: ControlDevice, from start: UInt64, since: UInt64) -> UInt64? {
+    func waitForFirstLine(_ domid: UInt32, device: ControlDevice, waiter: LogWaiter, from start: UInt64, since: UInt64) -> UInt64? {
         var position = start
         var text = "\n"
         let marker = "\n" + ConsoleLines.prefix(domid)
@@ -91,7 +93,7 @@ struct Create: ParsableCommand {
             text += String(decoding: chunk.bytes, as: UTF8.self)
             position = chunk.next
             if text.contains(marker) { return Clock.microseconds() - since }
-            if chunk.bytes.isEmpty { Clock.sleep(milliseconds: 1) }
+            if chunk.bytes.isEmpty { waiter.wait(milliseconds: 100) }
         }
         return nil
     }

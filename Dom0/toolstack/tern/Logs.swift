@@ -9,6 +9,7 @@ struct Dmesg: ParsableCommand {
 
     func run() throws {
         let device = try openDevice()
+        let waiter = LogWaiter(device)
         var position: UInt64 = 0
         while true {
             do throws(ControlDevice.Failure) {
@@ -18,7 +19,7 @@ struct Dmesg: ParsableCommand {
                 position = chunk.next
                 if chunk.next >= chunk.end {
                     if !follow { return }
-                    Clock.sleep(milliseconds: 100)
+                    waiter.wait(milliseconds: 1000)
                 }
             } catch {
                 throw fail(error.description)
@@ -41,6 +42,7 @@ struct Logd: ParsableCommand {
     func run() throws {
         let device = try openDevice()
         mkdir(ConsoleLog.directory, 0o755)
+        let waiter = LogWaiter(device)
         var names: [UInt32: String] = [:]
         var position: UInt64 = 0
         var partial = ""
@@ -53,7 +55,7 @@ struct Logd: ParsableCommand {
                 record(line, names: &names, device: device)
                 partial = String(partial[partial.index(after: newline)...])
             }
-            if chunk.next >= chunk.end { Clock.sleep(milliseconds: 100) }
+            if chunk.next >= chunk.end { waiter.wait(milliseconds: 1000) }
         }
     }
 

@@ -8,6 +8,8 @@
 
 /* ioctl(fd, request, arg): 0 or -errno. */
 int tern_ioctl(int fd, unsigned long request, void *arg);
+/* ioctl(fd, request, arg) for a request that answers a new fd: the fd or -errno. */
+int tern_ioctl_fd(int fd, unsigned long request, void *arg);
 /* Puts the terminal on `fd` in raw mode (no echo, no line editing, no
  * signals from keys); saves the old mode for tern_terminal_restore. 0 or -errno. */
 int tern_terminal_raw(int fd);

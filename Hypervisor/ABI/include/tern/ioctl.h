@@ -29,7 +29,9 @@
  * port was notified since the last read, then returns a uint32_t, the
  * number of notifications that arrived (they coalesce); poll() reports
  * POLLIN then; write() of any 1 or more bytes notifies the remote end
- * (ENOTCONN once it closed); close() closes the port.
+ * (ENOTCONN once it closed); close() closes the port. A VIRQ may be bound
+ * through several fds (Tern binds it once for Dom0): each sees every
+ * notification, and the port closes with the last of them.
  *
  * TERN_IOCTL_MAP maps another domain's granted page (or, with
  * TERN_GRANT_MAP_FOREIGN, any frame of it) into Dom0's grant window and
