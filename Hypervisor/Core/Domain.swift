@@ -149,7 +149,10 @@ public final class Domain {
     public func unpause() {
         guard state == .paused || state == .created else { return }
         state = .running
-        for vcpu in vcpus { vcpu.state = .runnable }
+        for vcpu in vcpus {
+            vcpu.state = .runnable
+            vcpu.boosted = true
+        }
     }
 
     public func markStopped(_ newState: DomainState, reason: UInt64 = 0, tsc: UInt64 = 0) {

@@ -138,6 +138,8 @@ extension Hypercalls {
             guard !target.state.isStopped else { return error(target.state == .dying ? TERN_EBUSY : TERN_ENOENT) }
         }
         host.control(target, operation)
-        return .resume(0)
+        // Unpaused: the caller gives way (RAX = 0), so that the boosted
+        // guest runs at once (Scheduler).
+        return operation == .unpause ? .yield : .resume(0)
     }
 }

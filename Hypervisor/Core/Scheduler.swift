@@ -8,7 +8,11 @@
 ///    weight's share of one period's credit (a debt carries over); since a
 ///    refill only happens once nobody has credit, nobody holds more than
 ///    one share, and a vCPU that blocks keeps at most that much for later;
-///  - blocked vCPUs hold their credit and take no part until woken.
+///  - blocked vCPUs hold their credit and take no part until woken;
+///  - a vCPU the toolstack just started or resumed is boosted (as Xen's
+///    BOOST): it runs next, once, ahead of any credit, and keeps the CPU
+///    until it blocks or the next tick. A new guest then boots at once
+///    instead of waiting for Dom0, which started it, to go idle.
 /// A spinning vCPU therefore gets its weight's share and no more, and the
 /// others keep running. The scheduler only decides; the arch layer runs
 /// the vCPU it returns. It never allocates after vCPUs are added.
@@ -59,6 +63,16 @@ public final class Scheduler {
         current = nil
         if !vcpus.contains(where: { $0.state == .runnable && $0.credit > 0 }) { refill() }
         var best: VCPU?
+        for vcpu in vcpus where vcpu.state == .runnable && vcpu.boosted {
+            if best == nil || vcpu.lastPicked < best!.lastPicked { best = vcpu }
+        }
+        if let boosted = best {
+            boosted.boosted = false
+            boosted.state = .running
+            boosted.lastPicked = nextPickStamp()
+            current = boosted
+            return boosted
+        }
         for vcpu in vcpus where vcpu.state == .runnable {
             guard let b = best else { best = vcpu; continue }
             if vcpu.credit > b.credit || (vcpu.credit == b.credit && vcpu.lastPicked < b.lastPicked) {
@@ -76,6 +90,7 @@ public final class Scheduler {
     /// runnable has more credit, or it ran out.
     public func shouldPreempt() -> Bool {
         guard let running = current, running.state == .running else { return true }
+        if vcpus.contains(where: { $0.state == .runnable && $0.boosted }) { return true }
         if running.credit <= 0 { return vcpus.contains { $0 !== running && $0.state == .runnable } }
         return vcpus.contains { $0.state == .runnable && $0.credit > running.credit }
     }

@@ -12,6 +12,9 @@ public final class VCPU {
     public internal(set) var state: State = .offline
     /// Credit scheduler balance (Scheduler.swift).
     public var credit = 0
+    /// Started (or resumed) by the toolstack and not picked since: runs
+    /// before anyone else, once (Scheduler.pickNext).
+    public var boosted = false
     /// Tick of the last time it was picked: round-robin among equals.
     public var lastPicked: UInt64 = 0
     /// One-shot timer: system time in ns, 0 = none (TERN_HC_SET_TIMER).

@@ -30,6 +30,29 @@ final class SchedulerTests: XCTestCase {
 
     // MARK: Picking
 
+    func testAStartedGuestRunsNextOnceAheadOfCredit() {
+        let s = Scheduler()
+        let dom0 = runnable(0), guest = runnable(1), other = runnable(2)
+        for v in [dom0, guest, other] { s.add(v, weight: 256) }
+        XCTAssertTrue(s.pickNext() === dom0)
+        dom0.credit = 10_000
+        XCTAssertFalse(s.shouldPreempt())
+        guest.boosted = true   // Domain.unpause
+        XCTAssertTrue(s.shouldPreempt(), "a boosted vCPU preempts")
+        XCTAssertTrue(s.pickNext() === guest, "ahead of dom0's credit")
+        XCTAssertFalse(guest.boosted, "once")
+        XCTAssertTrue(s.pickNext() === dom0, "then credit decides again")
+    }
+
+    func testUnpausingBoostsEveryVCPU() {
+        let d = Domain(id: 1, name: Array("g".utf8), privileged: false)
+        d.addVCPU(VCPU(domainID: 1, index: 0))
+        d.pause()
+        d.unpause()
+        XCTAssertTrue(d.vcpus[0].boosted)
+        XCTAssertEqual(d.vcpus[0].state, .runnable)
+    }
+
     func testPickNextMarksTheChosenRunning() {
         let s = Scheduler()
         let a = runnable(1)

@@ -84,15 +84,22 @@ struct Create: ParsableCommand {
     }
 
     /// Microseconds from `since` until Tern's log shows a line of `domid`.
+    /// Bytes, not Strings: this runs while the new guest is being timed.
     func waitForFirstLine(_ domid: UInt32, device: ControlDevice, waiter: LogWaiter, from start: UInt64, since: UInt64) -> UInt64? {
         var position = start
-        var text = "\n"
-        let marker = "\n" + ConsoleLines.prefix(domid)
+        var previous: UInt8 = UInt8(ascii: "\n")   // the log position is at a line start
+        var matched = 0                              // bytes of the marker matched at a line start
+        let marker = Array(ConsoleLines.prefix(domid).utf8)
         while Clock.microseconds() - since < Create.firstLineTimeoutMicroseconds {
             guard let chunk = try? device.readLog(from: position) else { return nil }
-            text += String(decoding: chunk.bytes, as: UTF8.self)
             position = chunk.next
-            if text.contains(marker) { return Clock.microseconds() - since }
+            for byte in chunk.bytes {
+                if matched > 0 || previous == UInt8(ascii: "\n") {
+                    matched = byte == marker[matched] ? matched + 1 : 0
+                    if matched == marker.count { return Clock.microseconds() - since }
+                }
+                previous = byte
+            }
             if chunk.bytes.isEmpty { waiter.wait(milliseconds: 100) }
         }
         return nil
