@@ -16,6 +16,9 @@
 /// A spinning vCPU therefore gets its weight's share and no more, and the
 /// others keep running. The scheduler only decides; the arch layer runs
 /// the vCPU it returns. It never allocates after vCPUs are added.
+/// Picking looks only at the run queue: the vCPUs that became runnable
+/// (VCPU.state tells the scheduler) and have not been seen blocked since,
+/// so its cost follows the runnable vCPUs, not every guest's.
 public final class Scheduler {
     public static let defaultWeight = 256
     public static let creditPerTick = 100
@@ -23,7 +26,8 @@ public final class Scheduler {
     public static let ticksPerPeriod = 3
 
     public private(set) var vcpus: [VCPU] = []
-    private var weights: [Int] = []
+    /// Runnable (or recently runnable) vCPUs, each once (VCPU.queued).
+    private var queue: [VCPU] = []
     public private(set) var ticks: UInt64 = 0
     public private(set) var current: VCPU?
 
@@ -31,7 +35,32 @@ public final class Scheduler {
 
     public func add(_ vcpu: VCPU, weight: Int) {
         vcpus.append(vcpu)
-        weights.append(max(1, weight))
+        queue.reserveCapacity(vcpus.count)
+        vcpu.weight = max(1, weight)
+        vcpu.scheduler = self
+        if vcpu.state == .runnable { becameRunnable(vcpu) }
+    }
+
+    func becameRunnable(_ vcpu: VCPU) {
+        guard !vcpu.queued else { return }
+        vcpu.queued = true
+        queue.append(vcpu)
+    }
+
+    /// Drops from the queue the vCPUs no longer runnable (blocked, stopped,
+    /// or the one running: it comes back when it stops running).
+    private func pruneQueue() {
+        var kept = 0
+        for i in queue.indices {
+            let vcpu = queue[i]
+            if vcpu.state == .runnable {
+                queue[kept] = vcpu
+                kept += 1
+            } else {
+                vcpu.queued = false
+            }
+        }
+        queue.removeLast(queue.count - kept)
     }
 
     /// Forgets every vCPU of a domain (it stopped).
@@ -40,8 +69,10 @@ public final class Scheduler {
         while i < vcpus.count {
             if vcpus[i].domainID == domainID {
                 if current === vcpus[i] { current = nil }
+                vcpus[i].scheduler = nil
+                if vcpus[i].queued, let q = queue.firstIndex(where: { $0 === vcpus[i] }) { queue.remove(at: q) }
+                vcpus[i].queued = false
                 vcpus.remove(at: i)
-                weights.remove(at: i)
             } else {
                 i += 1
             }
@@ -57,29 +88,41 @@ public final class Scheduler {
     }
 
     /// The vCPU to run next (now `.running`), or nil to idle. The previous
-    /// one, if still running, goes back to runnable first.
+    /// one, if still running, goes back to runnable first. One pass over
+    /// the vCPUs (a second only after a refill): it runs at every block
+    /// and wake-up, so its cost grows with the number of guests.
     public func pickNext() -> VCPU? {
         if let previous = current, previous.state == .running { previous.state = .runnable }
         current = nil
-        if !vcpus.contains(where: { $0.state == .runnable && $0.credit > 0 }) { refill() }
-        var best: VCPU?
-        for vcpu in vcpus where vcpu.state == .runnable && vcpu.boosted {
-            if best == nil || vcpu.lastPicked < best!.lastPicked { best = vcpu }
-        }
-        if let boosted = best {
-            boosted.boosted = false
-            boosted.state = .running
-            boosted.lastPicked = nextPickStamp()
-            current = boosted
-            return boosted
-        }
-        for vcpu in vcpus where vcpu.state == .runnable {
-            guard let b = best else { best = vcpu; continue }
-            if vcpu.credit > b.credit || (vcpu.credit == b.credit && vcpu.lastPicked < b.lastPicked) {
+        pruneQueue()
+        var boosted: VCPU?, best: VCPU?
+        var anyCredit = false
+        for vcpu in queue {
+            if vcpu.boosted && (boosted == nil || vcpu.lastPicked < boosted!.lastPicked) { boosted = vcpu }
+            if vcpu.credit > 0 { anyCredit = true }
+            if best == nil || vcpu.credit > best!.credit || (vcpu.credit == best!.credit && vcpu.lastPicked < best!.lastPicked) {
                 best = vcpu
             }
         }
-        guard let chosen = best else { return nil }
+        guard best != nil else { return nil }
+        if let boosted {
+            boosted.boosted = false
+            return run(boosted)
+        }
+        if !anyCredit {
+            refill()
+            // Refills add the same share to each (by weight): pick again.
+            best = nil
+            for vcpu in queue {
+                if best == nil || vcpu.credit > best!.credit || (vcpu.credit == best!.credit && vcpu.lastPicked < best!.lastPicked) {
+                    best = vcpu
+                }
+            }
+        }
+        return run(best!)
+    }
+
+    private func run(_ chosen: VCPU) -> VCPU {
         chosen.state = .running
         chosen.lastPicked = nextPickStamp()
         current = chosen
@@ -90,9 +133,9 @@ public final class Scheduler {
     /// runnable has more credit, or it ran out.
     public func shouldPreempt() -> Bool {
         guard let running = current, running.state == .running else { return true }
-        if vcpus.contains(where: { $0.state == .runnable && $0.boosted }) { return true }
-        if running.credit <= 0 { return vcpus.contains { $0 !== running && $0.state == .runnable } }
-        return vcpus.contains { $0.state == .runnable && $0.credit > running.credit }
+        if queue.contains(where: { $0.state == .runnable && $0.boosted }) { return true }
+        if running.credit <= 0 { return queue.contains { $0 !== running && $0.state == .runnable } }
+        return queue.contains { $0.state == .runnable && $0.credit > running.credit }
     }
 
     private var pickCounter: UInt64 = 0
@@ -103,17 +146,17 @@ public final class Scheduler {
 
     private func refill() {
         var totalWeight = 0
-        for (i, vcpu) in vcpus.enumerated() where vcpu.state == .runnable { totalWeight += weights[i] }
+        for vcpu in queue where vcpu.state == .runnable { totalWeight += vcpu.weight }
         guard totalWeight > 0 else { return }
         let budget = Scheduler.creditPerTick * Scheduler.ticksPerPeriod * max(1, countRunnable())
-        for (i, vcpu) in vcpus.enumerated() where vcpu.state == .runnable {
-            vcpu.credit += max(1, budget * weights[i] / totalWeight)
+        for vcpu in queue where vcpu.state == .runnable {
+            vcpu.credit += max(1, budget * vcpu.weight / totalWeight)
         }
     }
 
     private func countRunnable() -> Int {
         var n = 0
-        for vcpu in vcpus where vcpu.state == .runnable { n += 1 }
+        for vcpu in queue where vcpu.state == .runnable { n += 1 }
         return n
     }
 }

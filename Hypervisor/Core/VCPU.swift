@@ -9,7 +9,17 @@ public final class VCPU {
 
     public let domainID: UInt16
     public let index: Int
-    public internal(set) var state: State = .offline
+    public internal(set) var state: State = .offline {
+        // The scheduler looks only at vCPUs that became runnable (its run
+        // queue), not at every vCPU of every guest.
+        didSet { if state == .runnable && oldValue != .runnable { scheduler?.becameRunnable(self) } }
+    }
+    /// The scheduler it was added to (Scheduler.add); nil once removed.
+    var scheduler: Scheduler?
+    /// In the scheduler's run queue.
+    var queued = false
+    /// Its scheduler weight (Scheduler.add).
+    var weight = Scheduler.defaultWeight
     /// Credit scheduler balance (Scheduler.swift).
     public var credit = 0
     /// Started (or resumed) by the toolstack and not picked since: runs
