@@ -4,18 +4,21 @@ import XCTest
 final class HeapTests: XCTestCase {
     private let size = 64 << 10
     private var area: UnsafeMutableRawPointer!
+    private var map: UnsafeMutablePointer<UInt64>!
     private var heap: Heap!
 
     override func setUp() {
         super.setUp()
         area = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
         area.initializeMemory(as: UInt8.self, repeating: 0xCC, count: size)
-        heap = Heap(base: area, size: size)
+        map = UnsafeMutablePointer<UInt64>.allocate(capacity: Heap.startMapWords(forSize: size))
+        heap = Heap(base: area, size: size, startMap: map)
     }
 
     override func tearDown() {
         heap = nil
         area.deallocate()
+        map.deallocate()
         super.tearDown()
     }
 
@@ -167,7 +170,7 @@ final class HeapTests: XCTestCase {
     }
 
     func testAlignmentIsOfAddressesWhenTheBaseIsOnlySixteenAligned() throws {
-        var offsetHeap = Heap(base: area + 16, size: size - 16)
+        var offsetHeap = Heap(base: area + 16, size: size - 16, startMap: map)
         for alignment in [64, 256, 4096] {
             let p = try XCTUnwrap(offsetHeap.allocate(size: 24, alignment: alignment))
             XCTAssertEqual(address(p) % UInt(alignment), 0, "alignment \(alignment)")
@@ -229,6 +232,7 @@ final class HeapTests: XCTestCase {
                 XCTAssertEqual(stats, before)
             }
             XCTAssertEqual(heap.liveBlocks, live.count)
+            XCTAssertTrue(heap.isConsistent(), "step \(step): blocks, map and free chain disagree")
             let payloads = live.reduce(0) { $0 + max(16, ($1.size + 15) & ~15) + Heap.headerSize }
             XCTAssertGreaterThanOrEqual(heap.bytesInUse, payloads)
             XCTAssertLessThanOrEqual(heap.bytesInUse, size)

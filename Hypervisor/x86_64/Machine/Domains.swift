@@ -264,11 +264,14 @@ enum Domains {
 
     /// TERN_HC_DOMAIN_CREATE (checked by Core/DomainControl.swift): the
     /// image is gathered from Dom0's frames into one contiguous run of
-    /// scratch frames, built, and the scratch frames freed.
+    /// scratch frames (at the top of memory), built, and the scratch frames freed.
     static func create(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure> {
         let begin = tern_rdtsc()
         let pages = (request.imageBytes + Int(Layout.pageSize) - 1) / Int(Layout.pageSize)
-        guard let scratch = Platform.frames!.allocateContiguous(count: pages),
+        // From the top of memory: guests fill it from the bottom, so a
+        // first fit from below would walk past every guest's small holes
+        // (VMCBs, page tables): a cost that grew with the number of guests.
+        guard let scratch = Platform.frames!.allocateContiguousFromTop(count: pages),
               let buffer = PhysicalWindow.directMap.mutableBytes(at: scratch, count: pages * Int(Layout.pageSize)) else {
             return .failure(.outOfMemory)
         }

@@ -20,7 +20,7 @@ enum KernelHeap {
 @_cdecl("tern_heap_allocate")
 func ternHeapAllocate(_ size: Int, _ alignment: Int) -> UnsafeMutableRawPointer? {
     if KernelHeap.heap == nil {
-        KernelHeap.heap = Heap(base: tern_heap_area(), size: tern_heap_area_size())
+        KernelHeap.heap = Heap(base: tern_heap_area(), size: tern_heap_area_size(), startMap: tern_heap_start_map(), mapIsZeroed: true)
     }
     return KernelHeap.heap!.allocate(size: size, alignment: alignment)
 }
