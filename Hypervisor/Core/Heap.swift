@@ -4,8 +4,11 @@
 /// Hypervisor/Runtime/runtime.c), so it must never allocate itself: it
 /// works on raw memory only.
 ///
-/// Free blocks are chained in address order through their payloads (next
-/// and previous offsets), so an allocation looks at free blocks only; a map
+/// Free blocks are chained through their payloads (next and previous
+/// offsets) in bins by size (powers of two), each bin in address order, so
+/// an allocation looks only at free blocks that may be large enough: small
+/// holes between long-lived objects are not walked past again and again;
+/// a map
 /// with one bit per 16 bytes marks where blocks start, so a free finds its
 /// block and its neighbours without walking the heap. With 200 guests'
 /// objects live, walking every block on each allocation and free (as this
@@ -37,14 +40,19 @@ public struct Heap {
     public let size: Int
     /// One bit per granule: a block starts there.
     private let startMap: UnsafeMutablePointer<UInt64>
-    /// The lowest free block, or `none`.
-    private var firstFree = Heap.none
+    /// Per bin, its lowest free block, or `none` (kept after the map, in
+    /// the same caller-given memory). Bin b holds free blocks of 2^(b+5) up
+    /// to 2^(b+6) - 1 bytes (the last bin: any larger).
+    private let bins: UnsafeMutablePointer<Int>
+    static let binCount = 16
     public private(set) var bytesInUse = 0
     public private(set) var peakBytesInUse = 0
     public private(set) var liveBlocks = 0
 
-    /// Words of the start map a heap of `size` bytes needs.
-    public static func startMapWords(forSize size: Int) -> Int { (size / granule + 63) / 64 }
+    /// Words the start map of a heap of `size` bytes needs (the bins' heads
+    /// included).
+    public static func startMapWords(forSize size: Int) -> Int { mapWords(forSize: size) + binCount + 1 }
+    static func mapWords(forSize size: Int) -> Int { (size / granule + 63) / 64 }
 
     /// Manages [base, base+size); `base` 16-aligned, size a multiple of 16;
     /// `startMap` has startMapWords(forSize: size) words, zeroed here unless
@@ -56,7 +64,11 @@ public struct Heap {
         self.base = base
         self.size = size
         self.startMap = startMap
-        if !mapIsZeroed { startMap.initialize(repeating: 0, count: Heap.startMapWords(forSize: size)) }
+        if !mapIsZeroed { startMap.initialize(repeating: 0, count: Heap.mapWords(forSize: size)) }
+        // SAFETY: the last binCount words of the caller's startMapWords.
+        bins = UnsafeMutableRawPointer(startMap + Heap.mapWords(forSize: size)).bindMemory(to: Int.self, capacity: Heap.binCount + 1)
+        bins.initialize(repeating: Heap.none, count: Heap.binCount)
+        bins[Heap.binCount] = 0   // bit b: bin b is not empty
         setHeader(at: 0, size: size, tag: Heap.freeTag)
         setStart(0, true)
         insertFree(0)
@@ -68,7 +80,19 @@ public struct Heap {
               requested <= size else { return nil }
         let alignment = max(requestedAlignment, Heap.minimumAlignment)
         let payloadSize = max(16, (requested + 15) & ~15)
-        var offset = firstFree
+        // The non-empty bins from the request's own up, lowest first.
+        var candidates = UInt(bitPattern: bins[Heap.binCount]) & ~((UInt(1) << UInt(Heap.bin(ofSize: Heap.headerSize + payloadSize))) - 1)
+        while candidates != 0 {
+            let bin = candidates.trailingZeroBitCount
+            candidates &= candidates - 1
+            if let found = allocate(inBin: bin, payloadSize: payloadSize, alignment: alignment) { return found }
+        }
+        return nil
+    }
+
+    /// First fit in one bin's chain.
+    private mutating func allocate(inBin bin: Int, payloadSize: Int, alignment: Int) -> UnsafeMutableRawPointer? {
+        var offset = first(bin)
         while offset != Heap.none {
             let (blockSize, _) = header(at: offset)
             // Place the payload at the first aligned spot, leaving any gap
@@ -82,12 +106,12 @@ public struct Heap {
             let start = payload - Heap.headerSize
             let needed = Heap.headerSize + payloadSize
             if start + needed <= offset + blockSize {
+                removeFree(offset)
                 if start != offset {
-                    // The gap keeps the block's place in the free chain.
+                    // The gap in front stays free, in its own bin.
                     setHeader(at: offset, size: start - offset, tag: Heap.freeTag)
                     setStart(start, true)
-                } else {
-                    removeFree(offset)
+                    insertFree(offset)
                 }
                 var used = offset + blockSize - start
                 if used - needed >= Heap.minimumBlock {
@@ -137,9 +161,11 @@ public struct Heap {
             setStart(next, false)
         }
         if let previous = previousStart(before: target), header(at: previous).tag == Heap.freeTag {
-            // The previous free block grows over this one; it keeps its place.
+            // The previous free block grows over this one (maybe into another bin).
+            removeFree(previous)
             setHeader(at: previous, size: header(at: previous).size + mergedSize, tag: Heap.freeTag)
             setStart(target, false)
+            insertFree(previous)
         } else {
             setHeader(at: target, size: mergedSize, tag: Heap.freeTag)
             insertFree(target)
@@ -149,10 +175,12 @@ public struct Heap {
     /// Size of the largest block `allocate` could return (alignment 16).
     public var largestFreeBlock: Int {
         var best = 0
-        var offset = firstFree
-        while offset != Heap.none {
-            best = max(best, header(at: offset).size - Heap.headerSize)
-            offset = link(at: offset).next
+        for bin in 0..<Heap.binCount {
+            var offset = first(bin)
+            while offset != Heap.none {
+                best = max(best, header(at: offset).size - Heap.headerSize)
+                offset = link(at: offset).next
+            }
         }
         return best
     }
@@ -161,43 +189,67 @@ public struct Heap {
     /// marks exactly their starts, the chain lists exactly the free ones in
     /// address order with matching back links, and no two free blocks touch.
     func isConsistent() -> Bool {
-        var offset = 0, chained = firstFree, previousChained = Heap.none, previousWasFree = false
-        var starts = 0
+        var offset = 0, previousWasFree = false, starts = 0, free = 0
         while offset < size {
             let (blockSize, tag) = header(at: offset)
             guard blockSize >= Heap.headerSize, blockSize % Heap.granule == 0, isStart(offset),
-                  tag == Heap.freeTag || tag == Heap.usedTag else { return false }
+                  tag == Heap.freeTag || tag == Heap.usedTag, !(previousWasFree && tag == Heap.freeTag) else { return false }
             starts += 1
-            if tag == Heap.freeTag {
-                guard !previousWasFree, chained == offset, link(at: offset).previous == previousChained else { return false }
-                previousChained = offset
-                chained = link(at: offset).next
-            }
+            if tag == Heap.freeTag { free += 1 }
             previousWasFree = tag == Heap.freeTag
             offset += blockSize
         }
+        var chained = 0
+        for bin in 0..<Heap.binCount {
+            var at = first(bin), previous = Heap.none
+            while at != Heap.none {
+                guard at > previous, header(at: at).tag == Heap.freeTag, Heap.bin(ofSize: header(at: at).size) == bin,
+                      link(at: at).previous == previous else { return false }
+                chained += 1
+                previous = at
+                at = link(at: at).next
+            }
+        }
         var mapped = 0
-        for word in 0..<Heap.startMapWords(forSize: size) { mapped += startMap[word].nonzeroBitCount }
-        return offset == size && chained == Heap.none && mapped == starts
+        for word in 0..<Heap.mapWords(forSize: size) { mapped += startMap[word].nonzeroBitCount }
+        return offset == size && chained == free && mapped == starts
     }
 
-    // MARK: The free chain (address order)
+    // MARK: The free chains (one per bin, address order)
 
+    /// The bin of a free block of `bytes` (>= minimumBlock).
+    static func bin(ofSize bytes: Int) -> Int {
+        min(binCount - 1, max(0, Int.bitWidth - 1 - bytes.leadingZeroBitCount - 5))
+    }
+
+    // SAFETY (both): bin < binCount, inside the bins' words (the mask is
+    // the word after them).
+    private func first(_ bin: Int) -> Int { bins[bin] }
+    private func setFirst(_ bin: Int, _ offset: Int) {
+        bins[bin] = offset
+        let bit = 1 << bin
+        bins[Heap.binCount] = offset == Heap.none ? bins[Heap.binCount] & ~bit : bins[Heap.binCount] | bit
+    }
+
+    /// Chains a free block (its header written) into its size's bin.
     private mutating func insertFree(_ offset: Int) {
+        let bin = Heap.bin(ofSize: header(at: offset).size)
         var previous = Heap.none
-        var next = firstFree
+        var next = first(bin)
         while next != Heap.none && next < offset {
             previous = next
             next = link(at: next).next
         }
         setLink(at: offset, next: next, previous: previous)
-        if previous == Heap.none { firstFree = offset } else { setLink(at: previous, next: offset, previous: link(at: previous).previous) }
+        if previous == Heap.none { setFirst(bin, offset) } else { setLink(at: previous, next: offset, previous: link(at: previous).previous) }
         if next != Heap.none { setLink(at: next, next: link(at: next).next, previous: offset) }
     }
 
+    /// Unchains a free block; its header still has the size it was chained with.
     private mutating func removeFree(_ offset: Int) {
+        let bin = Heap.bin(ofSize: header(at: offset).size)
         let (next, previous) = link(at: offset)
-        if previous == Heap.none { firstFree = next } else { setLink(at: previous, next: next, previous: link(at: previous).previous) }
+        if previous == Heap.none { setFirst(bin, next) } else { setLink(at: previous, next: next, previous: link(at: previous).previous) }
         if next != Heap.none { setLink(at: next, next: link(at: next).next, previous: previous) }
     }
 

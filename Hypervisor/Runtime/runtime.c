@@ -26,8 +26,9 @@ int putchar(int c) {
 static unsigned char heap_area[TERN_HEAP_SIZE] __attribute__((aligned(4096)));
 void *tern_heap_area(void) { return heap_area; }
 size_t tern_heap_area_size(void) { return TERN_HEAP_SIZE; }
-/* The heap's map of block starts: one bit per 16 bytes (Heap.swift). */
-static uint64_t heap_start_map[TERN_HEAP_SIZE / 16 / 64];
+/* The heap's map of block starts, one bit per 16 bytes, then its 16 bins'
+ * heads and their mask (Heap.startMapWords). */
+static uint64_t heap_start_map[TERN_HEAP_SIZE / 16 / 64 + 16 + 1];
 uint64_t *tern_heap_start_map(void) { return heap_start_map; }
 
 /*

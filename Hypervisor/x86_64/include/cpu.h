@@ -100,7 +100,7 @@ void tern_selftest_fault(uint64_t address);
 /* Hypervisor/Runtime/runtime.c: the heap's static area. */
 void *tern_heap_area(void);
 size_t tern_heap_area_size(void);
-uint64_t *tern_heap_start_map(void);   /* tern_heap_area_size() / 16 / 64 words */
+uint64_t *tern_heap_start_map(void);   /* Heap.startMapWords(forSize: tern_heap_area_size()) words */
 /* Hypervisor/Runtime/runtime.c: TERN_LOG_RING_SIZE bytes for the console history. */
 void *tern_console_ring_area(void);
 
