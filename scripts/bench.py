@@ -197,7 +197,7 @@ XL_CREATE_SECONDS = 16.0   # Xen 4.17's `xl create` in the same QEMU (platform-f
 TOOLSTACK_PROBES = 5
 
 
-def toolstack_run(args, pool, total=200):
+def toolstack_run(args, pool, total=200, icount=False):
     """One Dom0 boot; `total` 2 MiB sleepers created one after the other
     (all stay running), with or without a pool of prepared shells. Before
     the 1st, 10th, 50th and 200th stays, TOOLSTACK_PROBES probes are each
@@ -207,7 +207,8 @@ def toolstack_run(args, pool, total=200):
     with open(os.path.join(root, "Dom0", "cmdline")) as f:
         cmdline = f.read().strip().replace(",", ",,")
     modules = f"build/dom0/vmlinux role=dom0 -- {cmdline},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"
-    command = qemu_command(elf=args.elf, memory="1536M", cmdline="dom0_mem=384M", defaults=True, extra=["-initrd", modules])
+    command = qemu_command(elf=args.elf, memory="1536M", cmdline="dom0_mem=384M", defaults=True, extra=["-initrd", modules],
+                           icount=icount)
     checkpoints = "|".join(str(n) for n in TOOLSTACK_COUNTS)
     probes = " ".join(str(r) for r in range(1, TOOLSTACK_PROBES + 1))
     script = ("printf 'name = \"b\"\\nkernel = \"/usr/lib/tern/guests/sleeper.elf\"\\nmemory = 2\\ncmdline = \"rounds=0 ms=1000\"\\n' > /tmp/base.cfg; "
@@ -255,6 +256,28 @@ def toolstack(args):
             print(f"  destroy (Tern's part): median {statistics.median(destroys):.0f} us of {len(destroys)}")
 
 
+def toolstack_icount(args):
+    """The same with the pool, under -icount shift=0 (1 ns of Dom0's clock =
+    one instruction): deterministic, so the growth from the 1st to the 200th
+    guest is the instructions' and not the shared machine's noise."""
+    run = toolstack_run(args, True, icount=True)
+    times = {}
+    for m in re.finditer(r"^\(d0\) k(\d+): created d\d+ p\S+ in (\d+) us \(Tern: build (\d+) us, (from pool|fresh)\); "
+                         r"first console line after (\d+) us", run.log, re.MULTILINE):
+        times.setdefault(int(m.group(1)), []).append((int(m.group(2)), int(m.group(3)), int(m.group(5))))
+    print(f"== tern create -> first console line, pool, -icount (thousands of instructions; median of {TOOLSTACK_PROBES})")
+    first = None
+    for n in TOOLSTACK_COUNTS:
+        window = times.get(n, [])
+        if not window:
+            print(f"  guest {n:>3}: no figure")
+            continue
+        line = statistics.median(t[2] for t in window)
+        first = first or line
+        print(f"  guest {n:>3}: {line:8.0f} to first console line (create {statistics.median(t[0] for t in window):.0f}, "
+              f"Tern build {statistics.median(t[1] for t in window):.0f}), {line / first:.2f}x the 1st")
+
+
 def image_and_boot(args):
     """The image's size, and QEMU start to Tern's banner and boot complete."""
     print("== Image")
@@ -285,7 +308,7 @@ def icount_phases(args):
             print("  " + line)
 
 
-SECTIONS = (image_and_boot, guests, ring, channels, dom0_boot, dom0_channel, toolstack, icount_phases)
+SECTIONS = (image_and_boot, guests, ring, channels, dom0_boot, dom0_channel, toolstack, toolstack_icount, icount_phases)
 
 
 def main():
