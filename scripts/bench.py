@@ -222,6 +222,16 @@ def toolstack_run(args, pool, total=200, icount=False):
     return boot(command, r"^\(d0\) bench-done$", timeout=2400, send=[(r"^\(d0\) / # ", script)])
 
 
+def probe_times(log):
+    """The probes' `tern create --time` lines of a toolstack_run log: per
+    checkpoint N, a list of (create us, Tern build us, source, first line us)."""
+    times = {}
+    for m in re.finditer(r"^\(d0\) k(\d+): created d\d+ p\S+ in (\d+) us \(Tern: build (\d+) us, (from pool|fresh)\); "
+                         r"first console line after (\d+) us", log, re.MULTILINE):
+        times.setdefault(int(m.group(1)), []).append((int(m.group(2)), int(m.group(3)), m.group(4), int(m.group(5))))
+    return times
+
+
 def toolstack(args):
     """`tern create` from Dom0's shell to the guest's first console line
     (the CLI polls Tern's log for it), for the 1st, 10th, 50th and 200th
@@ -231,10 +241,7 @@ def toolstack(args):
     destroy time from Tern's log."""
     for pool in (False, True):
         run = toolstack_run(args, pool)
-        times = {}
-        for m in re.finditer(r"^\(d0\) k(\d+): created d\d+ p\S+ in (\d+) us \(Tern: build (\d+) us, (from pool|fresh)\); "
-                             r"first console line after (\d+) us", run.log, re.MULTILINE):
-            times.setdefault(int(m.group(1)), []).append((int(m.group(2)), int(m.group(3)), m.group(4), int(m.group(5))))
+        times = probe_times(run.log)
         label = "with a pool of prepared shells" if pool else "without a pool"
         print(f"== tern create -> first console line, 2 MiB guests, {label} (wall time, TCG; median of {TOOLSTACK_PROBES})")
         first = None
@@ -261,10 +268,7 @@ def toolstack_icount(args):
     one instruction): deterministic, so the growth from the 1st to the 200th
     guest is the instructions' and not the shared machine's noise."""
     run = toolstack_run(args, True, icount=True)
-    times = {}
-    for m in re.finditer(r"^\(d0\) k(\d+): created d\d+ p\S+ in (\d+) us \(Tern: build (\d+) us, (from pool|fresh)\); "
-                         r"first console line after (\d+) us", run.log, re.MULTILINE):
-        times.setdefault(int(m.group(1)), []).append((int(m.group(2)), int(m.group(3)), int(m.group(5))))
+    times = probe_times(run.log)
     print(f"== tern create -> first console line, pool, -icount (thousands of instructions; median of {TOOLSTACK_PROBES})")
     first = None
     for n in TOOLSTACK_COUNTS:
@@ -272,7 +276,7 @@ def toolstack_icount(args):
         if not window:
             print(f"  guest {n:>3}: no figure")
             continue
-        line = statistics.median(t[2] for t in window)
+        line = statistics.median(t[3] for t in window)
         first = first or line
         print(f"  guest {n:>3}: {line:8.0f} to first console line (create {statistics.median(t[0] for t in window):.0f}, "
               f"Tern build {statistics.median(t[1] for t in window):.0f}), {line / first:.2f}x the 1st")

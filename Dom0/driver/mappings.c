@@ -30,6 +30,14 @@ struct tern_mapping {
 static DEFINE_MUTEX(tern_window_lock);
 static DECLARE_BITMAP(tern_window_used, TERN_WINDOW_FRAMES_MAX);
 
+/* A window page is free for another mapping. */
+static void tern_window_put(unsigned long slot)
+{
+	mutex_lock(&tern_window_lock);
+	clear_bit(slot, tern_window_used);
+	mutex_unlock(&tern_window_lock);
+}
+
 /* Tern's mapping and the window page go; the caller unlinked it. */
 static void tern_mapping_free(struct tern_mapping *m)
 {
@@ -39,9 +47,7 @@ static void tern_mapping_free(struct tern_mapping *m)
 		/* The page stays mapped in Tern's view: never hand the slot out again. */
 		pr_warn_ratelimited("unmapping window page %u: %ld\n", m->slot, ret);
 	} else {
-		mutex_lock(&tern_window_lock);
-		clear_bit(m->slot, tern_window_used);
-		mutex_unlock(&tern_window_lock);
+		tern_window_put(m->slot);
 	}
 	kfree(m);
 }
@@ -74,9 +80,7 @@ long tern_ioctl_map(struct tern_file *tf, void __user *argp)
 	ret = tern_hypercall(TERN_HC_GRANT_MAP, req.domid, req.ref, tern_window_gpa + slot * PAGE_SIZE,
 			     req.flags, 0);
 	if (ret < 0) {
-		mutex_lock(&tern_window_lock);
-		clear_bit(slot, tern_window_used);
-		mutex_unlock(&tern_window_lock);
+		tern_window_put(slot);
 		kfree(m);
 		return tern_errno(ret);
 	}

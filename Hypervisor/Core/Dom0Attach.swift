@@ -48,12 +48,7 @@ extension Hypercalls {
     private static func dom0Detach<Host: HypercallHost>(_ dom0: Domain, host: Host) -> HypercallOutcome {
         guard dom0.events.page != nil else { return error(TERN_ENOENT) }
         guard dom0.grants.mappedByOthers == 0 else { return error(TERN_EBUSY) }
-        for port in dom0.events.usedPorts {
-            if let binding = dom0.events.binding(UInt64(port)) { closeBinding(binding, of: dom0, host: host) }
-            dom0.events.release(port)
-        }
-        for held in dom0.grants.held { unmap(slot: held.slot, of: dom0, host: host) }
-        dom0.events = EventChannels()
+        DomainTeardown.closePortsAndMappings(dom0, host: host)
         dom0.grants.setUp(gpa: 0, entries: 0, windowGPA: dom0.grants.windowGPA, windowFrames: dom0.grants.windowFrames)
         dom0.upcallIRQ = 0
         return .resume(0)

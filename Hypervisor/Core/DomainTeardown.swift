@@ -9,9 +9,7 @@ import TernABI
 /// memory alive: the caller checks `grants.mappedByOthers`.
 public enum DomainTeardown {
     public static func disconnect<Host: HypercallHost>(_ domain: Domain, host: Host) {
-        for port in domain.events.usedPorts {
-            if let binding = domain.events.binding(UInt64(port)) { Hypercalls.closeBinding(binding, of: domain, host: host) }
-        }
+        closePortsAndMappings(domain, host: host)
         var next: UInt64 = 0
         while let other = host.firstDomain(atOrAfter: next) {
             next = UInt64(other.id) + 1
@@ -28,13 +26,23 @@ public enum DomainTeardown {
             }
             if changed { EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: other) }
         }
-        for held in domain.grants.held { Hypercalls.unmap(slot: held.slot, of: domain, host: host) }
         // Nothing may reach its pages from now on.
-        domain.events = EventChannels()
         domain.devices = DeviceList()
         for vcpu in domain.vcpus { vcpu.eventFlag = nil }
         if let dom0 = host.domain(withID: 0), dom0 !== domain {
             EventDelivery.raise(virq: TERN_VIRQ_DOMAIN_DIED, in: dom0)
         }
+    }
+
+    /// Every port of `domain` closes (each interdomain peer sees
+    /// PEER_CLOSED), every grant it mapped is unmapped (a dying granter
+    /// whose last mapping that was is released), and Tern forgets its event
+    /// page. For a dying domain, and for Dom0 detaching (Dom0Attach.swift).
+    static func closePortsAndMappings<Host: HypercallHost>(_ domain: Domain, host: Host) {
+        for port in domain.events.usedPorts {
+            if let binding = domain.events.binding(UInt64(port)) { Hypercalls.closeBinding(binding, of: domain, host: host) }
+        }
+        for held in domain.grants.held { Hypercalls.unmap(slot: held.slot, of: domain, host: host) }
+        domain.events = EventChannels()
     }
 }

@@ -100,9 +100,7 @@ public final class Scheduler {
         for vcpu in queue {
             if vcpu.boosted && (boosted == nil || vcpu.lastPicked < boosted!.lastPicked) { boosted = vcpu }
             if vcpu.credit > 0 { anyCredit = true }
-            if best == nil || vcpu.credit > best!.credit || (vcpu.credit == best!.credit && vcpu.lastPicked < best!.lastPicked) {
-                best = vcpu
-            }
+            if Scheduler.prefers(vcpu, to: best) { best = vcpu }
         }
         guard best != nil else { return nil }
         if let boosted {
@@ -113,13 +111,15 @@ public final class Scheduler {
             refill()
             // Refills add the same share to each (by weight): pick again.
             best = nil
-            for vcpu in queue {
-                if best == nil || vcpu.credit > best!.credit || (vcpu.credit == best!.credit && vcpu.lastPicked < best!.lastPicked) {
-                    best = vcpu
-                }
-            }
+            for vcpu in queue where Scheduler.prefers(vcpu, to: best) { best = vcpu }
         }
         return run(best!)
+    }
+
+    /// More credit wins; among equals, the one picked longest ago.
+    private static func prefers(_ vcpu: VCPU, to best: VCPU?) -> Bool {
+        guard let best else { return true }
+        return vcpu.credit > best.credit || (vcpu.credit == best.credit && vcpu.lastPicked < best.lastPicked)
     }
 
     private func run(_ chosen: VCPU) -> VCPU {

@@ -709,6 +709,12 @@ def free_frames(run, text):
     return [int(m) for m in re.findall(r"^\(d0\) memory: total \d+ MiB, free \d+ MiB \((\d+) frames\)$", text, re.MULTILINE)]
 
 
+def check_tern_info_frames_back(run, text):
+    """`text` holds two `tern info`s, before and after: the same free frames."""
+    frames = free_frames(run, text)
+    check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
+
+
 @test
 def toolstack_create_list_console_destroy(args):
     """The first session of the README, from Dom0's shell: `tern create`
@@ -737,8 +743,7 @@ def toolstack_create_list_console_destroy(args):
     run.find(r"^\(d0\) console: hello from a Tern guest: domain 2")
     run.find(r"^\(d0\) console: \[d2 hello: no longer running\]$")
     run.find(r"^\(tern\) d1 sleeper: destroyed by the toolstack$")
-    frames = free_frames(run, out)
-    check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
+    check_tern_info_frames_back(run, out)
     check("crashed" not in run.log, "a domain crashed", run)
 
 
@@ -761,8 +766,7 @@ def toolstack_fifty_guests_and_every_frame_back(args):
     check(not failed, f"{len(failed)} creates or destroys failed", run)
     run.find(r"^\(d0\) listed: 50$")
     run.find(r"^\(d0\) left: 0$")
-    frames = free_frames(run, run.log[run.log.index("tern info"):])
-    check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info"):])
 
 
 @test
@@ -812,8 +816,7 @@ def toolstack_killed_mid_create_leaves_nothing(args):
     run.find(r"^\(d0\) during: 1$")
     run.find(r"^\(d0\) after: 0$")
     run.find(r"^\(d0\) destroyed provisional domain 1$")
-    frames = free_frames(run, run.log[run.log.index("tern info"):])
-    check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info"):])
 
 
 @test
@@ -860,8 +863,7 @@ def dom0_backend_serves_a_guest_channel(args):
     run.find(r"^\(d0\) tern-echo: answered 1000 event round trips$")
     run.find(r"^\(d0\) event channels on IRQ 5$")
     check(not re.search(r"^\(d0\) +1 +ping ", out, re.MULTILINE), "ping is still listed", run)
-    frames = free_frames(run, out)
-    check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
+    check_tern_info_frames_back(run, out)
     check("crashed" not in run.log, "a domain crashed", run)
 
 
@@ -884,8 +886,7 @@ def dom0_backend_killed_releases_its_port_and_mappings(args):
     run.find(r"^\(d0\) during: 1$")
     run.find(r"^\(d1\) ping: the backend left after 100 of 1000 round trips$")
     run.find(r"^\(d0\) after: 0$")
-    frames = free_frames(run, out)
-    check(len(frames) == 2 and frames[0] == frames[1], f"free frames before and after: {frames}", run)
+    check_tern_info_frames_back(run, out)
 
 
 @test
