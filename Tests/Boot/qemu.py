@@ -136,10 +136,12 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
                 if found_at is not None:
                     settle_lines -= 1
                     continue
+                if failure:
+                    continue   # the lines after the marker: its report
                 if (not expect_failure and any(p.search(line) for p in FAILURE_PATTERNS)
                         and not any(a.search(line) for a in allowed)):
                     failure = f"failure marker in the log: {line.strip()}"
-                    break
+                    continue
                 if pending and pending[0][0].search(line, partial_from if raw is complete[0] else 0):
                     type_text(proc, pending.pop(0)[1], log_lines)
                 if target.search(line):
@@ -154,6 +156,19 @@ def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, all
             while pending and (match := pending[0][0].search(partial, partial_from)):
                 partial_from = match.end()
                 type_text(proc, pending.pop(0)[1], log_lines)
+        if failure and failure.startswith("failure marker"):
+            # A panic report follows its first line (RIP, registers,
+            # backtrace): keep what comes within a second.
+            drain_until = time.monotonic() + 1.0
+            while time.monotonic() < drain_until:
+                ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+                if not ready:
+                    continue
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                buffer += chunk
+            log_lines += [ANSI.sub("", raw.decode("utf-8", "replace")).strip("\r") for raw in buffer.split(b"\n") if raw]
     finally:
         proc.kill()
         _, err = proc.communicate()
