@@ -42,63 +42,54 @@ enum Dom0Console {
     }
 }
 
-/// Dom0 owns the 8259 pair, but Tern watches the master's programming
-/// (its ports are intercepted and passed on) to learn which vector Dom0
-/// gave each IRQ and which it masked: a virtual device's interrupt (the
-/// UART's IRQ 4) is then raised as that vector. The initialisation
-/// sequence: ICW1 on 0x20 (bit 4), ICW2 = vector base on 0x21, ICW3 if
-/// cascaded, ICW4 if ICW1 asked; afterwards a write to 0x21 is the mask.
+/// Dom0 owns the 8259 pair; Tern passes its port accesses on through a
+/// watch on each chip (Model/LegacyPICWatch.swift): it learns the vectors
+/// and masks Dom0 programs, keeps both chips off the exception vectors, and
+/// writes ICW1 and ICW2 together so no interrupt can come between them.
 enum Dom0PIC {
     static let masterCommand: UInt16 = 0x20, masterData: UInt16 = 0x21
     static let slaveCommand: UInt16 = 0xA0, slaveData: UInt16 = 0xA1
     static let ports: [UInt16] = [masterCommand, masterData, slaveCommand, slaveData]
-    static let icw1: UInt8 = 0x10, icw1NeedsICW4: UInt8 = 0x01, icw1Single: UInt8 = 0x02
 
-    enum Expect { case mask, icw2, icw3, icw4 }
-    nonisolated(unsafe) static var expect = Expect.mask
-    nonisolated(unsafe) static var needsICW3 = false
-    nonisolated(unsafe) static var needsICW4 = false
-    nonisolated(unsafe) static var vectorBase: UInt8?
-    nonisolated(unsafe) static var mask: UInt8 = 0xFF
+    nonisolated(unsafe) static var master = LegacyPICWatch(minimumVectorBase: Layout.Vector.legacyPICBase)
+    nonisolated(unsafe) static var slave = LegacyPICWatch(minimumVectorBase: Layout.Vector.legacyPICBase)
 
+    /// The vector of ISA `irq` on the master (0-7), nil if masked.
     static func vector(forIRQ irq: UInt8) -> UInt8? {
-        guard let base = vectorBase, mask & (1 << irq) == 0 else { return nil }
-        return base + irq
+        master.vector(forLine: irq)
     }
 
     /// An intercepted IN/OUT on a PIC port: done on the real PIC, watched.
-    static func access(port: UInt16, isIn: Bool, value written: UInt8) -> UInt8 {
+    static func access(port: UInt16, isIn: Bool, value: UInt8) -> UInt8 {
         if isIn { return tern_inb(port) }
-        var value = written
-        if port == masterCommand && value & icw1 != 0 {
-            expect = .icw2
-            needsICW3 = value & icw1Single == 0
-            needsICW4 = value & icw1NeedsICW4 != 0
-        } else if port == masterData {
-            switch expect {
-            case .icw2:
-                // A base below 32 would deliver the 8259's lines on
-                // exception vectors, faking faults in Tern: refused, the
-                // lines stay at 32 and up.
-                if value < Layout.Vector.legacyPICBase {
-                    Log.warning("d0: 8259 vector base \(value) is in the exception range: \(Layout.Vector.legacyPICBase) used instead")
-                    value = Layout.Vector.legacyPICBase
-                }
-                vectorBase = value & 0xF8
-                expect = needsICW3 ? .icw3 : needsICW4 ? .icw4 : .mask
-            case .icw3:
-                expect = needsICW4 ? .icw4 : .mask
-            case .icw4:
-                expect = .mask
-            case .mask:
-                mask = value
+        let isMaster = port == masterCommand || port == masterData
+        let (command, data) = isMaster ? (masterCommand, masterData) : (slaveCommand, slaveData)
+        let forward: LegacyPICWatch.Forward
+        switch port {
+        case masterCommand: forward = master.command(value)
+        case masterData: forward = master.data(value)
+        case slaveCommand: forward = slave.command(value)
+        default: forward = slave.data(value)
+        }
+        switch forward {
+        case .nothing:
+            break
+        case .write(let byte):
+            tern_outb(port, byte)
+        case .initialise(let icw1, let icw2):
+            // Interrupts are off in every exit handler: nothing comes
+            // between the two (see LegacyPICWatch on why that matters).
+            tern_outb(command, icw1)
+            tern_outb(data, icw2)
+            if let refused = (isMaster ? master : slave).refusedBase {
+                let chip: StaticString = isMaster ? "master" : "slave"
+                Log.warning("d0: 8259 \(chip) vector base \(refused) is in the exception range: \(Layout.Vector.legacyPICBase) used instead")
             }
         }
-        tern_outb(port, value)
         // A real 8259 latches a request while the line is masked and
         // delivers it on unmask: the UART's line may have risen meanwhile
         // (Linux masks IRQ 4 while it handles it).
-        if port == masterData && expect == .mask, let dom0 = Domains.domain(0) {
+        if port == masterData && master.expect == .mask, let dom0 = Domains.domain(0) {
             Dom0Console.raiseInterruptIfPending(dom0)
         }
         return 0
