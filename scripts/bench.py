@@ -197,12 +197,19 @@ XL_CREATE_SECONDS = 16.0   # Xen 4.17's `xl create` in the same QEMU (platform-f
 TOOLSTACK_PROBES = 5
 
 
-def toolstack_run(args, pool, total=200, icount=False):
-    """One Dom0 boot; `total` 2 MiB sleepers created one after the other
-    (all stay running), with or without a pool of prepared shells. Before
-    the 1st, 10th, 50th and 200th stays, TOOLSTACK_PROBES probes are each
-    created (`tern create --time`) and destroyed: each is the Nth running
-    guest. Returns the log."""
+# The running guests: sleepers blocked on a one-hour timer (idle, as
+# LightVM's measure has them), or waking once a second (200 wake-ups a
+# second at the 200th: load on the machine, not work of the create).
+IDLE_GUEST_MS = 3_600_000
+WAKING_GUEST_MS = 1000
+
+
+def toolstack_run(args, pool, total=200, icount=False, guest_ms=IDLE_GUEST_MS):
+    """One Dom0 boot; `total` 2 MiB sleepers (each sleeping `guest_ms` at a
+    time) created one after the other (all stay running), with or without
+    a pool of prepared shells. Before the 1st, 10th, 50th and 200th stays,
+    TOOLSTACK_PROBES probes are each created (`tern create --time`) and
+    destroyed: each is the Nth running guest. Returns the log."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(root, "Dom0", "cmdline")) as f:
         cmdline = f.read().strip().replace(",", ",,")
@@ -211,7 +218,7 @@ def toolstack_run(args, pool, total=200, icount=False):
                            icount=icount)
     checkpoints = "|".join(str(n) for n in TOOLSTACK_COUNTS)
     probes = " ".join(str(r) for r in range(1, TOOLSTACK_PROBES + 1))
-    script = ("printf 'name = \"b\"\\nkernel = \"/usr/lib/tern/guests/sleeper.elf\"\\nmemory = 2\\ncmdline = \"rounds=0 ms=1000\"\\n' > /tmp/base.cfg; "
+    script = (f"printf 'name = \"b\"\\nkernel = \"/usr/lib/tern/guests/sleeper.elf\"\\nmemory = 2\\ncmdline = \"rounds=0 ms={guest_ms}\"\\n' > /tmp/base.cfg; "
               + (f"tern prepare {total + len(TOOLSTACK_COUNTS) * TOOLSTACK_PROBES} --memory 2; " if pool else "")
               + f"for i in $(seq {total}); do "
               f"case $i in {checkpoints}) for r in {probes}; do "
@@ -232,44 +239,56 @@ def probe_times(log):
     return times
 
 
+def print_toolstack_figures(run, label):
+    """One toolstack_run's probes: median to first line per checkpoint,
+    ratio to the 1st and to `xl create`; Tern's destroy time."""
+    times = probe_times(run.log)
+    print(f"== tern create -> first console line, 2 MiB guests, {label} (wall time, TCG; median of {TOOLSTACK_PROBES})")
+    first = None
+    for n in TOOLSTACK_COUNTS:
+        window = times.get(n, [])
+        if not window:
+            print(f"  guest {n:>3}: no figure")
+            continue
+        console = statistics.median(t[3] for t in window) / 1000
+        create = statistics.median(t[0] for t in window) / 1000
+        build = statistics.median(t[1] for t in window) / 1000
+        sources = sorted(set(t[2] for t in window))
+        first = first or console
+        print(f"  guest {n:>3}: {console:8.1f} ms to first console line (create {create:6.1f} ms, Tern build {build:6.2f} ms, "
+              f"{'/'.join(sources)}; range {min(t[3] for t in window) / 1000:.1f}-{max(t[3] for t in window) / 1000:.1f}), "
+              f"{console / first:.2f}x the 1st, {XL_CREATE_SECONDS * 1000 / console:,.0f}x faster than xl create")
+    destroys = [int(x) for x in re.findall(r"^\(tern\) d\d+ p\S+: timing: .* destroy (\d+) us$", run.log, re.MULTILINE)]
+    if destroys:
+        print(f"  destroy (Tern's part): median {statistics.median(destroys):.0f} us of {len(destroys)}")
+
+
 def toolstack(args):
     """`tern create` from Dom0's shell to the guest's first console line
     (the CLI polls Tern's log for it), for the 1st, 10th, 50th and 200th
-    running guest (median of TOOLSTACK_PROBES creates, each the Nth
-    running guest), without and with the pool of prepared shells (`tern
-    prepare`), against Xen's `xl create` (about 16 s in the same QEMU);
-    destroy time from Tern's log."""
+    running guest, the running ones idle (median of TOOLSTACK_PROBES
+    creates, each the Nth running guest), without and with the pool of
+    prepared shells (`tern prepare`), against Xen's `xl create` (about 16 s
+    in the same QEMU); destroy time from Tern's log."""
     for pool in (False, True):
-        run = toolstack_run(args, pool)
-        times = probe_times(run.log)
-        label = "with a pool of prepared shells" if pool else "without a pool"
-        print(f"== tern create -> first console line, 2 MiB guests, {label} (wall time, TCG; median of {TOOLSTACK_PROBES})")
-        first = None
-        for n in TOOLSTACK_COUNTS:
-            window = times.get(n, [])
-            if not window:
-                print(f"  guest {n:>3}: no figure")
-                continue
-            console = statistics.median(t[3] for t in window) / 1000
-            create = statistics.median(t[0] for t in window) / 1000
-            build = statistics.median(t[1] for t in window) / 1000
-            sources = sorted(set(t[2] for t in window))
-            first = first or console
-            print(f"  guest {n:>3}: {console:8.1f} ms to first console line (create {create:6.1f} ms, Tern build {build:6.2f} ms, "
-                  f"{'/'.join(sources)}; range {min(t[3] for t in window) / 1000:.1f}-{max(t[3] for t in window) / 1000:.1f}), "
-                  f"{console / first:.2f}x the 1st, {XL_CREATE_SECONDS * 1000 / console:,.0f}x faster than xl create")
-        destroys = [int(x) for x in re.findall(r"^\(tern\) d\d+ p\S+: timing: .* destroy (\d+) us$", run.log, re.MULTILINE)]
-        if destroys:
-            print(f"  destroy (Tern's part): median {statistics.median(destroys):.0f} us of {len(destroys)}")
+        label = "idle guests running, " + ("with a pool of prepared shells" if pool else "without a pool")
+        print_toolstack_figures(toolstack_run(args, pool), label)
+
+
+def toolstack_waking(args):
+    """The same with the pool, the running guests each waking once a
+    second: what the machine's load (not the create's work) adds."""
+    print_toolstack_figures(toolstack_run(args, True, guest_ms=WAKING_GUEST_MS),
+                            f"guests running that wake every {WAKING_GUEST_MS} ms, with a pool")
 
 
 def toolstack_icount(args):
-    """The same with the pool, under -icount shift=0 (1 ns of Dom0's clock =
-    one instruction): deterministic, so the growth from the 1st to the 200th
-    guest is the instructions' and not the shared machine's noise."""
+    """The idle case with the pool, under -icount shift=0 (1 ns of Dom0's
+    clock = one instruction): deterministic, so the growth from the 1st to
+    the 200th guest is the instructions' and not the shared machine's noise."""
     run = toolstack_run(args, True, icount=True)
     times = probe_times(run.log)
-    print(f"== tern create -> first console line, pool, -icount (thousands of instructions; median of {TOOLSTACK_PROBES})")
+    print(f"== tern create -> first console line, idle guests running, pool, -icount (thousands of instructions; median of {TOOLSTACK_PROBES})")
     first = None
     for n in TOOLSTACK_COUNTS:
         window = times.get(n, [])
@@ -312,7 +331,8 @@ def icount_phases(args):
             print("  " + line)
 
 
-SECTIONS = (image_and_boot, guests, ring, channels, dom0_boot, dom0_channel, toolstack, toolstack_icount, icount_phases)
+SECTIONS = (image_and_boot, guests, ring, channels, dom0_boot, dom0_channel, toolstack, toolstack_waking, toolstack_icount,
+            icount_phases)
 
 
 def main():
