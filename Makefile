@@ -153,7 +153,7 @@ $(DOM0_TERN_CLI): $(TOOLSTACK_SOURCES) Dom0/toolstack/build.sh | $(DEPS_STAMP)
 	$(Q)bash Dom0/toolstack/build.sh $(DOM0)
 
 # Dom0 tools in C against /dev/tern (Dom0/tools), static, for the initramfs.
-DOM0_TOOLS := $(DOM0)/tern-echo
+DOM0_TOOLS := $(DOM0)/tern-echo $(DOM0)/tern-hostile-pic
 $(DOM0)/%: Dom0/tools/%.c $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_STAMP)
 	@echo "  CC      $@"
 	$(Q)mkdir -p $(DOM0) && gcc-12 -O2 -static -Wall -Wextra -Werror -I Hypervisor/ABI/include -o $@ $< && strip $@

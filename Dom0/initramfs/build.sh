@@ -58,10 +58,13 @@ install -m 0644 "$HERE"/etc-tern/*.cfg "$ROOT/etc/tern/"
 GUESTS="$(cd "$OUT/../guests" 2>/dev/null && pwd || true)"
 [ -n "$GUESTS" ] && ls "$GUESTS"/*.elf >/dev/null 2>&1 || { echo "initramfs: no guests in build/guests (make guests)" >&2; exit 1; }
 install -m 0644 "$GUESTS"/*.elf "$ROOT/usr/lib/tern/guests/"
-# Dom0 tools in C (Dom0/tools): tern-echo, a backend for ping's channel.
+# Dom0 tools in C (Dom0/tools): tern-echo, a backend for ping's channel;
+# tern-hostile-pic, the 8259 programming Tern must survive.
 mkdir -p "$ROOT/usr/lib/tern/tools"
-[ -f "$OUT/tern-echo" ] || { echo "initramfs: $OUT/tern-echo missing (make dom0 builds it)" >&2; exit 1; }
-install -m 0755 "$OUT/tern-echo" "$ROOT/usr/lib/tern/tools/tern-echo"
+for tool in tern-echo tern-hostile-pic; do
+    [ -f "$OUT/$tool" ] || { echo "initramfs: $OUT/$tool missing (make dom0 builds it)" >&2; exit 1; }
+    install -m 0755 "$OUT/$tool" "$ROOT/usr/lib/tern/tools/$tool"
+done
 
 (cd "$ROOT" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) | lz4 -l -9 -q > "$OUT/initramfs.cpio.lz4"
 echo "initramfs: $(stat -c %s "$OUT/initramfs.cpio.lz4") bytes -> $OUT/initramfs.cpio.lz4" >&2

@@ -890,6 +890,31 @@ def dom0_backend_killed_releases_its_port_and_mappings(args):
 
 
 @test
+def dom0_hostile_8259_programming_is_contained(args):
+    """Dom0 programs the 8259s with vector bases in the exception range (0
+    and 8), 20 ms between each ICW1 and its ICW2 with the PIT ticking at
+    1 kHz, then unmasks IRQ 0 (tern-hostile-pic). Tern holds each ICW1
+    until its ICW2 (ICW1 alone sets the base to 0: the PIT's tick became
+    vector 0, a #DE in Tern, intermittent in CI before) and raises both
+    bases to 32, saying so; Tern, Dom0 and a new guest carry on. (Dom0
+    boots with hpet=disable, else the HPET's legacy mode keeps the PIT off
+    IRQ 0.) Before the fix this panicked Tern every time."""
+    send, done = shell(
+        "/usr/lib/tern/tools/tern-hostile-pic",
+        "tern create /etc/tern/hello.cfg; sleep 1")
+    command, _ = dom0_command(args, devices=False, kernel_extra=" hpet=disable")
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(d0\) tern-hostile-pic: 8259 bases 0 and 8 set with the PIT at 1000 Hz, 20 ms between ICW1 and ICW2$")
+    run.find(r"^\(tern\) WARNING: d0: 8259 master vector base 0 is in the exception range: 32 used instead$")
+    run.find(r"^\(tern\) WARNING: d0: 8259 slave vector base 8 is in the exception range: 32 used instead$")
+    run.find(r"^\(d0\) tern-hostile-pic: IRQ 0 unmasked for 20 ms$")
+    run.find(r"^\(d0\) tern-hostile-pic: Linux's programming restored$")
+    d = int(run.find(r"^\(d0\) (\d+)\r?$").group(1))
+    run.find(rf"^\(d{d}\) hello from a Tern guest: domain {d}, ")
+    run.find(rf"^\(tern\) d{d} hello: shut down \(poweroff\)$")
+
+
+@test
 def icount_phase_regression(args):
     """Deterministic virtual time: each phase within 20% of the baseline."""
     run = boot(qemu_command(elf=args.elf, icount=True), BOOT_COMPLETE, timeout=120)
