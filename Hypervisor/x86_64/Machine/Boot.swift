@@ -108,7 +108,7 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
 /// The timer's rate is checked against the TSC over the first ticks.
 private func startTimerAndWaitForTicks(_ calibration: PIT.Calibration) {
     let wanted: UInt64 = 3
-    LAPIC.startPeriodic(countsPerSecond: calibration.lapicCountsPerSecond, hz: Layout.timerHz)
+    HostTimer.start(countsPerSecond: calibration.lapicCountsPerSecond)
     let start = tern_rdtsc()
     let firstTick = Platform.ticks
     while Platform.ticks - firstTick < wanted {

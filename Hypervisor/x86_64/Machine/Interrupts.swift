@@ -2,7 +2,8 @@ import TernCPU
 
 /// The one entry from every Boot/isr.asm stub. Exceptions are fatal to the
 /// hypervisor (guests' exceptions arrive as #VMEXITs, not here): they print
-/// the panic report. The LAPIC timer ticks; stray vectors are logged.
+/// the panic report. The LAPIC timer (HostTimer) ticks and ends guests'
+/// waits; stray vectors are logged.
 @_cdecl("tern_interrupt")
 func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
     // SAFETY: frame points at the registers isr_common just pushed on this stack.
@@ -21,7 +22,7 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
     case 0..<Layout.Vector.exceptionCount:
         Panic.exception(frame.pointee)
     case Int(Layout.Vector.lapicTimer):
-        Platform.ticks &+= 1
+        HostTimer.interrupt()
         LAPIC.endOfInterrupt()
     case Int(Layout.Vector.lapicSpurious):
         // Spurious: no EOI (APM vol. 2, 16.4.7), unless Dom0 sent a real

@@ -30,7 +30,6 @@ enum LAPIC {
     static let lvtMasked: UInt32 = 1 << 16
     /// LVT delivery mode ExtINT: the 8259 PIC supplies the vector.
     static let lvtExtINT: UInt32 = 0b111 << 8
-    static let lvtPeriodic: UInt32 = 1 << 17
     static let divideBy16: UInt32 = 0x3
     static let timerDivisor: UInt64 = 16
 
@@ -82,11 +81,14 @@ enum LAPIC {
 
     static var currentCount: UInt32 { read(timerCurrentCount) }
 
-    /// Periodic interrupts at `hz`, given the timer's counting rate.
-    static func startPeriodic(countsPerSecond: UInt64, hz: UInt64) {
-        let count = max(1, min(countsPerSecond / hz, UInt64(UInt32.max)))
+    /// One-shot mode on Tern's timer vector (HostTimer arms each countdown).
+    static func startOneShot() {
         write(timerDivide, divideBy16)
-        write(lvtTimer, lvtPeriodic | UInt32(Layout.Vector.lapicTimer))
-        write(timerInitialCount, UInt32(count))
+        write(lvtTimer, UInt32(Layout.Vector.lapicTimer))
+    }
+
+    /// Interrupt after `counts` (divide by 16), replacing any countdown.
+    static func startCountdown(_ counts: UInt64) {
+        write(timerInitialCount, UInt32(min(counts, UInt64(UInt32.max))))
     }
 }

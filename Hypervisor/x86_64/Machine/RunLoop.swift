@@ -9,11 +9,12 @@ enum RunLoop {
         var seenTicks = Platform.ticks
         var current: VCPU?
         while true {
-            if Platform.ticks != seenTicks {
+            if Platform.ticks != seenTicks || HostTimer.deadlineDue {
                 while seenTicks != Platform.ticks {
                     Domains.scheduler.tick()
                     seenTicks &+= 1
                 }
+                HostTimer.deadlineDue = false
                 ConsoleInput.poll()
                 wakeTimers()
                 if current != nil && Domains.scheduler.shouldPreempt() { current = nil }
@@ -38,6 +39,9 @@ enum RunLoop {
             if domain.timing.firstRun == 0 { domain.timing.firstRun = tern_rdtsc() }
             enter(vcpu, vmcb)
             let next = Exits.handle(vcpu, domain, vmcb)
+            // A timer it set (TERN_HC_SET_TIMER, or Dom0's LAPIC timer): wake for it.
+            HostTimer.note(deadline: vcpu.timerDeadline)
+            if vcpu.domainID == 0 && Dom0APIC.isActive { HostTimer.note(deadline: Dom0APIC.lapic.timerDeadline) }
             if vmcb.exitCode == SVMExit.intr { tern_take_pending_interrupts() }
             if domain.state.isStopped {
                 Domains.destroy(domain)
@@ -110,19 +114,22 @@ enum RunLoop {
         raiseDom0Upcall(vcpu)
     }
 
-    /// Expired one-shot timers make an upcall pending and wake the vCPU.
+    /// Expired one-shot timers make an upcall pending and wake the vCPU;
+    /// the ones still to come are told to HostTimer.
     static func wakeTimers() {
         let now = SystemTime.nowNanoseconds()
         for entry in Domains.table {
             guard let domain = entry, !domain.state.isStopped else { continue }
             if domain.id == 0 && Dom0APIC.isActive {
                 Dom0APIC.updateTimer(dom0: domain, now: now)
+                HostTimer.note(deadline: Dom0APIC.lapic.timerDeadline)
                 Dom0Console.raiseInterruptIfPending(domain)
                 raiseDom0UpcallIfPending(domain)
             }
             var woke = false
             for vcpu in domain.vcpus {
                 if vcpu.timerDeadline != 0 && vcpu.timerDeadline <= now { EventDelivery.timerExpired(vcpu, of: domain) }
+                HostTimer.note(deadline: vcpu.timerDeadline)
                 if vcpu.state == .blocked && vcpu.hasPendingEvent {
                     vcpu.state = .runnable
                     woke = true
