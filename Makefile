@@ -152,11 +152,11 @@ $(DOM0_TERN_CLI): $(TOOLSTACK_SOURCES) Dom0/toolstack/build.sh | $(DEPS_STAMP)
 	@echo "  SWIFT   $@"
 	$(Q)bash Dom0/toolstack/build.sh $(DOM0)
 
-# Dom0 tools in C against /dev/tern (Dom0/tools), static, for the initramfs.
-DOM0_TOOLS := $(DOM0)/tern-echo $(DOM0)/tern-hostile-pic
+# Dom0 tools in C (Dom0/tools), static against musl, for the initramfs.
+DOM0_TOOLS := $(DOM0)/tern-echo $(DOM0)/tern-hostile-pic $(DOM0)/tern-hostile-msi
 $(DOM0)/%: Dom0/tools/%.c $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_STAMP)
 	@echo "  CC      $@"
-	$(Q)mkdir -p $(DOM0) && gcc-12 -O2 -static -Wall -Wextra -Werror -I Hypervisor/ABI/include -o $@ $< && strip $@
+	$(Q)mkdir -p $(DOM0) && musl-gcc -O2 -static -Wall -Wextra -Werror -I Hypervisor/ABI/include -o $@ $< && strip $@
 
 $(DOM0_INITRD): $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_TOOLS) $(GUEST_ELVES) Dom0/initramfs/build.sh Dom0/initramfs/init \
                  Dom0/initramfs/udhcpc.script Dom0/initramfs/modules-load $(wildcard Dom0/initramfs/etc-tern/*.cfg)

@@ -25,8 +25,16 @@ isr_%1:
     push %1
     jmp isr_common
 %endmacro
+; A device interrupt can arrive on an error-code vector too (Dom0 programs
+; MSIs and the IOAPIC), and then the CPU pushes no error code. In long mode
+; the CPU aligns RSP to 16 before pushing its 5-qword frame (APM vol. 2,
+; 8.9.3), so RSP is 8 mod 16 without an error code, 0 with one.
 %macro ISR_ERR 1
 isr_%1:
+    test rsp, 8
+    jz %%has_error_code
+    push 0                       ; an interrupt on this vector, not the exception
+%%has_error_code:
     push %1
     jmp isr_common
 %endmacro

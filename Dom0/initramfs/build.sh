@@ -59,9 +59,10 @@ GUESTS="$(cd "$OUT/../guests" 2>/dev/null && pwd || true)"
 [ -n "$GUESTS" ] && ls "$GUESTS"/*.elf >/dev/null 2>&1 || { echo "initramfs: no guests in build/guests (make guests)" >&2; exit 1; }
 install -m 0644 "$GUESTS"/*.elf "$ROOT/usr/lib/tern/guests/"
 # Dom0 tools in C (Dom0/tools): tern-echo, a backend for ping's channel;
-# tern-hostile-pic, the 8259 programming Tern must survive.
+# tern-hostile-pic and tern-hostile-msi, the interrupt programming Tern
+# must survive.
 mkdir -p "$ROOT/usr/lib/tern/tools"
-for tool in tern-echo tern-hostile-pic; do
+for tool in tern-echo tern-hostile-pic tern-hostile-msi; do
     [ -f "$OUT/$tool" ] || { echo "initramfs: $OUT/$tool missing (make dom0 builds it)" >&2; exit 1; }
     install -m 0755 "$OUT/$tool" "$ROOT/usr/lib/tern/tools/$tool"
 done

@@ -13,10 +13,12 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
         // An NMI (a watchdog, a platform error) is not the hypervisor's
         // fault: say so and carry on rather than stopping every guest.
         Log.warning("NMI received (RIP \(hex: frame.pointee.rip)); continuing")
-    case 0..<Layout.Vector.exceptionCount where vector >= 16 && LAPIC.isInService(UInt8(vector)):
+    case 0..<Layout.Vector.exceptionCount where LAPIC.isInService(UInt8(vector)):
         // Not an exception: an interrupt Dom0 aimed at an exception vector
         // (it programs the IOAPIC and MSIs). Dropped, so it cannot fake a
-        // fault in Tern. (Vectors 0-15 the LAPIC itself refuses.)
+        // fault in Tern. (AMD's LAPIC refuses vectors 0-15 as illegal;
+        // QEMU's delivers them. On an error-code vector the stub pushed a
+        // zero for the code the CPU did not push: Boot/isr.asm.)
         LAPIC.endOfInterrupt()
         Log.warning("interrupt on exception vector \(vector) (set by Dom0's IOAPIC or MSI programming): dropped")
     case 0..<Layout.Vector.exceptionCount:
