@@ -239,17 +239,23 @@ def probe_times(log):
     return times
 
 
+def checkpoint_windows(times):
+    """(N, probes) per checkpoint that has figures; says so for one without."""
+    for n in TOOLSTACK_COUNTS:
+        window = times.get(n, [])
+        if window:
+            yield n, window
+        else:
+            print(f"  guest {n:>3}: no figure")
+
+
 def print_toolstack_figures(run, label):
     """One toolstack_run's probes: median to first line per checkpoint,
     ratio to the 1st and to `xl create`; Tern's destroy time."""
     times = probe_times(run.log)
     print(f"== tern create -> first console line, 2 MiB guests, {label} (wall time, TCG; median of {TOOLSTACK_PROBES})")
     first = None
-    for n in TOOLSTACK_COUNTS:
-        window = times.get(n, [])
-        if not window:
-            print(f"  guest {n:>3}: no figure")
-            continue
+    for n, window in checkpoint_windows(times):
         console = statistics.median(t[3] for t in window) / 1000
         create = statistics.median(t[0] for t in window) / 1000
         build = statistics.median(t[1] for t in window) / 1000
@@ -290,11 +296,7 @@ def toolstack_icount(args):
     times = probe_times(run.log)
     print(f"== tern create -> first console line, idle guests running, pool, -icount (thousands of instructions; median of {TOOLSTACK_PROBES})")
     first = None
-    for n in TOOLSTACK_COUNTS:
-        window = times.get(n, [])
-        if not window:
-            print(f"  guest {n:>3}: no figure")
-            continue
+    for n, window in checkpoint_windows(times):
         line = statistics.median(t[3] for t in window)
         first = first or line
         print(f"  guest {n:>3}: {line:8.0f} to first console line (create {statistics.median(t[0] for t in window):.0f}, "
