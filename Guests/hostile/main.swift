@@ -10,12 +10,16 @@ import TernGuestC
 ///                as the backend of a `ping mode=victim` channel: grants
 ///                and ports not its own, a write through a read-only
 ///                grant, a corrupt ring (ChannelAttacks.swift)
+///   timerstorm, timerpoll, timerfuzz
+///                the timer, upcall and block calls (TimerAttacks.swift)
 @_cdecl("tern_guest_main")
 func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     let info = StartInfo(startInfo)
     let mode = info.option("mode") ?? []
     if let attack = ChannelAttack(mode: mode) {
         return attack.run()
+    } else if let attack = TimerAttack(mode: mode) {
+        return attack.run(info)
     } else if mode == Array("triplefault".utf8) {
         print("hostile: loading an empty IDT and raising #BP")
         tern_guest_console_flush()
@@ -56,7 +60,7 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
         print("hostile: badptr done")
         return Int64(TERN_SHUTDOWN_POWEROFF)
     } else {
-        print("hostile: unknown mode; use mode=triplefault|badmem|badcall|badptr|grants|rowrite|closetwice|foreignport|corrupt")
+        print("hostile: unknown mode; use mode=triplefault|badmem|badcall|badptr|grants|rowrite|closetwice|foreignport|corrupt|timerstorm|timerpoll|timerfuzz")
     }
     return Int64(TERN_SHUTDOWN_CRASH)
 }

@@ -28,12 +28,19 @@ public enum EventDelivery {
     }
 
     /// A vCPU's one-shot timer expired: TERN_VIRQ_TIMER if the domain bound
-    /// it, else the plain upcall of ABI 0.1.
+    /// it, else the plain upcall of ABI 0.1. Since ABI 0.6 the plain upcall
+    /// also sets upcall_pending in the event page (with no port pending):
+    /// it stays visible to BLOCK, HLT and a guest polling its page until
+    /// the guest clears it. Before, a vCPU without a vector lost it at its
+    /// next entry (nothing to inject) and BLOCK never returned (issue 13).
     public static func timerExpired(_ vcpu: VCPU, of domain: Domain) {
         vcpu.timerDeadline = 0
         if domain.events.virqPorts[Int(TERN_VIRQ_TIMER)] != 0 {
             raise(virq: TERN_VIRQ_TIMER, in: domain)
         } else {
+            // SAFETY: eventFlag points into the domain's event page, which
+            // lives as long as the domain (cleared at teardown).
+            vcpu.eventFlag?.pointee = 1
             vcpu.upcallPending = true
         }
     }

@@ -8,6 +8,12 @@
 /// - Deadlines are only lowered between scans: a cancelled timer costs one
 ///   early interrupt. When the earliest has passed, the interrupt reports it
 ///   and forgets it; the caller's scan of the vCPUs notes those to come.
+/// - An interrupt can be lost below Tern (issue 13: QEMU's SVM emulation
+///   drops a request racing with VMRUN or #VMEXIT; real CPUs have errata
+///   and SMIs). `isOverdue` tells the run loop, at every pass, that the
+///   interrupt for `armedFor` is more than a tick late: the caller then
+///   expires and re-arms as the interrupt would have. Expiring twice (the
+///   late interrupt still comes) counts nothing twice.
 public struct TimerSchedule {
     public static let none = UInt64.max
 
@@ -41,6 +47,19 @@ public struct TimerSchedule {
         guard deadline != 0, deadline < earliestDeadline else { return false }
         earliestDeadline = deadline
         return true
+    }
+
+    /// The interrupt the countdown was armed for is more than a tick late
+    /// at `now`: take it as lost.
+    public func isOverdue(now: UInt64) -> Bool {
+        armedFor != TimerSchedule.none && now >= armedFor &+ tickNanoseconds
+    }
+
+    /// A pass of the run loop at `now`: nil while the interrupt is not
+    /// overdue; else what the lost interrupt would have reported (the
+    /// caller re-arms, as after an interrupt).
+    public mutating func recoverIfOverdue(now: UInt64) -> (ticks: UInt64, deadlineDue: Bool)? {
+        isOverdue(now: now) ? expire(now: now) : nil
     }
 
     /// The delay to program from `now` (at most one tick), or nil when the

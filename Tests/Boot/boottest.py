@@ -300,6 +300,76 @@ def hostile_guests_are_contained(args):
     check_frames_back(run)
 
 
+def ticks_before(run, domid, marker):
+    """How many tick lines guest `domid` printed before the line `marker`."""
+    head = run.log[:run.find(marker).start()]
+    return len(re.findall(rf"^\(d{domid}\) tick \d+ of \d+$", head, re.MULTILINE))
+
+
+# A ticker beside a timer attacker for its 20 s: 50 ms ticks (about 400 when
+# healthy: it shares the CPU); a starved one printed 3-46 (issue 13).
+VICTIM_TICKS_MIN = 150
+
+
+@test
+def timer_storm_cannot_stop_terns_timer(args):
+    """A guest that keeps its upcall pending in V_IRQ (vector set,
+    interrupts off) and loops SET_TIMER(now + 100 us) + BLOCK for 20 s:
+    Tern's timer keeps running (a lost timer interrupt is recovered), so
+    the ticker beside it keeps its pace and a sleeper's timers fire."""
+    run = boot(qemu_command(elf=args.elf, extra=modules(
+        "hostile name=storm -- mode=timerstorm seconds=20", "ticker name=victim -- count=3000 ms=50",
+        "sleeper name=sleep -- rounds=40 ms=100")),
+        r"hostile: timerstorm: done, \d+ blocks$", timeout=180)
+    ids = domain_ids(run)
+    done = rf"^\(d{ids['storm']}\) hostile: timerstorm: done, (\d+) blocks$"
+    ticks = ticks_before(run, ids["victim"], done)
+    print(f"    victim ticks in the storm's 20 s: {ticks}; storm blocks: {run.find(done).group(1)}")
+    check(ticks >= VICTIM_TICKS_MIN, f"the victim printed {ticks} ticks in 20 s (starved?)", run)
+    sleeper_done = run.find(rf"^\(tern\) d{ids['sleep']} sleep: shut down \(poweroff\)$")
+    check(sleeper_done.start() < run.find(done).start(), "the sleeper's 40 timers did not all fire", run)
+
+
+@test
+def timer_upcall_without_vector_reaches_block_and_polling(args):
+    """No upcall vector, interrupts off: SET_TIMER(1) then BLOCK returns
+    (the upcall is pending at once), and the timer's upcall shows in the
+    event page for a guest that polls it."""
+    run = boot(qemu_command(elf=args.elf, extra=modules("hostile name=poll -- mode=timerpoll")),
+               NO_GUESTS_LEFT, timeout=60)
+    d = domain_ids(run)["poll"]
+    run.find(rf"^\(d{d}\) hostile: timerpoll: BLOCK returned, upcall_pending 1$")
+    ms = int(run.find(rf"^\(d{d}\) hostile: timerpoll: polled upcall_pending 1 after (\d+) ms$").group(1))
+    check(ms >= 5, f"the 5 ms timer's upcall showed after {ms} ms", run)
+    run.find(rf"^\(tern\) d{d} poll: shut down \(poweroff\)$")
+    check_frames_back(run)
+
+
+@test
+def timer_fuzzer_beside_victims(args):
+    """Random timer, upcall-vector, BLOCK and HLT calls (two seeds, 20 s)
+    beside a ticker and a sleeper: every result is the ABI's, the victims
+    keep their pace, and every frame comes back."""
+    run = boot(qemu_command(elf=args.elf, extra=modules(
+        "hostile name=fa -- mode=timerfuzz seconds=20 seed=1", "hostile name=fb -- mode=timerfuzz seconds=20 seed=7",
+        "ticker name=victim -- count=3000 ms=50", "sleeper name=sleep -- rounds=40 ms=100")),
+        r"hostile: timerfuzz: done", count=2, timeout=180)
+    ids = domain_ids(run)
+    last = None
+    for name in ("fa", "fb"):
+        m = run.find(rf"^\(d{ids[name]}\) hostile: timerfuzz: done, (\d+) calls, (\d+) blocks, (\d+) upcalls, "
+                     r"(\d+) unexpected results$")
+        print(f"    {name}: {m.group(1)} calls, {m.group(2)} blocks, {m.group(3)} upcalls")
+        check(m.group(4) == "0", f"{name}: {m.group(4)} results not as the ABI says", run)
+        check(int(m.group(1)) >= 1000, f"{name} made only {m.group(1)} calls", run)
+        last = m if last is None or m.start() > last.start() else last
+    ticks = len(re.findall(rf"^\(d{ids['victim']}\) tick \d+ of \d+$", run.log[:last.start()], re.MULTILINE))
+    print(f"    victim ticks beside two fuzzers for 20 s: {ticks}")
+    check(ticks >= VICTIM_TICKS_MIN * 2 // 3, f"the victim printed {ticks} ticks in 20 s (starved?)", run)
+    check(run.find(rf"^\(tern\) d{ids['sleep']} sleep: shut down \(poweroff\)$").start() < last.start(),
+          "the sleeper's 40 timers did not all fire", run)
+
+
 @test
 def guest_ring_library_in_embedded_swift(args):
     """The I/O ring library (TernRing, io/ring.h semantics) runs in an
@@ -838,6 +908,29 @@ def toolstack_console_input_reaches_the_guest(args):
     run.find(r"^\(d1\) echo: bye after 2 lines$")
     run.find(r"^\(d0\) console: echo: second line$")
     run.find(r"^\(d0\) console: \[d1 echo: stopped\]$")
+    check("crashed" not in run.log, "a domain crashed", run)
+
+
+@test
+def toolstack_typing_to_a_guest_that_ignores_input_leaves_it_idle(args):
+    """Typing into the console of a guest that ignores its input (the
+    sleeper, waking once a second) leaves it blocked: the SDK's upcall
+    entry acknowledges the console's event, so BLOCK sleeps again (before,
+    the sleeper spun at a second of CPU time per second, issue 13)."""
+    send, done = shell(
+        "tern create /etc/tern/sleeper.cfg",
+        "printf 'hello sleeper\\n' | tern console sleeper > /dev/null & sleep 2; kill $!; "
+        "tern list | grep sleeper | sed 's/^/before: /'",
+        "sleep 4; tern list | grep sleeper | sed 's/^/after: /'")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    row = r" +(\d+) +sleeper +(\w+) +4 +1 +([\d.]+)$"
+    before = run.find(rf"^\(d0\) before:{row}")
+    after = run.find(rf"^\(d0\) after:{row}")
+    spent = float(after.group(3)) - float(before.group(3))
+    print(f"    the sleeper's CPU time in the 4 s after the typing: {spent:.1f} s")
+    check(after.group(2) == "blocked", f"the sleeper is {after.group(2)} 4 s after the typing", run)
+    check(spent < 0.5, f"the sleeper used {spent:.1f} s of CPU in 4 s after the typing", run)
     check("crashed" not in run.log, "a domain crashed", run)
 
 

@@ -103,7 +103,7 @@ final class HypercallsTests: XCTestCase {
 
     func testVersion() {
         XCTAssertEqual(call(TERN_HC_VERSION), .resume(Int64(TERN_ABI_VERSION)))
-        XCTAssertEqual(call(TERN_HC_VERSION), .resume(5), "ABI 0.5")
+        XCTAssertEqual(call(TERN_HC_VERSION), .resume(6), "ABI 0.6")
     }
 
     func testYield() {

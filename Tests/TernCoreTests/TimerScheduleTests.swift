@@ -50,3 +50,63 @@ final class TimerScheduleTests: XCTestCase {
         XCTAssertEqual(far.rearm(now: 0), tick, "never more than a tick away")
     }
 }
+
+/// A timer interrupt lost below Tern (issue 13): the run loop's next pass
+/// after it is a tick late recovers it, and nothing is counted twice.
+final class TimerScheduleLostInterruptTests: XCTestCase {
+    let tick: UInt64 = 10_000_000
+    let ms: UInt64 = 1_000_000
+
+    func testALostInterruptIsRecoveredAtThePassAfterOneTick() {
+        var s = TimerSchedule(tickNanoseconds: tick, now: 0)
+        _ = s.rearm(now: 0)
+        XCTAssertTrue(s.note(deadline: 2 * ms))
+        XCTAssertEqual(s.rearm(now: 0), 2 * ms)
+        // The interrupt at 2 ms never comes. Passes every 3 ms (exits):
+        var recoveredAt: UInt64?
+        var now: UInt64 = 0
+        while recoveredAt == nil && now < 10 * tick {
+            now += 3 * ms
+            if let lost = s.recoverIfOverdue(now: now) {
+                recoveredAt = now
+                XCTAssertTrue(lost.deadlineDue, "the guest deadline is served")
+                XCTAssertEqual(lost.ticks, 1, "the tick at 10 ms is counted")
+            }
+        }
+        XCTAssertEqual(recoveredAt, 12 * ms, "the first pass a tick past 2 ms")
+        XCTAssertEqual(s.rearm(now: now), 8 * ms, "re-armed for the next tick, at 20 ms")
+        XCTAssertNil(s.recoverIfOverdue(now: now), "armed again: not overdue")
+        // The lost interrupt arrives after all: nothing twice.
+        let late = s.expire(now: now + 1)
+        XCTAssertEqual(late.ticks, 0)
+        XCTAssertFalse(late.deadlineDue)
+        XCTAssertEqual(s.rearm(now: now + 1), 8 * ms - 1)
+    }
+
+    func testEveryInterruptLostStillCostsAtMostATickEach() {
+        // The run loop passes every 1 ms and no interrupt is ever delivered:
+        // ticks are still counted, each at most a tick late.
+        var s = TimerSchedule(tickNanoseconds: tick, now: 0)
+        _ = s.rearm(now: 0)
+        var counted: UInt64 = 0
+        var now: UInt64 = 0
+        while now < 100 * tick {
+            now += ms
+            if let lost = s.recoverIfOverdue(now: now) {
+                counted += lost.ticks
+                _ = s.rearm(now: now)
+            }
+            XCTAssertGreaterThanOrEqual(counted + 2, now / tick, "ticks fall behind by at most a tick (and a pass)")
+        }
+        XCTAssertGreaterThanOrEqual(counted, 98)
+    }
+
+    func testAnInterruptThatIsMerelyLateIsNotOverdue() {
+        var s = TimerSchedule(tickNanoseconds: tick, now: 0)
+        _ = s.rearm(now: 0)
+        XCTAssertFalse(s.isOverdue(now: tick + tick - 1), "less than a tick past its time")
+        XCTAssertTrue(s.isOverdue(now: tick + tick))
+        XCTAssertEqual(s.expire(now: tick + 5).ticks, 1, "it came after all")
+        XCTAssertFalse(s.isOverdue(now: 5 * tick), "not armed since: the caller re-arms")
+    }
+}

@@ -6,6 +6,9 @@ import TernGuestC
 /// every pending, unmasked port from the page into `arrived`, a set of the
 /// SDK's own, so that waiting for one port never loses another's event.
 /// Ports are UInt32 numbers, 1 ..< TERN_EVENT_PORTS.
+/// The upcall handler (Upcall.install) collects too: each use of `arrived`
+/// here runs with interrupts off, and waits check and block with them off
+/// (an event after the check leaves upcall_pending set, so BLOCK returns).
 public enum Events {
     /// Ports whose event was collected and not yet taken, one bit each.
     nonisolated(unsafe) static var arrived = [UInt64](repeating: 0, count: Int(TERN_EVENT_WORDS))
@@ -57,7 +60,7 @@ public enum Events {
     @discardableResult
     public static func close(_ port: UInt32) -> Int64 {
         let result = Tern.hypercall(TERN_HC_EVTCHN_CLOSE, UInt64(port))
-        if result >= 0, let place = place(port) { arrived[place.word] &= ~place.bit }
+        if result >= 0, let place = place(port) { withInterruptsOff { arrived[place.word] &= ~place.bit } }
         return result
     }
 
@@ -88,12 +91,22 @@ public enum Events {
 
     // MARK: Pending events
 
+    /// Runs `body` with interrupts off (the upcall handler cannot come in
+    /// between), then puts them back as they were.
+    static func withInterruptsOff<R>(_ body: () -> R) -> R {
+        let flags = tern_guest_irq_save()
+        defer { tern_guest_irq_restore(flags) }
+        return body()
+    }
+
     /// Moves every pending, unmasked event from the event page to `arrived`
     /// (event.h's recipe): clear upcall_pending, take pending_sel, and in
     /// each word it names clear the pending bits found. An event that
     /// comes after the upcall flag was cleared sets it again, so a block
-    /// after this returns at once: no wakeup is lost.
-    public static func collect() {
+    /// after this returns at once: no wakeup is lost. Interrupts off (the
+    /// upcall handler, or a caller here).
+    static func collect() {
+        guard StartInfo.current.shared.event_page_gpa != 0 else { return }
         let page = self.page
         // SAFETY (the event page accessors below): fields of the event page
         // (see `page`), each word updated by one instruction (tern_guest.h).
@@ -113,34 +126,40 @@ public enum Events {
 
     /// Takes `port`'s event if it has arrived (collecting first).
     public static func take(_ port: UInt32) -> Bool {
-        collect()
-        guard let place = place(port), arrived[place.word] & place.bit != 0 else { return false }
-        arrived[place.word] &= ~place.bit
-        return true
+        withInterruptsOff {
+            collect()
+            guard let place = place(port), arrived[place.word] & place.bit != 0 else { return false }
+            arrived[place.word] &= ~place.bit
+            return true
+        }
     }
 
     /// Takes the event of the lowest port that has one, if any.
     public static func takeAny() -> UInt32? {
-        collect()
-        for word in arrived.indices where arrived[word] != 0 {
-            let bit = arrived[word].trailingZeroBitCount
-            arrived[word] &= arrived[word] &- 1
-            return UInt32(word * UInt64.bitWidth + bit)
+        withInterruptsOff {
+            collect()
+            for word in arrived.indices where arrived[word] != 0 {
+                let bit = arrived[word].trailingZeroBitCount
+                arrived[word] &= arrived[word] &- 1
+                return UInt32(word * UInt64.bitWidth + bit)
+            }
+            return nil
         }
-        return nil
     }
 
     /// Blocks until `port` has an event, and takes it. Events of other
     /// ports that arrive meanwhile are kept for their own `take`.
     public static func wait(for port: UInt32) {
-        while !take(port) { Tern.block() }
+        withInterruptsOff { while !take(port) { Tern.block() } }
     }
 
     /// Blocks until some port has an event; takes and returns it.
     public static func waitForAny() -> UInt32 {
-        while true {
-            if let port = takeAny() { return port }
-            Tern.block()
+        withInterruptsOff {
+            while true {
+                if let port = takeAny() { return port }
+                Tern.block()
+            }
         }
     }
 
@@ -151,6 +170,10 @@ public enum Events {
     /// upcall (Upcall.install's handler).
     public static func wait(for port: UInt32, until deadline: UInt64) -> Bool {
         if timerPort == 0, let bound = try? bindVirq(TERN_VIRQ_TIMER) { timerPort = bound }
+        return withInterruptsOff { waitLocked(for: port, until: deadline) }
+    }
+
+    private static func waitLocked(for port: UInt32, until deadline: UInt64) -> Bool {
         while true {
             if take(port) {
                 Tern.setTimer(deadline: 0)   // cancel

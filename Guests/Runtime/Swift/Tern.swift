@@ -19,6 +19,10 @@ public enum Tern {
     }
 
     public static func yield() { hypercall(TERN_HC_YIELD) }
+    /// TERN_HC_BLOCK: sleeps until an upcall is pending (at once if one
+    /// is). Call it with interrupts off, then let the upcall in: see
+    /// Upcall.wait(). With interrupts on, an upcall taken just before the
+    /// call is handled and BLOCK then sleeps on.
     public static func block() { hypercall(TERN_HC_BLOCK) }
 
     public static func shutdown(_ reason: Int32 = TERN_SHUTDOWN_POWEROFF) -> Never {
@@ -126,12 +130,26 @@ public struct StartInfo {
 }
 
 /// Upcalls: Tern injects the registered vector through the guest's IDT
-/// when an event (for now: the one-shot timer) is pending.
+/// when an event (a port, or the one-shot timer) is pending. The SDK's
+/// entry acknowledges it first, as Linux's xen_evtchn_do_upcall does:
+/// it clears upcall_pending and collects the pending ports for `Events`,
+/// so a handler may ignore an event without BLOCK returning at once ever
+/// after (docs/abi.md, "The timer's upcall").
 public enum Upcall {
     nonisolated(unsafe) public static var handler: (() -> Void)?
     nonisolated(unsafe) static var idt = [UInt64](repeating: 0, count: 512)
     static let codeSelector: UInt64 = 0x08     // Tern's guest GDT (docs/abi.md)
     static let interruptGate: UInt64 = 0x8E
+
+    /// Sleeps until an upcall is pending, then runs its handler; returns
+    /// with interrupts off. BLOCK is made with interrupts off (Tern checks
+    /// for a pending upcall and sleeps in one step, as Xen's SCHEDOP_block,
+    /// so none is missed), then interrupts go on for one instruction.
+    public static func wait() {
+        tern_guest_cli()
+        Tern.block()
+        tern_guest_take_interrupts()
+    }
 
     /// Installs `handler` on `vector` (32...255) and tells Tern.
     public static func install(vector: UInt8, _ handler: @escaping () -> Void) -> Int64 {
@@ -156,5 +174,6 @@ public enum Upcall {
 
 @_cdecl("tern_guest_upcall")
 func ternGuestUpcall() {
+    Events.collect()   // interrupts are off in the handler (an interrupt gate)
     Upcall.handler?()
 }

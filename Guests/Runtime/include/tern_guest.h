@@ -20,6 +20,25 @@ static inline void tern_guest_cli(void) { __asm__ volatile("cli" : : : "memory")
 static inline void tern_guest_sti(void) { __asm__ volatile("sti" : : : "memory"); }
 static inline void tern_guest_hlt(void) { __asm__ volatile("hlt" : : : "memory"); }
 static inline void tern_guest_sti_hlt(void) { __asm__ volatile("sti; hlt" : : : "memory"); }
+/* Interrupts on for one instruction (STI's shadow covers the NOP): a
+ * pending upcall is taken here, and nowhere else. */
+static inline void tern_guest_take_interrupts(void) { __asm__ volatile("sti; nop; cli" : : : "memory"); }
+/* STI then TERN_HC_BLOCK in its shadow: no upcall can be taken between
+ * the two (one taken there would be handled, then BLOCK sleep on). */
+static inline void tern_guest_sti_block(void) {
+    uint64_t rax = TERN_HC_BLOCK;
+    __asm__ volatile("sti; vmmcall" : "+a"(rax) : : "memory");
+}
+/* Interrupts off; returns RFLAGS as it was, for tern_guest_irq_restore. */
+static inline uint64_t tern_guest_irq_save(void) {
+    uint64_t flags;
+    __asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+    return flags;
+}
+/* Interrupts back on if they were on (RFLAGS.IF, bit 9) at the save. */
+static inline void tern_guest_irq_restore(uint64_t flags) {
+    if (flags & (1u << 9)) __asm__ volatile("sti" : : : "memory");
+}
 static inline void tern_guest_pause(void) { __asm__ volatile("pause"); }
 static inline uint64_t tern_guest_rdtsc(void) {
     uint32_t lo, hi;

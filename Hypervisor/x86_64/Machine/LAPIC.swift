@@ -28,6 +28,8 @@ enum LAPIC {
 
     static let softwareEnable: UInt32 = 1 << 8   // in the spurious vector register
     static let lvtMasked: UInt32 = 1 << 16
+    /// LVT timer mode: periodic (the initial count reloads at zero).
+    static let lvtTimerPeriodic: UInt32 = 1 << 17
     /// LVT delivery mode ExtINT: the 8259 PIC supplies the vector.
     static let lvtExtINT: UInt32 = 0b111 << 8
     static let divideBy16: UInt32 = 0x3
@@ -81,14 +83,23 @@ enum LAPIC {
 
     static var currentCount: UInt32 { read(timerCurrentCount) }
 
-    /// One-shot mode on Tern's timer vector (HostTimer arms each countdown).
-    static func startOneShot() {
+    /// Periodic mode on Tern's timer vector: HostTimer arms each countdown
+    /// and re-arms it at each interrupt, so a period repeats only when an
+    /// interrupt was not taken (a guard against lost ones, HostTimer.swift).
+    static func startPeriodic() {
         write(timerDivide, divideBy16)
-        write(lvtTimer, UInt32(Layout.Vector.lapicTimer))
+        write(lvtTimer, lvtTimerPeriodic | UInt32(Layout.Vector.lapicTimer))
     }
 
-    /// Interrupt after `counts` (divide by 16), replacing any countdown.
+    /// Interrupt after `counts` (divide by 16), replacing any countdown
+    /// (a write of the initial count restarts it, APM vol. 2, 16.4.1).
     static func startCountdown(_ counts: UInt64) {
-        write(timerInitialCount, UInt32(min(counts, UInt64(UInt32.max))))
+        write(timerInitialCount, UInt32(max(1, min(counts, UInt64(UInt32.max)))))
     }
+
+    /// Makes the LAPIC evaluate its pending interrupts again: writing the
+    /// task priority does (SDM vol. 3, 10.8.3.1). Under QEMU's TCG this
+    /// raises again an interrupt request the CPU lost while the vector
+    /// stayed in the IRR; on hardware it is a no-op.
+    static func reevaluatePending() { write(taskPriority, read(taskPriority)) }
 }

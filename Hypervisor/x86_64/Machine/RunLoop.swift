@@ -9,6 +9,7 @@ enum RunLoop {
         var seenTicks = Platform.ticks
         var current: VCPU?
         while true {
+            HostTimer.recoverIfLost()
             if Platform.ticks != seenTicks || HostTimer.deadlineDue {
                 while seenTicks != Platform.ticks {
                     Domains.scheduler.tick()
@@ -87,8 +88,9 @@ enum RunLoop {
         if let device = vcpu.pendingVectors.popHighest() {
             vector = device          // Dom0: a reflected hardware interrupt
         } else if vcpu.upcallPending {
-            // No vector: the guest polls its event page (BLOCK still
-            // wakes on upcall_pending there), so nothing is left to inject.
+            // No vector: nothing to inject. The guest polls its event page,
+            // where upcall_pending stays set until it clears it (BLOCK and
+            // HLT return while it is set: EventDelivery).
             vector = vcpu.upcallVector
             vcpu.upcallPending = false
         }
