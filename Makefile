@@ -59,15 +59,19 @@ GUEST_HEADERS := $(wildcard Guests/Runtime/include/*) $(wildcard Hypervisor/ABI/
 GUEST_SWIFT_FLAGS := $(EMBEDDED_SWIFT_FLAGS) -module-name Guest -I Guests/Runtime/include
 GUEST_C_FLAGS := $(C_FLAGS) -I Guests/Runtime/include -I Hypervisor/ABI/include
 
-# Dom0: Debian's cloud kernel (pinned ABI) and the initramfs from Dom0/.
+# Dom0: Debian's cloud kernel and the initramfs from Dom0/. The kernel's
+# ABI is the pinned one (KERNEL_PIN in Dom0/kernel-abi.sh) while Debian's
+# archive has it, else the current one; `make KERNEL_ABI=... dom0` sets it.
+# The ABI used is recorded in DOM0_ABI; what is built from it depends on it.
 DOM0          := $(BUILD)/dom0
+DOM0_ABI      := $(DOM0)/kernel-abi
 DOM0_KERNEL   := $(DOM0)/vmlinuz
 DOM0_INITRD   := $(DOM0)/initramfs.cpio.lz4
 DOM0_TERN_KO  := $(DOM0)/tern.ko
 # The fast-boot command line measured in platform-facts.md (Dom0/cmdline).
 DOM0_CMDLINE  := $(shell cat Dom0/cmdline)
 
-.PHONY: all iso guests dom0 run-dom0-bare run run-kernel test unit-test boot-test bench deps clean
+.PHONY: all iso guests dom0 run-dom0-bare run run-kernel test unit-test boot-test bench deps clean FORCE
 
 all: $(ELF) guests
 
@@ -134,12 +138,19 @@ $(ELF): $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.
 
 dom0: $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_INITRD)
 
-$(DOM0_KERNEL): Dom0/fetch-kernel.sh Dom0/extract-vmlinux.py | $(DEPS_STAMP)
-	@echo "  FETCH   $@"
-	$(Q)bash Dom0/fetch-kernel.sh $(DOM0)
+# Decided at every make (the archive changes under us); the file is
+# rewritten, and so newer than what was built from it, only when the ABI
+# changes (Dom0/kernel-abi.sh).
+$(DOM0_ABI): FORCE | $(DEPS_STAMP)
+	$(Q)KERNEL_ABI='$(KERNEL_ABI)' bash Dom0/kernel-abi.sh $(DOM0)
 
-# tern.ko, built against the pinned kernel's headers (Dom0/fetch-headers.sh).
-$(DOM0_TERN_KO): $(DOM0_KERNEL) $(wildcard Dom0/driver/*.c Dom0/driver/*.h) Dom0/driver/Kbuild Dom0/driver/build.sh \
+$(DOM0_KERNEL): $(DOM0_ABI) Dom0/fetch-kernel.sh Dom0/extract-vmlinux.py | $(DEPS_STAMP)
+	@echo "  FETCH   $@ ($$(cat $(DOM0_ABI)))"
+	$(Q)bash Dom0/fetch-kernel.sh $(DOM0)
+	$(Q)touch $@  # also when the script found it cached
+
+# tern.ko, built against the Dom0 kernel's headers (Dom0/fetch-headers.sh).
+$(DOM0_TERN_KO): $(DOM0_ABI) $(DOM0_KERNEL) $(wildcard Dom0/driver/*.c Dom0/driver/*.h) Dom0/driver/Kbuild Dom0/driver/build.sh \
                  Dom0/fetch-headers.sh $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_STAMP)
 	@echo "  KMOD    $@"
 	$(Q)bash Dom0/driver/build.sh $(DOM0)
@@ -158,7 +169,7 @@ $(DOM0)/%: Dom0/tools/%.c $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_S
 	@echo "  CC      $@"
 	$(Q)mkdir -p $(DOM0) && musl-gcc -O2 -static -Wall -Wextra -Werror -I Hypervisor/ABI/include -o $@ $< && strip $@
 
-$(DOM0_INITRD): $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_TOOLS) $(GUEST_ELVES) Dom0/initramfs/build.sh Dom0/initramfs/init \
+$(DOM0_INITRD): $(DOM0_ABI) $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_TOOLS) $(GUEST_ELVES) Dom0/initramfs/build.sh Dom0/initramfs/init \
                  Dom0/initramfs/udhcpc.script Dom0/initramfs/modules-load $(wildcard Dom0/initramfs/etc-tern/*.cfg)
 	@echo "  CPIO    $@"
 	$(Q)bash Dom0/initramfs/build.sh $(DOM0)

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Fetches the headers tern.ko is built against: Debian's kernel headers for
-# the pinned Dom0 ABI (the same one Dom0/fetch-kernel.sh fetches) and the
-# matching kbuild tools. Nothing is installed into the host; the packages
-# are unpacked under build/dom0/headers, and the few absolute paths in them
-# (/usr/src/..., /usr/lib/linux-kbuild-...) are made to point inside it.
-# Cached: a second run does nothing.
+# Dom0's ABI (build/dom0/kernel-abi, the one Dom0/fetch-kernel.sh fetches)
+# and the matching kbuild tools. Nothing is installed into the host; the
+# packages are unpacked under build/dom0/headers, and the few absolute paths
+# in them (/usr/src/..., /usr/lib/linux-kbuild-...) are made to point inside
+# it. Cached: a second run for the same ABI does nothing.
 #
 # Out: build/dom0/headers/usr/src/linux-headers-$KERNEL_ABI   make -C here M=...
 set -euo pipefail
 
-KERNEL_ABI="${KERNEL_ABI:-6.1.0-56-cloud-amd64}"
 OUT="${1:-build/dom0}"
+[ -f "$OUT/kernel-abi" ] || { echo "fetch-headers: $OUT/kernel-abi missing (Dom0/kernel-abi.sh; make dom0 runs it)" >&2; exit 1; }
+KERNEL_ABI="$(cat "$OUT/kernel-abi")"
 COMMON="${KERNEL_ABI%%-[a-z]*}-common"          # 6.1.0-56-common
 KVER="${KERNEL_ABI%%-*}"                         # 6.1.0
 KBUILD="linux-kbuild-${KVER%.*}"                 # linux-kbuild-6.1
@@ -21,15 +22,28 @@ STAMP="$HEADERS/.abi-$KERNEL_ABI"
 if [ -f "$STAMP" ]; then
     exit 0
 fi
-mkdir -p "$OUT/download"
-for pkg in "${PKGS[@]}"; do
-    ls "$OUT/download/${pkg}_"*.deb >/dev/null 2>&1 && continue
-    echo "fetch-headers: apt-get download $pkg" >&2
-    (cd "$OUT/download" && apt-get download "$pkg" 2>&1 | grep -v "unsandboxed" >&2) || {
-        echo "fetch-headers: cannot download $pkg (run 'apt-get update' first?)" >&2
+# fetch PACKAGE: its .deb into $OUT/download, unless it is there already.
+fetch() {
+    ls "$OUT/download/${1}_"*.deb >/dev/null 2>&1 && return 0
+    echo "fetch-headers: apt-get download $1" >&2
+    (cd "$OUT/download" && apt-get download "$1" 2>&1 | grep -v "unsandboxed" >&2) || {
+        echo "fetch-headers: cannot download $1 (run 'apt-get update' first?)" >&2
         exit 1
     }
+}
+mkdir -p "$OUT/download"
+fetch "${PKGS[0]}"
+fetch "${PKGS[1]}"
+# linux-kbuild-6.1 serves every 6.1 ABI: a cached one older than these
+# headers want (Depends: linux-kbuild-6.1 (>= VERSION)) is fetched anew.
+need="$(dpkg-deb -f "$OUT/download/${PKGS[0]}_"*.deb Depends | grep -o "$KBUILD (>= [^)]*" | cut -d' ' -f3 || true)"
+for deb in "$OUT/download/${KBUILD}_"*.deb; do
+    if [ -f "$deb" ] && [ -n "$need" ] && dpkg --compare-versions "$(dpkg-deb -f "$deb" Version)" lt "$need"; then
+        echo "fetch-headers: $(basename "$deb") is older than $need" >&2
+        rm -f "$deb"
+    fi
 done
+fetch "$KBUILD"
 
 rm -rf "$HEADERS"
 mkdir -p "$HEADERS"

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Fetches Dom0's kernel: Debian's cloud kernel, pinned by its ABI name
-# (platform-facts.md: out-of-tree modules built against these headers load
-# only into this exact build). Nothing is installed into the host; the
-# package is unpacked under build/dom0/kernel. Cached: a second run does
-# nothing.
+# Fetches Dom0's kernel: Debian's cloud kernel of the ABI recorded in
+# build/dom0/kernel-abi (Dom0/kernel-abi.sh: the pinned one while the
+# archive has it; platform-facts.md: out-of-tree modules built against
+# these headers load only into this exact build). Nothing is installed into
+# the host; the package is unpacked under build/dom0/kernel. Cached: a
+# second run for the same ABI does nothing.
 #
 # Out: build/dom0/vmlinuz      the bzImage (LZ4), for QEMU -kernel
 #      build/dom0/vmlinux      the uncompressed ELF (PVH entry note)
 #      build/dom0/kernel/      the unpacked package (modules under lib/)
 set -euo pipefail
 
-KERNEL_ABI="${KERNEL_ABI:-6.1.0-56-cloud-amd64}"
 OUT="${1:-build/dom0}"
+[ -f "$OUT/kernel-abi" ] || { echo "fetch-kernel: $OUT/kernel-abi missing (Dom0/kernel-abi.sh; make dom0 runs it)" >&2; exit 1; }
+KERNEL_ABI="$(cat "$OUT/kernel-abi")"
 PKG="linux-image-${KERNEL_ABI}"
 
 if [ -f "$OUT/vmlinux" ] && [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/kernel/.abi-$KERNEL_ABI" ]; then

@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# Builds tern.ko against the pinned Debian kernel headers (fetched and
-# unpacked under build/dom0/headers by Dom0/fetch-headers.sh; nothing is
-# installed into the host). kbuild puts its products next to the sources,
-# so the sources are copied to build/dom0/driver-build first.
+# Builds tern.ko against the Debian kernel headers of Dom0's ABI
+# (build/dom0/kernel-abi; fetched and unpacked under build/dom0/headers by
+# Dom0/fetch-headers.sh; nothing is installed into the host). kbuild puts
+# its products next to the sources, so the sources are copied to
+# build/dom0/driver-build first (emptied when the ABI changes).
 #
 #     Dom0/driver/build.sh build/dom0
 # Out: build/dom0/tern.ko   (debug info stripped)
 set -euo pipefail
 
-KERNEL_ABI="${KERNEL_ABI:-6.1.0-56-cloud-amd64}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 OUT="$(mkdir -p "${1:-build/dom0}" && cd "${1:-build/dom0}" && pwd)"
 WORK="$OUT/driver-build"
-KDIR="$OUT/headers/usr/src/linux-headers-$KERNEL_ABI"
 
 bash "$REPO/Dom0/fetch-headers.sh" "$OUT"
+KERNEL_ABI="$(cat "$OUT/kernel-abi")"
+KDIR="$OUT/headers/usr/src/linux-headers-$KERNEL_ABI"
 
+[ -f "$WORK/.abi-$KERNEL_ABI" ] || rm -rf "$WORK"
 mkdir -p "$WORK"
+touch "$WORK/.abi-$KERNEL_ABI"
 for f in Kbuild tern.h main.c proc.c control.c events.c mappings.c; do
     cmp -s "$HERE/$f" "$WORK/$f" || cp "$HERE/$f" "$WORK/$f"
 done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds Dom0's initramfs: busybox-static, the kernel modules Dom0 needs
-# and tern.ko (with modules.dep), the init script, the `tern` toolstack
+# (from the kernel package's lib/modules/<ABI>, the ABI in
+# build/dom0/kernel-abi) and tern.ko (with modules.dep), the init script, the `tern` toolstack
 # with example configs in /etc/tern, the guests in /usr/lib/tern/guests and
 # tools in /usr/lib/tern/tools; an LZ4 (legacy format)
 # cpio archive, the fastest for this kernel to unpack (platform-facts.md).
@@ -13,7 +14,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="$(mkdir -p "${1:-build/dom0}" && cd "${1:-build/dom0}" && pwd)"
 KERNEL="$OUT/kernel"
-ABI="$(ls "$KERNEL/lib/modules")"
+ABI="$(cat "$OUT/kernel-abi")"                   # Dom0/kernel-abi.sh
+[ -d "$KERNEL/lib/modules/$ABI" ] || { echo "initramfs: no $KERNEL/lib/modules/$ABI (make dom0 fetches it)" >&2; exit 1; }
 ROOT="$OUT/initramfs-root"
 
 mkdir -p "$OUT/download"

@@ -26,6 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(HERE, "..", "..", "Hypervisor", "ABI", "include", "tern", "abi.h")) as _abi:
     ABI_MINOR = int(re.search(r"^#define TERN_ABI_MINOR (\d+)$", _abi.read(), re.M).group(1))
 BASELINE = os.path.join(HERE, "phase-baseline.json")
+# Where Dom0/kernel-abi.sh records the ABI of Dom0's kernel in this build.
+DOM0_ABI_FILE = os.path.join(HERE, "..", "..", "build", "dom0", "kernel-abi")
 BOOT_COMPLETE = r"\(tern\) Boot complete: \d+ free frames"
 # A phase may grow by 20% over the baseline (the issue's bound); phases so
 # short that 20% is a handful of instructions also get an absolute allowance
@@ -53,6 +55,12 @@ def symbol_address(elf, name):
         if len(parts) == 3 and parts[2] == name:
             return int(parts[0], 16)
     raise AssertionError(f"symbol {name} not in {elf}")
+
+
+def dom0_abi():
+    """The ABI of Dom0's kernel in this build (e.g. 6.1.0-56-cloud-amd64), as a regex."""
+    with open(DOM0_ABI_FILE) as f:
+        return re.escape(f.read().strip())
 
 
 def parse_phases(run):
@@ -113,7 +121,7 @@ def boot_iso_grub_multiboot2_to_dom0_shell(args):
     run.find(rf"^\(d{ids['hello']}\) goodbye$")
     m = run.find(rf"^\(tern\) d{ids['hello']} hello: destroyed, (\d+) frames returned, free frames (\d+) -> (\d+)$")
     check(int(m.group(3)) - int(m.group(2)) == int(m.group(1)), "destroy did not return every frame", run)
-    run.find(r"^\(d0\) tern-dom0: ready \(kernel 6\.1\.0-56-cloud-amd64\)$")
+    run.find(rf"^\(d0\) tern-dom0: ready \(kernel {dom0_abi()}\)$")
     run.find(r"^\(d0\) +0 +dom0 +running +512 +1 +[\d.]+ +privileged$")
     run.find(rf"^\(d0\) +{ids['sleeper']} +sleeper +(running|blocked) +4 +1 +[\d.]+ +-$")
     print(f"    QEMU start to Dom0's shell through GRUB: {run.seconds:.2f} s")
@@ -609,7 +617,7 @@ def dom0_kernel_boots_bare(args):
             "-kernel", "build/dom0/vmlinuz", "-initrd", "build/dom0/initramfs.cpio.lz4", "-append", cmdline,
             "-drive", f"file={disk.name},format=raw,if=virtio",
             "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"])
-        run = boot(command, r"tern-dom0: ready \(kernel 6\.1\.0-56-cloud-amd64\)", timeout=120)
+        run = boot(command, rf"tern-dom0: ready \(kernel {dom0_abi()}\)", timeout=120)
     check("could not load" not in run.log, "a Dom0 module did not load", run)
     print(f"    bare Dom0 kernel: QEMU start to userspace ready {run.seconds:.2f} s")
 
@@ -627,7 +635,7 @@ def dom0_linux_starts_under_tern(args):
         kernel_cmdline = "earlyprintk=serial,,ttyS0,,115200 " + f.read().strip().replace(",", ",,").replace(" quiet", "")
     run = boot(qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True, extra=[
         "-initrd", f"build/dom0/vmlinux role=dom0 -- {kernel_cmdline},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"]),
-        r"^\(d0\) tern-dom0: ready \(kernel 6\.1\.0-56-cloud-amd64\)$", timeout=240)
+        rf"^\(d0\) tern-dom0: ready \(kernel {dom0_abi()}\)$", timeout=240)
     run.find(r"^\(d0\) \[ *[0-9.]+\] Run /init as init process$")
     check("could not load" not in run.log, "a Dom0 module did not load", run)
     print(f"    Dom0 under Tern: QEMU start to userspace ready {run.seconds:.2f} s")
@@ -636,7 +644,7 @@ def dom0_linux_starts_under_tern(args):
     run.find(r"^\(d0\) \[ *[0-9.]+\] APIC: Switch to symmetric I/O mode setup$")
     run.find(r"^\(d0\) \[ *[0-9.]+\] IOAPIC\[0\]: apic_id 0, version \d+, address 0xfec00000, GSI 0-23$")
     run.find(r"^\(tern\) d0 dom0: created, 384 MiB RAM identity-mapped, PVH entry 0x1000850")
-    run.find(r"^\(d0\) \[ *[0-9.]+\] Linux version 6\.1\.0-56-cloud-amd64")
+    run.find(rf"^\(d0\) \[ *[0-9.]+\] Linux version {dom0_abi()} ")
     usable = re.findall(r"BIOS-e820: \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\] usable", run.log)
     total = sum(int(e, 16) + 1 - int(s, 16) for s, e in usable if int(s, 16) >= 1 << 20)
     check(total == 384 << 20, f"Dom0 sees {total >> 20} MiB usable above 1 MiB, not 384", run)
@@ -657,7 +665,7 @@ def dom0_shell_answers_on_the_console(args):
     send, done = shell("uname -r", "echo hypervisor-flags: $(grep -c hypervisor /proc/cpuinfo)", long_echo)
     command, _ = dom0_command(args, devices=False)
     run = boot(command, done, timeout=240, send=send)
-    run.find(r"^\(d0\) 6\.1\.0-56-cloud-amd64$")
+    run.find(rf"^\(d0\) {dom0_abi()}$")
     run.find(r"^\(d0\) hypervisor-flags: [1-9]")
     run.find(r"^\(d0\) " + " ".join(f"word{i:02}" for i in range(40)) + "$")
 
