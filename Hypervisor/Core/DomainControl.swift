@@ -57,9 +57,11 @@ extension Hypercalls {
         case UInt64(TERN_HC_DOMAIN_PREPARE):
             guard GuestLayout(memoryBytes: a.0) != nil, a.1 <= UInt64(TERN_DOMAINS_MAX) else { return error(TERN_EINVAL) }
             return .resume(Int64(host.prepareShells(memoryBytes: a.0, count: Int(a.1))))
-        default:
+        case UInt64(TERN_HC_SYSTEM_INFO):
             var info = host.systemInfo()
             return copyOut(&info, to: a.0, domain: caller, host: host)
+        default:
+            return error(TERN_ENOSYS)
         }
     }
 

@@ -8,7 +8,7 @@ extension Hypercalls {
     static func eventChannel<Host: HypercallHost>(
         _ number: UInt64, _ a: (UInt64, UInt64, UInt64, UInt64, UInt64), caller: Domain, host: Host
     ) -> HypercallOutcome {
-        guard caller.events.page != nil else { return error(TERN_ENOSYS) }   // no event page (Dom0, for now)
+        guard caller.events.page != nil else { return error(TERN_ENOSYS) }   // no event page (Dom0 before TERN_HC_DOM0_ATTACH)
         switch number {
         case UInt64(TERN_HC_EVTCHN_ALLOC_UNBOUND): return allocUnbound(remote: a.0, caller: caller, host: host)
         case UInt64(TERN_HC_EVTCHN_BIND_INTERDOMAIN): return bindInterdomain(remote: a.0, port: a.1, caller: caller, host: host)
@@ -17,7 +17,8 @@ extension Hypercalls {
         case UInt64(TERN_HC_EVTCHN_CLOSE): return close(port: a.0, caller: caller, host: host)
         case UInt64(TERN_HC_EVTCHN_MASK), UInt64(TERN_HC_EVTCHN_UNMASK):
             return setMask(port: a.0, masked: number == UInt64(TERN_HC_EVTCHN_MASK), caller: caller)
-        default: return status(port: a.0, out: a.1, caller: caller, host: host)
+        case UInt64(TERN_HC_EVTCHN_STATUS): return status(port: a.0, out: a.1, caller: caller, host: host)
+        default: return error(TERN_ENOSYS)
         }
     }
 

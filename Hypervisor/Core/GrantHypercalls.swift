@@ -17,7 +17,8 @@ extension Hypercalls {
         case UInt64(TERN_HC_GRANT_UNMAP): return unmap(handle: a.0, caller: caller, host: host)
         case UInt64(TERN_HC_GRANT_COPY): return copy(ops: a.0, count: a.1, caller: caller, host: host)
         case UInt64(TERN_HC_GRANT_TABLE_QUERY): return query(out: a.0, caller: caller, host: host)
-        default: return setUpTable(gpa: a.0, entries: a.1, caller: caller, host: host)
+        case UInt64(TERN_HC_GRANT_TABLE_SETUP): return setUpTable(gpa: a.0, entries: a.1, caller: caller, host: host)
+        default: return error(TERN_ENOSYS)
         }
     }
 

@@ -37,7 +37,7 @@ public enum HypercallOutcome: Equatable {
     case shutdown(UInt64)  // the domain stops, with this reason
 }
 
-/// Hypercall ABI 0.3 (Hypervisor/ABI/include/tern/*.h, docs/abi.md).
+/// The hypercall ABI (Hypervisor/ABI/include/tern/*.h, docs/abi.md).
 /// Every argument is validated; every guest pointer goes through
 /// GuestMemory, which refuses anything outside the caller's own memory.
 /// Nothing here can fail the hypervisor: bad input is an error code.
@@ -80,9 +80,14 @@ public enum Hypercalls {
             guard a.0 == 0 || (a.0 >= 32 && a.0 <= 255) else { return error(TERN_EINVAL) }
             vcpu.upcallVector = UInt8(a.0)
             return .resume(0)
-        case UInt64(TERN_HC_EVTCHN_ALLOC_UNBOUND)...UInt64(TERN_HC_EVTCHN_STATUS):
+        // Each family's calls by name (a new call must not fall into a
+        // neighbour's range): the family's own switch takes it from there.
+        case UInt64(TERN_HC_EVTCHN_ALLOC_UNBOUND), UInt64(TERN_HC_EVTCHN_BIND_INTERDOMAIN),
+             UInt64(TERN_HC_EVTCHN_BIND_VIRQ), UInt64(TERN_HC_EVTCHN_SEND), UInt64(TERN_HC_EVTCHN_CLOSE),
+             UInt64(TERN_HC_EVTCHN_MASK), UInt64(TERN_HC_EVTCHN_UNMASK), UInt64(TERN_HC_EVTCHN_STATUS):
             return eventChannel(number, a, caller: domain, host: host)
-        case UInt64(TERN_HC_GRANT_MAP)...UInt64(TERN_HC_GRANT_TABLE_SETUP):
+        case UInt64(TERN_HC_GRANT_MAP), UInt64(TERN_HC_GRANT_UNMAP), UInt64(TERN_HC_GRANT_COPY),
+             UInt64(TERN_HC_GRANT_TABLE_QUERY), UInt64(TERN_HC_GRANT_TABLE_SETUP):
             return grantTable(number, a, caller: domain, host: host)
         case UInt64(TERN_HC_SHARED_LAYOUT):
             return sharedLayout(out: a.0, caller: domain, host: host)
@@ -90,7 +95,8 @@ public enum Hypercalls {
             return deviceAdd(request: a.0, caller: domain, host: host)
         case UInt64(TERN_HC_DEVICE_REMOVE):
             return deviceRemove(frontend: a.0, type: a.1, devid: a.2, caller: domain, host: host)
-        case UInt64(TERN_HC_DOMAIN_CREATE)...UInt64(TERN_HC_SYSTEM_INFO):
+        case UInt64(TERN_HC_DOMAIN_CREATE), UInt64(TERN_HC_DOMAIN_CONTROL), UInt64(TERN_HC_DOMAIN_PREPARE),
+             UInt64(TERN_HC_SYSTEM_INFO):
             return domainControl(number, a, caller: domain, host: host)
         case UInt64(TERN_HC_DOM0_ATTACH):
             return dom0Attach(request: a.0, caller: domain, host: host)
