@@ -33,7 +33,7 @@ public struct BootPhases {
     }
 
     /// The table, one `phase NAME US us` line per phase, then the total.
-    /// The boot tests parse these lines (Tests/Boot/boottest.py).
+    /// The boot tests parse these lines (parse_phases in Tests/Boot/tests_boot.py).
     public func log(tscHz: UInt64) {
         Log.info("Boot phases (TSC \(tscHz / 1_000_000) MHz):")
         for phase in phases {

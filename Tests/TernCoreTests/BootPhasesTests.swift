@@ -4,7 +4,7 @@ import XCTest
 nonisolated(unsafe) private var phaseLog: [UInt8] = []
 
 final class BootPhasesTests: XCTestCase {
-    /// The table the boot tests parse (Tests/Boot/boottest.py).
+    /// The table the boot tests parse (parse_phases in Tests/Boot/tests_boot.py).
     func testLogTable() {
         let savedSink = Log.sink, savedThreshold = Log.threshold
         defer {

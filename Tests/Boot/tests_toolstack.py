@@ -1,0 +1,154 @@
+"""Boot tests of the toolstack (toolstack_*): `tern` in Dom0 creates, lists,
+shows the console of and destroys guests."""
+import re
+
+from common import ABI_MINOR, check, check_tern_info_frames_back, dom0_command, shell, test
+from qemu import boot
+
+
+@test
+def toolstack_create_list_console_destroy(args):
+    """The first session of the README, from Dom0's shell: `tern create`
+    two guests from /etc/tern, `tern list` shows them, `tern console`
+    shows a running guest's output and an exited guest's kept log,
+    `tern destroy` removes the running one, and Tern's free frames come
+    back to what they were."""
+    send, done = shell(
+        "tern info",
+        "tern create /etc/tern/sleeper.cfg",
+        "tern create /etc/tern/hello.cfg",
+        "sleep 3; tern list",
+        "timeout 3 tern console sleeper </dev/null | sed 's/^/console: /'",
+        "tern console hello </dev/null | sed 's/^/console: /'",
+        "tern destroy sleeper; tern list",
+        "tern info")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    out = run.log[run.log.index("tern info"):]
+    ids = re.findall(r"^\(d0\) (\d+)$", out, re.MULTILINE)
+    check(ids == ["1", "2"], f"tern create printed {ids}, not the ids 1 and 2", run)
+    run.find(r"^\(tern\) d2 hello: created, 4 MiB RAM")
+    run.find(rf"^\(d2\) hello from a Tern guest: domain 2, 4 MiB, ABI version {ABI_MINOR}$")
+    run.find(r"^\(d0\) +1 +sleeper +(running|blocked) +4 +1 +[\d.]+$")
+    run.find(r"^\(d0\) console: sleeper: round 1: woke after \d+ ms$")
+    run.find(r"^\(d0\) console: hello from a Tern guest: domain 2")
+    run.find(r"^\(d0\) console: \[d2 hello: no longer running\]$")
+    run.find(r"^\(tern\) d1 sleeper: destroyed by the toolstack$")
+    check_tern_info_frames_back(run, out)
+    check("crashed" not in run.log, "a domain crashed", run)
+
+
+@test
+def toolstack_fifty_guests_and_every_frame_back(args):
+    """50 guests created from Dom0 with `tern create`, all listed, all
+    destroyed with `tern destroy`; Tern's free-frame count is back to
+    where it started."""
+    make = ("for i in $(seq 50); do sed \"s/^name = .*/name = \\\"g$i\\\"/\" /etc/tern/sleeper.cfg > /tmp/g$i.cfg; "
+            "tern create /tmp/g$i.cfg >/dev/null || echo create-failed $i; done")
+    send, done = shell(
+        "tern info",
+        make,
+        "echo listed: $(tern list | grep -c ' g[0-9]')",
+        "for i in $(seq 50); do tern destroy g$i || echo destroy-failed $i; done; echo left: $(tern list | grep -c ' g[0-9]')",
+        "tern info")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=600, send=send)
+    failed = re.findall(r"^\(d0\) (create|destroy)-failed \d+$", run.log, re.MULTILINE)
+    check(not failed, f"{len(failed)} creates or destroys failed", run)
+    run.find(r"^\(d0\) listed: 50$")
+    run.find(r"^\(d0\) left: 0$")
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info"):])
+
+
+@test
+def toolstack_refuses_bad_configs(args):
+    """Each bad config is refused before anything is created, with a
+    message that names the file, the line and the key (or what is
+    missing): an unknown key, a bad memory size, two vCPUs, a missing
+    kernel file, a name in use, more memory than is free."""
+    configs = {
+        "unknown": 'name = "u"\\nkernel = "/usr/lib/tern/guests/hello.elf"\\ncolour = "red"',
+        "oddmem": 'name = "o"\\nkernel = "/usr/lib/tern/guests/hello.elf"\\nmemory = 3',
+        "vcpus": 'name = "v"\\nkernel = "/usr/lib/tern/guests/hello.elf"\\nvcpus = 2',
+        "nokernel": 'name = "n"\\nkernel = "/usr/lib/tern/guests/missing.elf"',
+        "dupname": 'name = "sleeper"\\nkernel = "/usr/lib/tern/guests/sleeper.elf"',
+        "huge": 'name = "h"\\nkernel = "/usr/lib/tern/guests/hello.elf"\\nmemory = 60000',
+    }
+    commands = ["tern create /etc/tern/sleeper.cfg"]
+    for name, text in configs.items():
+        commands.append(f"printf '{text}\\n' > /tmp/{name}.cfg; tern create /tmp/{name}.cfg 2>&1 | sed 's/^/{name}: /'")
+    commands.append("echo domains: $(tern list | tail -n +2 | wc -l)")
+    send, done = shell(*commands)
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(d0\) unknown: tern: /tmp/unknown\.cfg:3: colour: unknown key \(known: name, kernel, memory, vcpus, cmdline, weight, devices\)$")
+    run.find(r"^\(d0\) oddmem: tern: /tmp/oddmem\.cfg:3: memory: 3 is not an even number of MiB from 2 to 65536$")
+    run.find(r"^\(d0\) vcpus: tern: /tmp/vcpus\.cfg:3: vcpus: 2: only 1 vCPU per guest is supported for now$")
+    run.find(r"^\(d0\) nokernel: tern: /usr/lib/tern/guests/missing\.elf: cannot open: No such file or directory$")
+    run.find(r"^\(d0\) dupname: tern: a domain named sleeper exists \(d1\)$")
+    run.find(r"^\(d0\) huge: tern: not enough free memory: 60000 MiB asked, \d+ MiB free$")
+    run.find(r"^\(d0\) domains: 2$")   # Dom0 and the sleeper, nothing else
+
+
+@test
+def toolstack_killed_mid_create_leaves_nothing(args):
+    """`tern create` killed (SIGKILL) after Tern built and started the
+    domain but before it committed it: tern.ko sees /dev/tern closed and
+    destroys the provisional domain; nothing is left and the free frames
+    are back."""
+    send, done = shell(
+        "tern info",
+        "TERN_TEST_STALL_BEFORE_COMMIT=60 tern create /etc/tern/sleeper.cfg & sleep 4; "
+        "echo during: $(tern list | grep -c sleeper); kill -9 $!; sleep 1; echo after: $(tern list | grep -c sleeper)",
+        "dmesg | grep -o 'destroyed provisional domain [0-9]*'",
+        "tern info")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(d0\) during: 1$")
+    run.find(r"^\(d0\) after: 0$")
+    run.find(r"^\(d0\) destroyed provisional domain 1$")
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info"):])
+
+
+@test
+def toolstack_console_input_reaches_the_guest(args):
+    """`tern console` sends what it reads to the guest: piped lines go
+    through TERN_HC_CONSOLE_INPUT into the `echo` guest's console ring,
+    which echoes each one and stops at `quit`; the console ends by itself
+    when the guest stops."""
+    send, done = shell(
+        "tern create /etc/tern/echo.cfg",
+        "printf 'hello tern\\nsecond line\\nquit\\n' | tern console echo | sed 's/^/console: /'",
+        "tern list")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(d1\) echo: type a line \(quit to stop\)$")
+    run.find(r"^\(d1\) echo: hello tern$")
+    run.find(r"^\(d1\) echo: second line$")
+    run.find(r"^\(d1\) echo: bye after 2 lines$")
+    run.find(r"^\(d0\) console: echo: second line$")
+    run.find(r"^\(d0\) console: \[d1 echo: stopped\]$")
+    check("crashed" not in run.log, "a domain crashed", run)
+
+
+@test
+def toolstack_typing_to_a_guest_that_ignores_input_leaves_it_idle(args):
+    """Typing into the console of a guest that ignores its input (the
+    sleeper, waking once a second) leaves it blocked: the SDK's upcall
+    entry acknowledges the console's event, so BLOCK sleeps again (before,
+    the sleeper spun at a second of CPU time per second, issue 13)."""
+    send, done = shell(
+        "tern create /etc/tern/sleeper.cfg",
+        "printf 'hello sleeper\\n' | tern console sleeper > /dev/null & sleep 2; kill $!; "
+        "tern list | grep sleeper | sed 's/^/before: /'",
+        "sleep 4; tern list | grep sleeper | sed 's/^/after: /'")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    row = r" +(\d+) +sleeper +(\w+) +4 +1 +([\d.]+)$"
+    before = run.find(rf"^\(d0\) before:{row}")
+    after = run.find(rf"^\(d0\) after:{row}")
+    spent = float(after.group(3)) - float(before.group(3))
+    print(f"    the sleeper's CPU time in the 4 s after the typing: {spent:.1f} s")
+    check(after.group(2) == "blocked", f"the sleeper is {after.group(2)} 4 s after the typing", run)
+    check(spent < 0.5, f"the sleeper used {spent:.1f} s of CPU in 4 s after the typing", run)
+    check("crashed" not in run.log, "a domain crashed", run)
