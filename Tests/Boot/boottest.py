@@ -9,8 +9,9 @@ it prints on the serial console.
 Ends with the line `N passed, N failed`; exits non-zero if any failed.
 """
 # The tests are here by area: tests_boot.py, tests_guests.py,
-# tests_channels.py, tests_dom0.py and tests_toolstack.py; what they share,
-# the registry (@test) and the order they run in are in common.py.
+# tests_channels.py, tests_dom0.py and tests_toolstack.py, run in that
+# order (the imports below); what they share and the registry (@test) are
+# in common.py.
 import argparse
 import os
 import sys
@@ -19,12 +20,13 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Importing an area registers its tests.
+# The areas, in the order they run (each registers its tests on import).
 import tests_boot  # noqa: E402
+import tests_guests  # noqa: E402,F401
 import tests_channels  # noqa: E402,F401
 import tests_dom0  # noqa: E402,F401
-import tests_guests  # noqa: E402,F401
 import tests_toolstack  # noqa: E402,F401
-from common import ordered_tests  # noqa: E402
+from common import TESTS  # noqa: E402
 from qemu import BootFailure  # noqa: E402
 
 
@@ -38,7 +40,7 @@ def main():
     args = parser.parse_args()
 
     passed = failed = 0
-    for fn in ordered_tests():
+    for fn in TESTS:
         if args.only and args.only not in fn.__name__:
             continue
         if args.update_baseline and fn is not tests_boot.icount_phase_regression:

@@ -18,69 +18,13 @@ with open(os.path.join(HERE, "..", "..", "Hypervisor", "ABI", "include", "tern",
 # Where Dom0/kernel-abi.sh records the ABI of Dom0's kernel in this build.
 DOM0_ABI_FILE = os.path.join(HERE, "..", "..", "build", "dom0", "kernel-abi")
 
-# The test registry: every @test function of the tests_*.py files.
+# The test registry: every @test function of the tests_*.py files, in the
+# order boottest.py imports them (by area), each file's in its own order.
 TESTS = []
-
-# The order the tests run in: the order they had in the one boottest.py
-# before the split by area (so runs compare line by line). A new test is
-# listed here as well as marked @test; ordered_tests() refuses either alone.
-RUN_ORDER = [
-    "boot_kernel_multiboot1",
-    "boot_iso_grub_multiboot2_to_dom0_shell",
-    "selftest_pagefault_reports_vector_rip_cr2",
-    "bad_boot_options_are_warnings",
-    "loglvl_debug_and_error",
-    "small_and_large_memory",
-    "boot_module_is_reserved_and_bad_image_refused",
-    "cpu_without_nx_is_refused",
-    "guest_hello_abi_and_memory_back",
-    "guests_interleave_and_spinner_cannot_starve",
-    "hostile_guests_are_contained",
-    "timer_storm_cannot_stop_terns_timer",
-    "timer_upcall_without_vector_reaches_block_and_polling",
-    "timer_fuzzer_beside_victims",
-    "guest_ring_library_in_embedded_swift",
-    "channel_ping_pong_messages",
-    "channel_ping_pong_event_and_payload_modes",
-    "channel_hostile_maps_grants_not_given",
-    "channel_hostile_writes_read_only_grant",
-    "channel_hostile_closes_port_twice",
-    "channel_hostile_uses_foreign_ports",
-    "channel_hostile_corrupts_ring_indices",
-    "bad_module_options_are_refused",
-    "cpu_without_svm_or_npt_is_refused",
-    "dom0_kernel_boots_bare",
-    "dom0_linux_starts_under_tern",
-    "dom0_shell_answers_on_the_console",
-    "dom0_drives_its_disk_and_network",
-    "dom0_lists_domains_reads_terns_log_and_cannot_touch_others",
-    "toolstack_create_list_console_destroy",
-    "toolstack_fifty_guests_and_every_frame_back",
-    "toolstack_refuses_bad_configs",
-    "toolstack_killed_mid_create_leaves_nothing",
-    "toolstack_console_input_reaches_the_guest",
-    "toolstack_typing_to_a_guest_that_ignores_input_leaves_it_idle",
-    "dom0_backend_serves_a_guest_channel",
-    "dom0_backend_killed_releases_its_port_and_mappings",
-    "dom0_hostile_8259_programming_is_contained",
-    "dom0_hostile_msi_vectors_are_dropped",
-    "icount_phase_regression",
-]
-
 
 def test(fn):
     TESTS.append(fn)
     return fn
-
-
-def ordered_tests():
-    """The registered tests in RUN_ORDER; stops unless both name the same tests, once each."""
-    by_name = {fn.__name__: fn for fn in TESTS}
-    if len(by_name) != len(TESTS) or sorted(by_name) != sorted(RUN_ORDER):
-        raise SystemExit("boot tests: RUN_ORDER (Tests/Boot/common.py) and the @test functions differ: "
-                         f"not listed {sorted(set(by_name) - set(RUN_ORDER))}, "
-                         f"not a test {sorted(set(RUN_ORDER) - set(by_name))}, or a name is there twice")
-    return [by_name[name] for name in RUN_ORDER]
 
 
 def check(condition, message, run):
