@@ -56,4 +56,11 @@ enum SystemTime {
     }
 
     static func nowNanoseconds() -> UInt64 { nanoseconds(atTSC: tern_rdtsc()) }
+
+    /// The TSC value at system time `ns` (the inverse of nanoseconds(atTSC:),
+    /// in two parts so that the product cannot overflow).
+    static func tsc(atNanoseconds ns: UInt64) -> UInt64 {
+        let perSecond: UInt64 = 1_000_000_000
+        return bootTSC &+ (ns / perSecond) &* Platform.tscHz &+ (ns % perSecond) &* Platform.tscHz / perSecond
+    }
 }

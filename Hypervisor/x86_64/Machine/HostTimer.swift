@@ -30,6 +30,9 @@ enum HostTimer {
     nonisolated(unsafe) static var deadlineDue = false
     /// Timer interrupts that did not come and were recovered.
     nonisolated(unsafe) static var recovered: UInt64 = 0
+    /// The TSC at which the interrupt armed for is a tick late: the run
+    /// loop's pass compares one RDTSC with it (no conversion to time).
+    nonisolated(unsafe) static var overdueAtTSC = UInt64.max
 
     static func start(countsPerSecond: UInt64) {
         self.countsPerSecond = countsPerSecond
@@ -50,7 +53,12 @@ enum HostTimer {
     /// armed for is more than a tick late. Merely held off (Tern had
     /// interrupts off that long, building a domain) it is taken now;
     /// still not taken, it was lost: do what it would have done.
+    @inline(__always)
     static func recoverIfLost() {
+        if tern_rdtsc() >= overdueAtTSC { recoverOverdue() }
+    }
+
+    static func recoverOverdue() {
         guard schedule.isOverdue(now: SystemTime.nowNanoseconds()) else { return }
         tern_take_pending_interrupts()
         let now = SystemTime.nowNanoseconds()
@@ -79,6 +87,7 @@ enum HostTimer {
 
     static func arm(now: UInt64) {
         guard let delay = schedule.rearm(now: now) else { return }
+        overdueAtTSC = SystemTime.tsc(atNanoseconds: schedule.armedFor &+ schedule.tickNanoseconds)
         // delay <= one tick (10 ms): the product cannot overflow.
         LAPIC.startCountdown(max(minimumDelayNanoseconds, delay) * countsPerSecond / nanosecondsPerSecond)
     }

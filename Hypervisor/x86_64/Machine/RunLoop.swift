@@ -63,6 +63,7 @@ enum RunLoop {
             deliverUpcall(vcpu, vmcb)
         }
         ASIDs.prepare(vcpu, vmcb)
+        vcpu.context.upcallOfferedAtRIP = vmcb.virtualInterrupt & VMCB.virtualIRQ != 0 ? vmcb.rip : nil
         let start = tern_rdtsc()
         withUnsafeMutablePointer(to: &vcpu.context.registers) { registers in
             // SAFETY: GuestRegisters and tern_guest_regs have the same 14-u64

@@ -18,5 +18,9 @@ public struct VCPUContext {
     public var registers = GuestRegisters()
     /// The ASID needs a TLB flush before the next VMRUN.
     public var flushTLB = true
+    /// The guest RIP of the last VMRUN if it entered with a virtual
+    /// interrupt offered (V_IRQ), else nil: a HLT or BLOCK at that very
+    /// RIP after the interrupt was taken was woken by it (Exits).
+    public var upcallOfferedAtRIP: UInt64?
     public init() {}
 }
