@@ -71,7 +71,7 @@ DOM0_TERN_KO  := $(DOM0)/tern.ko
 # The fast-boot command line measured in platform-facts.md (Dom0/cmdline).
 DOM0_CMDLINE  := $(shell cat Dom0/cmdline)
 
-.PHONY: all iso guests dom0 run-dom0-bare run run-kernel test unit-test boot-test bench deps clean FORCE
+.PHONY: all iso guests dom0 run-dom0-bare run run-kernel test unit-test safety-check boot-test bench deps clean FORCE
 
 all: $(ELF) guests
 
@@ -211,13 +211,18 @@ run-kernel: $(ELF)
 	@echo "Booting Tern in QEMU (TCG). Quit with Ctrl-A then X."
 	$(QEMU) $(QEMU_BASE) -kernel $(ELF) -append "$(TERN_CMDLINE)"
 
-unit-test: $(DEPS_STAMP)
+# Every raw-memory operation and unsafe global has a `// SAFETY:` reason.
+safety-check:
+	python3 scripts/check-safety.py
+
+unit-test: safety-check $(DEPS_STAMP)
 	swift test
 
 boot-test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(DOM0_KERNEL) $(DOM0_INITRD)
 	python3 Tests/Boot/boottest.py --elf $(ELF) --iso $(ISO)
 
-# Host unit tests, then boot tests; the last line is the combined summary.
+# The SAFETY check, host unit tests, then boot tests; the last line is the
+# combined summary (the check counts as one test).
 test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD)
 	python3 scripts/run-tests.py --elf $(ELF) --iso $(ISO)
 

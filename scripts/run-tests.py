@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""`make test`: the host unit tests (swift test), then the boot tests.
+"""`make test`: the SAFETY check (scripts/check-safety.py), the host unit
+tests (swift test), then the boot tests.
 
-Prints both runners' output, then one closing line for the whole run:
-`N passed, N failed` (unit tests + boot tests). Exits non-zero on any
-failure, including a runner that could not start or reported nothing.
+Prints the runners' output, then one closing line for the whole run:
+`N passed, N failed` (the SAFETY check counts as one test, + unit tests +
+boot tests). Exits non-zero on any failure, including a runner that could
+not start or reported nothing.
 """
 import argparse
 import os
@@ -33,6 +35,16 @@ def main():
     args = parser.parse_args()
 
     passed = failed = 0
+    # Every raw-memory operation and unsafe global has a SAFETY reason:
+    # one test, run first (it takes under a second).
+    status, _ = run([sys.executable, "scripts/check-safety.py"])
+    if status == 0:
+        passed += 1
+        print("safety check: passed")
+    else:
+        failed += 1
+        print("safety check: FAILED (sites above lack a `// SAFETY: reason` comment)")
+
     status, output = run(["swift", "test"])
     # XCTest: "Executed 97 tests, with 0 failures (0 unexpected) in ..."
     summaries = re.findall(r"Executed (\d+) tests?, with (\d+) failures?", output)

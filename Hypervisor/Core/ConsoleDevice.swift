@@ -21,8 +21,9 @@ enum ConsoleDevice {
     static func drain<Host: HypercallHost>(_ domain: Domain, host: Host) {
         let gpa = domain.devices.controlGPA(slot: DeviceList.consoleSlot)
         guard let ring = host.memory(of: domain).mutableBytes(at: gpa, count: ringSize) else { return }
-        // SAFETY: `ring` covers the whole struct (checked by mutableBytes);
-        // the indices are 4-byte aligned in it (a page-aligned control page).
+        // SAFETY: `ring` covers the whole struct (mutableBytes checked it is
+        // this guest's memory, in one page); the indices are 4-byte aligned
+        // in it (a page-aligned control page). The guest is not running.
         let producer = ring.load(fromByteOffset: outProdOffset, as: UInt32.self)
         var consumer = ring.load(fromByteOffset: outConsOffset, as: UInt32.self)
         // The guest's producer index is not trusted: more than a ring's
@@ -35,6 +36,8 @@ enum ConsoleDevice {
             Hypercalls.consoleByte(ring[outOffset + Int(consumer & UInt32(outSize - 1))], domain: domain, host: host)
             consumer &+= 1
         }
+        // SAFETY: out_cons, inside `ring` as above (the loop's reads are
+        // masked by outSize - 1, inside out[]).
         ring.storeBytes(of: consumer, toByteOffset: outConsOffset, as: UInt32.self)
     }
 
@@ -58,6 +61,8 @@ enum ConsoleDevice {
             ring[Int(producer & UInt32(inSize - 1))] = byte
             producer &+= 1
         }
+        // SAFETY: in_prod, inside `ring` as above (the loop's writes are
+        // masked by inSize - 1, inside in[]).
         ring.storeBytes(of: producer, toByteOffset: inProdOffset, as: UInt32.self)
         if count > 0 { EventDelivery.notify(domain, port: entry.port) }
         return count

@@ -26,6 +26,8 @@ public struct ConsoleRing {
         while !remaining.isEmpty {
             let offset = Int(end & (capacity - 1))
             let n = min(remaining.count, storage.count - offset)
+            // SAFETY: offset < capacity (masked) and n <= storage.count - offset,
+            // so the target is inside storage; n <= remaining.count.
             UnsafeMutableRawBufferPointer(rebasing: storage[offset..<(offset + n)])
                 .copyMemory(from: UnsafeRawBufferPointer(rebasing: remaining[0..<n]))
             remaining = UnsafeRawBufferPointer(rebasing: remaining[n...])

@@ -79,15 +79,18 @@ public struct DeviceList {
         guard let page else { return }
         let entrySize = MemoryLayout<tern_device_entry>.size
         let header = MemoryLayout<tern_device_page>.size - DeviceList.maxEntries * entrySize
-        // SAFETY: `page` is a whole 4 KiB frame Tern owns; struct
+        // SAFETY: `page` is a whole 4 KiB frame Tern owns (the domain's
+        // overhead, freed after teardown resets this list); struct
         // tern_device_page fits in it (device.h's static assert).
         version &+= 1
         page.storeBytes(of: version, toByteOffset: DeviceList.versionOffset, as: UInt32.self)
         page.storeBytes(of: TERN_DEVICE_PAGE_MAGIC, toByteOffset: 0, as: UInt64.self)
         for i in 0..<DeviceList.maxEntries {
             let entry = i < entries.count ? entries[i] : tern_device_entry()
+            // SAFETY: entry i < maxEntries of struct tern_device_page, in the page.
             page.storeBytes(of: entry, toByteOffset: header + i * entrySize, as: tern_device_entry.self)
         }
+        // SAFETY: header fields of the page, as above.
         page.storeBytes(of: UInt32(entries.count), toByteOffset: DeviceList.countOffset, as: UInt32.self)
         version &+= 1
         page.storeBytes(of: version, toByteOffset: DeviceList.versionOffset, as: UInt32.self)

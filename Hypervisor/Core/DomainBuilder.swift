@@ -164,6 +164,8 @@ public enum DomainBuilder {
         guard let page = host.mutableBytes(at: frame, count: Int(FrameAllocator.frameSize)), let base = page.baseAddress else {
             throw .hostMemoryUnreachable
         }
+        // SAFETY: `page` is the frame just allocated, reachable for exactly
+        // its 4 KiB (mutableBytes checked); no one else holds it yet.
         page.initializeMemory(as: UInt8.self, repeating: 0)
         var outOfFrames = false
         do throws(PageTable.MapError) {
@@ -228,6 +230,8 @@ public enum DomainBuilder {
             guard let bytes = host.mutableBytes(at: base, count: run * Int(FrameAllocator.frameSize)) else {
                 throw .hostMemoryUnreachable
             }
+            // SAFETY: the run just allocated, reachable for exactly its
+            // frames (mutableBytes checked); the guest does not exist yet.
             bytes.initializeMemory(as: UInt8.self, repeating: 0)
         }
     }
@@ -255,6 +259,7 @@ public enum DomainBuilder {
         guard let rootBytes = host.mutableBytes(at: root, count: Int(FrameAllocator.frameSize)) else {
             throw .hostMemoryUnreachable
         }
+        // SAFETY: the frame just allocated, reachable for its 4 KiB (checked).
         rootBytes.initializeMemory(as: UInt8.self, repeating: 0)
         return root
     }

@@ -136,6 +136,7 @@ public struct EventPage {
         guard isPending(port), !isMasked(port) else { return false }
         let selector = EventPage.vcpuOffset
         setWord(selector, word(selector) | UInt64(1) << UInt64(port / 64))
+        // SAFETY: upcallPendingFlag is a byte inside the page (see above).
         guard upcallPendingFlag.pointee == 0 else { return false }
         upcallPendingFlag.pointee = 1
         return true

@@ -177,7 +177,9 @@ extension Hypercalls {
         case (.failure(let refusal), _), (_, .failure(let refusal)):
             return -refusal.code
         case (.success(let from), .success(let to)):
-            // Both ranges are checked; they may overlap (copyMemory is memmove).
+            // SAFETY: copySide checked both ranges: `length` bytes inside one
+            // page of the granted or own memory; they may overlap (copyMemory
+            // is memmove).
             to.copyMemory(from: UnsafeRawBufferPointer(from))
             return 0
         }

@@ -92,6 +92,8 @@ public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
     /// `destination`) if any of the range is outside the guest.
     public func copyOut(from gpa: UInt64, into destination: UnsafeMutableRawBufferPointer) -> Bool {
         forEachPage(from: gpa, count: UInt64(destination.count)) { guest, done in
+            // SAFETY: `guest` is a checked piece (mutableBytes); the pieces'
+            // counts add up to destination.count, so done + guest.count fits.
             UnsafeMutableRawBufferPointer(rebasing: destination[Int(done)..<(Int(done) + guest.count)])
                 .copyMemory(from: UnsafeRawBufferPointer(guest))
         }
@@ -100,6 +102,7 @@ public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
     /// Copies into guest memory, page by page; false if outside the guest.
     public func copyIn(to gpa: UInt64, from source: UnsafeRawBufferPointer) -> Bool {
         forEachPage(from: gpa, count: UInt64(source.count)) { guest, done in
+            // SAFETY: as in copyOut, the other way.
             guest.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[Int(done)..<(Int(done) + guest.count)]))
         }
     }
@@ -123,6 +126,7 @@ public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
 
     /// Zero-fills a guest range; false if outside the guest.
     public func zero(at gpa: UInt64, count: UInt64) -> Bool {
+        // SAFETY: each piece is checked guest memory (mutableBytes).
         forEachPage(from: gpa, count: count) { guest, _ in guest.initializeMemory(as: UInt8.self, repeating: 0) }
     }
 }

@@ -64,8 +64,9 @@ public struct Heap {
         self.base = base
         self.size = size
         self.startMap = startMap
+        // SAFETY: the caller's startMap has startMapWords(forSize:) words:
+        // the map's mapWords(forSize:), then the bins' binCount + 1.
         if !mapIsZeroed { startMap.initialize(repeating: 0, count: Heap.mapWords(forSize: size)) }
-        // SAFETY: the last binCount words of the caller's startMapWords.
         bins = UnsafeMutableRawPointer(startMap + Heap.mapWords(forSize: size)).bindMemory(to: Int.self, capacity: Heap.binCount + 1)
         bins.initialize(repeating: Heap.none, count: Heap.binCount)
         bins[Heap.binCount] = 0   // bit b: bin b is not empty

@@ -6,6 +6,8 @@ public typealias LogSink = @convention(c) (UnsafeRawPointer?, Int) -> Void
 public enum Log {
     public static let prefix: StaticString = "(tern) "
 
+    // SAFETY (both): set once early in boot (tern_main), before interrupts
+    // are ever on, then only read; host tests set them from one thread.
     nonisolated(unsafe) public static var threshold: LogLevel = .info
     nonisolated(unsafe) public static var sink: LogSink?
 

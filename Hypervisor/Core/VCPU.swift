@@ -44,6 +44,8 @@ public final class VCPU {
     /// set by Tern when an event channel fires, cleared by the guest.
     public var eventFlag: UnsafeMutablePointer<UInt8>?
     public var hasPendingEvent: Bool {
+        // SAFETY: eventFlag is in the domain's event page, set with it and
+        // cleared at teardown before its memory goes (DomainTeardown).
         upcallPending || !pendingVectors.isEmpty || interruptControllerReady || (eventFlag?.pointee ?? 0) != 0
     }
     public var cpuTimeCycles: UInt64 = 0

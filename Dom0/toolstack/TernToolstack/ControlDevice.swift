@@ -56,6 +56,7 @@ public final class ControlDevice {
         var request = tern_ioctl_hypercall()
         request.nr = UInt64(number)
         withUnsafeMutableBytes(of: &request.args) { raw in
+            // SAFETY: args is five u64s (ioctl.h) and at most five are stored.
             for (i, a) in args.prefix(5).enumerated() { raw.storeBytes(of: a, toByteOffset: i * 8, as: UInt64.self) }
         }
         if let buffer {
@@ -146,9 +147,13 @@ public final class ControlDevice {
             var request = tern_log_read()
             request.position = position
             request.size = UInt32(pageSize - header)
+            // SAFETY: `raw` is the 4 KiB array's storage, bigger than the struct.
             raw.storeBytes(of: request, as: tern_log_read.self)
             do throws(Failure) {
                 let n = try call(TERN_HC_LOG_READ, [0], buffer: raw, bufferArgument: 0)
+                // SAFETY: the struct Tern copied back over the request; aligned
+                // for its u64s (an Array's elements start 32 bytes into a
+                // 16-aligned malloc block); n <= request.size (Tern's logRead).
                 let reply = raw.load(as: tern_log_read.self)
                 outcome = .success((Array(raw[header..<(header + Int(n))]), reply.position, reply.lost, reply.end))
             } catch {

@@ -103,6 +103,8 @@ struct Console: ParsableCommand {
         guard let dir = opendir(ConsoleLog.directory) else { return nil }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
+            // SAFETY: readdir's entry is valid until the next readdir or
+            // closedir on `dir`; d_name is copied out here, before either.
             let file = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
             guard file.hasPrefix("d"), file.hasSuffix(".log"), let dash = file.firstIndex(of: "-") else { continue }
             let id = String(file[file.index(after: file.startIndex)..<dash])

@@ -15,15 +15,18 @@ public struct ChannelControl {
         self.page = page.bindMemory(to: tern_device_control.self, capacity: 1)
     }
 
-    // SAFETY (the three accessors): fields of the control page (see init).
+    // SAFETY (the three accessors): aligned u32 fields of the control page
+    // (see init), each read or written once, volatile: the peer may too.
     public var frontendState: UInt32 {
         get { tern_ring_load(&page.pointee.frontend_state) }
         nonmutating set { tern_ring_store(&page.pointee.frontend_state, newValue) }
     }
+    // SAFETY: as frontendState.
     public var backendState: UInt32 {
         get { tern_ring_load(&page.pointee.backend_state) }
         nonmutating set { tern_ring_store(&page.pointee.backend_state, newValue) }
     }
+    // SAFETY: as frontendState.
     public var ringRef: UInt32 {
         get { tern_ring_load(&page.pointee.ring_ref) }
         nonmutating set { tern_ring_store(&page.pointee.ring_ref, newValue) }

@@ -28,11 +28,12 @@ public struct ChannelFrontend {
     /// frontend INITIALISING.
     public static func open(devid: UInt16) throws(TernError) -> ChannelFrontend {
         let device = try Devices.channelFrontend(devid: devid)
+        // SAFETY: control_gpa (from Tern's device page) is this domain's own
+        // control page for the device: a whole page of its memory, which is
+        // identity-mapped, so the address is the pointer, valid for its life.
         guard device.control_gpa != 0, let page = UnsafeMutableRawPointer(bitPattern: UInt(device.control_gpa)) else {
             throw TernError(TERN_EINVAL)
         }
-        // SAFETY: control_gpa is this domain's own control page for the
-        // device (a whole page of its memory, identity-mapped).
         let channel = ChannelFrontend(device: device, control: ChannelControl(page: page))
         channel.control.frontendState = UInt32(TERN_LINK_INITIALISING)
         return channel

@@ -5,6 +5,8 @@ import TernGuestC
 /// port, tern/device.h).
 public enum ConsoleInput {
     /// Bytes read from the ring and not yet returned as a line.
+    // SAFETY: one vCPU; only readLine, in the guest's main flow, touches it
+    // (the SDK's upcall entry does not).
     nonisolated(unsafe) static var pending: [UInt8] = []
     static let chunk = 256
 

@@ -5,6 +5,8 @@ import TernGuestC
 /// as a sequence lock. TERN_VIRQ_DEVICES signals a change.
 public enum Devices {
     /// The port bound to TERN_VIRQ_DEVICES (0: not yet), for `wait`.
+    // SAFETY: one vCPU; only `wait`, in the guest's main flow, touches it
+    // (the SDK's upcall entry does not).
     nonisolated(unsafe) static var changesPort: UInt32 = 0
 
     static var page: UnsafePointer<tern_device_page> {
@@ -17,6 +19,7 @@ public enum Devices {
     /// after the entries, and the read repeated while it changed or was
     /// odd (Tern mid-update).
     public static func entries() -> [tern_device_entry] {
+        // SAFETY: the device page (see `page`), once Tern says it has one.
         guard StartInfo.current.shared.device_page_gpa != 0, page.pointee.magic == TERN_DEVICE_PAGE_MAGIC else { return [] }
         let page = self.page
         while true {
@@ -29,6 +32,7 @@ public enum Devices {
             tern_ring_rmb()
             let count = min(tern_ring_load(tern_guest_device_page_count(page)), UInt32(TERN_DEVICE_MAX))
             var copy: [tern_device_entry] = []
+            // SAFETY: entry i < count <= TERN_DEVICE_MAX of the page (clamped above).
             for i in 0..<count { copy.append(tern_guest_device_entry(page, i).pointee) }
             tern_ring_rmb()
             if tern_ring_load(tern_guest_device_page_version(page)) == version { return copy }

@@ -11,8 +11,12 @@ import TernGuestC
 /// (an event after the check leaves upcall_pending set, so BLOCK returns).
 public enum Events {
     /// Ports whose event was collected and not yet taken, one bit each.
+    // SAFETY: shared with the upcall entry (collect, interrupts off); every
+    // other use is inside withInterruptsOff, so on one vCPU they never overlap.
     nonisolated(unsafe) static var arrived = [UInt64](repeating: 0, count: Int(TERN_EVENT_WORDS))
     /// The port bound to TERN_VIRQ_TIMER, for waits with a deadline (0: not yet).
+    // SAFETY: one vCPU; only wait(for:until:), in the guest's main flow,
+    // touches it (the SDK's upcall entry does not).
     nonisolated(unsafe) static var timerPort: UInt32 = 0
 
     /// This domain's event page (start info).

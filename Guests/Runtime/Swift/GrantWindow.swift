@@ -16,6 +16,8 @@ public struct GrantMapping {
 /// domains' granted frames, one per page. The SDK picks the page.
 public enum GrantWindow {
     /// Window pages in use (index = slot).
+    // SAFETY: one vCPU; only map and unmap, in the guest's main flow, touch
+    // it (the SDK's upcall entry does not).
     nonisolated(unsafe) static var slotsTaken: [Bool] = []
 
     /// Maps grant `ref` of `granter` at a free window page. Tern refuses

@@ -9,6 +9,8 @@ import TernGuestC
 /// once: a peer still holding the old number finds a revoked grant, not a
 /// newer grant of another page.
 public enum Grants {
+    // SAFETY (both): one vCPU; only Grants' functions, in the guest's main
+    // flow, touch them (the SDK's upcall entry does not).
     /// Refs this SDK handed out and not yet ended (index = ref).
     nonisolated(unsafe) static var taken: [Bool] = []
     /// Where the round-robin search for a free ref starts.

@@ -11,15 +11,20 @@ public enum Page {
     /// and page_tables_gpa), never given back. (The Swift heap cannot give
     /// page alignment: Embedded Swift's allocate ignores an alignment
     /// above 16.)
+    // SAFETY: one vCPU; `allocate` runs in the guest's main flow (the
+    // SDK's upcall entry never allocates pages).
     nonisolated(unsafe) static var next: UInt64 = 0
 
     /// `count` zeroed, page-aligned pages. Identity-mapped: the pointer is
     /// the guest-physical address. Out of free memory, the domain stops.
     public static func allocate(count: Int = 1) -> UnsafeMutableRawPointer {
+        // SAFETY: the start-info page (StartInfo.current), mapped for life.
         let info = StartInfo.current.page.pointee
         let pageSize = UInt64(size)
         if next == 0 { next = (info.free_gpa + pageSize - 1) & ~(pageSize - 1) }
         let bytes = UInt64(count) * pageSize
+        // SAFETY: identity-mapped, so the free memory's address is the
+        // pointer; the range is checked against the page tables here.
         guard count > 0, next < info.page_tables_gpa, bytes <= info.page_tables_gpa - next,
               let pages = UnsafeMutableRawPointer(bitPattern: UInt(next)) else {
             print("guest out of free pages: \(count) more wanted")

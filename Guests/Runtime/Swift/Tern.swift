@@ -54,6 +54,10 @@ public enum Tern {
     /// One-shot timer: an upcall at `deadline` (system time, ns).
     public static func setTimer(deadline: UInt64) { hypercall(TERN_HC_SET_TIMER, deadline) }
 
+    // SAFETY: one vCPU; set on the first read of the clock. Upcalls come
+    // only where interrupts are on (Upcall.wait's one instruction, or where
+    // a guest turns them on), not inside this; and every TIME_INFO answer
+    // describes the same clock, so a handler setting it too changes nothing.
     nonisolated(unsafe) static var clockStorage: tern_time_info?
     static var clock: tern_time_info {
         if let c = clockStorage { return c }
@@ -68,6 +72,8 @@ public struct StartInfo {
     public let page: UnsafeMutablePointer<tern_start_info>
 
     public init(_ raw: UnsafeMutableRawPointer) {
+        // SAFETY: `raw` is Tern's start-info page (see `current`): a whole,
+        // page-aligned struct tern_start_info, only ever used as that type.
         page = raw.assumingMemoryBound(to: tern_start_info.self)
     }
 
@@ -78,10 +84,13 @@ public struct StartInfo {
         StartInfo(UnsafeMutableRawPointer(tern_guest_start_info))
     }
 
+    // SAFETY (the accessors below): fields of the start-info page, which
+    // Tern wrote before the guest's first instruction and stays mapped.
     public var isValid: Bool { page.pointee.magic == TERN_START_INFO_MAGIC }
     /// Where the event page, grant table and window, device page and
     /// control pages are (ABI 0.3).
     public var shared: tern_shared_layout { page.pointee.shared }
+    // SAFETY (these three): as isValid.
     /// TERN_CONSOLE_* bits: how this domain's console works.
     public var console: UInt32 { page.pointee.console }
     public var domid: UInt32 { page.pointee.domid }
@@ -89,6 +98,8 @@ public struct StartInfo {
 
     /// The guest's command line bytes (after `--` on the module line).
     public var commandLine: [UInt8] {
+        // SAFETY: as above; a copy of the fixed-size cmdline array, read up
+        // to its NUL (or its end: prefix stops at the array's bounds).
         withUnsafeBytes(of: page.pointee.cmdline) { raw in
             Array(raw.prefix { $0 != 0 })
         }
@@ -136,7 +147,13 @@ public struct StartInfo {
 /// so a handler may ignore an event without BLOCK returning at once ever
 /// after (docs/abi.md, "The timer's upcall").
 public enum Upcall {
+    // SAFETY: read by the upcall entry (interrupts off); written by install,
+    // which guests call with interrupts off (they start so, and the SDK turns
+    // them on only in Upcall.wait), so the entry never sees it half-written.
     nonisolated(unsafe) public static var handler: (() -> Void)?
+    // SAFETY: written only by install (interrupts off, as handler); the CPU
+    // reads it through LIDT's base: 256 gates, never resized, never copied
+    // (only this global refers to its storage), so the storage never moves.
     nonisolated(unsafe) static var idt = [UInt64](repeating: 0, count: 512)
     static let codeSelector: UInt64 = 0x08     // Tern's guest GDT (docs/abi.md)
     static let interruptGate: UInt64 = 0x8E

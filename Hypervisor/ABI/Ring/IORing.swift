@@ -42,19 +42,24 @@ public struct RingLayout: Equatable {
 struct RingIndices {
     let header: UnsafeMutablePointer<tern_ring_header>
 
-    // SAFETY (all four): the header is the first 64 bytes of the mapped ring page.
+    // SAFETY (all four): `header` is the first 64 bytes of the ring page,
+    // which the ring's owner keeps mapped while the ring is used (init);
+    // each field is an aligned u32, accessed once, volatile (ring.h).
     var requestProducer: UInt32 {
         get { tern_ring_load(&header.pointee.req_prod) }
         nonmutating set { tern_ring_store(&header.pointee.req_prod, newValue) }
     }
+    // SAFETY: as requestProducer.
     var requestEvent: UInt32 {
         get { tern_ring_load(&header.pointee.req_event) }
         nonmutating set { tern_ring_store(&header.pointee.req_event, newValue) }
     }
+    // SAFETY: as requestProducer.
     var responseProducer: UInt32 {
         get { tern_ring_load(&header.pointee.rsp_prod) }
         nonmutating set { tern_ring_store(&header.pointee.rsp_prod, newValue) }
     }
+    // SAFETY: as requestProducer.
     var responseEvent: UInt32 {
         get { tern_ring_load(&header.pointee.rsp_event) }
         nonmutating set { tern_ring_store(&header.pointee.rsp_event, newValue) }
@@ -103,7 +108,9 @@ public struct FrontRing<Request: BitwiseCopyable, Response: BitwiseCopyable> {
     /// Writes a request into the next slot (not yet visible to the backend).
     public mutating func push(_ request: Request) throws(RingError) {
         guard freeSlots > 0 else { throw .full }
-        // SAFETY: offset(ofSlot:) masks the index into the page's slot array.
+        // SAFETY: offset(ofSlot:) masks the index into the slot array,
+        // which RingLayout fitted in the page; a slot holds a Request's
+        // stride; storeBytes needs no alignment.
         page.storeBytes(of: request, toByteOffset: layout.offset(ofSlot: requestsProduced), as: Request.self)
         requestsProduced &+= 1
     }
@@ -122,7 +129,9 @@ public struct FrontRing<Request: BitwiseCopyable, Response: BitwiseCopyable> {
     public mutating func takeResponse() throws(RingError) -> Response? {
         guard try unconsumedResponses() > 0 else { return nil }
         tern_ring_rmb()                      // the index before the response
-        // SAFETY: offset(ofSlot:) masks the index into the page's slot array.
+        // SAFETY: as in push: a whole slot inside the page; loadUnaligned
+        // needs no alignment. The peer wrote these bytes: Response must be
+        // a type any bytes are valid for (a C struct of integers).
         let response = page.loadUnaligned(fromByteOffset: layout.offset(ofSlot: responsesConsumed), as: Response.self)
         responsesConsumed &+= 1
         return response
@@ -178,7 +187,9 @@ public struct BackRing<Request: BitwiseCopyable, Response: BitwiseCopyable> {
     public mutating func takeRequest() throws(RingError) -> Request? {
         guard try unconsumedRequests() > 0 else { return nil }
         tern_ring_rmb()
-        // SAFETY: offset(ofSlot:) masks the index into the page's slot array.
+        // SAFETY: offset(ofSlot:) masks the index into the slot array inside
+        // the page; loadUnaligned needs no alignment. The peer wrote these
+        // bytes: Request must be a type any bytes are valid for (C structs).
         let request = page.loadUnaligned(fromByteOffset: layout.offset(ofSlot: requestsConsumed), as: Request.self)
         requestsConsumed &+= 1
         return request

@@ -138,7 +138,8 @@ private func logBanner(_ info: BootInfo, _ options: BootOptions) {
 /// (.bss), so the lowest non-zero word marks the deepest point reached.
 private func bootStackUsed(_ image: tern_image_symbols) -> UInt64 {
     let bottom = image.stacks_start + Layout.pageSize
-    // SAFETY: slot 0's stack pages are mapped RW (HostPaging).
+    // SAFETY: slot 0's stack, stackSize bytes above its guard page, is
+    // mapped RW (HostPaging) and page-aligned; the loop reads only inside it.
     let words = UnsafePointer<UInt64>(bitPattern: UInt(bottom))!
     var untouched: UInt64 = 0
     while untouched < Layout.stackSize / 8 && words[Int(untouched)] == 0 { untouched += 1 }

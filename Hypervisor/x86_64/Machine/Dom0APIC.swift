@@ -9,15 +9,21 @@ import TernCPU
 /// Dom0's, so that a level-triggered line does not fire again before Dom0
 /// has served its device.
 enum Dom0APIC {
+    // SAFETY: Dom0's exits (run loop) and device interrupts (deviceInterrupt,
+    // taken only at the run loop's known points) update it in turn.
     nonisolated(unsafe) static var lapic = VirtualLAPIC()
     /// The physical LAPIC page, which Dom0 sees as its own (0xFEE00000).
+    // SAFETY: set once when Dom0 is created (boot), only read after.
     nonisolated(unsafe) static var page: UInt64 = 0
     /// Device vectors in service on the physical LAPIC until Dom0's EOI.
+    // SAFETY: as lapic (deviceInterrupt and Dom0's EOIs, never at once).
     nonisolated(unsafe) static var physicalInService = VectorBits()
     /// Ended by Dom0 while a higher one is still in service physically: a
     /// physical EOI ends the highest in-service vector, so these wait.
+    // SAFETY: Dom0's EOI exits and reset() at its destroy: the run loop only.
     nonisolated(unsafe) static var endedByDom0 = VectorBits()
     /// The vector put in V_IRQ at the last entry, to learn whether Dom0 took it.
+    // SAFETY: set before VMRUN, read after it, cleared by reset(): run loop only.
     nonisolated(unsafe) static var offered: UInt8?
 
     static var isActive: Bool { lapic.isEnabled }

@@ -10,6 +10,8 @@ enum Dom0Console {
     static let irq: UInt8 = 4
     static let base: UInt16 = 0x3F8
     static let ports: ClosedRange<UInt16> = 0x3F8...0x3FF
+    // SAFETY: Dom0's port exits and the console input poll, both in the
+    // run loop; never the interrupt handler.
     nonisolated(unsafe) static var uart = VirtualUART()
 
     /// An intercepted IN/OUT on a COM1 port; returns the value for IN.
@@ -51,6 +53,8 @@ enum Dom0PIC {
     static let slaveCommand: UInt16 = 0xA0, slaveData: UInt16 = 0xA1
     static let ports: [UInt16] = [masterCommand, masterData, slaveCommand, slaveData]
 
+    // SAFETY (both): Dom0's port exits and the run loop's interrupt raising
+    // only; never the interrupt handler.
     nonisolated(unsafe) static var master = LegacyPICWatch(minimumVectorBase: Layout.Vector.legacyPICBase)
     nonisolated(unsafe) static var slave = LegacyPICWatch(minimumVectorBase: Layout.Vector.legacyPICBase)
 
@@ -103,6 +107,7 @@ enum Dom0PIC {
 enum ConsoleInput {
     static let switchByte: UInt8 = 0x01      // Ctrl-A
     static let switchPresses = 3
+    // SAFETY (both): only poll() touches them, from the run loop's tick.
     nonisolated(unsafe) static var toDom0 = true
     nonisolated(unsafe) static var presses = 0
 

@@ -7,11 +7,16 @@ import TernCPU
 enum Domains {
     static let maxDomains = Int(TERN_DOMAINS_MAX)
     /// Frames Tern manages once booted (before Dom0 and guests).
+    // SAFETY (these three): changed only by the run loop's thread of
+    // control (boot, hypercalls, destroy); the interrupt handler, at the
+    // known points only, just looks up Dom0 in `table` (sized once, to
+    // maxDomains, by the first domain's creation; slots change in place).
     nonisolated(unsafe) static var totalFrames = 0
     nonisolated(unsafe) static var table: [Domain?] = []
     nonisolated(unsafe) static let scheduler = Scheduler()
     /// Free frames just before the first guest was built: when the last
     /// guest is gone, the count must be back to exactly this.
+    // SAFETY: set at boot, read when a guest goes: the run loop only.
     nonisolated(unsafe) static var freeFramesBeforeGuests = 0
 
     static func domain(_ id: UInt16) -> Domain? {
@@ -103,6 +108,8 @@ enum Domains {
         let memory = PhysicalWindow.directMap
         guard let from = memory.bytes(at: module.range.start, count: Int(length)),
               let to = memory.mutableBytes(at: target, count: Int(length)) else { return nil }
+        // SAFETY: both ranges are `length` bytes checked by the direct map;
+        // the target frames were just allocated, so they do not overlap.
         to.copyMemory(from: from)
         Platform.frames!.unreserve(module.range)
         return BootInfo.Module(range: PhysicalRange(start: target, end: target + length), commandLine: module.commandLine)
@@ -129,10 +136,12 @@ enum Domains {
         domain.addOverheadFrame(frame)
         for i in 0..<PermissionMaps.ioPages { domain.addOverheadFrame(io + UInt64(i) * Layout.pageSize) }
         // Dom0 drives the hardware: every port but COM1 (the virtual UART).
+        // SAFETY: ioBytes is the run just allocated, checked for its size.
         ioBytes.initializeMemory(as: UInt8.self, repeating: 0)
         for port in Dom0Console.ports { PermissionMaps.deny(port: port, in: ioBytes) }
         for port in Dom0PIC.ports { PermissionMaps.deny(port: port, in: ioBytes) }
         ioBytes[ioBytes.count - 1] = 0xFF   // the bits past port 0xFFFF stay set (APM 15.10.1)
+        // SAFETY: `page` is the frame just allocated, 4 KiB (frame() checked).
         page.initializeMemory(as: UInt8.self, repeating: 0, count: Int(Layout.pageSize))
         let vmcb = VMCB(base: page)
         configureControls(vmcb, domain: domain, ioPermissionMap: io)
@@ -286,6 +295,9 @@ enum Domains {
             guard let page = PhysicalWindow.directMap.bytes(at: frame, count: Int(Layout.pageSize)) else {
                 return .failure(.hostMemoryUnreachable)
             }
+            // SAFETY: page i of the scratch run (i < imageFrames.count == pages,
+            // DomainControl checks the count); `page`: 4 KiB, checked, of a
+            // frame of the caller's memory.
             UnsafeMutableRawBufferPointer(rebasing: buffer[(i * Int(Layout.pageSize))..<((i + 1) * Int(Layout.pageSize))])
                 .copyMemory(from: page)
         }
@@ -360,6 +372,8 @@ enum Domains {
         var frontend: UInt16
         var backends: [[UInt8]]
     }
+    // SAFETY: only the boot sequence touches it (filled while the boot
+    // modules become domains, emptied by connectBootChannels).
     nonisolated(unsafe) static var bootChannels: [BootChannels] = []
 
     /// Once every boot module is a domain: Tern does the toolstack's part
@@ -393,6 +407,7 @@ enum Domains {
     static func setUpVCPU(_ domain: Domain, _ start: DomainBuilder.StartState) -> Bool {
         guard let frame = Platform.allocateFrame(), let page = PhysicalWindow.directMap.frame(frame) else { return false }
         domain.addOverheadFrame(frame)
+        // SAFETY: `page` is the frame just allocated, 4 KiB (frame() checked).
         page.initializeMemory(as: UInt8.self, repeating: 0, count: Int(Layout.pageSize))
         let vmcb = VMCB(base: page)
         configureControls(vmcb, domain: domain, ioPermissionMap: SVM.ioPermissionMap)

@@ -10,6 +10,7 @@ import TernCPU
 /// Tables are built in frames below 4 GiB, reached through the early
 /// identity map while building.
 enum HostPaging {
+    // SAFETY (both): set by build() at boot, before interrupts; only read after.
     nonisolated(unsafe) static var root: UInt64 = 0
     nonisolated(unsafe) static var imageRange = PhysicalRange(start: 0, end: 0)
 
@@ -24,6 +25,8 @@ enum HostPaging {
               let rootTable = memory.mutableBytes(at: rootFrame, count: Int(Layout.pageSize)) else {
             return .noFrameForRoot
         }
+        // SAFETY: the frame just allocated below 4 GiB, reached through the
+        // early identity map for its 4 KiB (mutableBytes checked).
         rootTable.initializeMemory(as: UInt8.self, repeating: 0)
         imageRange = PhysicalRange(start: image.image_start, end: image.image_end)
 

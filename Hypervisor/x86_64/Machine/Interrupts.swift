@@ -22,6 +22,7 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
         LAPIC.endOfInterrupt()
         Log.warning("interrupt on exception vector \(vector) (set by Dom0's IOAPIC or MSI programming): dropped")
     case 0..<Layout.Vector.exceptionCount:
+        // SAFETY: frame, as above (read once more, whole, for the report).
         Panic.exception(frame.pointee)
     case Int(Layout.Vector.lapicTimer):
         HostTimer.interrupt()
@@ -56,5 +57,7 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
 enum Interrupts {
     /// Set when a device interrupt was queued for Dom0 (the run loop then
     /// wakes it if it halted).
+    // SAFETY: set by the handler (interrupts come only at the run loop's
+    // known points) or by the run loop itself; read and cleared there.
     nonisolated(unsafe) static var reflectedSinceLastCheck = false
 }

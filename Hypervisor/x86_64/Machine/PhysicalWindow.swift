@@ -31,7 +31,8 @@ struct PhysicalWindow: PhysicalMemory {
 
     func mutableBytes(at address: UInt64, count: Int) -> UnsafeMutableRawBufferPointer? {
         guard let virtual = self.address(of: address, count: count) else { return nil }
-        // SAFETY: as above; callers only write frames they own (tables, bitmap).
+        // SAFETY: as above. Callers write only what is theirs to write: frames
+        // Tern allocated (tables, VMCBs, bitmap) or a domain's, via GuestMemory.
         return UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(virtual)), count: count)
     }
 

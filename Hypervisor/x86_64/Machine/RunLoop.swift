@@ -66,8 +66,9 @@ enum RunLoop {
         vcpu.context.upcallOfferedAtRIP = vmcb.virtualInterrupt & VMCB.virtualIRQ != 0 ? vmcb.rip : nil
         let start = tern_rdtsc()
         withUnsafeMutablePointer(to: &vcpu.context.registers) { registers in
-            // SAFETY: GuestRegisters and tern_guest_regs have the same 14-u64
-            // layout (checked at boot, Boot.swift).
+            // SAFETY: GuestRegisters and tern_guest_regs are the same 14 u64s
+            // in the same order (cpu.h; the size is checked at boot, Boot.swift);
+            // the pointer does not outlive the call.
             registers.withMemoryRebound(to: tern_guest_regs.self, capacity: 1) { regs in
                 tern_vmrun(vcpu.context.vmcb, regs, SVM.hostState)
             }
@@ -113,6 +114,8 @@ enum RunLoop {
     /// the event came while its handler ran, the vector in service) is
     /// raised again. At every tick and at each of Dom0's EOIs.
     static func raiseDom0UpcallIfPending(_ dom0: Domain) {
+        // SAFETY: a byte inside Dom0's event page, set while Dom0 is attached
+        // (the page is reset when it detaches: DomainTeardown).
         guard let page = dom0.events.page, page.upcallPendingFlag.pointee != 0, let vcpu = dom0.vcpus.first else { return }
         raiseDom0Upcall(vcpu)
     }

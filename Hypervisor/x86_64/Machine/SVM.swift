@@ -14,6 +14,8 @@ enum SVM {
     static let extECXSVM: UInt32 = 1 << 2
     static let svmEDXNestedPaging: UInt32 = 1 << 0
 
+    // SAFETY (the five below): set once by enable() at boot, before any
+    // guest runs and with interrupts off; only read after.
     /// Page VMRUN saves host state into (hardware-private).
     nonisolated(unsafe) static var hostSaveArea: UInt64 = 0
     /// Host FS/GS/TR/LDTR/syscall MSRs, saved once with VMSAVE, restored
@@ -21,6 +23,7 @@ enum SVM {
     nonisolated(unsafe) static var hostState: UInt64 = 0
     /// Shared by all domains: every port and MSR intercepted except the
     /// pass-through MSRs (GuestMSRs).
+    // SAFETY: as hostSaveArea (these three).
     nonisolated(unsafe) static var ioPermissionMap: UInt64 = 0
     nonisolated(unsafe) static var msrPermissionMap: UInt64 = 0
     nonisolated(unsafe) static var asidCount: UInt32 = 0
@@ -50,6 +53,8 @@ enum SVM {
               let hostBytes = memory.mutableBytes(at: host, count: Int(Layout.pageSize)) else {
             return .noMemory
         }
+        // SAFETY: four runs of frames just allocated, each reached through
+        // the direct map for exactly its size (mutableBytes checked).
         saveBytes.initializeMemory(as: UInt8.self, repeating: 0)
         hostBytes.initializeMemory(as: UInt8.self, repeating: 0)
         ioBytes.initializeMemory(as: UInt8.self, repeating: 0xFF)

@@ -30,10 +30,14 @@ public enum Descriptors {
     /// I/O permission bitmap (the I/O map base points past the limit).
     public static func writeTSS(_ tss: UnsafeMutableRawBufferPointer, istTops: UnsafeBufferPointer<UInt64>) {
         precondition(tss.count >= tssSize && istTops.count <= 7)
+        // SAFETY: the precondition just checked: tss holds a whole TSS and the
+        // IST slots 0..<7 and the I/O map base lie in it; storeBytes needs no
+        // alignment.
         tss.initializeMemory(as: UInt8.self, repeating: 0)
         for (i, top) in istTops.enumerated() {
             tss.storeBytes(of: top.littleEndian, toByteOffset: tssIST1Offset + 8 * i, as: UInt64.self)
         }
+        // SAFETY: the I/O map base field, inside the checked TSS as above.
         tss.storeBytes(of: UInt16(tssSize).littleEndian, toByteOffset: tssIOMapBaseOffset, as: UInt16.self)
     }
 

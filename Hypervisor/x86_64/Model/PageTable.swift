@@ -172,6 +172,7 @@ public enum PageTable {
         guard let fresh = memory.mutableBytes(at: frame, count: Int(Layout.pageSize)) else {
             throw .tableUnreachable(frame)
         }
+        // SAFETY: the new table's frame, just allocated, 4 KiB (checked).
         fresh.initializeMemory(as: UInt8.self, repeating: 0)
         entries[i] = (frame & addressMask) | flags.rawValue
         return frame

@@ -105,6 +105,8 @@ public struct VMCB {
 
     // MARK: Accessors
 
+    // SAFETY (both): offsets are the fixed fields above, all < 4 KiB, inside
+    // the page init was given; unaligned access, any bytes are an integer.
     func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
         T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
     }
