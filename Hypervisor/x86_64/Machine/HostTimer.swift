@@ -33,11 +33,13 @@ enum HostTimer {
     /// the vCPUs (RunLoop.wakeTimers).
     // SAFETY: as schedule: set by the interrupt, cleared by the run loop.
     nonisolated(unsafe) static var deadlineDue = false
-    // SAFETY: only recoverIfLost, in the run loop, touches it.
     /// Timer interrupts that did not come and were recovered.
+    // SAFETY: only recoverOverdue, in the run loop, touches it.
     nonisolated(unsafe) static var recovered: UInt64 = 0
     /// The TSC at which the interrupt armed for is a tick late: the run
     /// loop's pass compares one RDTSC with it (no conversion to time).
+    // SAFETY: as schedule: written by arm (interrupt or run loop, never at
+    // once), read by the run loop; a stale value only delays the check.
     nonisolated(unsafe) static var overdueAtTSC = UInt64.max
 
     static func start(countsPerSecond: UInt64) {
