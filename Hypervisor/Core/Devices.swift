@@ -48,7 +48,7 @@ public enum Devices {
         var grant = tern_grant_entry(flags: UInt16(TERN_GRANT_ACCESS), domid: backend.id,
                                      frame: UInt32(control / FrameAllocator.frameSize))
         guard memory.zero(at: control, count: FrameAllocator.frameSize),
-              withUnsafeBytes(of: &grant, { memory.copyIn(to: frontend.grants.gpa + UInt64(slot) * GrantEntry.size, from: $0) }) else {
+              withUnsafeBytes(of: &grant, { memory.copyToGuest(at: frontend.grants.gpa + UInt64(slot) * GrantEntry.size, from: $0) }) else {
             frontend.events.release(port)
             frontend.devices.releaseSlot(slot)
             return -TERN_EFAULT
@@ -101,13 +101,13 @@ public enum Devices {
 extension Hypercalls {
     static func sharedLayout<Host: HypercallHost>(out: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
         guard var layout = caller.sharedLayout else { return error(TERN_ENOSYS) }
-        return copyOut(&layout, to: out, domain: caller, host: host)
+        return copyToGuest(&layout, to: out, domain: caller, host: host)
     }
 
     static func deviceAdd<Host: HypercallHost>(request gpa: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
         guard caller.privileged else { return error(TERN_EPERM) }
         var request = tern_device_add()
-        guard withUnsafeMutableBytes(of: &request, { host.memory(of: caller).copyOut(from: gpa, into: $0) }) else {
+        guard withUnsafeMutableBytes(of: &request, { host.memory(of: caller).copyFromGuest(at: gpa, into: $0) }) else {
             return error(TERN_EFAULT)
         }
         guard request.type == UInt16(TERN_DEVICE_CHANNEL), request.flags == 0, request.reserved == 0 else { return error(TERN_EINVAL) }
@@ -127,7 +127,7 @@ extension Hypercalls {
             request.grant_ref = entry.grant_ref
             request.control_gpa = entry.control_gpa
         }
-        guard withUnsafeBytes(of: &request, { host.memory(of: caller).copyIn(to: gpa, from: $0) }) else { return error(TERN_EFAULT) }
+        guard withUnsafeBytes(of: &request, { host.memory(of: caller).copyToGuest(at: gpa, from: $0) }) else { return error(TERN_EFAULT) }
         return .resume(0)
     }
 

@@ -14,7 +14,7 @@ extension Hypercalls {
         guard caller.privileged else { return error(TERN_EPERM) }
         let memory = host.memory(of: caller)
         var request = tern_dom0_attach()
-        guard withUnsafeMutableBytes(of: &request, { memory.copyOut(from: gpa, into: $0) }) else { return error(TERN_EFAULT) }
+        guard withUnsafeMutableBytes(of: &request, { memory.copyFromGuest(at: gpa, into: $0) }) else { return error(TERN_EFAULT) }
         guard request.reserved == 0 else { return error(TERN_EINVAL) }
         if request.event_page_gpa == 0 { return dom0Detach(caller, host: host) }
         guard caller.events.page == nil else { return error(TERN_EEXIST) }
@@ -39,7 +39,7 @@ extension Hypercalls {
         caller.upcallIRQ = UInt8(request.upcall_irq)
         request.grant_window_gpa = caller.grants.windowGPA
         request.grant_window_frames = UInt32(caller.grants.windowFrames)
-        guard withUnsafeBytes(of: &request, { memory.copyIn(to: gpa, from: $0) }) else { return error(TERN_EFAULT) }
+        guard withUnsafeBytes(of: &request, { memory.copyToGuest(at: gpa, from: $0) }) else { return error(TERN_EFAULT) }
         return .resume(0)
     }
 

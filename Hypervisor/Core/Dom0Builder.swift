@@ -63,7 +63,7 @@ public enum Dom0Builder {
             for segment in elf.segments {
                 let bytes = UnsafeRawBufferPointer(
                     rebasing: kernel[Int(segment.fileOffset)..<Int(segment.fileOffset + segment.fileSize)])
-                guard memory.copyIn(to: segment.address, from: bytes),
+                guard memory.copyToGuest(at: segment.address, from: bytes),
                       memory.zero(at: segment.address + segment.fileSize, count: segment.memorySize - segment.fileSize) else {
                     throw .hostMemoryUnreachable
                 }
@@ -71,14 +71,14 @@ public enum Dom0Builder {
             var modules: [PVHStartInfo.Module] = []
             var next = span.end.roundedUp(to: GuestLayout.memoryUnit)
             if let initrd {
-                guard memory.copyIn(to: next, from: initrd) else { throw .initrdDoesNotFit(size: UInt64(initrd.count)) }
+                guard memory.copyToGuest(at: next, from: initrd) else { throw .initrdDoesNotFit(size: UInt64(initrd.count)) }
                 modules.append(PVHStartInfo.Module(address: next, size: UInt64(initrd.count), commandLine: []))
                 next = (next + UInt64(initrd.count)).roundedUp(to: GuestLayout.pageSize)
             }
             let map = memoryMap(domain, hostMap: hostMap)
             guard let block = PVHStartInfo.build(base: next, limit: startInfoLimit, commandLine: commandLine,
                                                  modules: modules, memoryMap: map),
-                  block.withUnsafeBytes({ memory.copyIn(to: next, from: $0) }) else {
+                  block.withUnsafeBytes({ memory.copyToGuest(at: next, from: $0) }) else {
                 throw .startInfoDoesNotFit
             }
             return StartState(entry: entry, startInfo: next)

@@ -290,7 +290,7 @@ public enum DomainBuilder {
         for segment in elf.segments {
             let bytes = UnsafeRawBufferPointer(
                 rebasing: image[Int(segment.fileOffset)..<Int(segment.fileOffset + segment.fileSize)])
-            guard memory.copyIn(to: segment.address, from: bytes) else { throw .hostMemoryUnreachable }
+            guard memory.copyToGuest(at: segment.address, from: bytes) else { throw .hostMemoryUnreachable }
             // The rest (.bss) is already zero: the frames were zeroed.
         }
     }
@@ -317,7 +317,7 @@ public enum DomainBuilder {
     }
 
     private static func writeGDT<Host: PhysicalMemory>(_ layout: GuestLayout, memory: GuestMemory<Host>) {
-        guestGDT.withUnsafeBytes { _ = memory.copyIn(to: layout.gdt, from: $0) }
+        guestGDT.withUnsafeBytes { _ = memory.copyToGuest(at: layout.gdt, from: $0) }
     }
 
     private static func writeStartInfo<Host: PhysicalMemory>(
@@ -337,6 +337,6 @@ public enum DomainBuilder {
         withUnsafeMutableBytes(of: &info.cmdline) { line in
             for (i, byte) in commandLine.prefix(line.count - 1).enumerated() { line[i] = byte }
         }
-        withUnsafeBytes(of: &info) { _ = memory.copyIn(to: layout.startInfo, from: $0) }
+        withUnsafeBytes(of: &info) { _ = memory.copyToGuest(at: layout.startInfo, from: $0) }
     }
 }

@@ -59,7 +59,7 @@ extension Hypercalls {
             return .resume(Int64(host.prepareShells(memoryBytes: a.0, count: Int(a.1))))
         case UInt64(TERN_HC_SYSTEM_INFO):
             var info = host.systemInfo()
-            return copyOut(&info, to: a.0, domain: caller, host: host)
+            return copyToGuest(&info, to: a.0, domain: caller, host: host)
         default:
             return error(TERN_ENOSYS)
         }
@@ -76,7 +76,7 @@ extension Hypercalls {
     private static func create<Host: HypercallHost>(request gpa: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
         let memory = host.memory(of: caller)
         var request = tern_domain_create()
-        guard withUnsafeMutableBytes(of: &request, { memory.copyOut(from: gpa, into: $0) }) else { return error(TERN_EFAULT) }
+        guard withUnsafeMutableBytes(of: &request, { memory.copyFromGuest(at: gpa, into: $0) }) else { return error(TERN_EFAULT) }
         let knownFlags = TERN_CREATE_START | TERN_CREATE_FROM_POOL
         guard request.reserved == 0, request.flags & ~knownFlags == 0 else { return error(TERN_EINVAL) }
         guard let name = cString(request.name), name.withUnsafeBytes({ ModuleOptions.isValidName($0) }),
@@ -96,7 +96,7 @@ extension Hypercalls {
         // The frame list and every frame in it: the caller's own memory.
         guard memory.contains(request.image_frames_gpa, count: count * 8) else { return error(TERN_EFAULT) }
         var frames = [UInt64](repeating: 0, count: Int(count))
-        guard frames.withUnsafeMutableBytes({ memory.copyOut(from: request.image_frames_gpa, into: $0) }) else {
+        guard frames.withUnsafeMutableBytes({ memory.copyFromGuest(at: request.image_frames_gpa, into: $0) }) else {
             return error(TERN_EFAULT)
         }
         for i in frames.indices {
@@ -115,7 +115,7 @@ extension Hypercalls {
             request.domid = UInt32(created.id)
             request.build_ns = created.buildNanoseconds
             request.from_pool = created.fromPool ? 1 : 0
-            _ = withUnsafeBytes(of: &request) { memory.copyIn(to: gpa, from: $0) }
+            _ = withUnsafeBytes(of: &request) { memory.copyToGuest(at: gpa, from: $0) }
             return .resume(Int64(created.id))
         }
     }

@@ -123,6 +123,6 @@ extension Hypercalls {
         case .tern: status.state = UInt32(TERN_EVTCHN_TERN); status.remote_domid = UInt16(TERN_DOMID_TERN)
         case .peerClosed(let remote): status.state = UInt32(TERN_EVTCHN_PEER_CLOSED); status.remote_domid = remote
         }
-        return copyOut(&status, to: out, domain: caller, host: host)
+        return copyToGuest(&status, to: out, domain: caller, host: host)
     }
 }

@@ -158,9 +158,9 @@ extension Hypercalls {
         guard memory.contains(gpa, count: count * opSize) else { return error(TERN_EFAULT) }
         for i in 0..<count {
             var op = tern_grant_copy()
-            guard withUnsafeMutableBytes(of: &op, { memory.copyOut(from: gpa + i * opSize, into: $0) }) else { return error(TERN_EFAULT) }
+            guard withUnsafeMutableBytes(of: &op, { memory.copyFromGuest(at: gpa + i * opSize, into: $0) }) else { return error(TERN_EFAULT) }
             op.status = copyStatus(op, caller: caller, host: host)
-            guard withUnsafeBytes(of: &op, { memory.copyIn(to: gpa + i * opSize, from: $0) }) else { return error(TERN_EFAULT) }
+            guard withUnsafeBytes(of: &op, { memory.copyToGuest(at: gpa + i * opSize, from: $0) }) else { return error(TERN_EFAULT) }
         }
         return .resume(0)
     }
@@ -191,7 +191,7 @@ extension Hypercalls {
         info.entries = caller.grants.entries
         info.mapped_by_others = UInt32(caller.grants.mappedByOthers)
         info.maps_held = UInt32(caller.grants.mapsHeld)
-        return copyOut(&info, to: out, domain: caller, host: host)
+        return copyToGuest(&info, to: out, domain: caller, host: host)
     }
 
     /// Moves the table to `entries` entries at `gpa` (page-aligned, the
@@ -205,10 +205,10 @@ extension Hypercalls {
         guard memory.contains(gpa, count: entries * GrantEntry.size) else { return error(TERN_EFAULT) }
         guard caller.grants.mappedByOthers == 0 else { return error(TERN_EBUSY) }
         var old = [UInt8](repeating: 0, count: Int(UInt64(caller.grants.entries) * GrantEntry.size))
-        guard old.withUnsafeMutableBytes({ memory.copyOut(from: caller.grants.gpa, into: $0) }) else { return error(TERN_EFAULT) }
+        guard old.withUnsafeMutableBytes({ memory.copyFromGuest(at: caller.grants.gpa, into: $0) }) else { return error(TERN_EFAULT) }
         let kept = min(old.count, Int(entries * GrantEntry.size))
         guard memory.zero(at: gpa, count: entries * GrantEntry.size),
-              old.withUnsafeBytes({ memory.copyIn(to: gpa, from: UnsafeRawBufferPointer(rebasing: $0[0..<kept])) }) else {
+              old.withUnsafeBytes({ memory.copyToGuest(at: gpa, from: UnsafeRawBufferPointer(rebasing: $0[0..<kept])) }) else {
             return error(TERN_EFAULT)
         }
         caller.grants.move(to: gpa, entries: UInt32(entries))

@@ -88,9 +88,9 @@ public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
         return host.mutableBytes(at: address, count: count)
     }
 
-    /// Copies guest memory out, page by page. False (nothing promised about
+    /// Copies from guest memory (Xen's copy_from_guest), page by page. False (nothing promised about
     /// `destination`) if any of the range is outside the guest.
-    public func copyOut(from gpa: UInt64, into destination: UnsafeMutableRawBufferPointer) -> Bool {
+    public func copyFromGuest(at gpa: UInt64, into destination: UnsafeMutableRawBufferPointer) -> Bool {
         forEachPage(from: gpa, count: UInt64(destination.count)) { guest, done in
             // SAFETY: `guest` is a checked piece (mutableBytes); the pieces'
             // counts add up to destination.count, so done + guest.count fits.
@@ -99,10 +99,10 @@ public struct GuestMemory<Host: PhysicalMemory>: PhysicalMemory {
         }
     }
 
-    /// Copies into guest memory, page by page; false if outside the guest.
-    public func copyIn(to gpa: UInt64, from source: UnsafeRawBufferPointer) -> Bool {
+    /// Copies into guest memory (copy_to_guest), page by page; false if outside the guest.
+    public func copyToGuest(at gpa: UInt64, from source: UnsafeRawBufferPointer) -> Bool {
         forEachPage(from: gpa, count: UInt64(source.count)) { guest, done in
-            // SAFETY: as in copyOut, the other way.
+            // SAFETY: as in copyFromGuest, the other way.
             guest.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[Int(done)..<(Int(done) + guest.count)]))
         }
     }

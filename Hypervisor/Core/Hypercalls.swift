@@ -69,7 +69,7 @@ public enum Hypercalls {
             return .resume(0)
         case UInt64(TERN_HC_TIME_INFO):
             var info = host.timeInfo()
-            return copyOut(&info, to: a.0, domain: domain, host: host)
+            return copyToGuest(&info, to: a.0, domain: domain, host: host)
         case UInt64(TERN_HC_DOMAIN_INFO):
             return domainInfo(id: a.0, out: a.1, caller: domain, host: host)
         case UInt64(TERN_HC_DOMAIN_LIST):
@@ -120,7 +120,7 @@ public enum Hypercalls {
         while done < length {
             let n = Int(min(UInt64(consoleChunk), length - done))
             let copied = withUnsafeMutableBytes(of: &chunk) { raw in
-                memory.copyOut(from: gpa + done, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<n]))
+                memory.copyFromGuest(at: gpa + done, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<n]))
             }
             guard copied else { return error(TERN_EFAULT) }
             for i in 0..<n { consoleByte(chunk[i], domain: domain, host: host) }
@@ -139,7 +139,7 @@ public enum Hypercalls {
               !guest.state.isStopped else { return error(TERN_ENOENT) }
         guard guest.devices.page != nil else { return error(TERN_ENOSYS) }   // no console device
         var buffer = [UInt8](repeating: 0, count: Int(count))
-        guard buffer.withUnsafeMutableBytes({ host.memory(of: caller).copyOut(from: gpa, into: $0) }) else {
+        guard buffer.withUnsafeMutableBytes({ host.memory(of: caller).copyFromGuest(at: gpa, into: $0) }) else {
             return error(TERN_EFAULT)
         }
         return .resume(Int64(buffer.withUnsafeBytes { ConsoleDevice.input($0, to: guest, host: host) }))
@@ -164,7 +164,7 @@ public enum Hypercalls {
         guard targetID == UInt64(caller.id) || caller.privileged else { return error(TERN_EPERM) }
         guard let target = host.domain(withID: UInt16(targetID)) else { return error(TERN_ENOENT) }
         var info = domainInfo(of: target, host: host)
-        return copyOut(&info, to: out, domain: caller, host: host)
+        return copyToGuest(&info, to: out, domain: caller, host: host)
     }
 
     static func domainInfo<Host: HypercallHost>(of target: Domain, host: Host) -> tern_domain_info {
@@ -197,7 +197,7 @@ public enum Hypercalls {
         var written: UInt64 = 0
         while written < maximum, let target = host.firstDomain(atOrAfter: next) {
             var info = domainInfo(of: target, host: host)
-            guard withUnsafeBytes(of: &info, { memory.copyIn(to: out + written * entrySize, from: $0) }) else {
+            guard withUnsafeBytes(of: &info, { memory.copyToGuest(at: out + written * entrySize, from: $0) }) else {
                 return error(TERN_EFAULT)
             }
             written += 1
@@ -212,7 +212,7 @@ public enum Hypercalls {
         guard caller.privileged else { return error(TERN_EPERM) }
         let memory = host.memory(of: caller)
         var request = tern_log_read()
-        guard withUnsafeMutableBytes(of: &request, { memory.copyOut(from: gpa, into: $0) }) else { return error(TERN_EFAULT) }
+        guard withUnsafeMutableBytes(of: &request, { memory.copyFromGuest(at: gpa, into: $0) }) else { return error(TERN_EFAULT) }
         guard request.reserved == 0 else { return error(TERN_EINVAL) }
         let ring = host.consoleRing
         guard let span = ring.span(from: request.position, maximum: min(Int(request.size), Int(TERN_LOG_READ_MAX))) else {
@@ -220,19 +220,19 @@ public enum Hypercalls {
         }
         guard memory.contains(request.buffer_gpa, count: UInt64(span.count)) else { return error(TERN_EFAULT) }
         let (head, tail) = ring.pieces(of: span)
-        guard memory.copyIn(to: request.buffer_gpa, from: head),
-              memory.copyIn(to: request.buffer_gpa + UInt64(head.count), from: tail) else { return error(TERN_EFAULT) }
+        guard memory.copyToGuest(at: request.buffer_gpa, from: head),
+              memory.copyToGuest(at: request.buffer_gpa + UInt64(head.count), from: tail) else { return error(TERN_EFAULT) }
         request.position = span.position + UInt64(span.count)
         request.lost = span.lost
         request.end = ring.end
-        guard withUnsafeBytes(of: &request, { memory.copyIn(to: gpa, from: $0) }) else { return error(TERN_EFAULT) }
+        guard withUnsafeBytes(of: &request, { memory.copyToGuest(at: gpa, from: $0) }) else { return error(TERN_EFAULT) }
         return .resume(Int64(span.count))
     }
 
-    static func copyOut<T, Host: HypercallHost>(
+    static func copyToGuest<T, Host: HypercallHost>(
         _ value: inout T, to gpa: UInt64, domain: Domain, host: Host
     ) -> HypercallOutcome {
-        let ok = withUnsafeBytes(of: &value) { host.memory(of: domain).copyIn(to: gpa, from: $0) }
+        let ok = withUnsafeBytes(of: &value) { host.memory(of: domain).copyToGuest(at: gpa, from: $0) }
         return ok ? .resume(0) : error(TERN_EFAULT)
     }
 }

@@ -17,7 +17,7 @@ extension HypercallsTests {
     func entries(_ count: Int, at gpa: UInt64, of dom0: Domain) -> [tern_domain_info] {
         (0..<count).map { i in
             var info = tern_domain_info()
-            let ok = withUnsafeMutableBytes(of: &info) { host.memory(of: dom0).copyOut(from: gpa + UInt64(i * 64), into: $0) }
+            let ok = withUnsafeMutableBytes(of: &info) { host.memory(of: dom0).copyFromGuest(at: gpa + UInt64(i * 64), into: $0) }
             XCTAssertTrue(ok)
             return info
         }
@@ -63,19 +63,19 @@ extension HypercallsTests {
 
     func request(_ d: Domain, at gpa: UInt64, buffer: UInt64, size: UInt32, position: UInt64, reserved: UInt32 = 0) {
         var r = tern_log_read(buffer_gpa: buffer, size: size, reserved: reserved, position: position, lost: 99, end: 99)
-        let ok = withUnsafeBytes(of: &r) { host.memory(of: d).copyIn(to: gpa, from: $0) }
+        let ok = withUnsafeBytes(of: &r) { host.memory(of: d).copyToGuest(at: gpa, from: $0) }
         XCTAssertTrue(ok)
     }
 
     func result(_ d: Domain, at gpa: UInt64) -> tern_log_read {
         var r = tern_log_read()
-        _ = withUnsafeMutableBytes(of: &r) { host.memory(of: d).copyOut(from: gpa, into: $0) }
+        _ = withUnsafeMutableBytes(of: &r) { host.memory(of: d).copyFromGuest(at: gpa, into: $0) }
         return r
     }
 
     func text(_ d: Domain, at gpa: UInt64, _ count: Int) -> String {
         var bytes = [UInt8](repeating: 0, count: count)
-        _ = bytes.withUnsafeMutableBytes { host.memory(of: d).copyOut(from: gpa, into: $0) }
+        _ = bytes.withUnsafeMutableBytes { host.memory(of: d).copyFromGuest(at: gpa, into: $0) }
         return String(decoding: bytes, as: UTF8.self)
     }
 

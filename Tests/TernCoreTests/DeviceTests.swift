@@ -68,20 +68,20 @@ final class DeviceTests: XCTestCase {
         var request = tern_device_add(type: UInt16(TERN_DEVICE_CHANNEL), devid: 4, frontend: 1, backend: 2, flags: 0, reserved: 0,
                                       port: 0, grant_ref: 0, control_gpa: 0)
         let at: UInt64 = 0x9_0000
-        for d in [a!, dom0] { XCTAssertTrue(withUnsafeBytes(of: &request) { host.memory(of: d).copyIn(to: at, from: $0) }) }
+        for d in [a!, dom0] { XCTAssertTrue(withUnsafeBytes(of: &request) { host.memory(of: d).copyToGuest(at: at, from: $0) }) }
         XCTAssertEqual(host.call(a, TERN_HC_DEVICE_ADD, at), -Int64(TERN_EPERM))
         XCTAssertEqual(host.call(a, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_CHANNEL), 4), -Int64(TERN_EPERM))
         XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, at), 0)
         // The answer names what the frontend's entry says.
         var answer = tern_device_add()
-        XCTAssertTrue(withUnsafeMutableBytes(of: &answer) { host.memory(of: dom0).copyOut(from: at, into: $0) })
+        XCTAssertTrue(withUnsafeMutableBytes(of: &answer) { host.memory(of: dom0).copyFromGuest(at: at, into: $0) })
         let listed = host.deviceEntries(a).entries[1]
         XCTAssertEqual([answer.port, answer.grant_ref], [listed.port, listed.grant_ref])
         XCTAssertEqual(answer.control_gpa, listed.control_gpa)
         XCTAssertEqual(answer.grant_ref, 1, "slot 0 is the console's")
         XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, 1 << 40), -Int64(TERN_EFAULT))
         request.type = UInt16(TERN_DEVICE_CONSOLE)
-        XCTAssertTrue(withUnsafeBytes(of: &request) { host.memory(of: dom0).copyIn(to: at, from: $0) })
+        XCTAssertTrue(withUnsafeBytes(of: &request) { host.memory(of: dom0).copyToGuest(at: at, from: $0) })
         XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, at), -Int64(TERN_EINVAL), "the console is Tern's")
         let port = host.deviceEntries(a).entries[1].port
         let bound = host.call(b, TERN_HC_EVTCHN_BIND_INTERDOMAIN, 1, UInt64(port))
@@ -135,7 +135,7 @@ final class DeviceTests: XCTestCase {
     func type(_ text: String, into guest: UInt64 = 1, by caller: Domain, length: UInt64? = nil) -> Int64 {
         let at: UInt64 = 0x9_0000
         let bytes = Array(text.utf8)
-        XCTAssertTrue(bytes.withUnsafeBytes { host.memory(of: caller).copyIn(to: at, from: $0) })
+        XCTAssertTrue(bytes.withUnsafeBytes { host.memory(of: caller).copyToGuest(at: at, from: $0) })
         return host.call(caller, TERN_HC_CONSOLE_INPUT, guest, at, length ?? UInt64(bytes.count))
     }
 

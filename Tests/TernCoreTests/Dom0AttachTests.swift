@@ -38,9 +38,9 @@ final class Dom0AttachTests: XCTestCase {
         r.grant_entries = entries
         r.upcall_irq = irq
         r.reserved = reserved
-        XCTAssertTrue(withUnsafeBytes(of: &r) { host.memory(of: caller).copyIn(to: request, from: $0) })
+        XCTAssertTrue(withUnsafeBytes(of: &r) { host.memory(of: caller).copyToGuest(at: request, from: $0) })
         let result = host.call(caller, TERN_HC_DOM0_ATTACH, request)
-        XCTAssertTrue(withUnsafeMutableBytes(of: &r) { host.memory(of: caller).copyOut(from: request, into: $0) })
+        XCTAssertTrue(withUnsafeMutableBytes(of: &r) { host.memory(of: caller).copyFromGuest(at: request, into: $0) })
         return (result, r)
     }
 

@@ -59,13 +59,13 @@ final class DomainBuilderTests: XCTestCase {
 
     func read(_ memory: GuestMemory<FakeHostMemory>, _ gpa: UInt64, _ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0xAA, count: count)
-        XCTAssertTrue(out.withUnsafeMutableBytes { memory.copyOut(from: gpa, into: $0) })
+        XCTAssertTrue(out.withUnsafeMutableBytes { memory.copyFromGuest(at: gpa, into: $0) })
         return out
     }
 
     func startInfo(_ memory: GuestMemory<FakeHostMemory>, at gpa: UInt64) -> tern_start_info {
         var info = tern_start_info()
-        XCTAssertTrue(withUnsafeMutableBytes(of: &info) { memory.copyOut(from: gpa, into: $0) })
+        XCTAssertTrue(withUnsafeMutableBytes(of: &info) { memory.copyFromGuest(at: gpa, into: $0) })
         return info
     }
 

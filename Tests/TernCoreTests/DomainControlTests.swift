@@ -17,9 +17,9 @@ final class DomainControlTests: XCTestCase {
         machine = FakeHostMachine(base: 0x10_0000, size: 48 << 20)
         host = InterDomainHost(machine: machine)
         dom0 = host.build(id: 0, name: "dom0", privileged: true)
-        XCTAssertTrue(image.withUnsafeBytes { host.memory(of: dom0).copyIn(to: imageAt, from: $0) })
+        XCTAssertTrue(image.withUnsafeBytes { host.memory(of: dom0).copyToGuest(at: imageAt, from: $0) })
         let frames = (0..<UInt64(pages)).map { imageAt + $0 * 4096 }
-        XCTAssertTrue(frames.withUnsafeBytes { host.memory(of: dom0).copyIn(to: listAt, from: $0) })
+        XCTAssertTrue(frames.withUnsafeBytes { host.memory(of: dom0).copyToGuest(at: listAt, from: $0) })
     }
 
     override func tearDown() { dom0 = nil; host = nil; machine = nil }
@@ -41,10 +41,10 @@ final class DomainControlTests: XCTestCase {
     func create(_ r: tern_domain_create, caller: Domain? = nil) -> (Int64, tern_domain_create) {
         var r = r
         let who = caller ?? dom0!
-        XCTAssertTrue(withUnsafeBytes(of: &r) { host.memory(of: who).copyIn(to: requestAt, from: $0) })
+        XCTAssertTrue(withUnsafeBytes(of: &r) { host.memory(of: who).copyToGuest(at: requestAt, from: $0) })
         let result = host.call(who, TERN_HC_DOMAIN_CREATE, requestAt)
         var out = tern_domain_create()
-        _ = withUnsafeMutableBytes(of: &out) { host.memory(of: who).copyOut(from: requestAt, into: $0) }
+        _ = withUnsafeMutableBytes(of: &out) { host.memory(of: who).copyFromGuest(at: requestAt, into: $0) }
         return (result, out)
     }
 
@@ -57,7 +57,7 @@ final class DomainControlTests: XCTestCase {
         XCTAssertEqual(domain.memoryBytes, 2 << 20)
         XCTAssertEqual(domain.state, .paused)
         var loaded = [UInt8](repeating: 0, count: 6000)
-        XCTAssertTrue(loaded.withUnsafeMutableBytes { host.memory(of: domain).copyOut(from: 0x10_0000, into: $0) })
+        XCTAssertTrue(loaded.withUnsafeMutableBytes { host.memory(of: domain).copyFromGuest(at: 0x10_0000, into: $0) })
         XCTAssertEqual(loaded, testPattern(6000, seed: 9), "the image came through the frame list")
         let (started, _) = create(request(name: "api", flags: TERN_CREATE_START))
         XCTAssertEqual(host.domains[UInt16(started)]?.state, .running)
@@ -85,7 +85,7 @@ final class DomainControlTests: XCTestCase {
         XCTAssertEqual(create(r).0, -Int64(TERN_EINVAL), "command line without a NUL")
         let hostile: [UInt64] = [imageAt + 12, 1 << 40]   // misaligned, then outside Dom0
         for frame in hostile {
-            XCTAssertTrue([frame, frame].withUnsafeBytes { host.memory(of: dom0).copyIn(to: listAt + 0x800, from: $0) })
+            XCTAssertTrue([frame, frame].withUnsafeBytes { host.memory(of: dom0).copyToGuest(at: listAt + 0x800, from: $0) })
             r = request(); r.image_frames_gpa = listAt + 0x800
             XCTAssertEqual(create(r).0, -Int64(TERN_EFAULT), "frame \(frame)")
         }
@@ -103,7 +103,7 @@ final class DomainControlTests: XCTestCase {
 
     func testABadImageIsRefusedWithENOEXECAndLeavesNothing() {
         let free = machine.frames.freeFrames
-        XCTAssertTrue([UInt8](repeating: 0x7F, count: 64).withUnsafeBytes { host.memory(of: dom0).copyIn(to: imageAt, from: $0) })
+        XCTAssertTrue([UInt8](repeating: 0x7F, count: 64).withUnsafeBytes { host.memory(of: dom0).copyToGuest(at: imageAt, from: $0) })
         XCTAssertEqual(create(request()).0, -Int64(TERN_ENOEXEC))
         XCTAssertEqual(machine.frames.freeFrames, free)
     }
@@ -143,7 +143,7 @@ final class DomainControlTests: XCTestCase {
     func testSystemInfo() {
         XCTAssertEqual(host.call(dom0, TERN_HC_SYSTEM_INFO, 0x9_0000), 0)
         var info = tern_system_info()
-        _ = withUnsafeMutableBytes(of: &info) { host.memory(of: dom0).copyOut(from: 0x9_0000, into: $0) }
+        _ = withUnsafeMutableBytes(of: &info) { host.memory(of: dom0).copyFromGuest(at: 0x9_0000, into: $0) }
         XCTAssertEqual(info.abi_version, UInt32(TERN_ABI_VERSION))
         XCTAssertEqual(info.free_frames, UInt64(machine.frames.freeFrames))
         XCTAssertEqual(host.call(dom0, TERN_HC_SYSTEM_INFO, 1 << 40), -Int64(TERN_EFAULT))

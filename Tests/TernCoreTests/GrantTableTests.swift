@@ -98,7 +98,7 @@ final class GrantTableTests: XCTestCase {
 
     func testCopyChecksEveryOpAndReportsEach() {
         let payload = testPattern(300, seed: 3)
-        XCTAssertTrue(payload.withUnsafeBytes { host.memory(of: a).copyIn(to: shared + 100, from: $0) })
+        XCTAssertTrue(payload.withUnsafeBytes { host.memory(of: a).copyToGuest(at: shared + 100, from: $0) })
         host.grant(a, ref: 8, frameGPA: shared, to: 2, flags: TERN_GRANT_ACCESS | TERN_GRANT_READONLY)
         host.grant(a, ref: 9, frameGPA: shared + 4096, to: 2)
         func side(gpa: UInt64 = 0, ref: UInt32 = 0, domid: UInt16 = 0, offset: UInt16 = 0) -> tern_grant_copy_side {
@@ -115,15 +115,15 @@ final class GrantTableTests: XCTestCase {
             tern_grant_copy(source: side(gpa: 0x9_0000), dest: side(gpa: 0x9_1000), length: 8, flags: 4, status: 99),
         ]
         let at: UInt64 = 0xA_0000
-        XCTAssertTrue(ops.withUnsafeBytes { host.memory(of: b).copyIn(to: at, from: $0) })
+        XCTAssertTrue(ops.withUnsafeBytes { host.memory(of: b).copyToGuest(at: at, from: $0) })
         XCTAssertEqual(host.call(b, TERN_HC_GRANT_COPY, at, UInt64(ops.count)), 0)
-        XCTAssertTrue(ops.withUnsafeMutableBytes { host.memory(of: b).copyOut(from: at, into: $0) })
+        XCTAssertTrue(ops.withUnsafeMutableBytes { host.memory(of: b).copyFromGuest(at: at, into: $0) })
         XCTAssertEqual(ops.map(\.status), [0, -TERN_EPERM, -TERN_EINVAL, 0, -TERN_ENOENT, -TERN_EFAULT, -TERN_EINVAL])
         var copied = [UInt8](repeating: 0, count: 300)
-        XCTAssertTrue(copied.withUnsafeMutableBytes { host.memory(of: b).copyOut(from: 0x9_0000, into: $0) })
+        XCTAssertTrue(copied.withUnsafeMutableBytes { host.memory(of: b).copyFromGuest(at: 0x9_0000, into: $0) })
         XCTAssertEqual(copied, payload)
         var landed = [UInt8](repeating: 0, count: 64)
-        XCTAssertTrue(landed.withUnsafeMutableBytes { host.memory(of: a).copyOut(from: shared + 4096, into: $0) })
+        XCTAssertTrue(landed.withUnsafeMutableBytes { host.memory(of: a).copyFromGuest(at: shared + 4096, into: $0) })
         XCTAssertEqual(landed, Array(payload[0..<64]))
         XCTAssertEqual(host.call(b, TERN_HC_GRANT_COPY, at, UInt64(TERN_GRANT_COPY_MAX) + 1), -Int64(TERN_EINVAL))
         XCTAssertEqual(host.call(b, TERN_HC_GRANT_COPY, (2 << 20) - 40, 2), -Int64(TERN_EFAULT))
@@ -178,7 +178,7 @@ final class GrantTableTests: XCTestCase {
         let out: UInt64 = 0x9_0000
         XCTAssertEqual(host.call(a, TERN_HC_GRANT_TABLE_QUERY, out), 0)
         var info = tern_grant_table_info()
-        _ = withUnsafeMutableBytes(of: &info) { host.memory(of: a).copyOut(from: out, into: $0) }
+        _ = withUnsafeMutableBytes(of: &info) { host.memory(of: a).copyFromGuest(at: out, into: $0) }
         XCTAssertEqual(info.gpa, newTable)
         XCTAssertEqual(info.entries, 1024)
         XCTAssertEqual(info.mapped_by_others, 1)
@@ -228,7 +228,7 @@ final class GrantTablePropertyTests: XCTestCase {
                     op.dest = tern_grant_copy_side(gpa: 0x6_0000, ref: 0, domid: 0, offset: 0)
                     op.length = UInt16(rng.next() % 64)
                     op.flags = UInt16(TERN_GRANT_COPY_SOURCE_REF)
-                    XCTAssertTrue(withUnsafeBytes(of: &op) { host.memory(of: actor).copyIn(to: 0x7_0000, from: $0) })
+                    XCTAssertTrue(withUnsafeBytes(of: &op) { host.memory(of: actor).copyToGuest(at: 0x7_0000, from: $0) })
                     XCTAssertEqual(host.call(actor, TERN_HC_GRANT_COPY, 0x7_0000, 1), 0)
                 }
                 for d in domains {

@@ -43,7 +43,7 @@ final class GuestMemoryTests: XCTestCase {
 
     func testCopyInAcrossPageBoundaryLandsInTheRightHostFrames() {
         let data = testPattern(10)
-        XCTAssertTrue(data.withUnsafeBytes { memory.copyIn(to: 4090, from: $0) })
+        XCTAssertTrue(data.withUnsafeBytes { memory.copyToGuest(at: 4090, from: $0) })
         // 6 bytes at the end of host frame 6, 4 at the start of host frame 4.
         for i in 0..<6 { XCTAssertEqual(host.byte(at: Self.hostBase + 6 * Self.page + 4090 + UInt64(i)), data[i]) }
         for i in 0..<4 { XCTAssertEqual(host.byte(at: Self.hostBase + 4 * Self.page + UInt64(i)), data[6 + i]) }
@@ -56,7 +56,7 @@ final class GuestMemoryTests: XCTestCase {
 
     func testCopyInOfAllGuestMemory() {
         let data = testPattern(16384, seed: 3)
-        XCTAssertTrue(data.withUnsafeBytes { memory.copyIn(to: 0, from: $0) })
+        XCTAssertTrue(data.withUnsafeBytes { memory.copyToGuest(at: 0, from: $0) })
         for gfn in 0..<4 {
             let hostFrame = frames[gfn]
             for i in stride(from: 0, to: 4096, by: 97) {
@@ -76,28 +76,28 @@ final class GuestMemoryTests: XCTestCase {
         let data = testPattern(3 * 4096 + 100, seed: 9)
         for (i, byte) in data.enumerated() { host.setByte(byte, at: hostAddress(50 + UInt64(i))) }
         var out = [UInt8](repeating: 0, count: data.count)
-        XCTAssertTrue(out.withUnsafeMutableBytes { memory.copyOut(from: 50, into: $0) })
+        XCTAssertTrue(out.withUnsafeMutableBytes { memory.copyFromGuest(at: 50, into: $0) })
         XCTAssertEqual(out, data)
         // A short read straddling frames 2|3.
         var small = [UInt8](repeating: 0, count: 8)
-        XCTAssertTrue(small.withUnsafeMutableBytes { memory.copyOut(from: 2 * 4096 - 4, into: $0) })
+        XCTAssertTrue(small.withUnsafeMutableBytes { memory.copyFromGuest(at: 2 * 4096 - 4, into: $0) })
         XCTAssertEqual(small, hostBytes(2 * 4096 - 4, 8))
     }
 
     func testCopyRoundTrip() {
         let data = testPattern(5000, seed: 5)
-        XCTAssertTrue(data.withUnsafeBytes { memory.copyIn(to: 7000, from: $0) })
+        XCTAssertTrue(data.withUnsafeBytes { memory.copyToGuest(at: 7000, from: $0) })
         var out = [UInt8](repeating: 0, count: 5000)
-        XCTAssertTrue(out.withUnsafeMutableBytes { memory.copyOut(from: 7000, into: $0) })
+        XCTAssertTrue(out.withUnsafeMutableBytes { memory.copyFromGuest(at: 7000, into: $0) })
         XCTAssertEqual(out, data)
         XCTAssertEqual(hostBytes(7000, 5000), data)
     }
 
     func testZeroLengthCopiesSucceedAnywhereInside() {
         let empty: [UInt8] = []
-        XCTAssertTrue(empty.withUnsafeBytes { memory.copyIn(to: 0, from: $0) })
-        XCTAssertTrue(empty.withUnsafeBytes { memory.copyIn(to: 16384, from: $0) })
-        XCTAssertFalse(empty.withUnsafeBytes { memory.copyIn(to: 16385, from: $0) })
+        XCTAssertTrue(empty.withUnsafeBytes { memory.copyToGuest(at: 0, from: $0) })
+        XCTAssertTrue(empty.withUnsafeBytes { memory.copyToGuest(at: 16384, from: $0) })
+        XCTAssertFalse(empty.withUnsafeBytes { memory.copyToGuest(at: 16385, from: $0) })
     }
 
     // MARK: Bounds
@@ -128,14 +128,14 @@ final class GuestMemoryTests: XCTestCase {
         let before = snapshot()
         let data = testPattern(64)
         for gpa in [16384 - 63, 16384, UInt64.max - 31, UInt64.max] as [UInt64] {
-            XCTAssertFalse(data.withUnsafeBytes { memory.copyIn(to: gpa, from: $0) }, "gpa \(gpa)")
+            XCTAssertFalse(data.withUnsafeBytes { memory.copyToGuest(at: gpa, from: $0) }, "gpa \(gpa)")
             XCTAssertFalse(memory.zero(at: gpa, count: 64), "gpa \(gpa)")
         }
         XCTAssertFalse(memory.zero(at: 8, count: UInt64.max - 4))   // wraps
         XCTAssertEqual(snapshot(), before)
         var out = [UInt8](repeating: 0x55, count: 64)
-        XCTAssertFalse(out.withUnsafeMutableBytes { memory.copyOut(from: 16384 - 32, into: $0) })
-        XCTAssertFalse(out.withUnsafeMutableBytes { memory.copyOut(from: UInt64.max - 8, into: $0) })
+        XCTAssertFalse(out.withUnsafeMutableBytes { memory.copyFromGuest(at: 16384 - 32, into: $0) })
+        XCTAssertFalse(out.withUnsafeMutableBytes { memory.copyFromGuest(at: UInt64.max - 8, into: $0) })
     }
 
     func testBytesStayWithinOnePage() {
@@ -172,7 +172,7 @@ final class GuestMemoryTests: XCTestCase {
         XCTAssertNotNil(bad.bytes(at: 0, count: 4096))
         XCTAssertNil(bad.bytes(at: 4096, count: 1))
         let data = testPattern(100)
-        XCTAssertFalse(data.withUnsafeBytes { bad.copyIn(to: 4050, from: $0) })
+        XCTAssertFalse(data.withUnsafeBytes { bad.copyToGuest(at: 4050, from: $0) })
         XCTAssertFalse(bad.zero(at: 4096, count: 1))
     }
 
@@ -211,7 +211,7 @@ final class GuestMemoryTests: XCTestCase {
         XCTAssertEqual(m.hostAddress(of: 2 * 4096), Self.hostBase)
         // A copy across both boundaries (inside the run, then to the next run).
         let data = testPattern(4096 + 200, seed: 11)
-        XCTAssertTrue(data.withUnsafeBytes { m.copyIn(to: 4096 - 100, from: $0) })
+        XCTAssertTrue(data.withUnsafeBytes { m.copyToGuest(at: 4096 - 100, from: $0) })
         for (i, byte) in data.enumerated() {
             let gpa = 4096 - 100 + UInt64(i)
             let hostFrame: UInt64 = gpa < 8192 ? 6 + gpa / 4096 : 0

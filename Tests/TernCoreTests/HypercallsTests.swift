@@ -79,7 +79,7 @@ final class HypercallsTests: XCTestCase {
     func errno(_ code: Int32) -> HypercallOutcome { .resume(-Int64(code)) }
 
     func put(_ bytes: [UInt8], at gpa: UInt64, in d: Domain? = nil) {
-        let ok = bytes.withUnsafeBytes { host.memory(of: d ?? domain).copyIn(to: gpa, from: $0) }
+        let ok = bytes.withUnsafeBytes { host.memory(of: d ?? domain).copyToGuest(at: gpa, from: $0) }
         XCTAssertTrue(ok)
     }
 
@@ -87,14 +87,14 @@ final class HypercallsTests: XCTestCase {
 
     func get<T>(_ type: T.Type, at gpa: UInt64, initial: T) -> T {
         var value = initial
-        let ok = withUnsafeMutableBytes(of: &value) { host.memory(of: domain).copyOut(from: gpa, into: $0) }
+        let ok = withUnsafeMutableBytes(of: &value) { host.memory(of: domain).copyFromGuest(at: gpa, into: $0) }
         XCTAssertTrue(ok)
         return value
     }
 
     func guestBytes(_ gpa: UInt64, _ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
-        let ok = out.withUnsafeMutableBytes { host.memory(of: domain).copyOut(from: gpa, into: $0) }
+        let ok = out.withUnsafeMutableBytes { host.memory(of: domain).copyFromGuest(at: gpa, into: $0) }
         XCTAssertTrue(ok)
         return out
     }
@@ -311,7 +311,7 @@ final class HypercallsTests: XCTestCase {
         domain.markStopped(.shutdown, reason: 1)
         XCTAssertEqual(call(TERN_HC_DOMAIN_INFO, 5, 0x10, caller: dom0, vcpu: dom0vcpu), .resume(0))
         var info = tern_domain_info()
-        let ok = withUnsafeMutableBytes(of: &info) { host.memory(of: dom0).copyOut(from: 0x10, into: $0) }
+        let ok = withUnsafeMutableBytes(of: &info) { host.memory(of: dom0).copyFromGuest(at: 0x10, into: $0) }
         XCTAssertTrue(ok)
         XCTAssertEqual(info.domid, 5)
         XCTAssertEqual(info.state, UInt32(TERN_DOMAIN_SHUTDOWN))
@@ -320,7 +320,7 @@ final class HypercallsTests: XCTestCase {
         XCTAssertEqual(name(info).prefix(6), Array("hello".utf8) + [0])
         // Itself, with the privileged flag.
         XCTAssertEqual(call(TERN_HC_DOMAIN_INFO, UInt64(TERN_DOMID_SELF), 0x10, caller: dom0, vcpu: dom0vcpu), .resume(0))
-        let ok2 = withUnsafeMutableBytes(of: &info) { host.memory(of: dom0).copyOut(from: 0x10, into: $0) }
+        let ok2 = withUnsafeMutableBytes(of: &info) { host.memory(of: dom0).copyFromGuest(at: 0x10, into: $0) }
         XCTAssertTrue(ok2)
         XCTAssertEqual(info.domid, 0)
         XCTAssertEqual(info.flags, TERN_DOMAIN_FLAG_PRIVILEGED)
@@ -339,7 +339,7 @@ final class HypercallsTests: XCTestCase {
         host.domains[7] = long
         XCTAssertEqual(call(TERN_HC_DOMAIN_INFO, UInt64(TERN_DOMID_SELF), 0, caller: long), .resume(0))
         var info = tern_domain_info()
-        _ = withUnsafeMutableBytes(of: &info) { host.memory(of: long).copyOut(from: 0, into: $0) }
+        _ = withUnsafeMutableBytes(of: &info) { host.memory(of: long).copyFromGuest(at: 0, into: $0) }
         XCTAssertEqual(name(info), [UInt8](repeating: UInt8(ascii: "n"), count: 31) + [0])
     }
 

@@ -130,13 +130,13 @@ final class InterDomainHost: HypercallHost {
 
     func grant(_ granter: Domain, ref: UInt32, frameGPA: UInt64, to grantee: UInt16, flags: UInt32 = TERN_GRANT_ACCESS) {
         var entry = tern_grant_entry(flags: UInt16(flags), domid: grantee, frame: UInt32(frameGPA >> 12))
-        let ok = withUnsafeBytes(of: &entry) { memory(of: granter).copyIn(to: granter.grants.gpa + UInt64(ref) * 8, from: $0) }
+        let ok = withUnsafeBytes(of: &entry) { memory(of: granter).copyToGuest(at: granter.grants.gpa + UInt64(ref) * 8, from: $0) }
         precondition(ok)
     }
 
     func grantFlags(_ granter: Domain, ref: UInt32) -> UInt16 {
         var entry = tern_grant_entry()
-        _ = withUnsafeMutableBytes(of: &entry) { memory(of: granter).copyOut(from: granter.grants.gpa + UInt64(ref) * 8, into: $0) }
+        _ = withUnsafeMutableBytes(of: &entry) { memory(of: granter).copyFromGuest(at: granter.grants.gpa + UInt64(ref) * 8, into: $0) }
         return entry.flags
     }
 
@@ -155,7 +155,7 @@ final class InterDomainHost: HypercallHost {
         let out = domain.sharedLayout!.control_pages_gpa + 7 * 4096   // a spare control page as scratch
         XCTAssertEqual(call(domain, TERN_HC_EVTCHN_STATUS, UInt64(port), out), 0)
         var status = tern_evtchn_status()
-        _ = withUnsafeMutableBytes(of: &status) { memory(of: domain).copyOut(from: out, into: $0) }
+        _ = withUnsafeMutableBytes(of: &status) { memory(of: domain).copyFromGuest(at: out, into: $0) }
         return status
     }
 

@@ -167,7 +167,7 @@ enum Dom0APIC {
             guard pagingOn else { return linear }
             return GuestPageWalk.translate(linear, cr3: vmcb.cr3) { gpa in
                 var entry: UInt64 = 0
-                return withUnsafeMutableBytes(of: &entry) { memory.copyOut(from: gpa, into: $0) } ? entry : nil
+                return withUnsafeMutableBytes(of: &entry) { memory.copyFromGuest(at: gpa, into: $0) } ? entry : nil
             }
         }
         var bytes: [UInt8] = []
@@ -177,7 +177,7 @@ enum Dom0APIC {
             let inPage = Int(Layout.pageSize - gpa % Layout.pageSize)
             let count = min(inPage, MMIOInstruction.maximumLength - bytes.count)
             var chunk = [UInt8](repeating: 0, count: count)
-            guard chunk.withUnsafeMutableBytes({ memory.copyOut(from: gpa, into: $0) }) else { break }
+            guard chunk.withUnsafeMutableBytes({ memory.copyFromGuest(at: gpa, into: $0) }) else { break }
             bytes += chunk
             linear &+= UInt64(count)
         }
