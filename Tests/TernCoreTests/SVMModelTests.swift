@@ -5,20 +5,7 @@ import TernABI
 /// The pure SVM model: VMCB field offsets and bits (AMD APM vol. 2,
 /// appendix B), the CPUID policy, the I/O and MSR permission maps, and
 /// the user bit in intermediate page-table entries (nested paging).
-final class SVMModelTests: XCTestCase {
-    var page: UnsafeMutableRawPointer!
-    var vmcb: VMCB { VMCB(base: page) }
-
-    override func setUp() {
-        page = .allocate(byteCount: 4096, alignment: 4096)
-        page.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
-    }
-
-    override func tearDown() {
-        page.deallocate()
-        page = nil
-    }
-
+final class SVMModelTests: VMCBPageTestCase {
     func u8(_ offset: Int) -> UInt8 { page.load(fromByteOffset: offset, as: UInt8.self) }
     func u16(_ offset: Int) -> UInt16 { UInt16(u8(offset)) | UInt16(u8(offset + 1)) << 8 }
     func u32(_ offset: Int) -> UInt32 { UInt32(u16(offset)) | UInt32(u16(offset + 2)) << 16 }

@@ -87,3 +87,19 @@ func assertThrowsExactly<E: Error & Equatable, T>(
 extension StaticString {
     var text: String { description }
 }
+
+/// A test case with a zeroed 4 KiB page per test, viewed as a VMCB.
+class VMCBPageTestCase: XCTestCase {
+    var page: UnsafeMutableRawPointer!
+    var vmcb: VMCB { VMCB(base: page) }
+
+    override func setUp() {
+        page = .allocate(byteCount: 4096, alignment: 4096)
+        page.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+    }
+
+    override func tearDown() {
+        page.deallocate()
+        page = nil
+    }
+}

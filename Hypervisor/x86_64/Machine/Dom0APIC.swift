@@ -82,9 +82,8 @@ enum Dom0APIC {
         // Vectors queued in 8259 mode before Dom0 switched to its LAPIC.
         while let vector = vcpu.pendingVectors.popHighest() { lapic.acceptExternal(vector) }
         if let vector = lapic.deliverable {
-            vmcb.virtualInterrupt = VMCB.virtualInterruptMasking | VMCB.virtualIRQ | VMCB.virtualIgnoreTPR
-                | UInt64(vector >> 4) << VMCB.virtualInterruptPriorityShift
-                | UInt64(vector) << VMCB.virtualInterruptVectorShift
+            // Its priority class (vector bits 7:4) as V_INTR_PRIO.
+            vmcb.virtualInterrupt = VMCB.virtualInterruptOffer(vector: vector, priority: UInt64(vector >> 4))
             offered = vector
         } else {
             vmcb.virtualInterrupt = VMCB.virtualInterruptMasking
@@ -112,17 +111,8 @@ enum Dom0APIC {
         guard let bytes = instructionBytes(domain, vmcb), let instruction = MMIOInstruction.decode(bytes) else {
             return false
         }
-        let register = offset & ~0xF
-        let now = SystemTime.nowNanoseconds()
-        var effect = VirtualLAPIC.Effect.none
-        switch instruction.operation {
-        case .load(let n):
-            setRegister(n, UInt64(lapic.read(register, now: now)), vcpu, vmcb)
-        case .store(let n):
-            effect = lapic.write(register, UInt32(truncatingIfNeeded: getRegister(n, vcpu, vmcb)), now: now)
-        case .storeImmediate(let value):
-            effect = lapic.write(register, value, now: now)
-        }
+        let effect = lapic.perform(instruction, atPageOffset: offset, now: SystemTime.nowNanoseconds(),
+                                   context: &vcpu.context, vmcb: vmcb)
         switch effect {
         case .none: break
         case .endOfInterrupt(let vector):
@@ -182,51 +172,5 @@ enum Dom0APIC {
             linear &+= UInt64(count)
         }
         return bytes.isEmpty ? nil : bytes
-    }
-
-    /// General register n in ModRM order (0 RAX ... 15 R15).
-    static func getRegister(_ n: Int, _ vcpu: VCPU, _ vmcb: VMCB) -> UInt64 {
-        let r = vcpu.context.registers
-        switch n {
-        case 0: return vmcb.rax
-        case 1: return r.rcx
-        case 2: return r.rdx
-        case 3: return r.rbx
-        case 4: return vmcb.rsp
-        case 5: return r.rbp
-        case 6: return r.rsi
-        case 7: return r.rdi
-        case 8: return r.r8
-        case 9: return r.r9
-        case 10: return r.r10
-        case 11: return r.r11
-        case 12: return r.r12
-        case 13: return r.r13
-        case 14: return r.r14
-        default: return r.r15
-        }
-    }
-
-    /// A 32-bit load: the register's upper half is cleared (64-bit mode).
-    static func setRegister(_ n: Int, _ value: UInt64, _ vcpu: VCPU, _ vmcb: VMCB) {
-        let v = value & 0xFFFF_FFFF
-        switch n {
-        case 0: vmcb.rax = v
-        case 1: vcpu.context.registers.rcx = v
-        case 2: vcpu.context.registers.rdx = v
-        case 3: vcpu.context.registers.rbx = v
-        case 4: vmcb.rsp = v
-        case 5: vcpu.context.registers.rbp = v
-        case 6: vcpu.context.registers.rsi = v
-        case 7: vcpu.context.registers.rdi = v
-        case 8: vcpu.context.registers.r8 = v
-        case 9: vcpu.context.registers.r9 = v
-        case 10: vcpu.context.registers.r10 = v
-        case 11: vcpu.context.registers.r11 = v
-        case 12: vcpu.context.registers.r12 = v
-        case 13: vcpu.context.registers.r13 = v
-        case 14: vcpu.context.registers.r14 = v
-        default: vcpu.context.registers.r15 = v
-        }
     }
 }

@@ -11,10 +11,9 @@ enum Exits {
     static let vmmcallLength: UInt64 = 3   // 0F 01 D9
     static let hltLength: UInt64 = 1       // F4
     static let cpuidLength: UInt64 = 2     // 0F A2
-    static let msrLength: UInt64 = 2       // 0F 32 / 0F 30
+    static let invdLength: UInt64 = 2      // 0F 08
+    static let msrLength = MSRExit.instructionLength   // 0F 32 / 0F 30
 
-    /// Nested page fault error code bits P (present) and RW (write).
-    static let nestedFaultPresentWrite: UInt64 = 1 << 0 | 1 << 1
     static let undefinedOpcode: UInt64 = 6
     static let generalProtection: UInt64 = 13
 
@@ -48,10 +47,10 @@ enum Exits {
         case SVMExit.ioio:
             return io(vcpu, domain, vmcb)
         case SVMExit.nestedPageFault:
-            let info = vmcb.exitInfo1
-            let access: StaticString = info & (1 << 4) != 0 ? "instruction fetch" : info & (1 << 1) != 0 ? "write" : "read"
+            let fault = NestedPageFault(exitInfo1: vmcb.exitInfo1, exitInfo2: vmcb.exitInfo2)
+            let access = fault.accessKind
+            let gpa = fault.address
             if domain.privileged {
-                let gpa = vmcb.exitInfo2
                 if gpa >= Dom0APIC.page && gpa < Dom0APIC.page + Layout.pageSize
                     && Dom0APIC.emulate(vcpu, domain, vmcb, offset: Int(gpa - Dom0APIC.page)) {
                     return .resume
@@ -59,11 +58,10 @@ enum Exits {
                 refuseAccess(domain, vmcb, access)
                 return .resume
             }
-            let gpa = vmcb.exitInfo2
             // A write to a page present in the nested table (error code
             // P and RW, APM vol. 2, 15.25.6): a read-only grant mapping or
             // the device page. The guest gets #GP, as for a refused access.
-            if info & nestedFaultPresentWrite == nestedFaultPresentWrite {
+            if fault.isWriteToPresentPage {
                 let what: StaticString = gpa >= domain.grants.windowGPA && domain.grants.windowSlot(of: gpa & ~(Layout.pageSize - 1)) != nil
                     ? "a read-only grant mapping" : "its read-only device page"
                 domain.refusedAccesses &+= 1
@@ -74,7 +72,7 @@ enum Exits {
                 inject(vmcb, vector: generalProtection, errorCode: 0)
                 return .resume
             }
-            crash(domain, "nested page fault: \(access) at GPA \(hex: gpa), RIP \(hex: vmcb.rip), error \(hex: info) (outside its memory)")
+            crash(domain, "nested page fault: \(access) at GPA \(hex: gpa), RIP \(hex: vmcb.rip), error \(hex: fault.errorCode) (outside its memory)")
             return .reschedule
         case SVMExit.shutdown:
             crash(domain, "triple fault (shutdown) at RIP \(hex: vmcb.rip)")
@@ -87,7 +85,7 @@ enum Exits {
             inject(vmcb, vector: undefinedOpcode)
             return .resume
         case SVMExit.invd:
-            vmcb.rip &+= 2   // 0F 08: nothing to invalidate for a guest
+            vmcb.rip &+= invdLength   // nothing to invalidate for a guest
             return .resume
         default:
             crash(domain, "unexpected #VMEXIT \(hex: code) (\(SVMExit.name(code))) at RIP \(hex: vmcb.rip)")
@@ -151,88 +149,64 @@ enum Exits {
 
     /// The few MSRs a PV guest may read; everything else is #GP, as on a
     /// CPU without that MSR. Writes only to PAT (validated by hardware
-    /// rules: each byte a valid memory type) are accepted.
+    /// rules: each byte a valid memory type) and EFER are accepted. The
+    /// decisions are MSRExit's (Model).
     static func msr(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB) -> Next {
-        let isWrite = vmcb.exitInfo1 & 1 != 0
-        let index = UInt32(truncatingIfNeeded: vcpu.context.registers.rcx)
-        let value = (vcpu.context.registers.rdx << 32) | (vmcb.rax & 0xFFFF_FFFF)
+        let access = MSRExit(exitInfo1: vmcb.exitInfo1, rcx: vcpu.context.registers.rcx,
+                             rdx: vcpu.context.registers.rdx, rax: vmcb.rax)
+        let index = access.index
         var result: UInt64?
-        if isWrite {
-            switch index {
-            case GuestMSRs.pat where isValidPAT(value):
+        if access.isWrite {
+            switch MSRExit.write(index, access.value, currentEFER: vmcb.efer, privileged: domain.privileged) {
+            case .pat(let value):
                 vmcb.guestPAT = value
                 result = 0
-            case GuestMSRs.efer where value & ~(GuestMSRs.eferWritable | GuestMSRs.eferLMA) == 0:
-                // SVME stays set (VMRUN needs it); LMA is the CPU's to set,
-                // so the value written for it (read back, OR-ed) is ignored.
-                vmcb.efer = (vmcb.efer & GuestMSRs.eferLMA) | (value & GuestMSRs.eferWritable) | SVM.eferSVME
+            case .efer(let value):
+                vmcb.efer = value
                 result = 0
-            default:
-                // Dom0 drives the platform: writes Tern does not model are
-                // dropped rather than faulted (no real MSR is touched).
-                result = domain.privileged ? 0 : nil
+            case .dropped: result = 0
+            case .refused: result = nil
             }
         } else {
-            switch index {
-            case GuestMSRs.efer: result = vmcb.efer & ~SVM.eferSVME
-            case GuestMSRs.pat: result = vmcb.guestPAT
-            case GuestMSRs.tsc: result = tern_rdtsc()
-            case GuestMSRs.apicBase: result = GuestMSRs.apicBaseValue
-            default: result = domain.privileged ? 0 : nil
-            }
+            result = MSRExit.read(index, efer: vmcb.efer, pat: vmcb.guestPAT, privileged: domain.privileged,
+                                  tsc: { tern_rdtsc() })
         }
-        if result != nil && !isKnown(index) {
-            let what: StaticString = isWrite ? "wrmsr" : "rdmsr"
+        if result != nil && !MSRExit.isKnown(index) {
+            let what: StaticString = access.isWrite ? "wrmsr" : "rdmsr"
             Log.debug("d\(domain.id): \(what) \(hex: index) emulated as 0/ignored")
         }
         guard let r = result else {
             inject(vmcb, vector: generalProtection, errorCode: 0)
             return .resume
         }
-        if !isWrite {
-            vmcb.rax = r & 0xFFFF_FFFF
-            vcpu.context.registers.rdx = r >> 32
+        if !access.isWrite {
+            let registers = MSRExit.resultRegisters(r)
+            vmcb.rax = registers.rax
+            vcpu.context.registers.rdx = registers.rdx
         }
         vmcb.rip &+= msrLength
         return .resume
     }
 
-    static func isKnown(_ msr: UInt32) -> Bool {
-        msr == GuestMSRs.efer || msr == GuestMSRs.pat || msr == GuestMSRs.tsc || msr == GuestMSRs.apicBase
-    }
-
-    static func isValidPAT(_ value: UInt64) -> Bool {
-        for i in 0..<8 {
-            let type = (value >> UInt64(8 * i)) & 0xFF
-            if type == 2 || type == 3 || type > 7 { return false }
-        }
-        return true
-    }
-
     /// Port I/O from a guest without I/O rights: reads see all ones,
-    /// writes are dropped (as on an empty bus). EXITINFO1 (APM 15.10.2):
-    /// bit 0 IN, bits 4-6 operand size, bits 16-31 port; EXITINFO2 holds
-    /// the next RIP.
+    /// writes are dropped (as on an empty bus). Dom0's emulated byte ports
+    /// (its console UART, the 8259) go to their models. Decoding is
+    /// IOExit's (Model; APM vol. 2, 15.10.2).
     static func io(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB) -> Next {
-        let info = vmcb.exitInfo1
-        let port = UInt16(truncatingIfNeeded: info >> 16)
-        let isIn = info & 1 != 0, isString = info & (1 << 2) != 0
-        if domain.id == 0 && !isString && (Dom0Console.ports.contains(port) || Dom0PIC.ports.contains(port)) {
+        let exit = IOExit(exitInfo1: vmcb.exitInfo1, exitInfo2: vmcb.exitInfo2)
+        let port = exit.port, isIn = exit.isIn
+        if domain.id == 0 && !exit.isString && (Dom0Console.ports.contains(port) || Dom0PIC.ports.contains(port)) {
             let byte = UInt8(truncatingIfNeeded: vmcb.rax)
             let value = Dom0Console.ports.contains(port)
                 ? Dom0Console.access(port: port, isIn: isIn, value: byte, domain: domain)
                 : Dom0PIC.access(port: port, isIn: isIn, value: byte)
-            if isIn { vmcb.rax = (vmcb.rax & ~0xFF) | UInt64(value) }
-            vmcb.rip = vmcb.exitInfo2
+            if isIn { vmcb.rax = IOExit.byteRead(rax: vmcb.rax, value: value) }
+            vmcb.rip = exit.nextRIP
             return .resume
         }
-        if isIn {
-            let sizeBits = (info >> 4) & 0x7
-            let mask: UInt64 = sizeBits & 1 != 0 ? 0xFF : sizeBits & 2 != 0 ? 0xFFFF : 0xFFFF_FFFF
-            vmcb.rax = (vmcb.rax & ~mask) | mask
-        }
+        if isIn { vmcb.rax = exit.allOnesRead(rax: vmcb.rax) }
         Log.debug("d\(domain.id): port \(hex: port) access denied at RIP \(hex: vmcb.rip)")
-        vmcb.rip = vmcb.exitInfo2
+        vmcb.rip = exit.nextRIP
         return .resume
     }
 

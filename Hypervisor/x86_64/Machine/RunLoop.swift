@@ -97,8 +97,7 @@ enum RunLoop {
             vcpu.upcallPending = false
         }
         guard vector != 0 else { return }
-        vmcb.virtualInterrupt = VMCB.virtualInterruptMasking | VMCB.virtualIRQ | VMCB.virtualIgnoreTPR
-            | (0xF << VMCB.virtualInterruptPriorityShift) | UInt64(vector) << VMCB.virtualInterruptVectorShift
+        vmcb.virtualInterrupt = VMCB.virtualInterruptOffer(vector: vector, priority: VMCB.virtualInterruptHighestPriority)
     }
 
     /// Dom0's upcall is an interrupt on the ISA IRQ its driver named

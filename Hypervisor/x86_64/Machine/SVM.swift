@@ -8,7 +8,7 @@ enum SVM {
     static let vmCRDisabled: UInt64 = 1 << 4        // SVMDIS: firmware locked SVM off
     static let hostSaveAreaMSR: UInt32 = 0xC001_0117 // VM_HSAVE_PA
     static let eferMSR: UInt32 = 0xC000_0080
-    static let eferSVME: UInt64 = 1 << 12
+    static let eferSVME = MSRExit.eferSVME     // APM vol. 2, 15.4
     static let cpuidExtendedFeatures: UInt32 = 0x8000_0001
     static let cpuidSVMFeatures: UInt32 = 0x8000_000A
     static let extECXSVM: UInt32 = 1 << 2

@@ -94,6 +94,16 @@ public struct VMCB {
     public static let virtualIgnoreTPR: UInt64 = 1 << 20
     public static let virtualInterruptMasking: UInt64 = 1 << 24
     public static let virtualInterruptVectorShift: UInt64 = 32
+    /// V_INTR_PRIO is 4 bits (19:16); 0xF is the highest (Tern's PV
+    /// upcalls, which set V_IGN_TPR as well).
+    public static let virtualInterruptHighestPriority: UInt64 = 0xF
+
+    /// V_INTR offering a virtual interrupt: V_IRQ at `vector` with
+    /// `priority` (V_INTR_PRIO, 4 bits), V_IGN_TPR and V_INTR_MASKING set.
+    public static func virtualInterruptOffer(vector: UInt8, priority: UInt64) -> UInt64 {
+        virtualInterruptMasking | virtualIRQ | virtualIgnoreTPR
+            | priority << virtualInterruptPriorityShift | UInt64(vector) << virtualInterruptVectorShift
+    }
 
     /// EVENTINJ (APM vol. 2, 15.20): vector, type, error-code valid, valid.
     public static let eventValid: UInt64 = 1 << 31
