@@ -9,6 +9,12 @@ extension UnsafeRawBufferPointer {
         }
     }
 
+    /// Whether the bytes start with an ASCII literal (as `equals`, no String).
+    public func hasPrefix(_ text: StaticString) -> Bool {
+        let length = text.utf8CodeUnitCount
+        return count >= length && UnsafeRawBufferPointer(rebasing: self[0..<length]).equals(text)
+    }
+
     /// Little-endian fixed-width loads; nil when the read would leave the
     /// buffer (the caller turns that into a "truncated" error).
     public func u32(at offset: Int) -> UInt32? {

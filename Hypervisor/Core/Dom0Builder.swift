@@ -206,3 +206,19 @@ public enum Dom0Builder {
         return out
     }
 }
+
+extension Dom0Builder.Error {
+    /// Why Dom0 could not be built, for the log.
+    public var message: LogMessage {
+        switch self {
+        case .badImage(let e): return "kernel is not a loadable x86-64 ELF (\(e.message))"
+        case .noPVHEntry: return "kernel has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); boot the uncompressed vmlinux"
+        case .outOfMemory(let needed, let free): return "out of memory: needs \(needed) frames, \(free) free (lower dom0_mem=)"
+        case .kernelOutsideDom0Memory(let s, let e): return "kernel at \(hex: s)-\(hex: e) is not in Dom0's memory"
+        case .initrdDoesNotFit(let size): return "initramfs (\(size) bytes) does not fit in Dom0's memory (raise dom0_mem=)"
+        case .startInfoDoesNotFit: return "start info does not fit"
+        case .mapping: return "nested page table mapping failed"
+        case .hostMemoryUnreachable: return "host memory unreachable"
+        }
+    }
+}

@@ -340,3 +340,23 @@ public enum DomainBuilder {
         withUnsafeBytes(of: &info) { _ = memory.copyToGuest(at: layout.startInfo, from: $0) }
     }
 }
+
+extension DomainBuilder.Error {
+    /// Why the domain could not be built, for the log.
+    public var message: LogMessage {
+        switch self {
+        case .badMemorySize(let bytes):
+            return "mem=\(bytes) bytes: must be 2 MiB to 64 GiB, in 2 MiB steps"
+        case .badImage(let e):
+            return "not a loadable x86-64 ELF executable (\(e.message))"
+        case .imageOutsideMemory(let s, let e, let limit):
+            return "image spans \(hex: s)-\(hex: e), guest memory for it ends at \(hex: limit) (raise mem=)"
+        case .outOfMemory(let needed, let free):
+            return "out of memory: needs \(needed) frames, \(free) free"
+        case .mapping:
+            return "nested page table mapping failed"
+        case .hostMemoryUnreachable:
+            return "host memory unreachable"
+        }
+    }
+}

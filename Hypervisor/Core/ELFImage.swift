@@ -114,3 +114,22 @@ public struct ELFImage {
         return nil
     }
 }
+
+extension ELFImage.Error {
+    /// What is wrong with the image, for the log.
+    public var message: LogMessage {
+        switch self {
+        case .tooSmall(let n): return "\(n) bytes is too small"
+        case .notELF: return "no ELF magic"
+        case .not64BitLittleEndian: return "not 64-bit little-endian"
+        case .notX86_64(let m): return "machine \(m), not x86-64"
+        case .notExecutable(let t): return "type \(t), not an executable"
+        case .badProgramHeaders: return "bad program header table"
+        case .segmentOutsideFile(let i): return "segment \(i) outside the file"
+        case .segmentFileLargerThanMemory(let i): return "segment \(i) file size exceeds memory size"
+        case .segmentWraps(let i): return "segment \(i) wraps around"
+        case .noLoadableSegment: return "no loadable segment"
+        case .tooManySegments(let n): return "\(n) segments"
+        }
+    }
+}

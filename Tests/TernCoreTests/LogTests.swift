@@ -152,4 +152,23 @@ final class LogTests: XCTestCase {
         let message: LogMessage = long.withUnsafeBytes { "\(text: $0)" }
         XCTAssertEqual(render(message), String(repeating: "y", count: LogMessage.capacity - 3) + "...")
     }
+
+    /// An error's text sits next to its type; a builder's error nests the ELF one.
+    func testErrorMessagesNestTheELFError() {
+        XCTAssertEqual(render(DomainBuilder.Error.badImage(.notX86_64(3)).message),
+                       "not a loadable x86-64 ELF executable (machine 3, not x86-64)")
+        XCTAssertEqual(render(Dom0Builder.Error.badImage(.notELF).message),
+                       "kernel is not a loadable x86-64 ELF (no ELF magic)")
+        XCTAssertEqual(render(DomainBuilder.Error.outOfMemory(neededFrames: 5, freeFrames: 2).message),
+                       "out of memory: needs 5 frames, 2 free")
+    }
+
+    func testHasPrefix() {
+        Array("tsc_early_khz=1000".utf8).withUnsafeBytes {
+            XCTAssertTrue($0.hasPrefix("tsc_early_khz="))
+            XCTAssertTrue($0.hasPrefix(""))
+            XCTAssertFalse($0.hasPrefix("tsc_early_khz=10000"))
+            XCTAssertFalse($0.hasPrefix("tsc_khz="))
+        }
+    }
 }

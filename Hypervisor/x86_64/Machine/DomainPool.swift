@@ -20,7 +20,7 @@ enum DomainPool {
                                                         frames: &Platform.frames!))
                 ready += 1
             } catch {
-                Log.warning("pool: cannot prepare another shell of \(bytes: memoryBytes): \(Domains.buildErrorText(error))")
+                Log.warning("pool: cannot prepare another shell of \(bytes: memoryBytes): \(error.message)")
                 break
             }
         }

@@ -7,22 +7,9 @@ enum LAPIC {
     static let baseMSRGlobalEnable: UInt64 = 1 << 11
     static let baseAddressMask: UInt64 = 0x000F_FFFF_FFFF_F000
 
-    // Register offsets (APM vol. 2, table 16-2).
-    static let id: UInt64 = 0x20
-    static let taskPriority: UInt64 = 0x80
-    static let eoi: UInt64 = 0xB0
-    static let spuriousVector: UInt64 = 0xF0
-    static let lvtTimer: UInt64 = 0x320
-    static let lvtLINT0: UInt64 = 0x350
-    static let lvtLINT1: UInt64 = 0x360
-    static let lvtError: UInt64 = 0x370
-    static let timerInitialCount: UInt64 = 0x380
-    static let timerCurrentCount: UInt64 = 0x390
-    static let timerDivide: UInt64 = 0x3E0
-    static let inService: UInt64 = 0x100       // ISR: 8 registers, 16 bytes apart
-    static let registerStride: UInt64 = 0x10
-    static let logicalDestination: UInt64 = 0xD0
-    static let destinationFormat: UInt64 = 0xE0
+    /// Register offsets (Model/XAPICRegister.swift).
+    typealias Register = XAPICRegister
+
     static let flatModel: UInt32 = 0xFFFF_FFFF
     static let allLogicalGroups: UInt32 = 0xFF00_0000
 
@@ -42,8 +29,8 @@ enum LAPIC {
         return msr & baseAddressMask
     }
 
-    static func read(_ register: UInt64) -> UInt32 { tern_mmio_read32(Layout.lapicVirtual + register) }
-    static func write(_ register: UInt64, _ value: UInt32) { tern_mmio_write32(Layout.lapicVirtual + register, value) }
+    static func read(_ register: Int) -> UInt32 { tern_mmio_read32(Layout.lapicVirtual + UInt64(register)) }
+    static func write(_ register: Int, _ value: UInt32) { tern_mmio_write32(Layout.lapicVirtual + UInt64(register), value) }
 
     /// Software-enables the LAPIC with every local interrupt masked. In
     /// the flat logical model with every bit of the logical ID set, it
@@ -51,55 +38,55 @@ enum LAPIC {
     /// IOAPIC and MSIs with its own (virtual) LAPIC's logical ID (Linux's
     /// flat mode), and this is the one CPU (SDM vol. 3, 10.6.2.2).
     static func enable() {
-        write(taskPriority, 0)
-        write(destinationFormat, flatModel)
-        write(logicalDestination, allLogicalGroups)
-        write(lvtLINT0, lvtMasked)
-        write(lvtLINT1, lvtMasked)
-        write(lvtError, lvtMasked)
-        write(lvtTimer, lvtMasked)
-        write(spuriousVector, softwareEnable | UInt32(Layout.Vector.lapicSpurious))
+        write(Register.tpr, 0)
+        write(Register.dfr, flatModel)
+        write(Register.ldr, allLogicalGroups)
+        write(Register.lvtLINT0, lvtMasked)
+        write(Register.lvtLINT1, lvtMasked)
+        write(Register.lvtError, lvtMasked)
+        write(Register.lvtTimer, lvtMasked)
+        write(Register.svr, softwareEnable | UInt32(Layout.Vector.lapicSpurious))
     }
 
-    static func endOfInterrupt() { write(eoi, 0) }
+    static func endOfInterrupt() { write(Register.eoi, 0) }
 
     /// Whether `vector` is in service: a fixed interrupt (IOAPIC, MSI) is,
     /// until its EOI; one from the 8259 through LINT0 in ExtINT mode is
     /// not (and takes no EOI). SDM vol. 3, 10.8.4.
     static func isInService(_ vector: UInt8) -> Bool {
-        read(inService + UInt64(vector / 32) * registerStride) & (1 << UInt32(vector % 32)) != 0
+        read(Register.isr + Int(vector / 32) * Register.stride) & (1 << UInt32(vector % 32)) != 0
     }
 
     /// Lets the 8259 PIC's interrupts through LINT0 (virtual-wire mode),
     /// for Dom0 driving the legacy interrupt controller.
-    static func enableLegacyPICInput() { write(lvtLINT0, lvtExtINT) }
+    static func enableLegacyPICInput() { write(Register.lvtLINT0, lvtExtINT) }
 
     /// Starts a masked one-shot countdown from the maximum (calibration).
     static func startFreeRunning() {
-        write(timerDivide, divideBy16)
-        write(lvtTimer, lvtMasked | UInt32(Layout.Vector.lapicTimer))
-        write(timerInitialCount, UInt32.max)
+        write(Register.timerDivide, divideBy16)
+        write(Register.lvtTimer, lvtMasked | UInt32(Layout.Vector.lapicTimer))
+        write(Register.timerInitial, UInt32.max)
     }
 
-    static var currentCount: UInt32 { read(timerCurrentCount) }
+    static var currentCount: UInt32 { read(Register.timerCurrent) }
 
     /// Periodic mode on Tern's timer vector: HostTimer arms each countdown
     /// and re-arms it at each interrupt, so a period repeats only when an
     /// interrupt was not taken (a guard against lost ones, HostTimer.swift).
     static func startPeriodic() {
-        write(timerDivide, divideBy16)
-        write(lvtTimer, lvtTimerPeriodic | UInt32(Layout.Vector.lapicTimer))
+        write(Register.timerDivide, divideBy16)
+        write(Register.lvtTimer, lvtTimerPeriodic | UInt32(Layout.Vector.lapicTimer))
     }
 
     /// Interrupt after `counts` (divide by 16), replacing any countdown
     /// (a write of the initial count restarts it, APM vol. 2, 16.4.1).
     static func startCountdown(_ counts: UInt64) {
-        write(timerInitialCount, UInt32(max(1, min(counts, UInt64(UInt32.max)))))
+        write(Register.timerInitial, UInt32(max(1, min(counts, UInt64(UInt32.max)))))
     }
 
     /// Makes the LAPIC evaluate its pending interrupts again: writing the
     /// task priority does (SDM vol. 3, 10.8.3.1). Under QEMU's TCG this
     /// raises again an interrupt request the CPU lost while the vector
     /// stayed in the IRR; on hardware it is a no-op.
-    static func reevaluatePending() { write(taskPriority, read(taskPriority)) }
+    static func reevaluatePending() { write(Register.tpr, read(Register.tpr)) }
 }

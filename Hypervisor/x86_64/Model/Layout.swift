@@ -68,6 +68,14 @@ public enum Layout {
         public static let tss: UInt16 = 0x18
     }
 
+    /// Dom0's selectors at its PVH entry (flat 32-bit code and data, a busy
+    /// TSS; the PVH spec leaves the values open: Linux loads its own GDT).
+    public enum PVHSelector {
+        public static let code32: UInt16 = 0x10
+        public static let data: UInt16 = 0x18
+        public static let tss: UInt16 = 0x20
+    }
+
     /// LAPIC timer rate once calibrated.
     public static let timerHz: UInt64 = 100
 

@@ -6,18 +6,8 @@
 /// page at 0xFEE00000 and by the run loop. Pure: time comes in as
 /// nanoseconds, effects go out as return values.
 public struct VirtualLAPIC {
-    /// Register offsets in the 4 KiB page (each register is 32 bits wide,
-    /// 16-byte aligned).
-    public enum Register {
-        public static let id = 0x020, version = 0x030, tpr = 0x080, apr = 0x090, ppr = 0x0A0
-        public static let eoi = 0x0B0, rrd = 0x0C0, ldr = 0x0D0, dfr = 0x0E0, svr = 0x0F0
-        public static let isr = 0x100, tmr = 0x180, irr = 0x200, esr = 0x280, lvtCMCI = 0x2F0
-        public static let icrLow = 0x300, icrHigh = 0x310
-        public static let lvtTimer = 0x320, lvtThermal = 0x330, lvtPerf = 0x340
-        public static let lvtLINT0 = 0x350, lvtLINT1 = 0x360, lvtError = 0x370
-        public static let timerInitial = 0x380, timerCurrent = 0x390, timerDivide = 0x3E0
-        public static let selfIPI = 0x3F0
-    }
+    /// Register offsets in the 4 KiB page (Model/XAPICRegister.swift).
+    public typealias Register = XAPICRegister
 
     /// Version 0x14 (integrated APIC), 6 LVT entries (max LVT index 5).
     public static let versionValue: UInt32 = 0x0005_0014

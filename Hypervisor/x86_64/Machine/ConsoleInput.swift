@@ -1,0 +1,38 @@
+/// Who gets what is typed on the serial console: Dom0 (when it exists) or
+/// Tern. Ctrl-A three times in a row switches, as in Xen. (Under QEMU's
+/// `-serial mon:stdio`, Ctrl-A is QEMU's own escape: type Ctrl-A Ctrl-A to
+/// send one Ctrl-A, so six presses in all.) Polled at each timer tick.
+enum ConsoleInput {
+    static let switchByte: UInt8 = 0x01      // Ctrl-A
+    static let switchPresses = 3
+    // SAFETY (both): only poll() touches them, from the run loop's tick.
+    nonisolated(unsafe) static var toDom0 = true
+    nonisolated(unsafe) static var presses = 0
+
+    /// Reads only while Dom0's receive FIFO has room: what is not read yet
+    /// waits in the UART (and in whatever feeds it), so typing ahead or
+    /// pasting loses nothing.
+    static func poll() {
+        while !(toDom0 && Dom0Console.uart.receiveFull), let byte = Serial.readByte() {
+            if byte == switchByte {
+                presses += 1
+                if presses == switchPresses {
+                    presses = 0
+                    toDom0.toggle()
+                    let who: StaticString = toDom0 ? "Dom0" : "Tern"
+                    Log.info("console input now goes to \(who) (Ctrl-A three times switches)")
+                }
+                continue
+            }
+            // Fewer than three Ctrl-A: they were meant for the target.
+            for _ in 0..<presses { deliver(switchByte) }
+            presses = 0
+            deliver(byte)
+        }
+    }
+
+    static func deliver(_ byte: UInt8) {
+        guard toDom0, let dom0 = Domains.domain(0), !dom0.state.isStopped else { return }
+        Dom0Console.input(byte, domain: dom0)
+    }
+}

@@ -1,0 +1,72 @@
+import TernABI
+import TernCPU
+
+/// The toolstack's pause, unpause, shutdown and destroy, and the end of a
+/// domain: cut loose, its frames returned, its id free again.
+extension Domains {
+    /// TERN_HC_DOMAIN_CONTROL (checked by Core/DomainControl.swift).
+    static func control(_ domain: Domain, _ operation: DomainOperation) {
+        domain.name.withUnsafeBytes { name in
+            switch operation {
+            case .pause:
+                domain.pause()
+                Log.info("d\(domain.id) \(text: name): paused by the toolstack")
+            case .unpause:
+                domain.unpause()
+                Log.debug("d\(domain.id) \(text: name): unpaused by the toolstack")
+            case .shutdown, .destroy:
+                Exits.flushConsole(domain)
+                let what: StaticString = operation == .shutdown ? "shut down" : "destroyed"
+                Log.info("d\(domain.id) \(text: name): \(what) by the toolstack")
+                domain.markStopped(.shutdown, reason: UInt64(TERN_SHUTDOWN_POWEROFF), tsc: tern_rdtsc())
+                destroy(domain)
+            }
+        }
+    }
+
+    /// Stops a domain for good: it is cut loose from the others
+    /// (DomainTeardown), then its memory goes back, unless others still map
+    /// its grants: then it stays, dying, until the last one unmaps.
+    static func destroy(_ domain: Domain) {
+        let destroyStart = tern_rdtsc()
+        scheduler.remove(domainID: domain.id)
+        ASIDs.forget(domainID: domain.id)
+        if domain.privileged { Dom0APIC.reset() }
+        DomainTeardown.disconnect(domain, host: GuestHypercallHost())
+        if domain.grants.mappedByOthers > 0 {
+            domain.state = .dying
+            domain.name.withUnsafeBytes { name in
+                Log.info("d\(domain.id) \(text: name): dying: \(domain.grants.mappedByOthers) grant mappings by other domains keep its memory until they unmap")
+            }
+            return
+        }
+        release(domain)
+        logTiming(domain, destroyCycles: tern_rdtsc() &- destroyStart)
+    }
+
+    /// Returns every frame of a stopped domain and frees its id.
+    static func release(_ domain: Domain) {
+        let before = Platform.frames!.freeFrames
+        let frames = domain.memoryFrameCount + domain.overheadFrames.count
+        let failures = DomainBuilder.release(domain, allocator: &Platform.frames!)
+        table[Int(domain.id)] = nil
+        if failures != 0 { Log.error("d\(domain.id): \(failures) frames would not free (bookkeeping bug)") }
+        domain.name.withUnsafeBytes { name in
+            Log.info("d\(domain.id) \(text: name): destroyed, \(frames) frames returned, free frames \(before) -> \(Platform.frames!.freeFrames)")
+        }
+        if !table.contains(where: { $0 != nil }) {
+            Log.info("No guests left: \(Platform.frames!.freeFrames) free frames (\(freeFramesBeforeGuests) before the first guest)")
+        }
+    }
+
+    /// "dN name: timing: create X us, first run Y us after, run to stop Z
+    /// us, destroy W us" (make bench reads these lines).
+    static func logTiming(_ domain: Domain, destroyCycles: UInt64) {
+        let t = domain.timing
+        func us(_ cycles: UInt64) -> UInt64 { BootPhases.microseconds(cycles: cycles, tscHz: Platform.tscHz) }
+        guard t.firstRun != 0, t.stopped >= t.firstRun else { return }
+        domain.name.withUnsafeBytes { name in
+            Log.info("d\(domain.id) \(text: name): timing: create \(us(t.built &- t.buildStart)) us, run to stop \(us(t.stopped &- t.firstRun)) us, destroy \(us(destroyCycles)) us")
+        }
+    }
+}

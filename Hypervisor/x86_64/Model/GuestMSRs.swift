@@ -1,0 +1,24 @@
+/// MSRs Tern lets every guest own outright: their values live in the VMCB
+/// and move with VMLOAD/VMSAVE, so passing them through leaks nothing.
+public enum GuestMSRs {
+    public static let fsBase: UInt32 = 0xC000_0100
+    public static let gsBase: UInt32 = 0xC000_0101
+    public static let kernelGSBase: UInt32 = 0xC000_0102
+    /// Saved and restored by VMSAVE/VMLOAD with the guest's VMCB (APM vol. 2,
+    /// 15.5.2), so every guest may own them.
+    public static let passThrough: [UInt32] = [fsBase, gsBase, kernelGSBase, star, lstar, cstar, sfmask,
+                                               sysenterCS, sysenterESP, sysenterEIP]
+    public static let star: UInt32 = 0xC000_0081, lstar: UInt32 = 0xC000_0082
+    public static let cstar: UInt32 = 0xC000_0083, sfmask: UInt32 = 0xC000_0084
+    public static let sysenterCS: UInt32 = 0x174, sysenterESP: UInt32 = 0x175, sysenterEIP: UInt32 = 0x176
+    public static let efer: UInt32 = 0xC000_0080
+    public static let pat: UInt32 = 0x277
+    public static let tsc: UInt32 = 0x10
+    public static let apicBase: UInt32 = 0x1B
+    /// What a guest reads from IA32_APIC_BASE: the xAPIC at 0xFEE00000,
+    /// enabled, this is the boot CPU (Tern emulates that LAPIC for Dom0).
+    public static let apicBaseValue: UInt64 = 0xFEE0_0000 | 1 << 11 | 1 << 8
+    /// EFER bits a guest may set: SCE, LME, NXE (LMA follows paging).
+    public static let eferWritable: UInt64 = 1 << 0 | 1 << 8 | 1 << 11
+    public static let eferLMA: UInt64 = 1 << 10
+}
