@@ -11,9 +11,13 @@ CLANG  ?= clang
 TERN_LD ?= ld.lld
 NASM   ?= nasm
 
-SWIFT_SOURCES := $(wildcard Hypervisor/Core/*.swift) \
-                 $(wildcard Hypervisor/x86_64/Model/*.swift) \
-                 $(wildcard Hypervisor/x86_64/Machine/*.swift)
+# Two Embedded Swift modules, so that the compiler enforces the layers:
+# TernCore (Core and Model: pure, the same sources `swift test` builds on
+# the host) and Tern (Machine, the only code that touches the CPU), which
+# imports TernCore and sees only its public API (no `internal(set)` state).
+CORE_SOURCES    := $(wildcard Hypervisor/Core/*.swift) $(wildcard Hypervisor/x86_64/Model/*.swift)
+MACHINE_SOURCES := $(wildcard Hypervisor/x86_64/Machine/*.swift)
+SWIFT_MODULES   := $(BUILD)/modules
 ASM_SOURCES   := $(wildcard Boot/*.asm)
 ASM_OBJECTS   := $(patsubst Boot/%.asm,$(BUILD)/boot/%.o,$(ASM_SOURCES))
 C_HEADERS     := $(wildcard Hypervisor/x86_64/include/*) $(wildcard Hypervisor/ABI/include/*/*.h)
@@ -25,11 +29,12 @@ EMBEDDED_SWIFT_FLAGS := -target x86_64-unknown-none-elf \
   -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
   -Xcc -ffreestanding -Xcc -mno-red-zone -Xcc -mno-mmx -Xcc -mno-sse \
   -Xcc -mno-sse2 -Xcc -mno-avx -I Hypervisor/ABI/include
-SWIFT_FLAGS := $(EMBEDDED_SWIFT_FLAGS) -module-name Tern -I Hypervisor/x86_64/include
+CORE_SWIFT_FLAGS := $(EMBEDDED_SWIFT_FLAGS) -module-name TernCore
+SWIFT_FLAGS := $(EMBEDDED_SWIFT_FLAGS) -module-name Tern -I Hypervisor/x86_64/include -I $(SWIFT_MODULES)
 C_FLAGS := -target x86_64-unknown-none-elf -ffreestanding -fno-builtin \
   -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -fno-stack-protector \
   -fno-omit-frame-pointer -O2 -Wall -Wextra -Werror
-LD_FLAGS := -static -nostdlib --no-pie -z max-page-size=4096 -T linker.ld
+LD_FLAGS := -static -nostdlib --no-pie -z max-page-size=4096 --gc-sections -T linker.ld
 
 # Boot options for `make run`; QEMU settings shared with the boot tests.
 TERN_CMDLINE ?= loglvl=info
@@ -110,11 +115,19 @@ $(DEPS_STAMP): scripts/install-deps.sh
 	@bash scripts/install-deps.sh
 	@mkdir -p $(BUILD) && touch $@
 
-$(BUILD)/tern-swift.o: $(SWIFT_SOURCES) $(C_HEADERS) Makefile | $(DEPS_STAMP)
+# TernCore's object and its module interface (one swiftc run makes both).
+$(BUILD)/terncore.o: $(CORE_SOURCES) $(C_HEADERS) Makefile | $(DEPS_STAMP)
+	@mkdir -p $(SWIFT_MODULES)
+	@echo "  SWIFTC  $@ (module TernCore)"
+	$(Q)$(SWIFTC) $(CORE_SWIFT_FLAGS) -emit-module -emit-module-path $(SWIFT_MODULES)/TernCore.swiftmodule \
+	  -c $(CORE_SOURCES) -o $@
+	$(Q)touch $@  # swiftc keeps the old file (and time) when nothing changed
+
+$(BUILD)/tern-swift.o: $(MACHINE_SOURCES) $(BUILD)/terncore.o $(C_HEADERS) Makefile | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
 	@echo "  SWIFTC  $@"
-	$(Q)$(SWIFTC) $(SWIFT_FLAGS) -c $(SWIFT_SOURCES) -o $@
-	$(Q)touch $@  # swiftc keeps the old file (and time) when nothing changed
+	$(Q)$(SWIFTC) $(SWIFT_FLAGS) -c $(MACHINE_SOURCES) -o $@
+	$(Q)touch $@
 
 $(BUILD)/runtime.o: Hypervisor/Runtime/runtime.c Hypervisor/ABI/include/tern/abi.h Makefile | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
@@ -131,9 +144,9 @@ $(BUILD)/boot/%.o: Boot/%.asm Boot/layout.inc | $(DEPS_STAMP)
 	@echo "  NASM    $@"
 	$(Q)$(NASM) -f elf64 -I Boot/ $< -o $@
 
-$(ELF): $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.o linker.ld
+$(ELF): $(ASM_OBJECTS) $(BUILD)/terncore.o $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.o linker.ld
 	@echo "  LD      $@"
-	$(Q)$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.o -o $@
+	$(Q)$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/terncore.o $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.o -o $@
 	@size=$$(stat -c %s $@); echo "built $@ ($$size bytes)"
 
 dom0: $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_INITRD)

@@ -10,6 +10,11 @@ public struct BootInfo {
     public struct Module: Equatable {
         public var range: PhysicalRange
         public var commandLine: BootString
+
+        public init(range: PhysicalRange, commandLine: BootString) {
+            self.range = range
+            self.commandLine = commandLine
+        }
     }
 
     public static let maxModules = 16

@@ -130,6 +130,40 @@ public final class Domain {
         vcpus.append(vcpu)
     }
 
+    /// Built at boot by Tern itself (Dom0): running, every vCPU runnable.
+    public func startAtBoot() {
+        guard state == .created else { return }
+        state = .running
+        for vcpu in vcpus { vcpu.state = .runnable }
+    }
+
+    /// Built for the toolstack: paused until it unpauses (TERN_DOMCTL_UNPAUSE).
+    public func markBuilt() {
+        guard state == .created else { return }
+        state = .paused
+    }
+
+    /// Destroyed while other domains still map its grants: its memory
+    /// stays until the last mapping goes.
+    public func markDying() {
+        guard state != .dead else { return }
+        state = .dying
+    }
+
+    /// `vcpu` waits for an upcall (TERN_HC_BLOCK, HLT).
+    public func block(_ vcpu: VCPU) {
+        vcpu.state = .blocked
+        refreshState()
+    }
+
+    /// `vcpu` was blocked and has something pending: runnable again.
+    /// True if it was woken (the caller refreshes the domain's state once).
+    public func wake(_ vcpu: VCPU) -> Bool {
+        guard vcpu.state == .blocked else { return false }
+        vcpu.state = .runnable
+        return true
+    }
+
     /// Recomputes running/blocked from the vCPUs (stopped states stick).
     public func refreshState() {
         guard !state.isStopped, state != .created, state != .paused else { return }

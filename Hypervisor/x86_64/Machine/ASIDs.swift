@@ -1,3 +1,5 @@
+import TernCore
+
 /// Address-space IDs tag guest TLB entries (AMD APM vol. 2, 15.16). The
 /// CPU may have few (QEMU's EPYC model: 16, of which ASID 0 is the host's),
 /// fewer than Tern's domains, so they are shared: a vCPU gets ASID

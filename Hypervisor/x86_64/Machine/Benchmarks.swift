@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// `bench=exits`: the cost of the bare VMRUN/#VMEXIT round trip on this

@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// Tern's boot sequence, from Boot/entry.asm to the idle loop. Each step

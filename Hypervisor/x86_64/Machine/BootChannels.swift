@@ -1,3 +1,5 @@
+import TernCore
+
 /// `channel=NAME` on boot modules: Tern connects them once every boot
 /// module is a domain, as the toolstack would.
 extension Domains {

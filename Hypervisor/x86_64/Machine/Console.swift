@@ -1,3 +1,4 @@
+import TernCore
 import TernABI
 import TernCPU
 

@@ -1,3 +1,5 @@
+import TernCore
+
 /// Who gets what is typed on the serial console: Dom0 (when it exists) or
 /// Tern. Ctrl-A three times in a row switches, as in Xen. (Under QEMU's
 /// `-serial mon:stdio`, Ctrl-A is QEMU's own escape: type Ctrl-A Ctrl-A to

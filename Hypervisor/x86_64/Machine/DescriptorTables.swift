@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// Tern's GDT (null, code, data, TSS), the TSS with its IST stacks, and

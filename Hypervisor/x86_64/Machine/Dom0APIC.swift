@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// Dom0's interrupts in APIC mode (docs/dom0.md, "Interrupts"). Tern owns

@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// Dom0 (docs/dom0.md) from its boot modules: the kernel and initramfs
@@ -54,11 +55,8 @@ extension Domains {
         table[0] = domain
         LAPIC.enableLegacyPICInput()   // Dom0 drives the 8259 (masked until it unmasks lines)
         domain.timing.built = tern_rdtsc()
-        domain.state = .running
-        for vcpu in domain.vcpus {
-            vcpu.state = .runnable
-            scheduler.add(vcpu, weight: domain.weight)
-        }
+        domain.startAtBoot()
+        for vcpu in domain.vcpus { scheduler.add(vcpu, weight: domain.weight) }
         Log.info("d0 dom0: created, \(bytes: domain.memoryBytes) RAM identity-mapped, PVH entry \(hex: start.entry), start info at \(hex: start.startInfo)")
     }
 

@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// Dom0's COM1: the virtual 16550A (Model/VirtualUART.swift) behind its

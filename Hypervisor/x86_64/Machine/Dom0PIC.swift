@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// Dom0 owns the 8259 pair; Tern passes its port accesses on through a

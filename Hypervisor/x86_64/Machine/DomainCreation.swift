@@ -1,3 +1,4 @@
+import TernCore
 import TernABI
 import TernCPU
 
@@ -70,7 +71,7 @@ extension Domains {
             return .failure(.noVMCB)
         }
         table[Int(id)] = domain
-        domain.state = .paused
+        domain.markBuilt()
         for vcpu in domain.vcpus { scheduler.add(vcpu, weight: domain.weight) }
         domain.timing.built = tern_rdtsc()
         let used = freeBefore - Platform.frames!.freeFrames

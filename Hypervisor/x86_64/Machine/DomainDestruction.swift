@@ -1,3 +1,4 @@
+import TernCore
 import TernABI
 import TernCPU
 
@@ -34,7 +35,7 @@ extension Domains {
         if domain.privileged { Dom0APIC.reset() }
         DomainTeardown.disconnect(domain, host: GuestHypercallHost())
         if domain.grants.mappedByOthers > 0 {
-            domain.state = .dying
+            domain.markDying()
             domain.name.withUnsafeBytes { name in
                 Log.info("d\(domain.id) \(text: name): dying: \(domain.grants.mappedByOthers) grant mappings by other domains keep its memory until they unmap")
             }

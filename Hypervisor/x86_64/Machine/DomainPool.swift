@@ -1,3 +1,4 @@
+import TernCore
 import TernABI
 
 /// Prepared domain shells (LightVM's split toolstack): memory taken,

@@ -1,3 +1,4 @@
+import TernCore
 import TernABI
 
 /// The domain table: every domain on this machine by id, the scheduler

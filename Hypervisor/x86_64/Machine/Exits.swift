@@ -1,3 +1,4 @@
+import TernCore
 import TernABI
 import TernCPU
 
@@ -35,8 +36,7 @@ enum Exits {
             // A virtual interrupt already in V_IRQ counts too: after
             // "sti; hlt" it is delivered as soon as the guest resumes.
             if wokenAtEntry || vcpu.hasPendingEvent || vmcb.virtualInterrupt & VMCB.virtualIRQ != 0 { return .resume }
-            vcpu.state = .blocked
-            domain.refreshState()
+            domain.block(vcpu)
             return .reschedule
         case SVMExit.cpuid:
             cpuid(vcpu, vmcb)
@@ -122,8 +122,7 @@ enum Exits {
             vmcb.rax = 0
             // One is on its way, or was taken right at the call (see HLT).
             if wokenAtEntry || vmcb.virtualInterrupt & VMCB.virtualIRQ != 0 { return .resume }
-            vcpu.state = .blocked
-            domain.refreshState()
+            domain.block(vcpu)
             return .reschedule
         case .shutdown(let reason):
             let why: StaticString = reason == UInt64(TERN_SHUTDOWN_POWEROFF) ? "poweroff"

@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// The hypervisor's own page tables, replacing the early identity map:

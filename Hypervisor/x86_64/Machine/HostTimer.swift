@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// Tern's one timer interrupt, the LAPIC timer: armed for the earlier of

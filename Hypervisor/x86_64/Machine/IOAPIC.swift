@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// The machine's IOAPIC, which Dom0 programs itself (it is mapped into

@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// The one entry from every Boot/isr.asm stub. Exceptions are fatal to the

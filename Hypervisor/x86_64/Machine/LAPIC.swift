@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// The local APIC (AMD APM vol. 2, chapter 16), xAPIC MMIO mode, mapped

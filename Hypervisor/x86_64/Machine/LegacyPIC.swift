@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// The legacy 8259 PIC pair: used once at boot, only to be remapped away

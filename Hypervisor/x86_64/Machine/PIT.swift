@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// The 8254 PIT: used once at boot, as a known clock to calibrate the TSC

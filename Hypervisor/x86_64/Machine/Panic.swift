@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// Fatal stops: a readable report on the console, then halt forever.

@@ -1,3 +1,5 @@
+import TernCore
+
 /// Physical memory as the hypervisor reaches it on bare metal: through a
 /// window `virtualBase + physical` that is valid for [0, limit).
 ///  - early: the identity map of Boot/entry.asm (base 0, limit 4 GiB);

@@ -1,3 +1,5 @@
+import TernCore
+
 /// The hypervisor's global state on this CPU. Tern's core is
 /// non-preemptible with interrupts off (docs/architecture.md), so plain
 /// globals are safe: nothing runs concurrently with the code using them.

@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// The hypervisor's main loop on this CPU once boot is done: pick a vCPU,
@@ -135,10 +136,7 @@ enum RunLoop {
             for vcpu in domain.vcpus {
                 if vcpu.timerDeadline != 0 && vcpu.timerDeadline <= now { EventDelivery.timerExpired(vcpu, of: domain) }
                 HostTimer.note(deadline: vcpu.timerDeadline)
-                if vcpu.state == .blocked && vcpu.hasPendingEvent {
-                    vcpu.state = .runnable
-                    woke = true
-                }
+                if vcpu.hasPendingEvent && domain.wake(vcpu) { woke = true }
             }
             if woke { domain.refreshState() }
         }

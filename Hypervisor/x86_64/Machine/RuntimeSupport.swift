@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// Swift ends of Hypervisor/Runtime/runtime.c: console output for print()

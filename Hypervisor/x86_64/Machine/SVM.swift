@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// AMD SVM bring-up (AMD APM vol. 2, 15.4 "Enabling SVM"): check the CPU,

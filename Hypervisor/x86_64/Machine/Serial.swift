@@ -1,3 +1,4 @@
+import TernCore
 import TernCPU
 
 /// COM1, a 16550-compatible UART, polled: Tern's console and log. The

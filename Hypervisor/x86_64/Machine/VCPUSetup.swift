@@ -1,3 +1,5 @@
+import TernCore
+
 /// How a new vCPU starts: where its builder left it.
 enum VCPUStart {
     /// A guest as DomainBuilder laid it out: 64-bit long mode, paging on
