@@ -36,6 +36,8 @@ public final class Domain {
     public let name: [UInt8]
     public let privileged: Bool
     public internal(set) var state: DomainState = .created
+    /// What Tern emulates or passes through for it (chosen at build).
+    public internal(set) var emulation: Emulation = []
     /// Guest memory as runs of contiguous host frames, in guest-physical
     /// order: guest memory is [0, memoryFrameCount * 4 KiB). Runs keep the
     /// bookkeeping small (a few entries for most guests, whatever their
@@ -128,6 +130,13 @@ public final class Domain {
     public func addVCPU(_ vcpu: VCPU) {
         if vcpus.isEmpty { vcpu.eventFlag = events.page?.upcallPendingFlag }
         vcpus.append(vcpu)
+    }
+
+    /// Chooses its emulated and passed-through devices, while it is being
+    /// built (later the arch layer's devices would change under it).
+    public func chooseEmulation(_ devices: Emulation) {
+        guard state == .created else { return }
+        emulation = devices
     }
 
     /// Built at boot by Tern itself (Dom0): running, every vCPU runnable.

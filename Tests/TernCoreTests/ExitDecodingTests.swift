@@ -135,34 +135,34 @@ final class ExitDecodingTests: VMCBPageTestCase {
     func testMSRWriteOutcomes() {
         let svme = MSRExit.eferSVME
         let current: UInt64 = 1 << 10 | 1 << 8 | svme   // LMA, LME, SVME
-        XCTAssertEqual(MSRExit.write(GuestMSRs.pat, 0x0606_0606_0606_0606, currentEFER: current, privileged: false),
+        XCTAssertEqual(MSRExit.write(GuestMSRs.pat, 0x0606_0606_0606_0606, currentEFER: current, ownsHardware: false),
                        .pat(0x0606_0606_0606_0606))
-        XCTAssertEqual(MSRExit.write(GuestMSRs.pat, 0x02, currentEFER: current, privileged: false), .refused)
-        XCTAssertEqual(MSRExit.write(GuestMSRs.pat, 0x02, currentEFER: current, privileged: true), .dropped)
+        XCTAssertEqual(MSRExit.write(GuestMSRs.pat, 0x02, currentEFER: current, ownsHardware: false), .refused)
+        XCTAssertEqual(MSRExit.write(GuestMSRs.pat, 0x02, currentEFER: current, ownsHardware: true), .dropped)
 
         // SCE|LME|NXE written, LMA too (ignored): LMA kept from the CPU, SVME forced.
         XCTAssertEqual(MSRExit.write(GuestMSRs.efer, 1 << 0 | 1 << 8 | 1 << 11 | 1 << 10, currentEFER: current,
-                                     privileged: false),
+                                     ownsHardware: false),
                        .efer(1 << 0 | 1 << 8 | 1 << 11 | 1 << 10 | svme))
-        XCTAssertEqual(MSRExit.write(GuestMSRs.efer, 1 << 8, currentEFER: svme, privileged: false),
+        XCTAssertEqual(MSRExit.write(GuestMSRs.efer, 1 << 8, currentEFER: svme, ownsHardware: false),
                        .efer(1 << 8 | svme), "LMA clear stays clear")
-        XCTAssertEqual(MSRExit.write(GuestMSRs.efer, 0, currentEFER: current, privileged: false),
+        XCTAssertEqual(MSRExit.write(GuestMSRs.efer, 0, currentEFER: current, ownsHardware: false),
                        .efer(1 << 10 | svme))
-        XCTAssertEqual(MSRExit.write(GuestMSRs.efer, svme, currentEFER: current, privileged: false), .refused,
+        XCTAssertEqual(MSRExit.write(GuestMSRs.efer, svme, currentEFER: current, ownsHardware: false), .refused,
                        "SVME is not the guest's")
-        XCTAssertEqual(MSRExit.write(GuestMSRs.efer, svme, currentEFER: current, privileged: true), .dropped)
+        XCTAssertEqual(MSRExit.write(GuestMSRs.efer, svme, currentEFER: current, ownsHardware: true), .dropped)
 
         for index in [GuestMSRs.tsc, GuestMSRs.apicBase, 0xC001_0114, 0x8B] as [UInt32] {
-            XCTAssertEqual(MSRExit.write(index, 0, currentEFER: current, privileged: false), .refused)
-            XCTAssertEqual(MSRExit.write(index, 0, currentEFER: current, privileged: true), .dropped)
+            XCTAssertEqual(MSRExit.write(index, 0, currentEFER: current, ownsHardware: false), .refused)
+            XCTAssertEqual(MSRExit.write(index, 0, currentEFER: current, ownsHardware: true), .dropped)
         }
     }
 
     func testMSRReads() {
         let efer: UInt64 = 1 << 10 | 1 << 8 | MSRExit.eferSVME
         var tscReads = 0
-        func read(_ index: UInt32, privileged: Bool = false) -> UInt64? {
-            MSRExit.read(index, efer: efer, pat: 0x0007_0406_0007_0406, privileged: privileged,
+        func read(_ index: UInt32, ownsHardware: Bool = false) -> UInt64? {
+            MSRExit.read(index, efer: efer, pat: 0x0007_0406_0007_0406, ownsHardware: ownsHardware,
                          tsc: { tscReads += 1; return 12345 })
         }
         XCTAssertEqual(read(GuestMSRs.efer), 1 << 10 | 1 << 8, "SVME hidden")
@@ -173,7 +173,7 @@ final class ExitDecodingTests: VMCBPageTestCase {
         XCTAssertEqual(tscReads, 1)
         XCTAssertNil(read(0xC001_0114))
         XCTAssertNil(read(GuestMSRs.lstar), "pass-through MSRs never exit; if one did, it is not modelled")
-        XCTAssertEqual(read(0xC001_0114, privileged: true), 0)
+        XCTAssertEqual(read(0xC001_0114, ownsHardware: true), 0)
     }
 
     func testKnownMSRs() {

@@ -12,7 +12,8 @@ enum Benchmarks {
     static let vmmcallLength: UInt64 = 3
 
     static func emptyExits() {
-        guard let vcpu = Domains.scheduler.vcpus.first, let page = vcpu.context.vmcbPage else {
+        guard let vcpu = Domains.scheduler.vcpus.first, let domain = Domains.domain(vcpu.domainID),
+              let page = vcpu.context.vmcbPage else {
             Log.warning("bench=exits: no guest to run the empty exit loop on")
             return
         }
@@ -20,7 +21,7 @@ enum Benchmarks {
         var vmmcalls = 0
         let start = tern_rdtsc()
         for _ in 0..<emptyExitIterations {
-            RunLoop.enter(vcpu, vmcb)
+            RunLoop.enter(vcpu, domain, vmcb)
             if vmcb.exitCode == SVMExit.vmmcall {
                 vmcb.rip &+= vmmcallLength
                 vmmcalls += 1
@@ -31,10 +32,8 @@ enum Benchmarks {
         let cycles = tern_rdtsc() &- start
         let us = BootPhases.microseconds(cycles: cycles, tscHz: Platform.tscHz)
         let perSecond = us == 0 ? 0 : UInt64(emptyExitIterations) * 1_000_000 / us
-        if let domain = Domains.domain(vcpu.domainID) {
-            domain.markStopped(.shutdown, tsc: tern_rdtsc())
-            Domains.destroy(domain)
-        }
+        domain.markStopped(.shutdown, tsc: tern_rdtsc())
+        Domains.destroy(domain)
         Log.info("bench: empty VMRUN/#VMEXIT loop: \(emptyExitIterations) exits (\(vmmcalls) VMMCALL) in \(us) us: \(perSecond) per second, \(us * 1000 / UInt64(emptyExitIterations)) ns each")
     }
 }

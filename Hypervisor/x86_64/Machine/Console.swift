@@ -42,7 +42,7 @@ enum Console {
         Serial.write(bytes)
         history.append(bytes)
         // Dom0's log reader (`tern dmesg -f`) is told there is more.
-        if let dom0 = Domains.domain(0) { EventDelivery.raise(virq: TERN_VIRQ_CONSOLE, in: dom0) }
+        if let control = Domains.controlDomain { EventDelivery.raise(virq: TERN_VIRQ_CONSOLE, in: control) }
     }
 
     /// A byte Dom0 wrote to its console (the virtual UART). Passed through

@@ -34,7 +34,7 @@ enum ConsoleInput {
     }
 
     static func deliver(_ byte: UInt8) {
-        guard toDom0, let dom0 = Domains.domain(0), !dom0.state.isStopped else { return }
+        guard toDom0, let dom0 = Domains.deviceOwner, dom0.emulation.contains(.serialPort), !dom0.state.isStopped else { return }
         Dom0Console.input(byte, domain: dom0)
     }
 }

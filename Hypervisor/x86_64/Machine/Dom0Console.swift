@@ -9,8 +9,8 @@ import TernCPU
 /// initialisation).
 enum Dom0Console {
     static let irq: UInt8 = 4
-    static let base: UInt16 = 0x3F8
-    static let ports: ClosedRange<UInt16> = 0x3F8...0x3FF
+    static let ports = EmulatedDevices.serialPorts
+    static let base = ports.lowerBound
     // SAFETY: Dom0's port exits and the console input poll, both in the
     // run loop; never the interrupt handler.
     nonisolated(unsafe) static var uart = VirtualUART()

@@ -50,7 +50,7 @@ enum Dom0PIC {
         // A real 8259 latches a request while the line is masked and
         // delivers it on unmask: the UART's line may have risen meanwhile
         // (Linux masks IRQ 4 while it handles it).
-        if port == LegacyPIC.masterData && master.expect == .mask, let dom0 = Domains.domain(0) {
+        if port == LegacyPIC.masterData && master.expect == .mask, let dom0 = Domains.deviceOwner {
             Dom0Console.raiseInterruptIfPending(dom0)
         }
         return 0

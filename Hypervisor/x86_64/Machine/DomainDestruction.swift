@@ -32,7 +32,9 @@ extension Domains {
         let destroyStart = tern_rdtsc()
         scheduler.remove(domainID: domain.id)
         ASIDs.forget(domainID: domain.id)
-        if domain.privileged { Dom0APIC.reset() }
+        if domain.emulation.contains(.localAPIC) { Dom0APIC.reset() }
+        if domain === Domains.deviceOwner { Domains.deviceOwner = nil }
+        if domain === Domains.controlDomain { Domains.controlDomain = nil }
         DomainTeardown.disconnect(domain, host: GuestHypercallHost())
         if domain.grants.mappedByOthers > 0 {
             domain.markDying()

@@ -21,6 +21,17 @@ enum Domains {
     // SAFETY: set at boot, read when a guest goes: the run loop only.
     nonisolated(unsafe) static var freeFramesBeforeGuests = 0
 
+    /// The domain built with `.hardware` (Dom0): the machine's device
+    /// interrupts go to it, and the device models that are still one
+    /// instance each (Dom0APIC, Dom0Console, Dom0PIC) serve it. nil before
+    /// it is built and once it is destroyed.
+    // SAFETY: set and cleared by the run loop (Dom0's build, destroy); the
+    // interrupt handler only reads it, at the known points.
+    nonisolated(unsafe) static var deviceOwner: Domain?
+    /// The privileged domain that reads Tern's log (TERN_VIRQ_CONSOLE).
+    // SAFETY: as deviceOwner.
+    nonisolated(unsafe) static var controlDomain: Domain?
+
     static func domain(_ id: UInt16) -> Domain? {
         Int(id) < table.count ? table[Int(id)] : nil
     }

@@ -50,18 +50,19 @@ enum Exits {
             let fault = NestedPageFault(exitInfo1: vmcb.exitInfo1, exitInfo2: vmcb.exitInfo2)
             let access = fault.accessKind
             let gpa = fault.address
-            if domain.privileged {
-                if gpa >= Dom0APIC.page && gpa < Dom0APIC.page + Layout.pageSize
-                    && Dom0APIC.emulate(vcpu, domain, vmcb, offset: Int(gpa - Dom0APIC.page)) {
-                    return .resume
-                }
+            switch EmulatedDevices.nestedFault(at: gpa, writeToPresentPage: fault.isWriteToPresentPage,
+                                               localAPICPage: Dom0APIC.page, in: domain.emulation) {
+            case .localAPIC(let offset):
+                if Dom0APIC.emulate(vcpu, domain, vmcb, offset: offset) { return .resume }
                 refuseAccess(domain, vmcb, access)
                 return .resume
-            }
-            // A write to a page present in the nested table (error code
-            // P and RW, APM vol. 2, 15.25.6): a read-only grant mapping or
-            // the device page. The guest gets #GP, as for a refused access.
-            if fault.isWriteToPresentPage {
+            case .refuseForeign:
+                refuseAccess(domain, vmcb, access)
+                return .resume
+            case .refuseReadOnly:
+                // A write to a page present in the nested table: a
+                // read-only grant mapping or the device page. #GP, as
+                // for a refused access.
                 let what: StaticString = gpa >= domain.grants.windowGPA && domain.grants.windowSlot(of: gpa & ~(Layout.pageSize - 1)) != nil
                     ? "a read-only grant mapping" : "its read-only device page"
                 domain.refusedAccesses &+= 1
@@ -71,9 +72,10 @@ enum Exits {
                 }
                 inject(vmcb, vector: generalProtection, errorCode: 0)
                 return .resume
+            case .crash:
+                crash(domain, "nested page fault: \(access) at GPA \(hex: gpa), RIP \(hex: vmcb.rip), error \(hex: fault.errorCode) (outside its memory)")
+                return .reschedule
             }
-            crash(domain, "nested page fault: \(access) at GPA \(hex: gpa), RIP \(hex: vmcb.rip), error \(hex: fault.errorCode) (outside its memory)")
-            return .reschedule
         case SVMExit.shutdown:
             crash(domain, "triple fault (shutdown) at RIP \(hex: vmcb.rip)")
             return .reschedule
@@ -156,7 +158,8 @@ enum Exits {
         let index = access.index
         var result: UInt64?
         if access.isWrite {
-            switch MSRExit.write(index, access.value, currentEFER: vmcb.efer, privileged: domain.privileged) {
+            switch MSRExit.write(index, access.value, currentEFER: vmcb.efer,
+                                   ownsHardware: domain.emulation.contains(.hardware)) {
             case .pat(let value):
                 vmcb.guestPAT = value
                 result = 0
@@ -167,7 +170,8 @@ enum Exits {
             case .refused: result = nil
             }
         } else {
-            result = MSRExit.read(index, efer: vmcb.efer, pat: vmcb.guestPAT, privileged: domain.privileged,
+            result = MSRExit.read(index, efer: vmcb.efer, pat: vmcb.guestPAT,
+                                  ownsHardware: domain.emulation.contains(.hardware),
                                   tsc: { tern_rdtsc() })
         }
         if result != nil && !MSRExit.isKnown(index) {
@@ -188,17 +192,20 @@ enum Exits {
     }
 
     /// Port I/O from a guest without I/O rights: reads see all ones,
-    /// writes are dropped (as on an empty bus). Dom0's emulated byte ports
-    /// (its console UART, the 8259) go to their models. Decoding is
+    /// writes are dropped (as on an empty bus). The byte ports of the
+    /// domain's emulated devices (a console UART, the 8259 watch) go to
+    /// their models (EmulatedDevices). Decoding is
     /// IOExit's (Model; APM vol. 2, 15.10.2).
     static func io(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB) -> Next {
         let exit = IOExit(exitInfo1: vmcb.exitInfo1, exitInfo2: vmcb.exitInfo2)
         let port = exit.port, isIn = exit.isIn
-        if domain.id == 0 && !exit.isString && (Dom0Console.ports.contains(port) || Dom0PIC.ports.contains(port)) {
+        if let device = EmulatedDevices.device(forPort: port, string: exit.isString, in: domain.emulation) {
             let byte = UInt8(truncatingIfNeeded: vmcb.rax)
-            let value = Dom0Console.ports.contains(port)
-                ? Dom0Console.access(port: port, isIn: isIn, value: byte, domain: domain)
-                : Dom0PIC.access(port: port, isIn: isIn, value: byte)
+            let value: UInt8
+            switch device {
+            case .serialPort: value = Dom0Console.access(port: port, isIn: isIn, value: byte, domain: domain)
+            case .legacyPIC: value = Dom0PIC.access(port: port, isIn: isIn, value: byte)
+            }
             if isIn { vmcb.rax = IOExit.byteRead(rax: vmcb.rax, value: value) }
             vmcb.rip = exit.nextRIP
             return .resume

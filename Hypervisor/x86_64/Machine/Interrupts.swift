@@ -33,13 +33,13 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
         // interrupt on this vector, which would stay in service and block
         // every lower one, Tern's timer included.
         if LAPIC.isInService(Layout.Vector.lapicSpurious) { LAPIC.endOfInterrupt() }
-    case Int(Layout.Vector.legacyPICBase)..<Int(Layout.Vector.legacyPICBase) + 16 where Domains.domain(0) == nil:
+    case Int(Layout.Vector.legacyPICBase)..<Int(Layout.Vector.legacyPICBase) + 16 where Domains.deviceOwner == nil:
         Log.debug("spurious legacy PIC interrupt, vector \(vector)")
     default:
         // Not Tern's: a device interrupt for Dom0, which drives the
         // hardware (through the 8259 in ExtINT mode: no LAPIC EOI; Dom0
         // acknowledges the PIC itself). Without Dom0 it is stray.
-        if let dom0 = Domains.domain(0), let vcpu = dom0.vcpus.first, !dom0.state.isStopped {
+        if let dom0 = Domains.deviceOwner, let vcpu = dom0.vcpus.first, !dom0.state.isStopped {
             // In APIC mode it came through the physical LAPIC: its EOI
             // waits for Dom0's (Dom0APIC).
             if Dom0APIC.isActive {

@@ -4,9 +4,9 @@ import TernCPU
 /// The legacy 8259 PIC pair: used once at boot, only to be remapped away
 /// from the exception vectors and masked. Later Dom0 drives it (Dom0PIC).
 enum LegacyPIC {
-    static let masterCommand: UInt16 = 0x20, masterData: UInt16 = 0x21
-    static let slaveCommand: UInt16 = 0xA0, slaveData: UInt16 = 0xA1
-    static let ports: [UInt16] = [masterCommand, masterData, slaveCommand, slaveData]
+    static let masterCommand = EmulatedDevices.picMasterCommand, masterData = EmulatedDevices.picMasterData
+    static let slaveCommand = EmulatedDevices.picSlaveCommand, slaveData = EmulatedDevices.picSlaveData
+    static let ports = EmulatedDevices.legacyPICPorts
     static let icw1Init: UInt8 = 0x11       // edge, cascade, ICW4 follows
     static let icw3MasterHasSlaveOnIRQ2: UInt8 = 0x04
     static let icw3SlaveID: UInt8 = 0x02

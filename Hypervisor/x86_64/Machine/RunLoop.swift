@@ -39,11 +39,11 @@ enum RunLoop {
             }
             let vmcb = VMCB(base: page)
             if domain.timing.firstRun == 0 { domain.timing.firstRun = tern_rdtsc() }
-            enter(vcpu, vmcb)
+            enter(vcpu, domain, vmcb)
             let next = Exits.handle(vcpu, domain, vmcb)
             // A timer it set (TERN_HC_SET_TIMER, or Dom0's LAPIC timer): wake for it.
             HostTimer.note(deadline: vcpu.timerDeadline)
-            if vcpu.domainID == 0 && Dom0APIC.isActive { HostTimer.note(deadline: Dom0APIC.lapic.timerDeadline) }
+            if hasActiveLAPIC(domain) { HostTimer.note(deadline: Dom0APIC.lapic.timerDeadline) }
             if vmcb.exitCode == SVMExit.intr { tern_take_pending_interrupts() }
             if domain.state.isStopped {
                 Domains.destroy(domain)
@@ -55,10 +55,16 @@ enum RunLoop {
     }
 
     /// One VMRUN: deliver a pending upcall, pick the ASID (and flush), run.
-    static func enter(_ vcpu: VCPU, _ vmcb: VMCB) {
-        let apic = vcpu.domainID == 0 && Dom0APIC.isActive
+    /// The domain has a virtual LAPIC and has turned it on (Dom0 in APIC
+    /// mode): its interrupts go through the LAPIC's IRR.
+    static func hasActiveLAPIC(_ domain: Domain) -> Bool {
+        domain.emulation.contains(.localAPIC) && Dom0APIC.isActive
+    }
+
+    static func enter(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB) {
+        let apic = hasActiveLAPIC(domain)
         if apic {
-            if vcpu.upcallPending { raiseDom0Upcall(vcpu) }
+            if vcpu.upcallPending { raiseDom0Upcall(vcpu, domain) }
             Dom0APIC.prepareEntry(vcpu, vmcb)
         } else {
             deliverUpcall(vcpu, vmcb)
@@ -104,9 +110,9 @@ enum RunLoop {
     /// Dom0's upcall is an interrupt on the ISA IRQ its driver named
     /// (TERN_HC_DOM0_ATTACH), with the vector Dom0 programmed on that
     /// IOAPIC pin: Linux takes it like any device's.
-    static func raiseDom0Upcall(_ vcpu: VCPU) {
+    static func raiseDom0Upcall(_ vcpu: VCPU, _ dom0: Domain) {
         vcpu.upcallPending = false
-        guard let dom0 = Domains.domain(0), dom0.upcallIRQ != 0 else { return }
+        guard dom0.upcallIRQ != 0 else { return }
         Dom0APIC.raiseISA(irq: dom0.upcallIRQ, dom0: dom0)
     }
 
@@ -117,7 +123,7 @@ enum RunLoop {
         // SAFETY: a byte inside Dom0's event page, set while Dom0 is attached
         // (the page is reset when it detaches: DomainTeardown).
         guard let page = dom0.events.page, page.upcallPendingFlag.pointee != 0, let vcpu = dom0.vcpus.first else { return }
-        raiseDom0Upcall(vcpu)
+        raiseDom0Upcall(vcpu, dom0)
     }
 
     /// Expired one-shot timers make an upcall pending and wake the vCPU;
@@ -126,7 +132,7 @@ enum RunLoop {
         let now = SystemTime.nowNanoseconds()
         for entry in Domains.table {
             guard let domain = entry, !domain.state.isStopped else { continue }
-            if domain.id == 0 && Dom0APIC.isActive {
+            if hasActiveLAPIC(domain) {
                 Dom0APIC.updateTimer(dom0: domain, now: now)
                 HostTimer.note(deadline: Dom0APIC.lapic.timerDeadline)
                 Dom0Console.raiseInterruptIfPending(domain)

@@ -10,20 +10,18 @@ enum VCPUStart {
     case pvh32(Dom0Builder.StartState)
 }
 
-/// A domain's first vCPU: its VMCB (and, for Dom0, its own I/O permission
-/// map), in the start state its builder chose.
+/// A domain's first vCPU: its VMCB (and, for the domain that owns the
+/// hardware, its own I/O permission map), in the start state its builder
+/// chose.
 extension Domains {
     /// Adds vCPU 0 to `domain`, its VMCB set up to start as `start` says;
     /// false if there is no memory for it (what it took is the domain's).
     static func setUpVCPU(_ domain: Domain, _ start: VCPUStart) -> Bool {
         guard let frame = Platform.allocateFrame(), let page = PhysicalWindow.directMap.frame(frame) else { return false }
         domain.addOverheadFrame(frame)
-        let ioPermissionMap: UInt64
-        switch start {
-        case .pv64:
-            ioPermissionMap = SVM.ioPermissionMap
-        case .pvh32:
-            guard let io = dom0IOPermissionMap(domain) else { return false }
+        var ioPermissionMap = SVM.ioPermissionMap
+        if domain.emulation.contains(.hardware) {
+            guard let io = hardwareIOPermissionMap(domain) else { return false }
             ioPermissionMap = io
         }
         // SAFETY: `page` is the frame just allocated, 4 KiB (frame() checked).
@@ -84,10 +82,12 @@ extension Domains {
         vmcb.rflags = GuestCPU.rflags
     }
 
-    /// Dom0 drives the hardware: an I/O permission map of its own that
-    /// passes every port but COM1 (the virtual UART) and the 8259s (watched,
-    /// Dom0PIC.swift). Its frames are the domain's; nil if no memory.
-    static func dom0IOPermissionMap(_ domain: Domain) -> UInt64? {
+    /// The domain that owns the hardware (Dom0) drives it: an I/O
+    /// permission map of its own that passes every port but those of its
+    /// emulated devices (COM1 for its virtual UART, the 8259s it programs
+    /// through Tern's watch: EmulatedDevices). Its frames are the domain's;
+    /// nil if no memory.
+    static func hardwareIOPermissionMap(_ domain: Domain) -> UInt64? {
         guard let io = Platform.frames?.allocateContiguous(count: PermissionMaps.ioPages),
               let ioBytes = PhysicalWindow.directMap.mutableBytes(at: io, count: PermissionMaps.ioPages * Int(Layout.pageSize)) else {
             return nil
@@ -95,8 +95,12 @@ extension Domains {
         for i in 0..<PermissionMaps.ioPages { domain.addOverheadFrame(io + UInt64(i) * Layout.pageSize) }
         // SAFETY: ioBytes is the run just allocated, checked for its size.
         ioBytes.initializeMemory(as: UInt8.self, repeating: 0)
-        for port in Dom0Console.ports { PermissionMaps.deny(port: port, in: ioBytes) }
-        for port in Dom0PIC.ports { PermissionMaps.deny(port: port, in: ioBytes) }
+        if domain.emulation.contains(.serialPort) {
+            for port in EmulatedDevices.serialPorts { PermissionMaps.deny(port: port, in: ioBytes) }
+        }
+        if domain.emulation.contains(.legacyPICWatch) {
+            for port in EmulatedDevices.legacyPICPorts { PermissionMaps.deny(port: port, in: ioBytes) }
+        }
         ioBytes[ioBytes.count - 1] = 0xFF   // the bits past port 0xFFFF stay set (APM 15.10.1)
         return io
     }

@@ -39,30 +39,30 @@ public struct MSRExit: Equatable {
 
     /// WRMSR: PAT with a valid value; EFER with only SCE/LME/NXE (and LMA,
     /// which is ignored: the CPU sets it) - SVME stays set, VMRUN needs it
-    /// (APM vol. 2, 15.5.1). Anything else: dropped for Dom0, which drives
+    /// (APM vol. 2, 15.5.1). Anything else: dropped for the domain that owns the hardware (Dom0), which drives
     /// the platform (no real MSR is touched), refused for a guest.
-    public static func write(_ index: UInt32, _ value: UInt64, currentEFER: UInt64, privileged: Bool) -> WriteOutcome {
+    public static func write(_ index: UInt32, _ value: UInt64, currentEFER: UInt64, ownsHardware: Bool) -> WriteOutcome {
         switch index {
         case GuestMSRs.pat where isValidPAT(value):
             return .pat(value)
         case GuestMSRs.efer where value & ~(GuestMSRs.eferWritable | GuestMSRs.eferLMA) == 0:
             return .efer((currentEFER & GuestMSRs.eferLMA) | (value & GuestMSRs.eferWritable) | eferSVME)
         default:
-            return privileged ? .dropped : .refused
+            return ownsHardware ? .dropped : .refused
         }
     }
 
     /// RDMSR: the few MSRs a PV guest may read (EFER without SVME, PAT,
     /// the TSC, APIC_BASE); nil (#GP) for any other, or 0 for Dom0. `tsc`
     /// is read only for the TSC.
-    public static func read(_ index: UInt32, efer: UInt64, pat: UInt64, privileged: Bool,
+    public static func read(_ index: UInt32, efer: UInt64, pat: UInt64, ownsHardware: Bool,
                             tsc: () -> UInt64) -> UInt64? {
         switch index {
         case GuestMSRs.efer: return efer & ~eferSVME
         case GuestMSRs.pat: return pat
         case GuestMSRs.tsc: return tsc()
         case GuestMSRs.apicBase: return GuestMSRs.apicBaseValue
-        default: return privileged ? 0 : nil
+        default: return ownsHardware ? 0 : nil
         }
     }
 

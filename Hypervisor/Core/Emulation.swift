@@ -1,0 +1,26 @@
+/// The devices Tern emulates or passes through for a domain, chosen when
+/// the domain is built (as Xen's per-domain XEN_X86_EMU_* flags) and
+/// independent of its privilege, which is for privileged hypercalls only.
+/// The arch layer routes exits and interrupts by this set, never by a
+/// domain's id (x86_64/Model/EmulatedDevices.swift).
+public struct Emulation: OptionSet, Equatable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// A virtual local APIC: its MMIO page, timer and interrupt delivery.
+    public static let localAPIC = Emulation(rawValue: 1 << 0)
+    /// A virtual 16550 UART on the console's ports (COM1).
+    public static let serialPort = Emulation(rawValue: 1 << 1)
+    /// The domain programs the real 8259 pair through Tern, which watches
+    /// what it writes (LegacyPICWatch).
+    public static let legacyPICWatch = Emulation(rawValue: 1 << 2)
+    /// The domain owns the machine's devices: their interrupts are
+    /// reflected into it, its I/O ports and device memory reach the
+    /// hardware, an access to a frame not its own is refused with #GP (not
+    /// a crash: its drivers probe), and MSRs Tern does not model read 0
+    /// and ignore writes. One domain at most.
+    public static let hardware = Emulation(rawValue: 1 << 3)
+
+    /// Dom0's set: a Linux that drives the machine.
+    public static let deviceOwner: Emulation = [.localAPIC, .serialPort, .legacyPICWatch, .hardware]
+}
