@@ -38,7 +38,7 @@ public final class VCPU {
     public var pendingVectors = VectorSet()
     /// Something would wake the vCPU from HLT or TERN_HC_BLOCK.
     /// Dom0 in APIC mode: its virtual LAPIC has a vector it would take now
-    /// (kept up to date by the arch layer's Dom0APIC).
+    /// (kept up to date by the arch layer's LocalAPICEmulation).
     public var interruptControllerReady = false
     /// The upcall_pending byte of its domain's event page, if it has one:
     /// set by Tern when an event channel fires, cleared by the guest.

@@ -19,7 +19,7 @@ extension Domains {
             Log.error("dom0: no room at the top of memory to move the kernel module")
             return
         }
-        Dom0APIC.page = lapicPage
+        LocalAPICEmulation.page = lapicPage
         let initrd = originalInitrd.flatMap { relocateToTop($0) }
         defer {
             releaseRelocated(kernel)

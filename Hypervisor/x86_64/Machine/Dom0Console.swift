@@ -5,7 +5,7 @@ import TernCPU
 /// intercepted ports. Output goes to Tern's console as `(d0) ...` lines,
 /// byte by byte (Console.dom0Output); its interrupt line is IRQ 4, raised
 /// as the vector Dom0 gave it: on its IOAPIC pin 4 in APIC mode
-/// (Dom0APIC.raiseISA), on the 8259 otherwise (Dom0PIC snoops the
+/// (HardwareInterrupts.raiseISA), on the 8259 otherwise (Dom0PIC snoops the
 /// initialisation).
 enum Dom0Console {
     static let irq: UInt8 = 4
@@ -37,8 +37,8 @@ enum Dom0Console {
 
     static func raiseInterruptIfPending(_ domain: Domain) {
         guard uart.interruptPending else { return }
-        if Dom0APIC.isActive {
-            Dom0APIC.raiseISA(irq: irq, dom0: domain)
+        if let vcpu = domain.vcpus.first, LocalAPICEmulation.isActive(vcpu) {
+            HardwareInterrupts.raiseISA(irq: irq, owner: domain)
         } else if let vector = Dom0PIC.vector(forIRQ: irq), let vcpu = domain.vcpus.first {
             vcpu.pendingVectors.insert(vector)
         }

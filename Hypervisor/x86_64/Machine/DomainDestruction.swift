@@ -32,7 +32,7 @@ extension Domains {
         let destroyStart = tern_rdtsc()
         scheduler.remove(domainID: domain.id)
         ASIDs.forget(domainID: domain.id)
-        if domain.emulation.contains(.localAPIC) { Dom0APIC.reset() }
+        if domain.emulation.contains(.hardware) { HardwareInterrupts.reset() }
         if domain === Domains.deviceOwner { Domains.deviceOwner = nil }
         if domain === Domains.controlDomain { Domains.controlDomain = nil }
         DomainTeardown.disconnect(domain, host: GuestHypercallHost())

@@ -51,9 +51,9 @@ enum Exits {
             let access = fault.accessKind
             let gpa = fault.address
             switch EmulatedDevices.nestedFault(at: gpa, writeToPresentPage: fault.isWriteToPresentPage,
-                                               localAPICPage: Dom0APIC.page, in: domain.emulation) {
+                                               localAPICPage: LocalAPICEmulation.page, in: domain.emulation) {
             case .localAPIC(let offset):
-                if Dom0APIC.emulate(vcpu, domain, vmcb, offset: offset) { return .resume }
+                if LocalAPICEmulation.emulate(vcpu, domain, vmcb, offset: offset) { return .resume }
                 refuseAccess(domain, vmcb, access)
                 return .resume
             case .refuseForeign:

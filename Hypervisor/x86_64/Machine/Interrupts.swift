@@ -41,9 +41,9 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
         // acknowledges the PIC itself). Without Dom0 it is stray.
         if let dom0 = Domains.deviceOwner, let vcpu = dom0.vcpus.first, !dom0.state.isStopped {
             // In APIC mode it came through the physical LAPIC: its EOI
-            // waits for Dom0's (Dom0APIC).
-            if Dom0APIC.isActive {
-                Dom0APIC.deviceInterrupt(UInt8(vector), fixed: LAPIC.isInService(UInt8(vector)), dom0: dom0)
+            // waits for Dom0's (HardwareInterrupts).
+            if LocalAPICEmulation.isActive(vcpu) {
+                HardwareInterrupts.deviceInterrupt(UInt8(vector), fixed: LAPIC.isInService(UInt8(vector)), owner: dom0)
             } else {
                 vcpu.pendingVectors.insert(UInt8(vector))
             }

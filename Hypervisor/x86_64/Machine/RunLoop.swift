@@ -43,7 +43,7 @@ enum RunLoop {
             let next = Exits.handle(vcpu, domain, vmcb)
             // A timer it set (TERN_HC_SET_TIMER, or Dom0's LAPIC timer): wake for it.
             HostTimer.note(deadline: vcpu.timerDeadline)
-            if hasActiveLAPIC(domain) { HostTimer.note(deadline: Dom0APIC.lapic.timerDeadline) }
+            HostTimer.note(deadline: LocalAPICEmulation.timerDeadline(vcpu))
             if vmcb.exitCode == SVMExit.intr { tern_take_pending_interrupts() }
             if domain.state.isStopped {
                 Domains.destroy(domain)
@@ -55,17 +55,11 @@ enum RunLoop {
     }
 
     /// One VMRUN: deliver a pending upcall, pick the ASID (and flush), run.
-    /// The domain has a virtual LAPIC and has turned it on (Dom0 in APIC
-    /// mode): its interrupts go through the LAPIC's IRR.
-    static func hasActiveLAPIC(_ domain: Domain) -> Bool {
-        domain.emulation.contains(.localAPIC) && Dom0APIC.isActive
-    }
-
     static func enter(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB) {
-        let apic = hasActiveLAPIC(domain)
+        let apic = LocalAPICEmulation.isActive(vcpu)
         if apic {
             if vcpu.upcallPending { raiseDom0Upcall(vcpu, domain) }
-            Dom0APIC.prepareEntry(vcpu, vmcb)
+            LocalAPICEmulation.prepareEntry(vcpu, vmcb)
         } else {
             deliverUpcall(vcpu, vmcb)
         }
@@ -81,7 +75,7 @@ enum RunLoop {
             }
         }
         vcpu.cpuTimeCycles &+= tern_rdtsc() &- start
-        if apic { Dom0APIC.afterExit(vcpu, vmcb) }
+        if apic { LocalAPICEmulation.afterExit(vcpu, vmcb) }
         // An exit in the middle of delivering an event leaves it in
         // EXITINTINFO; it must be injected again (APM vol. 2, 15.7.2).
         let pending = vmcb.exitInterruptInfo
@@ -113,7 +107,7 @@ enum RunLoop {
     static func raiseDom0Upcall(_ vcpu: VCPU, _ dom0: Domain) {
         vcpu.upcallPending = false
         guard dom0.upcallIRQ != 0 else { return }
-        Dom0APIC.raiseISA(irq: dom0.upcallIRQ, dom0: dom0)
+        HardwareInterrupts.raiseISA(irq: dom0.upcallIRQ, owner: dom0)
     }
 
     /// As a level: an upcall Dom0 has not taken yet (its pin was masked, or
@@ -132,10 +126,13 @@ enum RunLoop {
         let now = SystemTime.nowNanoseconds()
         for entry in Domains.table {
             guard let domain = entry, !domain.state.isStopped else { continue }
-            if hasActiveLAPIC(domain) {
-                Dom0APIC.updateTimer(dom0: domain, now: now)
-                HostTimer.note(deadline: Dom0APIC.lapic.timerDeadline)
-                Dom0Console.raiseInterruptIfPending(domain)
+            if let first = domain.vcpus.first, LocalAPICEmulation.isActive(first) {
+                for vcpu in domain.vcpus {
+                    LocalAPICEmulation.updateTimer(vcpu, now: now)
+                    HostTimer.note(deadline: LocalAPICEmulation.timerDeadline(vcpu))
+                }
+                // Its lines that behave as levels, raised again while up.
+                if domain.emulation.contains(.serialPort) { Dom0Console.raiseInterruptIfPending(domain) }
                 raiseDom0UpcallIfPending(domain)
             }
             var woke = false

@@ -32,6 +32,7 @@ extension Domains {
         vmcb.markAllDirty()
 
         let vcpu = VCPU(domainID: domain.id, index: 0)
+        LocalAPICEmulation.attach(to: vcpu, of: domain)
         vcpu.context.vmcb = frame
         vcpu.context.vmcbPage = page
         switch start {

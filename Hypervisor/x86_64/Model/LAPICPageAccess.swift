@@ -1,4 +1,4 @@
-/// Dom0's accesses to its LAPIC page (Machine/Dom0APIC.swift): a decoded
+/// Accesses to a virtual LAPIC page (Machine/LocalAPICEmulation.swift): a decoded
 /// MMIO instruction (MMIOInstruction) done on the virtual LAPIC, with the
 /// guest's register file as the other operand. Pure: the glue that
 /// fetches the instruction and acts on the effect stays in Machine.

@@ -22,5 +22,11 @@ public struct VCPUContext {
     /// interrupt offered (V_IRQ), else nil: a HLT or BLOCK at that very
     /// RIP after the interrupt was taken was woken by it (Exits).
     public var upcallOfferedAtRIP: UInt64?
+    /// Its virtual LAPIC, if its domain has one (Emulation.localAPIC): one
+    /// per vCPU, as Xen's vlapic (Machine/LocalAPICEmulation.swift).
+    public var lapic: VirtualLAPIC?
+    /// The vector put in V_IRQ from `lapic` at the last entry, to learn
+    /// after the exit whether the guest took it.
+    public var offeredVector: UInt8?
     public init() {}
 }
