@@ -57,34 +57,3 @@ public final class VCPU {
         self.index = index
     }
 }
-
-/// 256 interrupt vectors as bits.
-public struct VectorSet: Equatable {
-    private var words = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-    public init() {}
-
-    public var isEmpty: Bool { words.0 | words.1 | words.2 | words.3 == 0 }
-
-    public mutating func insert(_ vector: UInt8) {
-        let bit = UInt64(1) << UInt64(vector % 64)
-        switch vector / 64 {
-        case 0: words.0 |= bit
-        case 1: words.1 |= bit
-        case 2: words.2 |= bit
-        default: words.3 |= bit
-        }
-    }
-
-    /// Removes and returns the highest vector (the highest priority), if any.
-    public mutating func popHighest() -> UInt8? {
-        if words.3 != 0 { let b = 63 - words.3.leadingZeroBitCount; words.3 &= ~(1 << UInt64(b)); return UInt8(192 + b) }
-        if words.2 != 0 { let b = 63 - words.2.leadingZeroBitCount; words.2 &= ~(1 << UInt64(b)); return UInt8(128 + b) }
-        if words.1 != 0 { let b = 63 - words.1.leadingZeroBitCount; words.1 &= ~(1 << UInt64(b)); return UInt8(64 + b) }
-        if words.0 != 0 { let b = 63 - words.0.leadingZeroBitCount; words.0 &= ~(1 << UInt64(b)); return UInt8(b) }
-        return nil
-    }
-
-    public static func == (a: VectorSet, b: VectorSet) -> Bool {
-        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
-    }
-}

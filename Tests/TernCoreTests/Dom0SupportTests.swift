@@ -90,7 +90,7 @@ final class Dom0SupportTests: XCTestCase {
     }
 }
 
-/// The pending-vector set used to reflect Dom0's device interrupts.
+/// The 256-vector set: a vCPU's pending device vectors, a LAPIC's IRR/ISR/TMR.
 final class VectorSetTests: XCTestCase {
     func testHighestFirstAndEmpty() {
         var set = VectorSet()
@@ -102,6 +102,22 @@ final class VectorSetTests: XCTestCase {
         while let v = set.popHighest() { order.append(v) }
         XCTAssertEqual(order, [0xF3, 0x80, 0x41, 0x34, 0x30, 0x00])
         XCTAssertTrue(set.isEmpty)
+    }
+
+    func testContainsRemoveAndTheLAPICsRegisters() {
+        var set = VectorSet()
+        for v: UInt8 in [0x00, 0x1F, 0x20, 0x3F, 0x40, 0xFF] { set.insert(v) }
+        XCTAssertTrue(set.contains(0x3F))
+        XCTAssertFalse(set.contains(0x3E))
+        XCTAssertEqual(set.register(0), 0x8000_0001, "vectors 0-31")
+        XCTAssertEqual(set.register(1), 0x8000_0001, "vectors 32-63")
+        XCTAssertEqual(set.register(2), 1, "vectors 64-95")
+        XCTAssertEqual(set.register(7), 0x8000_0000, "vectors 224-255")
+        XCTAssertEqual(set.highest, 0xFF)
+        set.remove(0xFF)
+        set.remove(0xFE)   // absent: nothing
+        XCTAssertEqual(set.highest, 0x40)
+        XCTAssertEqual(set.register(7), 0)
     }
 
     func testPendingVectorsWakeAVCPU() {

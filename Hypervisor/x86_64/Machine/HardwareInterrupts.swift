@@ -12,10 +12,10 @@ enum HardwareInterrupts {
     /// Device vectors in service on the physical LAPIC until the owner's EOI.
     // SAFETY: deviceInterrupt (taken only at the run loop's known points)
     // and the owner's EOI exits update it in turn, never at once.
-    nonisolated(unsafe) static var physicalInService = VectorBits()
+    nonisolated(unsafe) static var physicalInService = VectorSet()
     /// Ended by the owner while a higher one is still in service physically.
     // SAFETY: the owner's EOI exits and reset() at its destroy: run loop only.
-    nonisolated(unsafe) static var endedByOwner = VectorBits()
+    nonisolated(unsafe) static var endedByOwner = VectorSet()
 
     /// A device interrupt for the owner arrived at Tern's IDT: `fixed` (in
     /// service on the physical LAPIC: the IOAPIC or an MSI) or from the
@@ -60,6 +60,6 @@ enum HardwareInterrupts {
             physicalInService.remove(top)
             LAPIC.endOfInterrupt()
         }
-        endedByOwner = VectorBits()
+        endedByOwner = VectorSet()
     }
 }

@@ -38,9 +38,9 @@ public struct VirtualLAPIC {
     /// An interrupt from the 8259 (through LINT0 in ExtINT mode): taken
     /// whatever the priorities, never in service, no EOI (SDM 10.5.1).
     public private(set) var externalVector: UInt8?
-    public private(set) var irr = VectorBits()
-    public private(set) var isr = VectorBits()
-    public private(set) var tmr = VectorBits()
+    public private(set) var irr = VectorSet()
+    public private(set) var isr = VectorSet()
+    public private(set) var tmr = VectorSet()
 
     public init() {}
 
@@ -59,9 +59,9 @@ public struct VirtualLAPIC {
         case Register.ldr: return ldr
         case Register.dfr: return dfr
         case Register.svr: return svr
-        case Register.isr..<(Register.isr + 0x80): return isr.word(offset - Register.isr)
-        case Register.tmr..<(Register.tmr + 0x80): return tmr.word(offset - Register.tmr)
-        case Register.irr..<(Register.irr + 0x80): return irr.word(offset - Register.irr)
+        case Register.isr..<(Register.isr + 0x80): return VirtualLAPIC.register(isr, at: offset - Register.isr)
+        case Register.tmr..<(Register.tmr + 0x80): return VirtualLAPIC.register(tmr, at: offset - Register.tmr)
+        case Register.irr..<(Register.irr + 0x80): return VirtualLAPIC.register(irr, at: offset - Register.irr)
         case Register.esr: return esr
         case Register.icrLow: return icrLow & ~VirtualLAPIC.icrDeliveryStatus
         case Register.icrHigh: return icrHigh
@@ -224,24 +224,10 @@ public struct VirtualLAPIC {
     }
 }
 
-/// 256 bits, one per vector, in the LAPIC's register layout (eight 32-bit
-/// words, vector v in word v/32, bit v%32).
-public struct VectorBits: Equatable {
-    var words = [UInt32](repeating: 0, count: 8)
-    public init() {}
-
-    public func contains(_ v: UInt8) -> Bool { words[Int(v) / 32] & (1 << UInt32(v % 32)) != 0 }
-    public mutating func insert(_ v: UInt8) { words[Int(v) / 32] |= 1 << UInt32(v % 32) }
-    public mutating func remove(_ v: UInt8) { words[Int(v) / 32] &= ~(1 << UInt32(v % 32)) }
-    public var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
-
-    public var highest: UInt8? {
-        for i in stride(from: 7, through: 0, by: -1) where words[i] != 0 {
-            return UInt8(i * 32 + 31 - words[i].leadingZeroBitCount)
-        }
-        return nil
+extension VirtualLAPIC {
+    /// A vector set's register at `offset` from its block (0x00, 0x10, ...
+    /// 0x70: eight 32-bit registers 16 bytes apart); 0 between registers.
+    static func register(_ set: VectorSet, at offset: Int) -> UInt32 {
+        offset % 16 == 0 ? set.register(offset / 16) : 0
     }
-
-    /// The register at `offset` from the block's base (0x00, 0x10, ... 0x70).
-    func word(_ offset: Int) -> UInt32 { offset % 16 == 0 ? words[offset / 16] : 0 }
 }
