@@ -35,8 +35,8 @@ public struct DeviceList {
 
     /// The lowest free frontend slot (1...; 0 is the console's) whose
     /// grant ref no backend still has mapped.
-    mutating func takeSlot(avoiding mappedRefs: [UInt32]) -> Int? {
-        for slot in 1..<DeviceList.slots where slotsInUse & (1 << UInt32(slot)) == 0 && !mappedRefs.contains(UInt32(slot)) {
+    mutating func takeSlot(avoiding isMapped: (UInt32) -> Bool) -> Int? {
+        for slot in 1..<DeviceList.slots where slotsInUse & (1 << UInt32(slot)) == 0 && !isMapped(UInt32(slot)) {
             slotsInUse |= 1 << UInt32(slot)
             return slot
         }

@@ -38,7 +38,7 @@ public enum Devices {
         let type = UInt16(TERN_DEVICE_CHANNEL)
         guard frontend.devices.index(type: type, devid: devid, frontend: frontend.id) == nil else { return -TERN_EEXIST }
         guard frontend.devices.makeRoom(), !backendListed || backend.devices.makeRoom(),
-              let slot = frontend.devices.takeSlot(avoiding: frontend.grants.refsInUse) else { return -TERN_ENOSPC }
+              let slot = frontend.devices.takeSlot(avoiding: { frontend.grants.isMapped($0) }) else { return -TERN_ENOSPC }
         guard let port = frontend.events.allocate(.unbound(remote: backend.id)) else {
             frontend.devices.releaseSlot(slot)
             return -TERN_ENOSPC

@@ -18,6 +18,8 @@ extension Hypercalls {
         case UInt64(TERN_HC_GRANT_COPY): return copy(ops: a.0, count: a.1, caller: caller, host: host)
         case UInt64(TERN_HC_GRANT_TABLE_QUERY): return query(out: a.0, caller: caller, host: host)
         case UInt64(TERN_HC_GRANT_TABLE_SETUP): return setUpTable(gpa: a.0, entries: a.1, caller: caller, host: host)
+        case UInt64(TERN_HC_GRANT_MAP_BATCH): return mapBatch(ops: a.0, count: a.1, caller: caller, host: host)
+        case UInt64(TERN_HC_GRANT_UNMAP_BATCH): return unmapBatch(ops: a.0, count: a.1, caller: caller, host: host)
         default: return error(TERN_ENOSYS)
         }
     }
@@ -61,6 +63,18 @@ extension Hypercalls {
     private static func map<Host: HypercallHost>(
         granter raw: UInt64, ref: UInt64, gpa: UInt64, flags: UInt64, caller: Domain, host: Host
     ) -> HypercallOutcome {
+        switch mapOne(granter: raw, ref: ref, gpa: gpa, flags: flags, caller: caller, host: host) {
+        case .success(let slot): return .resume(Int64(slot))
+        case .failure(let refusal): return error(refusal.code)
+        }
+    }
+
+    /// One mapping into the caller's window (TERN_HC_GRANT_MAP, and each op
+    /// of a batch): the window slot, or why not.
+    private static func mapOne<Host: HypercallHost>(
+        granter raw: UInt64, ref: UInt64, gpa: UInt64, flags: UInt64, caller: Domain, host: Host
+    ) -> Result<Int, GrantRefusal> {
+        func error(_ code: Int32) -> Result<Int, GrantRefusal> { .failure(GrantRefusal(code)) }
         let known = UInt64(TERN_GRANT_MAP_READONLY | TERN_GRANT_MAP_FOREIGN)
         guard flags & ~known == 0 else { return error(TERN_EINVAL) }
         let foreign = flags & UInt64(TERN_GRANT_MAP_FOREIGN) != 0
@@ -80,7 +94,7 @@ extension Hypercalls {
         } else {
             switch usableGrant(granter: granter, ref: ref, caller: caller, write: !readOnly, host: host) {
             case .success(let g): hostFrame = g.hostFrame; entry = g.entry; readOnly = g.readOnly || readOnly
-            case .failure(let refusal): return error(refusal.code)
+            case .failure(let refusal): return .failure(refusal)
             }
         }
         let leafFlags: PageFlags = readOnly ? DomainBuilder.readOnlyNestedFlags : DomainBuilder.nestedFlags
@@ -95,7 +109,61 @@ extension Hypercalls {
         } else {
             granter.grants.lendForeign()
         }
-        return .resume(Int64(slot))
+        return .success(slot)
+    }
+
+    /// TERN_HC_GRANT_MAP_BATCH: each op copied in once, done as
+    /// TERN_HC_GRANT_MAP, its handle and status copied out.
+    private static func mapBatch<Host: HypercallHost>(ops gpa: UInt64, count: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
+        forEachOp(of: tern_grant_map_op.self, at: gpa, count: count, caller: caller, host: host) { op in
+            switch mapOne(granter: UInt64(op.domid), ref: UInt64(op.ref), gpa: op.gpa, flags: UInt64(op.flags),
+                          caller: caller, host: host) {
+            case .success(let slot): op.handle = UInt32(slot); op.status = 0
+            case .failure(let refusal): op.handle = 0; op.status = -refusal.code
+            }
+        }
+    }
+
+    /// TERN_HC_GRANT_UNMAP_BATCH: each op as TERN_HC_GRANT_UNMAP.
+    private static func unmapBatch<Host: HypercallHost>(ops gpa: UInt64, count: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
+        forEachOp(of: tern_grant_unmap_op.self, at: gpa, count: count, caller: caller, host: host) { op in
+            if caller.grants.mapping(at: Int(op.handle)) != nil {
+                unmap(slot: Int(op.handle), of: caller, host: host)
+                op.status = 0
+            } else {
+                op.status = -TERN_EINVAL
+            }
+        }
+    }
+
+    /// A batch's array: at most TERN_GRANT_BATCH_MAX ops, all in the
+    /// caller's memory (checked before any is done); each op copied in,
+    /// done, and copied back out. The count done.
+    private static func forEachOp<Op, Host: HypercallHost>(
+        of: Op.Type, at gpa: UInt64, count: UInt64, caller: Domain, host: Host, _ body: (inout Op) -> Void
+    ) -> HypercallOutcome {
+        guard count <= UInt64(TERN_GRANT_BATCH_MAX) else { return error(TERN_EINVAL) }
+        let memory = host.memory(of: caller)
+        let size = UInt64(MemoryLayout<Op>.size)
+        guard memory.contains(gpa, count: count * size) else { return error(TERN_EFAULT) }
+        for i in 0..<count {
+            guard var op = readOp(Op.self, at: gpa + i * size, memory) else { return error(TERN_EFAULT) }
+            body(&op)
+            guard withUnsafeBytes(of: &op, { memory.copyToGuest(at: gpa + i * size, from: $0) }) else { return error(TERN_EFAULT) }
+        }
+        return .resume(Int64(count))
+    }
+
+    /// One op copied from the caller's memory (a plain C struct: any bytes
+    /// are a value of it).
+    private static func readOp<Op, M: PhysicalMemory>(_: Op.Type, at gpa: UInt64, _ memory: GuestMemory<M>) -> Op? {
+        let bytes = [UInt8](unsafeUninitializedCapacity: MemoryLayout<Op>.size) { buffer, initialized in
+            initialized = memory.copyFromGuest(at: gpa, into: UnsafeMutableRawBufferPointer(buffer)) ? buffer.count : 0
+        }
+        guard bytes.count == MemoryLayout<Op>.size else { return nil }
+        // SAFETY: exactly MemoryLayout<Op>.size bytes, and Op is a C struct
+        // of integers (tern/grant.h): every bit pattern is a value.
+        return bytes.withUnsafeBytes { $0.loadUnaligned(as: Op.self) }
     }
 
     private static func unmap<Host: HypercallHost>(handle: UInt64, caller: Domain, host: Host) -> HypercallOutcome {

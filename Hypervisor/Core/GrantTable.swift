@@ -25,7 +25,11 @@ public struct GrantTable {
     /// idle domain costs the hypervisor's heap nothing here.
     public internal(set) var windowGPA: UInt64 = 0
     public internal(set) var windowFrames = 0
-    public internal(set) var held: [HeldMapping] = []
+    /// The mappings it holds, densely (any order), and per window slot its
+    /// index there + 1 (0: free), made at the first mapping: finding,
+    /// adding and dropping one cost the same with one mapping or hundreds.
+    public private(set) var held: [HeldMapping] = []
+    private var heldIndex: [UInt16] = []
 
     public struct HeldMapping: Equatable {
         public var slot: Int
@@ -33,9 +37,9 @@ public struct GrantTable {
     }
     /// Mappings other domains hold of this domain's grants.
     public internal(set) var mappedByOthers = 0
-    /// Per mapped ref of this domain: how many mappings (to clear IN_USE).
-    var refsInUse: [UInt32] = []
-    var refUseCounts: [Int] = []
+    /// Per ref of this domain mapped by others: how many mappings (to
+    /// clear IN_USE at the last).
+    private var refUses = GrantRefCounts()
 
     public init() {}
 
@@ -48,7 +52,13 @@ public struct GrantTable {
 
     public var mapsHeld: Int { held.count }
 
-    public func mapping(at slot: Int) -> GrantMapping? { held.first { $0.slot == slot }?.mapping }
+    public func mapping(at slot: Int) -> GrantMapping? {
+        guard slot >= 0, slot < heldIndex.count, heldIndex[slot] != 0 else { return nil }
+        return held[Int(heldIndex[slot]) - 1].mapping
+    }
+
+    /// Whether another domain maps this domain's grant `ref`.
+    public func isMapped(_ ref: UInt32) -> Bool { refUses.count(of: ref) != 0 }
 
     /// The window slot for a page-aligned `gpa`, if it is in the window.
     public func windowSlot(of gpa: UInt64) -> Int? {
@@ -59,20 +69,32 @@ public struct GrantTable {
 
     public func slotGPA(_ slot: Int) -> UInt64 { windowGPA + UInt64(slot) * FrameAllocator.frameSize }
 
-    mutating func hold(_ mapping: GrantMapping, at slot: Int) { held.append(HeldMapping(slot: slot, mapping: mapping)) }
+    /// Records a mapping at a free `slot` of the window (the caller checked both).
+    mutating func hold(_ mapping: GrantMapping, at slot: Int) {
+        if heldIndex.isEmpty { heldIndex = [UInt16](repeating: 0, count: windowFrames) }
+        held.append(HeldMapping(slot: slot, mapping: mapping))
+        heldIndex[slot] = UInt16(held.count)
+    }
+
+    /// Forgets the mapping at `slot`: the last one takes its place.
     mutating func drop(slot: Int) -> GrantMapping? {
-        guard let i = held.firstIndex(where: { $0.slot == slot }) else { return nil }
-        return held.remove(at: i).mapping
+        guard slot >= 0, slot < heldIndex.count, heldIndex[slot] != 0 else { return nil }
+        let i = Int(heldIndex[slot]) - 1
+        let mapping = held[i].mapping
+        let last = held.removeLast()
+        if i < held.count {
+            held[i] = last
+            heldIndex[last.slot] = UInt16(i + 1)
+        }
+        heldIndex[slot] = 0
+        return mapping
     }
 
     /// Counts a mapping of `ref` by another domain; true if it is the
     /// ref's first (set TERN_GRANT_IN_USE).
     mutating func lend(_ ref: UInt32) -> Bool {
         mappedByOthers += 1
-        if let i = refsInUse.firstIndex(of: ref) { refUseCounts[i] += 1; return false }
-        refsInUse.append(ref)
-        refUseCounts.append(1)
-        return true
+        return refUses.increment(ref)
     }
 
     /// Counts a foreign mapping of one of this domain's frames (no entry).
@@ -83,17 +105,14 @@ public struct GrantTable {
     /// TERN_GRANT_IN_USE).
     mutating func giveBack(_ ref: UInt32) -> Bool {
         mappedByOthers -= 1
-        guard let i = refsInUse.firstIndex(of: ref) else { return false }
-        refUseCounts[i] -= 1
-        guard refUseCounts[i] == 0 else { return false }
-        refsInUse.remove(at: i)
-        refUseCounts.remove(at: i)
-        return true
+        return refUses.decrement(ref)
     }
 
+    /// The table moved (only while none of its grants is mapped).
     mutating func move(to gpa: UInt64, entries: UInt32) {
         self.gpa = gpa
         self.entries = entries
+        refUses.removeAll()
     }
 }
 

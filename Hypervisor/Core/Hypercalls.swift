@@ -87,7 +87,8 @@ public enum Hypercalls {
              UInt64(TERN_HC_EVTCHN_MASK), UInt64(TERN_HC_EVTCHN_UNMASK), UInt64(TERN_HC_EVTCHN_STATUS):
             return eventChannel(number, a, caller: domain, host: host)
         case UInt64(TERN_HC_GRANT_MAP), UInt64(TERN_HC_GRANT_UNMAP), UInt64(TERN_HC_GRANT_COPY),
-             UInt64(TERN_HC_GRANT_TABLE_QUERY), UInt64(TERN_HC_GRANT_TABLE_SETUP):
+             UInt64(TERN_HC_GRANT_TABLE_QUERY), UInt64(TERN_HC_GRANT_TABLE_SETUP),
+             UInt64(TERN_HC_GRANT_MAP_BATCH), UInt64(TERN_HC_GRANT_UNMAP_BATCH):
             return grantTable(number, a, caller: domain, host: host)
         case UInt64(TERN_HC_SHARED_LAYOUT):
             return sharedLayout(out: a.0, caller: domain, host: host)

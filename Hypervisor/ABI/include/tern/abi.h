@@ -84,7 +84,12 @@
 #define TERN_HC_CONSOLE_INPUT           32  /* privileged: (IN u64 domid, IN gpa bytes, IN u64 len
                                                <= TERN_CONSOLE_IN_SIZE) -> bytes put in the guest's
                                                console `in` ring (0: full) (tern/device.h) */
-#define TERN_HC_COUNT                   33
+/* Grant mappings in batches (tern/grant.h; ABI 0.6). */
+#define TERN_HC_GRANT_MAP_BATCH         33  /* (IN/OUT gpa struct tern_grant_map_op[count], IN u64 count
+                                               <= TERN_GRANT_BATCH_MAX) -> count; each op's status */
+#define TERN_HC_GRANT_UNMAP_BATCH       34  /* (IN/OUT gpa struct tern_grant_unmap_op[count], IN u64 count
+                                               <= TERN_GRANT_BATCH_MAX) -> count; each op's status */
+#define TERN_HC_COUNT                   35
 
 /*
  * The calling convention above, for guests and Dom0's driver alike (the

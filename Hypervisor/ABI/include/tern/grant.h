@@ -68,6 +68,30 @@ struct tern_grant_copy {
     int32_t  status;          /* OUT: 0 or -TERN_E* */
 };
 
+/* TERN_HC_GRANT_MAP_BATCH and _UNMAP_BATCH: up to TERN_GRANT_BATCH_MAX
+ * mappings made or removed in one call, as Xen's GNTTABOP_map_grant_ref
+ * takes a count (a backend maps a request's segments at once). Each op is
+ * checked and done on its own, exactly as TERN_HC_GRANT_MAP / _UNMAP
+ * would, and answers its own status; one refused op does not stop the
+ * others. The call returns the count, or -TERN_EINVAL (count too large)
+ * or -TERN_EFAULT (the array is not all in the caller's memory) with no
+ * op done. */
+#define TERN_GRANT_BATCH_MAX       64
+
+struct tern_grant_map_op {
+    uint64_t gpa;             /* IN: a free page of the caller's grant window */
+    uint32_t ref;             /* IN: grant ref (a frame number with TERN_GRANT_MAP_FOREIGN) */
+    uint16_t domid;           /* IN: the granter */
+    uint16_t flags;           /* IN: TERN_GRANT_MAP_* */
+    uint32_t handle;          /* OUT: the window page's index, when status is 0 */
+    int32_t  status;          /* OUT: 0 or -TERN_E*, as TERN_HC_GRANT_MAP's */
+};
+
+struct tern_grant_unmap_op {
+    uint32_t handle;          /* IN: as TERN_HC_GRANT_UNMAP's */
+    int32_t  status;          /* OUT: 0 or -TERN_E* */
+};
+
 struct tern_grant_table_info {
     uint64_t gpa;             /* OUT: where the table is */
     uint32_t entries;         /* OUT */
@@ -77,6 +101,8 @@ struct tern_grant_table_info {
 };
 
 TERN_STATIC_ASSERT(sizeof(struct tern_grant_entry) == 8, "tern_grant_entry layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_grant_map_op) == 24, "tern_grant_map_op layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_grant_unmap_op) == 8, "tern_grant_unmap_op layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_grant_copy_side) == 16, "tern_grant_copy_side layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_grant_copy) == 40, "tern_grant_copy layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_grant_table_info) == 24, "tern_grant_table_info layout");
