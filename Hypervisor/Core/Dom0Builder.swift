@@ -144,7 +144,7 @@ public enum Dom0Builder {
             } catch {
                 throw Error(error)
             }
-            _ = PageTable.replaceLeaf(root: root, virtual: table, entry: 0, memory: host)
+            NestedPageTable.removePage(root: root, gpa: table, memory: host)
             table += GuestLayout.memoryUnit
         }
         domain.grants.setUp(gpa: 0, entries: 0, windowGPA: window, windowFrames: GuestLayout.dom0GrantWindowFrames)

@@ -26,9 +26,6 @@ public enum DomainBuilder {
         public var gdtLimit: UInt16
     }
 
-    /// Nested page table leaves: guest accesses count as user accesses in
-    /// the nested walk (AMD APM vol. 2, 15.25.5), so U must be set.
-    public static let nestedFlags: PageFlags = [.present, .writable, .user]
     /// Guest identity map: supervisor, writable, executable.
     public static let guestFlags: PageFlags = [.present, .writable]
     /// GDT slots in the guest: null, 64-bit code (0x08), data (0x10), like Tern's.
@@ -169,22 +166,18 @@ public enum DomainBuilder {
         page.initializeMemory(as: UInt8.self, repeating: 0)
         var outOfFrames = false
         do throws(PageTable.MapError) {
-            try PageTable.map(root: domain.nestedRoot, virtual: layout.devicePage, physical: frame, size: FrameAllocator.frameSize,
-                              flags: readOnlyNestedFlags, memory: host, allocateFrame: {
-                                  guard let table = allocator.allocate() else { outOfFrames = true; return nil }
-                                  domain.addOverheadFrame(table)
-                                  return table
-                              })
+            try NestedPageTable.map(root: domain.nestedRoot, gpa: layout.devicePage, host: frame, size: FrameAllocator.frameSize,
+                                    access: .readOnly, memory: host, allocateFrame: {
+                                        guard let table = allocator.allocate() else { outOfFrames = true; return nil }
+                                        domain.addOverheadFrame(table)
+                                        return table
+                                    })
         } catch {
             if outOfFrames { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
             throw .mapping(error)
         }
         return base
     }
-
-    /// A nested leaf the guest may read but not write (AMD APM vol. 2,
-    /// 15.25.5: a write is a nested page fault).
-    public static let readOnlyNestedFlags: PageFlags = [.present, .user]
 
     /// The event page, grant table and devices (the console) in Tern's
     /// bookkeeping; the pages themselves are zeroed guest memory.
@@ -272,12 +265,12 @@ public enum DomainBuilder {
     ) throws(Error) {
         var outOfFrames = false
         do throws(PageTable.MapError) {
-            try PageTable.map(root: root, virtual: virtual, physical: physical, size: size, flags: nestedFlags,
-                              memory: host, allocateFrame: {
-                                  guard let frame = allocator.allocate() else { outOfFrames = true; return nil }
-                                  domain.addOverheadFrame(frame)
-                                  return frame
-                              })
+            try NestedPageTable.map(root: root, gpa: virtual, host: physical, size: size, access: .readWrite,
+                                    memory: host, allocateFrame: {
+                                        guard let frame = allocator.allocate() else { outOfFrames = true; return nil }
+                                        domain.addOverheadFrame(frame)
+                                        return frame
+                                    })
         } catch {
             if outOfFrames { throw .outOfMemory(neededFrames: 1, freeFrames: 0) }
             throw .mapping(error)

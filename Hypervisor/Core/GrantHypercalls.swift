@@ -97,9 +97,8 @@ extension Hypercalls {
             case .failure(let refusal): return .failure(refusal)
             }
         }
-        let leafFlags: PageFlags = readOnly ? DomainBuilder.readOnlyNestedFlags : DomainBuilder.nestedFlags
-        guard PageTable.replaceLeaf(root: caller.nestedRoot, virtual: gpa, entry: hostFrame | leafFlags.rawValue,
-                                    memory: host.memory(of: caller).host) == 0 else {
+        guard NestedPageTable.replacePage(root: caller.nestedRoot, gpa: gpa, hostFrame: hostFrame,
+                                          access: readOnly ? .readOnly : .readWrite, memory: host.memory(of: caller).host) else {
             return error(TERN_EINVAL)   // no window table here (or taken): Tern's bookkeeping says free
         }
         caller.grants.hold(GrantMapping(granter: granter.id, ref: UInt32(truncatingIfNeeded: ref), hostFrame: hostFrame,
@@ -179,8 +178,7 @@ extension Hypercalls {
     /// granter's memory go).
     static func unmap<Host: HypercallHost>(slot: Int, of mapper: Domain, host: Host) {
         guard let mapping = mapper.grants.drop(slot: slot) else { return }
-        _ = PageTable.replaceLeaf(root: mapper.nestedRoot, virtual: mapper.grants.slotGPA(slot), entry: 0,
-                                  memory: host.memory(of: mapper).host)
+        NestedPageTable.removePage(root: mapper.nestedRoot, gpa: mapper.grants.slotGPA(slot), memory: host.memory(of: mapper).host)
         for vcpu in mapper.vcpus { vcpu.context.flushTLB = true }
         guard let granter = host.domain(withID: mapping.granter) else { return }
         if mapping.foreign {

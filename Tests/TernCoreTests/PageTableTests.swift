@@ -111,6 +111,24 @@ final class PageTableTests: XCTestCase {
         XCTAssertEqual(translate(0x80_0000_0000)?.flags, .readOnlyData)
     }
 
+    /// Core asks the nested table for read-only or read-write pages; the
+    /// SVM entries carry U on every leaf, W only for read-write.
+    func testNestedPagesByAccess() throws {
+        try NestedPageTable.map(root: root, gpa: 0x4000_0000, host: 0x7000_0000, size: page, access: .readOnly,
+                                memory: memory, allocateFrame: takeFrame)
+        let readOnly = translate(0x4000_0000)
+        XCTAssertEqual(readOnly?.physical, 0x7000_0000)
+        XCTAssertTrue(readOnly!.flags.contains(.user))
+        XCTAssertFalse(readOnly!.flags.contains(.writable))
+        XCTAssertTrue(NestedPageTable.replacePage(root: root, gpa: 0x4000_1000, hostFrame: 0x7100_0000, access: .readWrite,
+                                                  memory: memory), "a free 4 KiB slot under the same table")
+        XCTAssertTrue(translate(0x4000_1000)!.flags.contains(.writable))
+        XCTAssertFalse(NestedPageTable.replacePage(root: root, gpa: 0x9000_0000, hostFrame: 0x7100_0000, access: .readWrite,
+                                                   memory: memory), "no table there: nothing made")
+        NestedPageTable.removePage(root: root, gpa: 0x4000_1000, memory: memory)
+        XCTAssertNil(translate(0x4000_1000))
+    }
+
     func testZeroSizeMapsNothing() throws {
         try map(0x1000, 0x1000, 0, .data)
         XCTAssertEqual(framesTaken, 0)
