@@ -16,6 +16,17 @@ public enum Dom0Builder {
         case mapping(PageTable.MapError)
         case hostMemoryUnreachable
 
+        /// The PVH loader's errors, in Dom0's terms.
+        init(_ error: PVHLoader.Error) {
+            switch error {
+            case .noPVHEntry: self = .noPVHEntry
+            case .kernelOutsideMemory(let start, let end): self = .kernelOutsideDom0Memory(start: start, end: end)
+            case .initrdDoesNotFit(let size): self = .initrdDoesNotFit(size: size)
+            case .startInfoDoesNotFit: self = .startInfoDoesNotFit
+            case .hostMemoryUnreachable: self = .hostMemoryUnreachable
+            }
+        }
+
         /// The shared building steps' errors, in Dom0's terms.
         init(_ error: DomainBuilder.Error) {
             switch error {
@@ -26,14 +37,10 @@ public enum Dom0Builder {
         }
     }
 
-    public struct StartState: Equatable {
-        public var entry: UInt32
-        public var startInfo: UInt64
-    }
+    public typealias StartState = PVHLoader.StartState
 
     static let lowMemoryEnd: UInt64 = 1 << 20
     static let deviceSpaceEnd: UInt64 = 4 << 30
-    static let startInfoLimit = 8192
     /// Page tables of the grant window: one per 2 MiB, a directory, a PDPT.
     static let grantWindowTables = GuestLayout.dom0GrantWindowFrames / 512 + 2
 
@@ -43,7 +50,7 @@ public enum Dom0Builder {
     ) throws(Error) -> StartState {
         let elf: ELFImage
         do throws(ELFImage.Error) { elf = try ELFImage(parsing: kernel) } catch { throw .badImage(error) }
-        guard let entry = elf.pvhEntry else { throw .noPVHEntry }
+        guard elf.pvhEntry != nil else { throw .noPVHEntry }   // before taking any frame
         let needed = Int(memoryBytes / FrameAllocator.frameSize)
         guard needed > 0, frames.freeFrames >= needed + DomainBuilder.nestedTableEstimate(deviceSpaceEnd) + grantWindowTables else {
             throw .outOfMemory(neededFrames: needed, freeFrames: frames.freeFrames)
@@ -60,28 +67,12 @@ public enum Dom0Builder {
                 throw .kernelOutsideDom0Memory(start: span.start, end: span.end)
             }
             try mapNested(domain, hostMap: hostMap, lapicPage: lapicPage, host: host, allocator: &frames)
-            for segment in elf.segments {
-                let bytes = UnsafeRawBufferPointer(
-                    rebasing: kernel[Int(segment.fileOffset)..<Int(segment.fileOffset + segment.fileSize)])
-                guard memory.copyToGuest(at: segment.address, from: bytes),
-                      memory.zero(at: segment.address + segment.fileSize, count: segment.memorySize - segment.fileSize) else {
-                    throw .hostMemoryUnreachable
-                }
+            do throws(PVHLoader.Error) {
+                return try PVHLoader.loadKernel(elf: elf, kernel: kernel, initrd: initrd, commandLine: commandLine,
+                                          memoryMap: memoryMap(domain, hostMap: hostMap), into: memory)
+            } catch {
+                throw Error(error)
             }
-            var modules: [PVHStartInfo.Module] = []
-            var next = span.end.roundedUp(to: GuestLayout.memoryUnit)
-            if let initrd {
-                guard memory.copyToGuest(at: next, from: initrd) else { throw .initrdDoesNotFit(size: UInt64(initrd.count)) }
-                modules.append(PVHStartInfo.Module(address: next, size: UInt64(initrd.count), commandLine: []))
-                next = (next + UInt64(initrd.count)).roundedUp(to: GuestLayout.pageSize)
-            }
-            let map = memoryMap(domain, hostMap: hostMap)
-            guard let block = PVHStartInfo.build(base: next, limit: startInfoLimit, commandLine: commandLine,
-                                                 modules: modules, memoryMap: map),
-                  block.withUnsafeBytes({ memory.copyToGuest(at: next, from: $0) }) else {
-                throw .startInfoDoesNotFit
-            }
-            return StartState(entry: entry, startInfo: next)
         } catch {
             DomainBuilder.release(domain, allocator: &frames)
             throw error

@@ -280,12 +280,8 @@ public enum DomainBuilder {
     private static func load<Host: PhysicalMemory>(
         _ elf: ELFImage, image: UnsafeRawBufferPointer, into memory: GuestMemory<Host>
     ) throws(Error) {
-        for segment in elf.segments {
-            let bytes = UnsafeRawBufferPointer(
-                rebasing: image[Int(segment.fileOffset)..<Int(segment.fileOffset + segment.fileSize)])
-            guard memory.copyToGuest(at: segment.address, from: bytes) else { throw .hostMemoryUnreachable }
-            // The rest (.bss) is already zero: the frames were zeroed.
-        }
+        // The rest of each segment (.bss) is already zero: the frames were zeroed.
+        guard elf.copySegments(of: image, into: memory, zeroingBSS: false) else { throw .hostMemoryUnreachable }
     }
 
     /// Identity map of all guest memory and Tern's area with 2 MiB pages, in guest pages

@@ -133,3 +133,22 @@ extension ELFImage.Error {
         }
     }
 }
+
+extension ELFImage {
+    /// Copies each loadable segment of `image` (the bytes this ELF was
+    /// parsed from) to its physical address in `memory`, and zeroes the
+    /// rest of each segment (.bss) when `zeroingBSS` (memory not known to
+    /// be zero). False if a segment is not all in `memory`.
+    public func copySegments<M: PhysicalMemory>(
+        of image: UnsafeRawBufferPointer, into memory: GuestMemory<M>, zeroingBSS: Bool
+    ) -> Bool {
+        for segment in segments {
+            let bytes = UnsafeRawBufferPointer(
+                rebasing: image[Int(segment.fileOffset)..<Int(segment.fileOffset + segment.fileSize)])
+            guard memory.copyToGuest(at: segment.address, from: bytes) else { return false }
+            guard !zeroingBSS || memory.zero(at: segment.address + segment.fileSize,
+                                             count: segment.memorySize - segment.fileSize) else { return false }
+        }
+        return true
+    }
+}

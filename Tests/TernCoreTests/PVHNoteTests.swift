@@ -50,7 +50,8 @@ final class PVHNoteTests: XCTestCase {
     }
 }
 
-private extension Array where Element == UInt8 {
+extension Array where Element == UInt8 {
+    /// Appends a little-endian u32 (the ELF note tests' builders).
     mutating func storeAppend32(_ value: UInt32) {
         for i in 0..<4 { append(UInt8(truncatingIfNeeded: value >> (8 * UInt32(i)))) }
     }
