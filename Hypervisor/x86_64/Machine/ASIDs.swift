@@ -6,9 +6,6 @@ import TernCore
 /// 1 + (domain id - 1) mod (count - 1), and when an ASID last ran a
 /// different vCPU, that ASID's TLB entries are flushed before VMRUN.
 enum ASIDs {
-    // SAFETY: used only on the run loop's way into VMRUN and at destroy,
-    // never by the interrupt handler.
-    nonisolated(unsafe) static var owner: [UInt32] = []   // per ASID: (domid << 8 | vcpu) + 1, 0 = none
 
     static func prepare(_ vcpu: VCPU, _ vmcb: VMCB) {
         let usable = max(1, Int(SVM.asidCount) - 1)

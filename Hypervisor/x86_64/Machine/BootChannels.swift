@@ -8,9 +8,6 @@ extension Domains {
         var frontend: UInt16
         var backends: [[UInt8]]
     }
-    // SAFETY: only the boot sequence touches it (filled while the boot
-    // modules become domains, emptied by connectBootChannels).
-    nonisolated(unsafe) static var bootChannels: [BootChannels] = []
 
     /// Once every boot module is a domain: Tern does the toolstack's part
     /// for each `channel=` and adds the device (Core/Devices.swift).

@@ -13,23 +13,7 @@ import TernCPU
 /// reading the serial log match).
 enum Console {
     static let dom0Prefix: StaticString = "(d0) "
-    // SAFETY (the console's state): whoever logs writes here: the run loop,
-    // or the interrupt handler at the known points only, when no write is
-    // under way. An NMI (at any time) logs one line: it may land inside
-    // another; ConsoleRing masks its offsets, so bytes stay in its storage.
-    nonisolated(unsafe) static var dom0MidLine = false
-    /// Dom0's current line so far (up to dom0LineLimit bytes), and whether a
-    /// Tern line cut it (then it is written again before Dom0's next byte).
-    // SAFETY: Dom0's output only (port exits, in the run loop); an NMI's
-    // line just sets dom0LineCut, as any Tern line does.
-    nonisolated(unsafe) static var dom0Line: [UInt8] = []
-    nonisolated(unsafe) static var dom0LineCut = false
     static let dom0LineLimit = 512
-
-    // SAFETY: as dom0MidLine.
-    nonisolated(unsafe) static var history = ConsoleRing(
-        // SAFETY: a static area of TERN_LOG_RING_SIZE bytes in runtime.c, used only here.
-        storage: UnsafeMutableRawBufferPointer(start: tern_console_ring_area(), count: Int(TERN_LOG_RING_SIZE)))
 
     /// Writes text ("\n" becomes "\r\n" on the wire, "\n" in the history).
     static func write(_ bytes: UnsafeRawBufferPointer) {

@@ -7,9 +7,6 @@ import TernCore
 enum ConsoleInput {
     static let switchByte: UInt8 = 0x01      // Ctrl-A
     static let switchPresses = 3
-    // SAFETY (both): only poll() touches them, from the run loop's tick.
-    nonisolated(unsafe) static var toDom0 = true
-    nonisolated(unsafe) static var presses = 0
 
     /// Reads only while Dom0's receive FIFO has room: what is not read yet
     /// waits in the UART (and in whatever feeds it), so typing ahead or

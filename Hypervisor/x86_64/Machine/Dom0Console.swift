@@ -11,9 +11,6 @@ enum Dom0Console {
     static let irq: UInt8 = 4
     static let ports = EmulatedDevices.serialPorts
     static let base = ports.lowerBound
-    // SAFETY: Dom0's port exits and the console input poll, both in the
-    // run loop; never the interrupt handler.
-    nonisolated(unsafe) static var uart = VirtualUART()
 
     /// An intercepted IN/OUT on a COM1 port; returns the value for IN.
     static func access(port: UInt16, isIn: Bool, value: UInt8, domain: Domain) -> UInt8 {

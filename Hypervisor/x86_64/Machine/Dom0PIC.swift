@@ -9,11 +9,6 @@ enum Dom0PIC {
     /// The ports whose accesses come here (intercepted in Dom0's I/O map).
     static let ports = LegacyPIC.ports
 
-    // SAFETY (both): Dom0's port exits and the run loop's interrupt raising
-    // only; never the interrupt handler.
-    nonisolated(unsafe) static var master = LegacyPICWatch(minimumVectorBase: Layout.Vector.legacyPICBase)
-    nonisolated(unsafe) static var slave = LegacyPICWatch(minimumVectorBase: Layout.Vector.legacyPICBase)
-
     /// The vector of ISA `irq` on the master (0-7), nil if masked.
     static func vector(forIRQ irq: UInt8) -> UInt8? {
         master.vector(forLine: irq)

@@ -6,9 +6,6 @@ import TernABI
 /// TERN_CREATE_FROM_POOL only loads the image. Shells hold frames: they
 /// count as used in the free-frame figures.
 enum DomainPool {
-    // SAFETY: filled at boot and by Dom0's hypercalls, taken by domain
-    // creation: all in the run loop's thread of control.
-    nonisolated(unsafe) static var shells: [DomainBuilder.Shell] = []
     static let maxShells = Int(TERN_DOMAINS_MAX)
 
     /// Prepares shells of `memoryBytes` until `count` of that size are

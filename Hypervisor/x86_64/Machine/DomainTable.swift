@@ -8,29 +8,6 @@ import TernABI
 /// DomainDestruction.swift (the end), BootChannels.swift (`channel=`).
 enum Domains {
     static let maxDomains = Int(TERN_DOMAINS_MAX)
-    /// Frames Tern manages once booted (before Dom0 and guests).
-    // SAFETY (these three): changed only by the run loop's thread of
-    // control (boot, hypercalls, destroy); the interrupt handler, at the
-    // known points only, just looks up Dom0 in `table` (sized once, to
-    // maxDomains, by the first domain's creation; slots change in place).
-    nonisolated(unsafe) static var totalFrames = 0
-    nonisolated(unsafe) static var table: [Domain?] = []
-    nonisolated(unsafe) static let scheduler = Scheduler()
-    /// Free frames just before the first guest was built: when the last
-    /// guest is gone, the count must be back to exactly this.
-    // SAFETY: set at boot, read when a guest goes: the run loop only.
-    nonisolated(unsafe) static var freeFramesBeforeGuests = 0
-
-    /// The domain built with `.hardware` (Dom0): the machine's device
-    /// interrupts go to it, and the device models that are still one
-    /// instance each (Dom0APIC, Dom0Console, Dom0PIC) serve it. nil before
-    /// it is built and once it is destroyed.
-    // SAFETY: set and cleared by the run loop (Dom0's build, destroy); the
-    // interrupt handler only reads it, at the known points.
-    nonisolated(unsafe) static var deviceOwner: Domain?
-    /// The privileged domain that reads Tern's log (TERN_VIRQ_CONSOLE).
-    // SAFETY: as deviceOwner.
-    nonisolated(unsafe) static var controlDomain: Domain?
 
     static func domain(_ id: UInt16) -> Domain? {
         Int(id) < table.count ? table[Int(id)] : nil

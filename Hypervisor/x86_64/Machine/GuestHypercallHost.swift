@@ -50,8 +50,6 @@ struct GuestHypercallHost: HypercallHost {
 
 /// System time: nanoseconds since Tern's first instruction, from the TSC.
 enum SystemTime {
-    // SAFETY: set first thing in tern_main, before interrupts; only read after.
-    nonisolated(unsafe) static var bootTSC: UInt64 = 0
 
     static func nanoseconds(atTSC tsc: UInt64) -> UInt64 {
         BootPhases.microseconds(cycles: tsc &- bootTSC, tscHz: Platform.tscHz) &* 1000

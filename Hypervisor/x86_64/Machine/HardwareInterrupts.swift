@@ -9,13 +9,6 @@ import TernCPU
 /// before it has served its device; and a physical EOI ends the highest
 /// vector in service, so the domain's EOIs are passed on in that order.
 enum HardwareInterrupts {
-    /// Device vectors in service on the physical LAPIC until the owner's EOI.
-    // SAFETY: deviceInterrupt (taken only at the run loop's known points)
-    // and the owner's EOI exits update it in turn, never at once.
-    nonisolated(unsafe) static var physicalInService = VectorSet()
-    /// Ended by the owner while a higher one is still in service physically.
-    // SAFETY: the owner's EOI exits and reset() at its destroy: run loop only.
-    nonisolated(unsafe) static var endedByOwner = VectorSet()
 
     /// A device interrupt for the owner arrived at Tern's IDT: `fixed` (in
     /// service on the physical LAPIC: the IOAPIC or an MSI) or from the

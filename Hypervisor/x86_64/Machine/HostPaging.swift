@@ -11,9 +11,6 @@ import TernCPU
 /// Tables are built in frames below 4 GiB, reached through the early
 /// identity map while building.
 enum HostPaging {
-    // SAFETY (both): set by build() at boot, before interrupts; only read after.
-    nonisolated(unsafe) static var root: UInt64 = 0
-    nonisolated(unsafe) static var imageRange = PhysicalRange(start: 0, end: 0)
 
     enum SetupError {
         case noFrameForRoot

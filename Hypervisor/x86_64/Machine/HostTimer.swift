@@ -24,25 +24,6 @@ enum HostTimer {
     /// which also bounds how often the periodic countdown can repeat.
     static let minimumDelayNanoseconds: UInt64 = 10_000
 
-    // SAFETY (these three): shared by the timer interrupt and the run loop,
-    // but the interrupt is taken only at known points (idle halt, and
-    // tern_take_pending_interrupts: after an INTR exit, or in recoverIfLost
-    // between whole uses of `schedule`) and runs to completion there.
-    nonisolated(unsafe) static var countsPerSecond: UInt64 = 0
-    nonisolated(unsafe) static var schedule = TimerSchedule(tickNanoseconds: nanosecondsPerSecond / Layout.timerHz, now: 0)
-    /// Set by the interrupt when a deadline has passed: the run loop scans
-    /// the vCPUs (RunLoop.wakeTimers).
-    // SAFETY: as schedule: set by the interrupt, cleared by the run loop.
-    nonisolated(unsafe) static var deadlineDue = false
-    /// Timer interrupts that did not come and were recovered.
-    // SAFETY: only recoverOverdue, in the run loop, touches it.
-    nonisolated(unsafe) static var recovered: UInt64 = 0
-    /// The TSC at which the interrupt armed for is a tick late: the run
-    /// loop's pass compares one RDTSC with it (no conversion to time).
-    // SAFETY: as schedule: written by arm (interrupt or run loop, never at
-    // once), read by the run loop; a stale value only delays the check.
-    nonisolated(unsafe) static var overdueAtTSC = UInt64.max
-
     static func start(countsPerSecond: UInt64) {
         self.countsPerSecond = countsPerSecond
         LAPIC.startPeriodic()

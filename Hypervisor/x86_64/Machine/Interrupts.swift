@@ -56,9 +56,4 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
 }
 
 enum Interrupts {
-    /// Set when a device interrupt was queued for Dom0 (the run loop then
-    /// wakes it if it halted).
-    // SAFETY: set by the handler (interrupts come only at the run loop's
-    // known points) or by the run loop itself; read and cleared there.
-    nonisolated(unsafe) static var reflectedSinceLastCheck = false
 }

@@ -11,10 +11,6 @@ import TernCPU
 /// the domain that owns the hardware needs (physical in-service vectors,
 /// ordered physical EOIs) is HardwareInterrupts'.
 enum LocalAPICEmulation {
-    /// The LAPIC's guest-physical page: the architectural 0xFEE00000, where
-    /// the physical one is too (Dom0 is identity-mapped).
-    // SAFETY: set once at boot (Dom0's creation), only read after.
-    nonisolated(unsafe) static var page: UInt64 = 0
 
     /// The vCPU has a virtual LAPIC and the guest has enabled it: its
     /// interrupts go through the LAPIC's IRR.

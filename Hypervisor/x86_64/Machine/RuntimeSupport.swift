@@ -15,10 +15,6 @@ func ternRuntimeOutOfMemory(_ size: Int) -> Never {
 }
 
 enum KernelHeap {
-    // SAFETY: entered from the run loop's thread of control, or from the
-    // interrupt handler at the known points, never inside another heap call;
-    // an NMI only logs, and logging never allocates (LogMessage).
-    nonisolated(unsafe) static var heap: Heap?
 }
 
 @_cdecl("tern_heap_allocate")

@@ -15,20 +15,6 @@ enum SVM {
     static let extECXSVM: UInt32 = 1 << 2
     static let svmEDXNestedPaging: UInt32 = 1 << 0
 
-    // SAFETY (the five below): set once by enable() at boot, before any
-    // guest runs and with interrupts off; only read after.
-    /// Page VMRUN saves host state into (hardware-private).
-    nonisolated(unsafe) static var hostSaveArea: UInt64 = 0
-    /// Host FS/GS/TR/LDTR/syscall MSRs, saved once with VMSAVE, restored
-    /// with VMLOAD after every #VMEXIT (Boot/vmrun.asm).
-    nonisolated(unsafe) static var hostState: UInt64 = 0
-    /// Shared by all domains: every port and MSR intercepted except the
-    /// pass-through MSRs (GuestMSRs).
-    // SAFETY: as hostSaveArea (these three).
-    nonisolated(unsafe) static var ioPermissionMap: UInt64 = 0
-    nonisolated(unsafe) static var msrPermissionMap: UInt64 = 0
-    nonisolated(unsafe) static var asidCount: UInt32 = 0
-
     enum EnableError {
         case noSVM
         case noNestedPaging
