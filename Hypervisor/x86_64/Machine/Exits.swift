@@ -33,11 +33,7 @@ enum Exits {
         case SVMExit.hlt:
             let wokenAtEntry = tookOfferedUpcallFirst(vcpu, vmcb)
             vmcb.rip &+= hltLength
-            // A virtual interrupt already in V_IRQ counts too: after
-            // "sti; hlt" it is delivered as soon as the guest resumes.
-            if wokenAtEntry || vcpu.hasPendingEvent || vmcb.virtualInterrupt & VMCB.virtualIRQ != 0 { return .resume }
-            domain.block(vcpu)
-            return .reschedule
+            return sleepUnlessWoken(vcpu, domain, vmcb, wokenAtEntry: wokenAtEntry)
         case SVMExit.cpuid:
             cpuid(vcpu, vmcb)
             vmcb.rip &+= cpuidLength
@@ -107,6 +103,15 @@ enum Exits {
         vcpu.context.upcallOfferedAtRIP == vmcb.rip && vmcb.virtualInterrupt & VMCB.virtualIRQ == 0
     }
 
+    /// HLT and TERN_HC_BLOCK: the vCPU sleeps unless an upcall is pending,
+    /// one is on its way in V_IRQ (after "sti; hlt" it is delivered as soon
+    /// as the guest resumes), or one was taken right at the instruction.
+    static func sleepUnlessWoken(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB, wokenAtEntry: Bool) -> Next {
+        if wokenAtEntry || vcpu.hasPendingEvent || vmcb.virtualInterrupt & VMCB.virtualIRQ != 0 { return .resume }
+        domain.block(vcpu)
+        return .reschedule
+    }
+
     static func hypercall(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB) -> Next {
         let wokenAtEntry = tookOfferedUpcallFirst(vcpu, vmcb)
         let r = vcpu.context.registers
@@ -122,10 +127,7 @@ enum Exits {
             return .reschedule
         case .block:
             vmcb.rax = 0
-            // One is on its way, or was taken right at the call (see HLT).
-            if wokenAtEntry || vmcb.virtualInterrupt & VMCB.virtualIRQ != 0 { return .resume }
-            domain.block(vcpu)
-            return .reschedule
+            return sleepUnlessWoken(vcpu, domain, vmcb, wokenAtEntry: wokenAtEntry)
         case .shutdown(let reason):
             let why: StaticString = reason == UInt64(TERN_SHUTDOWN_POWEROFF) ? "poweroff"
                 : reason == UInt64(TERN_SHUTDOWN_REBOOT) ? "reboot" : "crash"
