@@ -2,7 +2,7 @@
 /*
  * Dom0's event channels (tern/event.h, tern/ioctl.h). Linux has no notion
  * of Tern's event page, so at load this driver gives Tern one, and a grant
- * table, from its own pages (TERN_HC_DOM0_ATTACH), and claims an ISA IRQ
+ * table, from its own pages (TERN_HC_ATTACH), and claims an ISA IRQ
  * that no device uses: Tern raises it, with the vector Linux programmed on
  * that IOAPIC pin, when it sets upcall_pending. The handler scans the page
  * the 2-level way (event.h) and wakes the file descriptor bound to each
@@ -91,7 +91,7 @@ static irqreturn_t tern_upcall(int irq, void *unused)
 
 int tern_events_attach(void)
 {
-	struct tern_dom0_attach *req;
+	struct tern_attach *req;
 	long ret;
 	int err;
 
@@ -112,10 +112,11 @@ int tern_events_attach(void)
 	req->event_page_gpa = __pa(tern_events);
 	req->grant_table_gpa = __pa(tern_grants);
 	req->grant_entries = PAGE_SIZE / sizeof(struct tern_grant_entry);
-	req->upcall_irq = upcall_irq;
-	ret = tern_hypercall(TERN_HC_DOM0_ATTACH, __pa(req), 0, 0, 0, 0);
+	req->upcall_via = TERN_UPCALL_VIA_ISA_IRQ;
+	req->upcall_line = upcall_irq;
+	ret = tern_hypercall(TERN_HC_ATTACH, __pa(req), 0, 0, 0, 0);
 	if (ret < 0) {
-		pr_err("TERN_HC_DOM0_ATTACH failed: %ld\n", ret);
+		pr_err("TERN_HC_ATTACH failed: %ld\n", ret);
 		err = tern_errno(ret);
 		goto fail;
 	}
@@ -139,21 +140,21 @@ fail:
 
 void tern_events_detach(void)
 {
-	struct tern_dom0_attach *req;
+	struct tern_attach *req;
 	long ret = -TERN_ENOMEM;
 
 	if (!tern_events)
 		return;
 	req = kzalloc(sizeof(*req), GFP_KERNEL); /* event_page_gpa 0: detach */
 	if (req)
-		ret = tern_hypercall(TERN_HC_DOM0_ATTACH, __pa(req), 0, 0, 0, 0);
+		ret = tern_hypercall(TERN_HC_ATTACH, __pa(req), 0, 0, 0, 0);
 	kfree(req);
 	free_irq(upcall_irq, NULL);
 	tern_irq_claimed = false;
 	tern_window_frames = 0;
 	if (ret < 0) {
 		/* Tern may still write them: never give them back to Linux. */
-		pr_err("TERN_HC_DOM0_ATTACH (detach) failed: %ld; its pages are kept\n", ret);
+		pr_err("TERN_HC_ATTACH (detach) failed: %ld; its pages are kept\n", ret);
 		return;
 	}
 	free_page((unsigned long)tern_events);

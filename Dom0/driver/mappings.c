@@ -2,7 +2,7 @@
 /*
  * Grant and foreign mappings for Dom0 processes (tern/ioctl.h). Tern puts
  * each mapped page at a page of Dom0's grant window (guest-physical pages
- * above all RAM, TERN_HC_DOM0_ATTACH), and a process reaches it by
+ * above all RAM, TERN_HC_ATTACH), and a process reaches it by
  * mmap()ing one page of /dev/tern at the offset TERN_IOCTL_MAP answered:
  * a PFN map of that window page, like /dev/mem's of device memory. A
  * mapping ends with its mmap (munmap, exit), with TERN_IOCTL_UNMAP if it

@@ -23,8 +23,27 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     let list = Tern.hypercall(TERN_HC_DOMAIN_LIST, 0, 0, 0)
     let dmesg = withUnsafeMutablePointer(to: &log) { Tern.hypercall(TERN_HC_LOG_READ, UInt64(UInt(bitPattern: $0))) }
     print("control calls: domain list \(list), log read \(dmesg)")
+    print("uart: \(helloOverCOM1(domid: info.domid) ? "16550 on COM1" : "none")")
     print("goodbye")
     return Int64(TERN_SHUTDOWN_POWEROFF)
+}
+
+/// COM1's data port and line status register (a 16550's), and LSR's
+/// "transmit holding register empty" bit.
+let com1Data: UInt16 = 0x3F8
+let com1LineStatus: UInt16 = 0x3FD
+let transmitterEmpty: UInt8 = 0x20
+
+/// Says hello on COM1 if Tern emulates one for this guest (boot module
+/// option `emulate=uart`): the line shows on Tern's console as this
+/// guest's. Without one the port reads all ones (an empty bus).
+func helloOverCOM1(domid: UInt32) -> Bool {
+    guard tern_guest_inb(com1LineStatus) != 0xFF else { return false }
+    for byte in "hello over COM1 from domain \(domid)\n".utf8 {
+        while tern_guest_inb(com1LineStatus) & transmitterEmpty == 0 {}
+        tern_guest_outb(com1Data, byte)
+    }
+    return true
 }
 
 /// The TERN_CONSOLE_* bits by name, joined by "+" ("hypercall+device").

@@ -60,11 +60,12 @@ public final class Domain {
     /// Inter-domain state (docs/abi.md): event-channel ports, grant table
     /// and mappings, device page.
     public var events = EventChannels()
-    /// Dom0 only, once its driver attached (TERN_HC_DOM0_ATTACH): the ISA
-    /// IRQ Tern raises when its event page's upcall_pending is set; 0 none.
-    public var upcallIRQ: UInt8 = 0
+    /// How its upcall reaches it; set with its event page (attachEvents).
+    public private(set) var upcall = UpcallRoute.virtualInterrupt
     public var grants = GrantTable()
     public var devices = DeviceList()
+    /// The arch layer's per-domain state: its device models (x86_64/Model/DomainContext.swift).
+    public var context = DomainContext()
     /// Where its shared pages are (TERN_HC_SHARED_LAYOUT); nil: none yet.
     public var sharedLayout: tern_shared_layout?
     public static let consoleLineCapacity = 160
@@ -128,15 +129,43 @@ public final class Domain {
     }
     /// The first vCPU is the one the event page's vcpu[0] speaks for.
     public func addVCPU(_ vcpu: VCPU) {
-        if vcpus.isEmpty { vcpu.eventFlag = events.page?.upcallPendingFlag }
         vcpus.append(vcpu)
+        followEventPage()
+    }
+
+    /// Its event page from now on (built in for a PV guest, handed over by
+    /// a Linux with TERN_HC_ATTACH) and the route of its upcall.
+    public func attachEvents(page: EventPage, upcall route: UpcallRoute) {
+        events.page = page
+        upcall = route
+        followEventPage()
+    }
+
+    /// Its ports are closed: Tern forgets the page (DomainTeardown).
+    public func detachEvents() {
+        events = EventChannels()
+        upcall = .virtualInterrupt
+        followEventPage()
+    }
+
+    /// vCPU 0's wake-up flag follows the page, whenever the page comes or
+    /// goes: the page's upcall_pending byte where that byte wakes it, none
+    /// where an interrupt controller does (UpcallRoute.flagWakes).
+    func followEventPage() {
+        guard let first = vcpus.first else { return }
+        first.eventFlag = upcall.flagWakes ? events.page?.upcallPendingFlag : nil
     }
 
     /// Chooses its emulated and passed-through devices, while it is being
-    /// built (later the arch layer's devices would change under it).
-    public func chooseEmulation(_ devices: Emulation) {
-        guard state == .created else { return }
+    /// built (later the arch layer's devices would change under it), and
+    /// makes their models. False if the set is not one Tern can give
+    /// (Emulation.isConsistent) or the domain is past building.
+    @discardableResult
+    public func chooseEmulation(_ devices: Emulation) -> Bool {
+        guard state == .created, devices.isConsistent else { return false }
         emulation = devices
+        context = DomainContext(for: devices)
+        return true
     }
 
     /// Built at boot by Tern itself (Dom0): running, every vCPU runnable.

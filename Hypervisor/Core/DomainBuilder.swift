@@ -187,7 +187,7 @@ public enum DomainBuilder {
         guard let events = memory.mutableBytes(at: layout.eventPage, count: Int(GuestLayout.pageSize))?.baseAddress else {
             throw .hostMemoryUnreachable
         }
-        domain.events.page = EventPage(base: events)
+        domain.attachEvents(page: EventPage(base: events), upcall: .virtualInterrupt)
         domain.grants.setUp(gpa: layout.grantTable, entries: UInt32(TERN_GRANT_ENTRIES_DEFAULT),
                             windowGPA: layout.grantWindow, windowFrames: GuestLayout.grantWindowFrames)
         domain.devices.setUp(page: devicePage, controlPagesGPA: layout.controlPages)

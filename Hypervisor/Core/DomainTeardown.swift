@@ -28,7 +28,6 @@ public enum DomainTeardown {
         }
         // Nothing may reach its pages from now on.
         domain.devices = DeviceList()
-        for vcpu in domain.vcpus { vcpu.eventFlag = nil }
         if let dom0 = host.domain(withID: 0), dom0 !== domain {
             EventDelivery.raise(virq: TERN_VIRQ_DOMAIN_DIED, in: dom0)
         }
@@ -43,6 +42,6 @@ public enum DomainTeardown {
             if let binding = domain.events.binding(UInt64(port)) { Hypercalls.closeBinding(binding, of: domain, host: host) }
         }
         for held in domain.grants.held { Hypercalls.unmap(slot: held.slot, of: domain, host: host) }
-        domain.events = EventChannels()
+        domain.detachEvents()
     }
 }

@@ -21,6 +21,10 @@ public struct Emulation: OptionSet, Equatable {
     /// and ignore writes. One domain at most.
     public static let hardware = Emulation(rawValue: 1 << 3)
 
+    /// The 8259 watch passes accesses on to the real chips: only the
+    /// domain that owns the hardware may have it.
+    public var isConsistent: Bool { !contains(.legacyPICWatch) || contains(.hardware) }
+
     /// Dom0's set: a Linux that drives the machine.
     public static let deviceOwner: Emulation = [.localAPIC, .serialPort, .legacyPICWatch, .hardware]
 }

@@ -38,9 +38,9 @@ public enum EventDelivery {
         if domain.events.virqPorts[Int(TERN_VIRQ_TIMER)] != 0 {
             raise(virq: TERN_VIRQ_TIMER, in: domain)
         } else {
-            // SAFETY: eventFlag points into the domain's event page, which
-            // lives as long as the domain (cleared at teardown).
-            vcpu.eventFlag?.pointee = 1
+            // SAFETY: a byte of the domain's event page, which Tern forgets
+            // (page nil) before the page's memory goes (DomainTeardown).
+            domain.events.page?.upcallPendingFlag.pointee = 1
             vcpu.upcallPending = true
         }
     }

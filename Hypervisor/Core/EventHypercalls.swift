@@ -8,7 +8,7 @@ extension Hypercalls {
     static func eventChannel<Host: HypercallHost>(
         _ number: UInt64, _ a: (UInt64, UInt64, UInt64, UInt64, UInt64), caller: Domain, host: Host
     ) -> HypercallOutcome {
-        guard caller.events.page != nil else { return error(TERN_ENOSYS) }   // no event page (Dom0 before TERN_HC_DOM0_ATTACH)
+        guard caller.events.page != nil else { return error(TERN_ENOSYS) }   // no event page (a Linux before TERN_HC_ATTACH)
         switch number {
         case UInt64(TERN_HC_EVTCHN_ALLOC_UNBOUND): return allocUnbound(remote: a.0, caller: caller, host: host)
         case UInt64(TERN_HC_EVTCHN_BIND_INTERDOMAIN): return bindInterdomain(remote: a.0, port: a.1, caller: caller, host: host)

@@ -33,7 +33,7 @@ public struct GuestLayout: Equatable {
     public var devicePage: UInt64 { memoryBytes }
     public var grantWindow: UInt64 { devicePage + GuestLayout.pageSize }
     public static let grantWindowFrames = Int(ternAreaSize / pageSize) - 1
-    /// Dom0's grant window (TERN_HC_DOM0_ATTACH): 4 MiB at 256 GiB, above
+    /// Dom0's grant window (TERN_HC_ATTACH): 4 MiB at 256 GiB, above
     /// any RAM or device range of the machines Tern runs on (QEMU puts its
     /// 64-bit PCI window right above RAM) and below the 40-bit physical
     /// addresses QEMU's CPUs report. Its page tables exist from Dom0's

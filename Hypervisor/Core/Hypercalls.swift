@@ -99,8 +99,8 @@ public enum Hypercalls {
         case UInt64(TERN_HC_DOMAIN_CREATE), UInt64(TERN_HC_DOMAIN_CONTROL), UInt64(TERN_HC_DOMAIN_PREPARE),
              UInt64(TERN_HC_SYSTEM_INFO):
             return domainControl(number, a, caller: domain, host: host)
-        case UInt64(TERN_HC_DOM0_ATTACH):
-            return dom0Attach(request: a.0, caller: domain, host: host)
+        case UInt64(TERN_HC_ATTACH):
+            return attach(request: a.0, caller: domain, host: host)
         case UInt64(TERN_HC_CONSOLE_INPUT):
             return consoleInput(domid: a.0, bytes: a.1, count: a.2, caller: domain, host: host)
         default:

@@ -15,6 +15,11 @@ public struct ModuleOptions: Equatable {
     public var name: [UInt8] = []
     public var memoryBytes: UInt64 = ModuleOptions.defaultMemory
     public var weight = Scheduler.defaultWeight
+    /// `emulate=uart`: devices Tern emulates for the guest beyond the PV
+    /// ones (Core/Emulation.swift). `uart`: a 16550 on COM1, whose lines
+    /// show on Tern's console as the guest's. (A virtual LAPIC comes with
+    /// Linux guests: a PV guest's upcall does not go through one.)
+    public var emulation: Emulation = []
     public var guestCommandLine: [UInt8] = []
     /// `channel=NAME` (repeatable): at boot, Tern (as the toolstack) adds a
     /// TERN_DEVICE_CHANNEL from this guest (frontend) to the guest named
@@ -73,6 +78,9 @@ public struct ModuleOptions: Equatable {
         } else if key.equals("channel") {
             guard ModuleOptions.isValidName(value), channels.count < ModuleOptions.maxChannels else { problems.append(problem); return }
             channels.append(Array(value))
+        } else if key.equals("emulate") {
+            guard value.equals("uart") else { problems.append(problem); return }
+            emulation.insert(.serialPort)
         } else if key.equals("weight") {
             guard let w = ModuleOptions.number(value), w >= 1, w <= UInt64(ModuleOptions.maxWeight) else {
                 problems.append(problem)

@@ -33,20 +33,20 @@ public final class VCPU {
     public var upcallVector: UInt8 = 0
     /// An upcall waits to be injected.
     public var upcallPending = false
-    /// Device interrupt vectors waiting for this vCPU (Dom0: interrupts of
-    /// the hardware it drives, reflected by Tern), one bit per vector.
-    public var pendingVectors = VectorSet()
-    /// Something would wake the vCPU from HLT or TERN_HC_BLOCK.
-    /// Dom0 in APIC mode: its virtual LAPIC has a vector it would take now
-    /// (kept up to date by the arch layer's LocalAPICEmulation).
+    /// Its interrupt controller model (a virtual LAPIC) has a vector it
+    /// would deliver now: kept up to date by the arch layer
+    /// (InterruptDelivery), which owns every route into the vCPU.
     public var interruptControllerReady = false
-    /// The upcall_pending byte of its domain's event page, if it has one:
-    /// set by Tern when an event channel fires, cleared by the guest.
-    public var eventFlag: UnsafeMutablePointer<UInt8>?
+    /// The upcall_pending byte of its domain's event page, where that byte
+    /// is what wakes it (UpcallRoute.flagWakes): set by Tern when an event
+    /// channel fires, cleared by the guest. Follows the page: set and
+    /// cleared with it (Domain.attachEvents, detachEvents).
+    public internal(set) var eventFlag: UnsafeMutablePointer<UInt8>?
+    /// Something would wake the vCPU from HLT or TERN_HC_BLOCK.
     public var hasPendingEvent: Bool {
         // SAFETY: eventFlag is in the domain's event page, set with it and
         // cleared at teardown before its memory goes (DomainTeardown).
-        upcallPending || !pendingVectors.isEmpty || interruptControllerReady || (eventFlag?.pointee ?? 0) != 0
+        upcallPending || interruptControllerReady || (eventFlag?.pointee ?? 0) != 0
     }
     public var cpuTimeCycles: UInt64 = 0
     /// Architecture context (VMCB and the registers VMRUN does not save).

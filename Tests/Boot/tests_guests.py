@@ -25,6 +25,27 @@ def guest_hello_abi_and_memory_back(args):
 
 
 @test
+def a_guest_given_a_uart_has_its_own(args):
+    """Emulation is chosen per domain: a guest booted with `emulate=uart`
+    gets its own 16550 on COM1 and its line shows on the console as its
+    own; a guest beside it without one finds an empty bus (all ones), and
+    a device Tern cannot give a PV guest is refused by name."""
+    run = boot(qemu_command(elf=args.elf, extra=modules(
+        "hello name=withuart emulate=uart", "hello name=plain", "hello name=nolapic emulate=lapic")),
+        NO_GUESTS_LEFT, allowed=[r"ERROR: module nolapic"])
+    ids = domain_ids(run)
+    u, p = ids["withuart"], ids["plain"]
+    run.find(rf"^\(d{u}\) hello over COM1 from domain {u}$")
+    run.find(rf"^\(d{u}\) uart: 16550 on COM1$")
+    run.find(rf"^\(d{p}\) uart: none$")
+    check(not re.search(rf"^\(d{p}\) hello over COM1", run.log, re.MULTILINE),
+          "a guest without a UART wrote through one", run)
+    run.find(r"^\(tern\) ERROR: module nolapic: bad value in 'emulate=lapic'; not started$")
+    check("nolapic" not in ids, "a guest with a refused option was started", run)
+    check_frames_back(run)
+
+
+@test
 def guests_interleave_and_spinner_cannot_starve(args):
     """Three tickers that never yield, a guest spinning with interrupts off
     and a sleeper on the one-shot timer run at once: the tickers' lines

@@ -120,13 +120,29 @@ final class VectorSetTests: XCTestCase {
         XCTAssertEqual(set.register(7), 0)
     }
 
-    func testPendingVectorsWakeAVCPU() {
+    func testAReadyInterruptControllerWakesAVCPU() {
         let vcpu = VCPU(domainID: 0, index: 0)
         XCTAssertFalse(vcpu.hasPendingEvent)
-        vcpu.pendingVectors.insert(0x30)
+        vcpu.interruptControllerReady = true
         XCTAssertTrue(vcpu.hasPendingEvent)
-        _ = vcpu.pendingVectors.popHighest()
+        vcpu.interruptControllerReady = false
         vcpu.upcallPending = true
         XCTAssertTrue(vcpu.hasPendingEvent)
+    }
+
+    /// Interrupts from the 8259 (ExtINT) wait in a set, each taken once,
+    /// highest first, whether or not the LAPIC is enabled (the 8259 mode a
+    /// Linux boots in); two lines up at once are both delivered.
+    func testThe8259sInterruptsQueueInTheVirtualLAPIC() {
+        var lapic = VirtualLAPIC()
+        XCTAssertFalse(lapic.isEnabled)
+        lapic.acceptExternal(0x30)
+        lapic.acceptExternal(0x34)
+        XCTAssertEqual(lapic.deliverable, 0x34)
+        lapic.acknowledge(0x34)
+        XCTAssertEqual(lapic.deliverable, 0x30, "the other line was not lost")
+        lapic.acknowledge(0x30)
+        XCTAssertNil(lapic.deliverable)
+        XCTAssertTrue(lapic.isr.isEmpty, "never in service")
     }
 }

@@ -103,7 +103,7 @@ final class HypercallsTests: XCTestCase {
 
     func testVersion() {
         XCTAssertEqual(call(TERN_HC_VERSION), .resume(Int64(TERN_ABI_VERSION)))
-        XCTAssertEqual(call(TERN_HC_VERSION), .resume(6), "ABI 0.6")
+        XCTAssertEqual(call(TERN_HC_VERSION), .resume(7), "ABI 0.7")
     }
 
     func testYield() {

@@ -93,8 +93,9 @@ final class InterDomainHost: HypercallHost {
 
     /// A running 2 MiB DomU with one vCPU, as Tern builds it.
     @discardableResult
-    func build(id: UInt16, name: String = "guest", privileged: Bool = false) -> Domain {
+    func build(id: UInt16, name: String = "guest", privileged: Bool = false, emulation: Emulation = []) -> Domain {
         let domain = Domain(id: id, name: Array(name.utf8), privileged: privileged)
+        precondition(domain.chooseEmulation(emulation), "emulation set refused")
         let image = ELFTestBuilder.simple(payload: testPattern(64)).bytes()
         let built: Bool = image.withUnsafeBytes { img in
             do throws(DomainBuilder.Error) {

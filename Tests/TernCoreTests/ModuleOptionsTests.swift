@@ -75,6 +75,19 @@ final class ModuleOptionsTests: XCTestCase {
         XCTAssertEqual(o.problems, [bad(6, 7)])
     }
 
+    // MARK: emulate=
+
+    func testEmulateGivesAGuestAUART() {
+        XCTAssertEqual(parse("x.elf").emulation, [], "a PV guest: no emulated device")
+        let o = parse("x.elf emulate=uart")
+        XCTAssertEqual(o.problems, [])
+        XCTAssertEqual(o.emulation, [.serialPort])
+        XCTAssertTrue(o.emulation.isConsistent)
+        XCTAssertEqual(parse("x.elf emulate=lapic").problems, [bad(6, 13)], "no LAPIC for a PV guest")
+        XCTAssertEqual(parse("x.elf emulate=").problems, [bad(6, 8)])
+        XCTAssertEqual(parse("x.elf emulate=hardware").emulation, [])
+    }
+
     // MARK: mem=
 
     func testMemorySizes() {

@@ -4,53 +4,70 @@ import TernCPU
 
 /// Tern's console: what it prints (its log, the DomUs' console lines) goes
 /// to the serial port and into the history Dom0 reads with
-/// TERN_HC_LOG_READ (`xl dmesg`). Dom0's own console goes to the serial
-/// port only (its kernel keeps its own log), byte by byte as it comes, so
-/// that a shell prompt or a line being edited shows at once; each of its
-/// lines starts with "(d0) ". A Tern line while Dom0 is mid-line first ends
-/// Dom0's line; when Dom0 goes on, its line so far is written again after
-/// a new prefix, so that every Dom0 line also appears whole (what scripts
-/// reading the serial log match).
+/// TERN_HC_LOG_READ (`xl dmesg`). What a domain writes to its virtual UART
+/// (Dom0's console) goes to the serial port only (its kernel keeps its own
+/// log), byte by byte as it comes, so that a shell prompt or a line being
+/// edited shows at once; each of its lines starts with "(dN) ". Another
+/// line while one is unfinished first ends it on the wire; when its domain
+/// goes on, its line so far is written again after a new prefix, so that
+/// every line also appears whole (what scripts reading the serial log
+/// match).
 enum Console {
-    static let dom0Prefix: StaticString = "(d0) "
-    static let dom0LineLimit = 512
-
     /// Writes text ("\n" becomes "\r\n" on the wire, "\n" in the history).
     static func write(_ bytes: UnsafeRawBufferPointer) {
-        if dom0MidLine {
-            Serial.write(byte: UInt8(ascii: "\r"))
-            Serial.write(byte: UInt8(ascii: "\n"))
-            dom0MidLine = false
-            dom0LineCut = true
-        }
+        cutUARTLine()
         Serial.write(bytes)
         history.append(bytes)
         // Dom0's log reader (`tern dmesg -f`) is told there is more.
         if let control = Domains.controlDomain { EventDelivery.raise(virq: TERN_VIRQ_CONSOLE, in: control) }
     }
 
-    /// A byte Dom0 wrote to its console (the virtual UART). Passed through
-    /// as is (Dom0 is trusted with the terminal: line editing needs
+    /// A byte a domain wrote to its UART. Passed through as is (the
+    /// domain given a UART is trusted with the terminal: line editing needs
     /// backspace and escape sequences), except that lines get the prefix
     /// and carriage returns are dropped (a "\r" would put the cursor back
     /// over the prefix; "\n" is sent as "\r\n").
-    static func dom0Output(_ byte: UInt8) {
+    static func uartOutput(_ byte: UInt8, from domain: Domain) {
         if byte == UInt8(ascii: "\r") { return }
-        if !dom0MidLine {
-            // SAFETY: a StaticString's bytes live in the image for its lifetime.
-            Serial.write(UnsafeRawBufferPointer(start: dom0Prefix.utf8Start, count: dom0Prefix.utf8CodeUnitCount))
-            dom0MidLine = true
-            if dom0LineCut { dom0Line.withUnsafeBytes { Serial.write($0) } }
-            dom0LineCut = false
+        if uartLineOwner != domain.id {
+            cutUARTLine()
+            writePrefix(domain.id)
+            uartLineOwner = domain.id
+            if domain.context.uartLineCut { domain.context.uartLine.withUnsafeBytes { Serial.write($0) } }
+            domain.context.uartLineCut = false
         }
         if byte == UInt8(ascii: "\n") {
             Serial.write(byte: UInt8(ascii: "\r"))
-            dom0MidLine = false
-            dom0Line.removeAll(keepingCapacity: true)
-        } else if dom0Line.count < dom0LineLimit {
-            dom0Line.append(byte)
+            uartLineOwner = nil
+            domain.context.uartLine.removeAll(keepingCapacity: true)
+        } else if domain.context.uartLine.count < DomainContext.uartLineLimit {
+            domain.context.uartLine.append(byte)
         }
         Serial.write(byte: byte)
+    }
+
+    /// Ends the unfinished UART line on the wire; its domain writes it
+    /// again, whole, when it goes on.
+    static func cutUARTLine() {
+        guard let owner = uartLineOwner else { return }
+        Serial.write(byte: UInt8(ascii: "\r"))
+        Serial.write(byte: UInt8(ascii: "\n"))
+        uartLineOwner = nil
+        Domains.domain(owner)?.context.uartLineCut = true
+    }
+
+    /// "(dN) " for domain `id`, with no allocation (any log path may call it).
+    static func writePrefix(_ id: UInt16) {
+        Serial.write(byte: UInt8(ascii: "("))
+        Serial.write(byte: UInt8(ascii: "d"))
+        var divisor: UInt16 = 1
+        while id / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            Serial.write(byte: UInt8(ascii: "0") + UInt8(id / divisor % 10))
+            divisor /= 10
+        }
+        Serial.write(byte: UInt8(ascii: ")"))
+        Serial.write(byte: UInt8(ascii: " "))
     }
 
     /// The log sink (Core/Log.swift).

@@ -12,7 +12,7 @@ enum ConsoleInput {
     /// waits in the UART (and in whatever feeds it), so typing ahead or
     /// pasting loses nothing.
     static func poll() {
-        while !(toDom0 && Dom0Console.uart.receiveFull), let byte = Serial.readByte() {
+        while !(toDom0 && target.map { !SerialPortEmulation.canReceive($0) } ?? false), let byte = Serial.readByte() {
             if byte == switchByte {
                 presses += 1
                 if presses == switchPresses {
@@ -30,8 +30,15 @@ enum ConsoleInput {
         }
     }
 
+    /// Dom0, if it has a UART and runs: the domain that owns the
+    /// hardware owns the terminal too.
+    static var target: Domain? {
+        guard let dom0 = Domains.deviceOwner, dom0.emulation.contains(.serialPort), !dom0.state.isStopped else { return nil }
+        return dom0
+    }
+
     static func deliver(_ byte: UInt8) {
-        guard toDom0, let dom0 = Domains.deviceOwner, dom0.emulation.contains(.serialPort), !dom0.state.isStopped else { return }
-        Dom0Console.input(byte, domain: dom0)
+        guard toDom0, let dom0 = target else { return }
+        SerialPortEmulation.input(byte, domain: dom0)
     }
 }

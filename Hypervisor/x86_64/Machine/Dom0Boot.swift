@@ -33,7 +33,7 @@ extension Domains {
         }
         let initrdBytes = initrd.flatMap { PhysicalWindow.directMap.bytes(at: $0.range.start, count: Int($0.range.length)) }
         let domain = Domain(id: 0, name: Array("dom0".utf8), privileged: true, weight: options.weight)
-        domain.chooseEmulation(.deviceOwner)   // today's Dom0: a Linux that drives the machine
+        domain.chooseEmulation(.deviceOwner)   // a Linux that drives the machine
         domain.timing.buildStart = tern_rdtsc()
         var built: Dom0Builder.StartState?
         var failure: Dom0Builder.Error?

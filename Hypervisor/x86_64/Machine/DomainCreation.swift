@@ -24,8 +24,8 @@ extension Domains {
             return
         }
         let built = options.guestCommandLine.withUnsafeBytes { line in
-            build(name: options.name, memoryBytes: options.memoryBytes, weight: options.weight, image: image,
-                  commandLine: line, shell: nil)
+            build(name: options.name, memoryBytes: options.memoryBytes, weight: options.weight,
+                  emulation: options.emulation, image: image, commandLine: line, shell: nil)
         }
         switch built {
         case .failure(let failure):
@@ -50,13 +50,15 @@ extension Domains {
 
     /// A new domain in the table, built (from `shell` if given) and paused:
     /// `start` runs it. Logs what it took. On failure nothing of it is left.
-    static func build(name: [UInt8], memoryBytes: UInt64, weight: Int, image: UnsafeRawBufferPointer,
-                      commandLine: UnsafeRawBufferPointer, shell: DomainBuilder.Shell?) -> Result<Domain, BuildFailure> {
+    static func build(name: [UInt8], memoryBytes: UInt64, weight: Int, emulation: Emulation = [],
+                      image: UnsafeRawBufferPointer, commandLine: UnsafeRawBufferPointer,
+                      shell: DomainBuilder.Shell?) -> Result<Domain, BuildFailure> {
         guard let id = freeID() else {
             if let shell { _ = DomainBuilder.release(shell, allocator: &Platform.frames!) }
             return .failure(.noFreeID)
         }
         let domain = Domain(id: id, name: name, privileged: false, weight: weight)
+        domain.chooseEmulation(emulation)   // ModuleOptions admits only sets Tern can give
         domain.timing.buildStart = tern_rdtsc()
         let freeBefore = Platform.frames!.freeFrames + (shell?.frameCount ?? 0)
         let start: DomainBuilder.StartState

@@ -205,8 +205,8 @@ enum Exits {
             let byte = UInt8(truncatingIfNeeded: vmcb.rax)
             let value: UInt8
             switch device {
-            case .serialPort: value = Dom0Console.access(port: port, isIn: isIn, value: byte, domain: domain)
-            case .legacyPIC: value = Dom0PIC.access(port: port, isIn: isIn, value: byte)
+            case .serialPort: value = SerialPortEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
+            case .legacyPIC: value = LegacyPICEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
             }
             if isIn { vmcb.rax = IOExit.byteRead(rax: vmcb.rax, value: value) }
             vmcb.rip = exit.nextRIP

@@ -23,18 +23,6 @@ enum HardwareInterrupts {
         }
     }
 
-    /// A virtual device's line (the UART, the event upcall) on an ISA IRQ,
-    /// asserted: the vector the owner gave that pin of the physical IOAPIC
-    /// it programs, unless the pin is masked or the vector is already
-    /// requested or in service. Called whenever the line may have risen
-    /// and at every tick, so it behaves as a level: a line that was high
-    /// while the pin was masked still interrupts once it is unmasked (the
-    /// owner programs the IOAPIC without Tern seeing it). No physical EOI.
-    static func raiseISA(irq: UInt8, owner: Domain) {
-        guard let vector = IOAPIC.vector(forPin: UInt32(irq)), let vcpu = owner.vcpus.first else { return }
-        LocalAPICEmulation.raiseLevel(vector, vcpu)
-    }
-
     /// The owner ended `vector`: if it came from the hardware, end it there
     /// too, in the physical LAPIC's order (highest in service first).
     static func endOfInterrupt(_ vector: UInt8) {

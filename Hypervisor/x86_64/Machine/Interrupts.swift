@@ -36,24 +36,17 @@ func ternInterrupt(_ frame: UnsafeMutablePointer<tern_interrupt_frame>) {
     case Int(Layout.Vector.legacyPICBase)..<Int(Layout.Vector.legacyPICBase) + 16 where Domains.deviceOwner == nil:
         Log.debug("spurious legacy PIC interrupt, vector \(vector)")
     default:
-        // Not Tern's: a device interrupt for Dom0, which drives the
-        // hardware (through the 8259 in ExtINT mode: no LAPIC EOI; Dom0
-        // acknowledges the PIC itself). Without Dom0 it is stray.
-        if let dom0 = Domains.deviceOwner, let vcpu = dom0.vcpus.first, !dom0.state.isStopped {
-            // In APIC mode it came through the physical LAPIC: its EOI
-            // waits for Dom0's (HardwareInterrupts).
-            if LocalAPICEmulation.isActive(vcpu) {
-                HardwareInterrupts.deviceInterrupt(UInt8(vector), fixed: LAPIC.isInService(UInt8(vector)), owner: dom0)
-            } else {
-                vcpu.pendingVectors.insert(UInt8(vector))
-            }
-            Interrupts.reflectedSinceLastCheck = true
+        // Not Tern's: a device interrupt for the domain that owns the
+        // hardware (Emulation.hardware: Dom0). Without one it is stray.
+        if let owner = Domains.deviceOwner, !owner.state.isStopped {
+            // Through the physical LAPIC (IOAPIC, MSI: in service until the
+            // owner's EOI) or the 8259's ExtINT (the owner acknowledges the
+            // 8259 itself): HardwareInterrupts tells which.
+            HardwareInterrupts.deviceInterrupt(UInt8(vector), fixed: LAPIC.isInService(UInt8(vector)), owner: owner)
+            InterruptDelivery.raisedSinceLastCheck = true
         } else {
             Log.warning("unexpected interrupt vector \(vector)")
             LAPIC.endOfInterrupt()
         }
     }
-}
-
-enum Interrupts {
 }

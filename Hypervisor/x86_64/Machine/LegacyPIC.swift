@@ -2,7 +2,8 @@ import TernCore
 import TernCPU
 
 /// The legacy 8259 PIC pair: used once at boot, only to be remapped away
-/// from the exception vectors and masked. Later Dom0 drives it (Dom0PIC).
+/// from the exception vectors and masked. Later the domain that owns the hardware drives it
+/// (LegacyPICEmulation).
 enum LegacyPIC {
     static let masterCommand = EmulatedDevices.picMasterCommand, masterData = EmulatedDevices.picMasterData
     static let slaveCommand = EmulatedDevices.picSlaveCommand, slaveData = EmulatedDevices.picSlaveData

@@ -3,7 +3,8 @@ import TernCPU
 
 /// A virtual LAPIC per vCPU (its model, Model/VirtualLAPIC.swift, lives in
 /// the vCPU's context) for every domain built with Emulation.localAPIC
-/// (Dom0 today; docs/dom0.md, "Interrupts"). Tern owns the physical LAPIC;
+/// (docs/dom0.md, "Interrupts"); InterruptDelivery routes every source
+/// into it. Tern owns the physical LAPIC;
 /// the guest's page at 0xFEE00000 is absent from its nested table, so each
 /// access is a nested page fault, decoded and done on the model here. The
 /// model's deliverable vector is offered at each entry as a virtual
@@ -64,8 +65,6 @@ enum LocalAPICEmulation {
     static func prepareEntry(_ vcpu: VCPU, _ vmcb: VMCB) {
         guard vcpu.context.lapic != nil else { return }
         _ = vcpu.context.lapic!.updateTimer(now: SystemTime.nowNanoseconds())
-        // Vectors queued in 8259 mode before the guest switched to its LAPIC.
-        while let vector = vcpu.pendingVectors.popHighest() { vcpu.context.lapic!.acceptExternal(vector) }
         if let vector = vcpu.context.lapic!.deliverable {
             // Its priority class (vector bits 7:4) as V_INTR_PRIO.
             vmcb.virtualInterrupt = VMCB.virtualInterruptOffer(vector: vector, priority: UInt64(vector >> 4))
@@ -107,8 +106,7 @@ enum LocalAPICEmulation {
         case .endOfInterrupt(let vector):
             if domain.emulation.contains(.hardware) { HardwareInterrupts.endOfInterrupt(vector) }
             // Lines that behave as levels may still be up: raise them again.
-            if domain.emulation.contains(.serialPort) { Dom0Console.raiseInterruptIfPending(domain) }
-            RunLoop.raiseDom0UpcallIfPending(domain)
+            InterruptDelivery.raiseLevels(domain)
         case .unsupportedIPI(let icr):
             Log.debug("d\(domain.id): IPI \(hex: UInt64(icr)) not delivered (one vCPU, fixed IPIs to itself only)")
         }

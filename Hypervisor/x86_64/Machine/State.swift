@@ -51,14 +51,12 @@ extension Console {
     // or the interrupt handler at the known points only, when no write is
     // under way. An NMI (at any time) logs one line: it may land inside
     // another; ConsoleRing masks its offsets, so bytes stay in its storage.
-    nonisolated(unsafe) static var dom0MidLine = false
-    /// Dom0's current line so far (up to dom0LineLimit bytes), and whether a
-    /// Tern line cut it (then it is written again before Dom0's next byte).
-    // SAFETY: Dom0's output only (port exits, in the run loop); an NMI's
-    // line just sets dom0LineCut, as any Tern line does.
-    nonisolated(unsafe) static var dom0Line: [UInt8] = []
-    nonisolated(unsafe) static var dom0LineCut = false
-    // SAFETY: as dom0MidLine.
+    /// The domain whose UART line is on the serial port, unfinished (its
+    /// bytes so far are in its DomainContext.uartLine); nil: none.
+    // SAFETY: UART output only (port exits, in the run loop); a Tern line
+    // (an NMI's too) just ends it.
+    nonisolated(unsafe) static var uartLineOwner: UInt16?
+    // SAFETY: as the console's state above.
     nonisolated(unsafe) static var history = ConsoleRing(
         // SAFETY: a static area of TERN_LOG_RING_SIZE bytes in runtime.c, used only here.
         storage: UnsafeMutableRawBufferPointer(start: tern_console_ring_area(), count: Int(TERN_LOG_RING_SIZE)))
@@ -69,21 +67,6 @@ extension ConsoleInput {
     // SAFETY (both): only poll() touches them, from the run loop's tick.
     nonisolated(unsafe) static var toDom0 = true
     nonisolated(unsafe) static var presses = 0
-}
-
-// Dom0Console.swift
-extension Dom0Console {
-    // SAFETY: Dom0's port exits and the console input poll, both in the
-    // run loop; never the interrupt handler.
-    nonisolated(unsafe) static var uart = VirtualUART()
-}
-
-// Dom0PIC.swift
-extension Dom0PIC {
-    // SAFETY (both): Dom0's port exits and the run loop's interrupt raising
-    // only; never the interrupt handler.
-    nonisolated(unsafe) static var master = LegacyPICWatch(minimumVectorBase: Layout.Vector.legacyPICBase)
-    nonisolated(unsafe) static var slave = LegacyPICWatch(minimumVectorBase: Layout.Vector.legacyPICBase)
 }
 
 // DomainPool.swift
@@ -139,13 +122,14 @@ extension HostTimer {
     nonisolated(unsafe) static var overdueAtTSC = UInt64.max
 }
 
-// Interrupts.swift
-extension Interrupts {
-    /// Set when a device interrupt was queued for Dom0 (the run loop then
-    /// wakes it if it halted).
+// InterruptDelivery.swift
+extension InterruptDelivery {
+    /// Set when an interrupt was raised for a domain from outside its own
+    /// exits (a device's, typed input): the run loop then wakes it if it
+    /// halted.
     // SAFETY: set by the handler (interrupts come only at the run loop's
     // known points) or by the run loop itself; read and cleared there.
-    nonisolated(unsafe) static var reflectedSinceLastCheck = false
+    nonisolated(unsafe) static var raisedSinceLastCheck = false
 }
 
 // LocalAPICEmulation.swift

@@ -35,9 +35,12 @@ public struct VirtualLAPIC {
     public private(set) var timerStart: UInt64 = 0
     public private(set) var timerDeadline: UInt64 = 0   // 0: not running
 
-    /// An interrupt from the 8259 (through LINT0 in ExtINT mode): taken
-    /// whatever the priorities, never in service, no EOI (SDM 10.5.1).
-    public private(set) var externalVector: UInt8?
+    /// Interrupts from the 8259 (through LINT0 in ExtINT mode), waiting:
+    /// taken whatever the priorities and whether or not the LAPIC is
+    /// enabled (the 8259 mode a guest boots in), highest first, never in
+    /// service, no EOI (SDM 10.5.1). A set: the 8259 may have several
+    /// lines requested before the guest takes one.
+    public private(set) var external = VectorSet()
     public private(set) var irr = VectorSet()
     public private(set) var isr = VectorSet()
     public private(set) var tmr = VectorSet()
@@ -147,19 +150,19 @@ public struct VirtualLAPIC {
     }
 
     /// An 8259 interrupt delivered through LINT0 in ExtINT mode.
-    public mutating func acceptExternal(_ vector: UInt8) { externalVector = vector }
+    public mutating func acceptExternal(_ vector: UInt8) { external.insert(vector) }
 
     /// The vector the CPU would take now, if any: an ExtINT one, else the
     /// highest requested whose class is above the processor priority.
     public var deliverable: UInt8? {
-        if let external = externalVector { return external }
+        if let highest = external.highest { return highest }
         guard isEnabled, let highest = irr.highest else { return nil }
         return UInt32(highest) & 0xF0 > processorPriority & 0xF0 ? highest : nil
     }
 
     /// The CPU took `vector` (the guest's IDT ran it): IRR to ISR.
     public mutating func acknowledge(_ vector: UInt8) {
-        if vector == externalVector { externalVector = nil; return }
+        if external.contains(vector) { external.remove(vector); return }
         irr.remove(vector)
         isr.insert(vector)
     }

@@ -17,9 +17,9 @@
 #endif
 
 #define TERN_ABI_MAJOR 0
-#define TERN_ABI_MINOR 6
+#define TERN_ABI_MINOR 7
 /* (TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR, spelled out so Swift imports it. */
-#define TERN_ABI_VERSION 0x00000006
+#define TERN_ABI_VERSION 0x00000007
 
 /*
  * CPUID leaf 0x40000000 (the hypervisor range): EAX = highest Tern leaf,
@@ -79,8 +79,10 @@
 #define TERN_HC_DOMAIN_CONTROL          28  /* (IN u64 domid, IN u64 TERN_DOMCTL_*) -> 0 */
 #define TERN_HC_DOMAIN_PREPARE          29  /* (IN u64 memory_bytes, IN u64 count) -> shells now in the pool */
 #define TERN_HC_SYSTEM_INFO             30  /* (OUT gpa struct tern_system_info) -> 0 */
-/* Dom0's own event channels and grant mappings (tern/control.h; ABI 0.5). */
-#define TERN_HC_DOM0_ATTACH             31  /* privileged: (IN/OUT gpa struct tern_dom0_attach) -> 0 */
+/* A Linux's own event page, grant table and upcall (tern/control.h; ABI
+ * 0.5 for Dom0 as TERN_HC_DOM0_ATTACH, any domain with an interrupt
+ * controller since 0.7). */
+#define TERN_HC_ATTACH                  31  /* (IN/OUT gpa struct tern_attach) -> 0 */
 #define TERN_HC_CONSOLE_INPUT           32  /* privileged: (IN u64 domid, IN gpa bytes, IN u64 len
                                                <= TERN_CONSOLE_IN_SIZE) -> bytes put in the guest's
                                                console `in` ring (0: full) (tern/device.h) */

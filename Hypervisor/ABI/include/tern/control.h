@@ -55,30 +55,39 @@ struct tern_system_info {
 };
 
 /*
- * TERN_HC_DOM0_ATTACH (ABI 0.5): Dom0 is built with no event page and no
- * grant table (Linux knows nothing of them); its driver gives Tern pages
- * of its own RAM for both and names the ISA IRQ (an IOAPIC pin no device
- * of the machine uses) that Tern raises, with the vector Dom0 programmed
- * on that pin, whenever it sets upcall_pending in the event page. Tern
- * answers with Dom0's grant window: guest-physical pages above all RAM and
- * device space where TERN_HC_GRANT_MAP puts Dom0's mappings. From then on
- * the event-channel and grant calls work for Dom0 as for any domain.
- * event_page_gpa = 0 detaches: Dom0's ports close (peers see
- * PEER_CLOSED), its mappings go, and the pages are Dom0's again.
+ * TERN_HC_ATTACH (ABI 0.7; 0.5-0.6 had it for Dom0 only, as
+ * TERN_HC_DOM0_ATTACH with an IRQ): a Linux is built with no event page
+ * and no grant table (it knows nothing of them); its driver gives Tern
+ * pages of its own RAM for both and names how the upcall reaches it: an
+ * ISA IRQ (an interrupt line no device of the machine uses, for a domain
+ * that programs the machine's interrupt controllers: Dom0), which Tern
+ * raises with the vector the domain programmed on it, or a vector of its
+ * virtual LAPIC (a domain built with one). Tern holds that interrupt up
+ * while upcall_pending is set in the event page. It answers with the
+ * caller's grant window: guest-physical pages where TERN_HC_GRANT_MAP puts
+ * its mappings (0 frames: it has none). From then on the event-channel
+ * and grant calls work for it as for any domain. event_page_gpa = 0
+ * detaches: its ports close (peers see PEER_CLOSED), its mappings go, and
+ * the pages are its own again. A domain built with an event page (a PV
+ * guest) cannot attach another.
  */
-#define TERN_DOM0_UPCALL_IRQ_DEFAULT 5   /* free on PC-compatible machines (QEMU's too) */
+#define TERN_UPCALL_VIA_ISA_IRQ 1       /* upcall_line: IRQ 3, 5 or 7 */
+#define TERN_UPCALL_VIA_VECTOR  2       /* upcall_line: a vector, 32-255 */
+#define TERN_DOM0_UPCALL_IRQ_DEFAULT 5  /* free on PC-compatible machines (QEMU's too) */
 
-struct tern_dom0_attach {
-    uint64_t event_page_gpa;      /* IN: a zeroed page of Dom0's RAM; 0 = detach */
-    uint64_t grant_table_gpa;     /* IN: page-aligned Dom0 RAM, grant_entries entries */
+struct tern_attach {
+    uint64_t event_page_gpa;      /* IN: a zeroed page of the caller's RAM; 0 = detach */
+    uint64_t grant_table_gpa;     /* IN: page-aligned RAM, grant_entries entries */
     uint32_t grant_entries;       /* IN: TERN_GRANT_ENTRIES_DEFAULT..MAX, whole pages */
-    uint32_t upcall_irq;          /* IN: 3, 5 or 7 */
-    uint64_t grant_window_gpa;    /* OUT */
+    uint32_t upcall_via;          /* IN: TERN_UPCALL_VIA_* */
+    uint32_t upcall_line;         /* IN: the IRQ or the vector */
+    uint32_t reserved0;           /* IN: zero */
+    uint64_t grant_window_gpa;    /* OUT: 0 with no window */
     uint32_t grant_window_frames; /* OUT */
-    uint32_t reserved;            /* IN: zero */
+    uint32_t reserved1;           /* IN: zero */
 };
 
-TERN_STATIC_ASSERT(sizeof(struct tern_dom0_attach) == 40, "tern_dom0_attach layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_attach) == 48, "tern_attach layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_domain_create) == 280, "tern_domain_create layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_system_info) == 48, "tern_system_info layout");
 

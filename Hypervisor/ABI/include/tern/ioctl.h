@@ -22,7 +22,7 @@
  * destroys it, so a failed or interrupted create leaves nothing behind.
  *
  * Dom0's own event channels and mappings (ABI 0.5; tern.ko attaches Dom0
- * at load with TERN_HC_DOM0_ATTACH):
+ * at load with TERN_HC_ATTACH):
  *
  * TERN_IOCTL_EVTCHN_BIND binds a port and returns a new file descriptor
  * for it: read() blocks (or fails with EAGAIN when non-blocking) until the

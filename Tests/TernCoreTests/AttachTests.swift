@@ -2,12 +2,13 @@ import XCTest
 import TernABI
 @testable import TernCore
 
-/// TERN_HC_DOM0_ATTACH and what it enables: Dom0 (built with no event page
-/// and no grant table, as Linux knows nothing of them) gets both from its
-/// own memory, then binds a guest's port, is signalled through its upcall
-/// IRQ, maps grants and (privileged) foreign frames, serves a channel as a
-/// backend with no device page, and detaches with nothing left behind.
-final class Dom0AttachTests: XCTestCase {
+/// TERN_HC_ATTACH and what it enables: Dom0 (built with no event page and
+/// no grant table, as Linux knows nothing of them) gets both from its own
+/// memory, then binds a guest's port, is signalled through its upcall IRQ,
+/// maps grants and (privileged) foreign frames, serves a channel as a
+/// backend with no device page, and detaches with nothing left behind. An
+/// unprivileged Linux (a virtual LAPIC, no hardware) attaches with a vector.
+final class AttachTests: XCTestCase {
     var machine: FakeHostMachine!
     var host: InterDomainHost!
     var dom0: Domain!, guest: Domain!
@@ -18,28 +19,34 @@ final class Dom0AttachTests: XCTestCase {
     override func setUp() {
         machine = FakeHostMachine(base: 0x10_0000, size: 24 << 20)
         host = InterDomainHost(machine: machine)
-        dom0 = host.build(id: 0, name: "dom0", privileged: true)
+        dom0 = host.build(id: 0, name: "dom0", privileged: true, emulation: .deviceOwner)
         // As Dom0Builder leaves it: a grant window, nothing else shared.
-        dom0.events = EventChannels()
-        dom0.devices = DeviceList()
-        dom0.grants.setUp(gpa: 0, entries: 0, windowGPA: dom0.grants.windowGPA, windowFrames: dom0.grants.windowFrames)
-        dom0.vcpus[0].eventFlag = nil
+        forgetSharedPages(dom0)
         guest = host.build(id: 1, name: "guest")
     }
 
     override func tearDown() { dom0 = nil; guest = nil; host = nil; machine = nil }
 
+    /// A domain built as a Linux is: no event page, no grant table, no devices.
+    func forgetSharedPages(_ domain: Domain) {
+        domain.detachEvents()
+        domain.devices = DeviceList()
+        domain.grants.setUp(gpa: 0, entries: 0, windowGPA: domain.grants.windowGPA, windowFrames: domain.grants.windowFrames)
+    }
+
     func attach(_ caller: Domain? = nil, events: UInt64? = nil, table: UInt64? = nil, entries: UInt32 = 512,
-                irq: UInt32 = 5, reserved: UInt32 = 0) -> (Int64, tern_dom0_attach) {
+                via: Int32 = TERN_UPCALL_VIA_ISA_IRQ, line: UInt32 = 5,
+                reserved: UInt32 = 0) -> (Int64, tern_attach) {
         let caller = caller ?? dom0!
-        var r = tern_dom0_attach()
+        var r = tern_attach()
         r.event_page_gpa = events ?? eventPage
         r.grant_table_gpa = table ?? grantTable
         r.grant_entries = entries
-        r.upcall_irq = irq
-        r.reserved = reserved
+        r.upcall_via = UInt32(via)
+        r.upcall_line = line
+        r.reserved1 = reserved
         XCTAssertTrue(withUnsafeBytes(of: &r) { host.memory(of: caller).copyToGuest(at: request, from: $0) })
-        let result = host.call(caller, TERN_HC_DOM0_ATTACH, request)
+        let result = host.call(caller, TERN_HC_ATTACH, request)
         XCTAssertTrue(withUnsafeMutableBytes(of: &r) { host.memory(of: caller).copyFromGuest(at: request, into: $0) })
         return (result, r)
     }
@@ -50,13 +57,15 @@ final class Dom0AttachTests: XCTestCase {
     }
 
     func testOnlyGoodRequestsAttach() {
-        XCTAssertEqual(attach(guest).0, -Int64(TERN_EPERM), "a DomU")
+        XCTAssertEqual(attach(guest).0, -Int64(TERN_EEXIST), "a PV guest has its page from its build")
         XCTAssertEqual(attach(events: eventPage + 8).0, -Int64(TERN_EINVAL), "misaligned event page")
         XCTAssertEqual(attach(table: grantTable + 8).0, -Int64(TERN_EINVAL), "misaligned table")
         XCTAssertEqual(attach(entries: 100).0, -Int64(TERN_EINVAL), "not whole pages")
         XCTAssertEqual(attach(entries: 8192).0, -Int64(TERN_EINVAL), "too many entries")
-        XCTAssertEqual(attach(irq: 4).0, -Int64(TERN_EINVAL), "the UART's IRQ")
-        XCTAssertEqual(attach(irq: 0).0, -Int64(TERN_EINVAL))
+        XCTAssertEqual(attach(line: 4).0, -Int64(TERN_EINVAL), "the UART's IRQ")
+        XCTAssertEqual(attach(line: 0).0, -Int64(TERN_EINVAL))
+        XCTAssertEqual(attach(via: 0).0, -Int64(TERN_EINVAL), "no route")
+        XCTAssertEqual(attach(via: 3).0, -Int64(TERN_EINVAL), "an unknown route")
         XCTAssertEqual(attach(table: eventPage).0, -Int64(TERN_EINVAL), "overlapping pages")
         XCTAssertEqual(attach(reserved: 1).0, -Int64(TERN_EINVAL))
         XCTAssertEqual(attach(events: 1 << 40).0, -Int64(TERN_EFAULT), "outside Dom0's memory")
@@ -66,8 +75,66 @@ final class Dom0AttachTests: XCTestCase {
         XCTAssertEqual(result, 0)
         XCTAssertEqual(answer.grant_window_gpa, dom0.grants.windowGPA)
         XCTAssertEqual(Int(answer.grant_window_frames), dom0.grants.windowFrames)
-        XCTAssertEqual(dom0.upcallIRQ, 5)
+        XCTAssertEqual(dom0.upcall, .isaLine(5))
+        XCTAssertNil(dom0.vcpus[0].eventFlag, "its IOAPIC pin, not the page's byte, wakes it")
         XCTAssertEqual(attach().0, -Int64(TERN_EEXIST), "attached once")
+    }
+
+    func testAnUnprivilegedLinuxAttachesWithAVectorOfItsLAPIC() {
+        let linux = host.build(id: 2, name: "linux", emulation: [.localAPIC, .serialPort])
+        forgetSharedPages(linux)
+        XCTAssertEqual(attach(linux, via: TERN_UPCALL_VIA_ISA_IRQ, line: 5).0, -Int64(TERN_EINVAL),
+                       "ISA lines are the machine's: for the domain that programs its interrupt controllers")
+        XCTAssertEqual(attach(linux, via: TERN_UPCALL_VIA_VECTOR, line: 31).0, -Int64(TERN_EINVAL), "an exception vector")
+        XCTAssertEqual(attach(linux, via: TERN_UPCALL_VIA_VECTOR, line: 256).0, -Int64(TERN_EINVAL))
+        XCTAssertEqual(attach(linux, via: TERN_UPCALL_VIA_VECTOR, line: 0xF3).0, 0)
+        XCTAssertEqual(linux.upcall, .localAPICVector(0xF3))
+        XCTAssertNil(linux.vcpus[0].eventFlag, "its LAPIC wakes it")
+        // A guest's send reaches it: the page says so, the arch layer raises the vector.
+        let port = host.call(linux, TERN_HC_EVTCHN_ALLOC_UNBOUND, 1)
+        let theirs = host.call(guest, TERN_HC_EVTCHN_BIND_INTERDOMAIN, 2, UInt64(port))
+        XCTAssertGreaterThan(theirs, 0)
+        host.acknowledge(linux, port: port)
+        linux.vcpus[0].upcallPending = false
+        XCTAssertEqual(host.call(guest, TERN_HC_EVTCHN_SEND, UInt64(theirs)), 0)
+        XCTAssertEqual(host.upcallFlag(linux), 1)
+        XCTAssertTrue(linux.vcpus[0].upcallPending)
+        XCTAssertEqual(attach(linux, events: 0).0, 0, "and detaches")
+        XCTAssertEqual(linux.upcall, .virtualInterrupt)
+    }
+
+    func testAPVGuestAttachesNothingWithoutALAPICOrTheHardware() {
+        let pv = host.build(id: 2, name: "pv")
+        forgetSharedPages(pv)
+        XCTAssertEqual(attach(pv, via: TERN_UPCALL_VIA_ISA_IRQ, line: 5).0, -Int64(TERN_EINVAL))
+        XCTAssertEqual(attach(pv, via: TERN_UPCALL_VIA_VECTOR, line: 0xF3).0, -Int64(TERN_EINVAL))
+    }
+
+    /// The vCPU's wake-up flag follows the page when the page comes after
+    /// the vCPU (it was cached once, when the vCPU was added).
+    func testTheWakeFlagFollowsAPageAttachedAfterTheVCPU() {
+        let pv = host.build(id: 2, name: "pv")
+        let vcpu = pv.vcpus[0]
+        XCTAssertNotNil(vcpu.eventFlag, "built with its page")
+        pv.detachEvents()
+        XCTAssertNil(vcpu.eventFlag)
+        XCTAssertFalse(vcpu.hasPendingEvent)
+        let base = host.memory(of: pv).mutableBytes(at: eventPage, count: 4096)!.baseAddress!
+        pv.attachEvents(page: EventPage(base: base), upcall: .virtualInterrupt)
+        XCTAssertEqual(vcpu.eventFlag, pv.events.page?.upcallPendingFlag)
+        pv.events.page!.upcallPendingFlag.pointee = 1
+        XCTAssertTrue(vcpu.hasPendingEvent, "the byte wakes it from BLOCK and HLT")
+    }
+
+    func testThe8259WatchComesOnlyWithTheHardware() {
+        let domain = Domain(id: 5, name: [], privileged: false)
+        XCTAssertFalse(domain.chooseEmulation([.localAPIC, .legacyPICWatch]))
+        XCTAssertEqual(domain.emulation, [])
+        XCTAssertTrue(domain.chooseEmulation(.deviceOwner))
+        XCTAssertNotNil(domain.context.uart)
+        XCTAssertNotNil(domain.context.legacyPIC)
+        XCTAssertTrue(domain.chooseEmulation([.localAPIC]))
+        XCTAssertNil(domain.context.uart, "the models follow the set")
     }
 
     func testAGuestsSendRaisesDom0sUpcall() {
@@ -143,7 +210,8 @@ final class Dom0AttachTests: XCTestCase {
         XCTAssertEqual(host.status(guest, port: theirs).state, UInt32(TERN_EVTCHN_PEER_CLOSED))
         XCTAssertEqual(guest.grants.mappedByOthers, 0)
         XCTAssertNil(host.nestedLeaf(dom0, dom0.grants.windowGPA))
-        XCTAssertEqual(dom0.upcallIRQ, 0)
+        XCTAssertEqual(dom0.upcall, .virtualInterrupt)
+        XCTAssertNil(dom0.vcpus[0].eventFlag)
         XCTAssertEqual(host.call(dom0, TERN_HC_EVTCHN_ALLOC_UNBOUND, 1), -Int64(TERN_ENOSYS))
         XCTAssertEqual(attach(events: 0).0, -Int64(TERN_ENOENT), "nothing left to detach")
         XCTAssertEqual(attach().0, 0, "and it may attach again")
