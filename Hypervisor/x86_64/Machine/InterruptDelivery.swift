@@ -27,7 +27,7 @@ enum InterruptDelivery {
 
     /// ISA line `irq` of the domain is up.
     static func raiseISALine(_ irq: UInt8, _ domain: Domain) {
-        guard let vcpu = domain.vcpus.first, vcpu.context.lapic != nil else { return }
+        guard let vcpu = domain.vcpus.first, vcpu.context.hasLocalAPIC else { return }
         if LocalAPICEmulation.isActive(vcpu) {
             guard domain.emulation.contains(.hardware), let vector = IOAPIC.vector(forPin: UInt32(irq)) else { return }
             LocalAPICEmulation.raiseLevel(vector, vcpu)
@@ -67,7 +67,7 @@ enum InterruptDelivery {
     /// Before VMRUN: the upcall EventDelivery made pending goes its way,
     /// then the vCPU's controller offers what it would deliver now.
     static func prepareEntry(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB) {
-        if vcpu.context.lapic != nil {
+        if vcpu.context.hasLocalAPIC {
             if vcpu.upcallPending {
                 vcpu.upcallPending = false
                 raiseUpcall(domain)
@@ -80,7 +80,7 @@ enum InterruptDelivery {
 
     /// After VMRUN: what the guest took leaves the controller's request.
     static func afterExit(_ vcpu: VCPU, _ vmcb: VMCB) {
-        if vcpu.context.lapic != nil { LocalAPICEmulation.afterExit(vcpu, vmcb) }
+        if vcpu.context.hasLocalAPIC { LocalAPICEmulation.afterExit(vcpu, vmcb) }
     }
 
     /// A PV guest's upcall is a virtual interrupt (V_IRQ, APM vol. 2,

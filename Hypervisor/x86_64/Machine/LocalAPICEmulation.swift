@@ -15,11 +15,11 @@ enum LocalAPICEmulation {
 
     /// The vCPU has a virtual LAPIC and the guest has enabled it: its
     /// interrupts go through the LAPIC's IRR.
-    static func isActive(_ vcpu: VCPU) -> Bool { vcpu.context.lapic?.isEnabled ?? false }
+    static func isActive(_ vcpu: VCPU) -> Bool { vcpu.context.hasLocalAPIC && (vcpu.context.lapic?.isEnabled ?? false) }
 
     /// A vCPU gets a model when its domain has the device.
     static func attach(to vcpu: VCPU, of domain: Domain) {
-        if domain.emulation.contains(.localAPIC) { vcpu.context.lapic = VirtualLAPIC() }
+        if domain.emulation.contains(.localAPIC) { vcpu.context.attachLocalAPIC() }
     }
 
     // MARK: Interrupt sources
@@ -63,7 +63,7 @@ enum LocalAPICEmulation {
     /// when the guest has interrupts enabled. TPR and priorities are the
     /// model's, so V_TPR is ignored.
     static func prepareEntry(_ vcpu: VCPU, _ vmcb: VMCB) {
-        guard vcpu.context.lapic != nil else { return }
+        guard vcpu.context.hasLocalAPIC else { return }
         _ = vcpu.context.lapic!.updateTimer(now: SystemTime.nowNanoseconds())
         if let vector = vcpu.context.lapic!.deliverable {
             // Its priority class (vector bits 7:4) as V_INTR_PRIO.
@@ -93,7 +93,7 @@ enum LocalAPICEmulation {
     /// the instruction is not one Tern emulates (the caller refuses the
     /// access).
     static func emulate(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB, offset: Int) -> Bool {
-        guard vcpu.context.lapic != nil, let bytes = instructionBytes(domain, vmcb),
+        guard vcpu.context.hasLocalAPIC, let bytes = instructionBytes(domain, vmcb),
               let instruction = MMIOInstruction.decode(bytes) else {
             return false
         }
