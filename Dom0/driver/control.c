@@ -58,10 +58,10 @@ static long tern_ioctl_hypercall(void __user *argp)
 	if (!tern_call_allowed(call.nr))
 		return -EPERM;
 	if (call.buffer) {
-		if (call.buffer_size == 0 || call.buffer_size > PAGE_SIZE || call.buffer_arg > 4)
+		if (call.buffer_size == 0 || call.buffer_size > TERN_IOCTL_BUFFER_MAX || call.buffer_arg > 4)
 			return -EINVAL;
 		/* kmalloc'd: physically contiguous, so __pa() is what Tern reads. */
-		buffer = kmalloc(PAGE_SIZE, GFP_KERNEL);
+		buffer = kmalloc(TERN_IOCTL_BUFFER_MAX, GFP_KERNEL);
 		if (!buffer)
 			return -ENOMEM;
 		if (copy_from_user(buffer, u64_to_user_ptr(call.buffer), call.buffer_size)) {

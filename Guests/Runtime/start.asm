@@ -1,13 +1,15 @@
 ; Entry of a Tern PV guest (docs/abi.md, "Start of day"): 64-bit long mode,
 ; identity-mapped, CPL 0, IF=0, RSP on a boot stack from Tern, RDI = the
 ; start-info page. Keeps the start-info address in tern_guest_start_info
-; (the SDK finds the shared pages and the console device through it), calls
-; tern_guest_main(start_info) and shuts the domain down with its return
+; (the SDK finds the shared pages and the console device through it), lets
+; the SDK start (tern_guest_runtime_start: it listens for shutdown requests),
+; calls tern_guest_main(start_info) and shuts the domain down with its return
 ; value as the reason.
 
 %define TERN_HC_SHUTDOWN 4
 
 extern tern_guest_main
+extern tern_guest_runtime_start
 extern tern_guest_console_flush
 extern tern_guest_upcall
 extern tern_guest_start_info
@@ -20,6 +22,11 @@ _start:
     xor ebp, ebp                 ; ends backtraces
     and rsp, -16
     mov [rel tern_guest_start_info], rdi
+    push rdi
+    sub rsp, 8                   ; keeps RSP 16-byte aligned at the call
+    call tern_guest_runtime_start ; the SDK's own start (ShutdownRequest)
+    add rsp, 8
+    pop rdi
     call tern_guest_main
     push rax
     call tern_guest_console_flush

@@ -51,6 +51,17 @@ public final class Domain {
     public internal(set) var vcpus: [VCPU] = []
     public var weight: Int
     public internal(set) var shutdownReason: UInt64 = 0
+    /// Why it stopped (.none while it has not).
+    public internal(set) var stopReason = StopReason.none
+    /// Which ends keep it (stopped, memory held) until destroyed; other
+    /// ends destroy it at once. Chosen by its creator.
+    public var keepWhenStopped: KeepWhenStopped = []
+    /// What the toolstack asked of it (TERN_SHUTDOWN_REQUEST_*), 0: nothing.
+    public internal(set) var shutdownRequest: UInt32 = 0
+    /// System time (ns since boot) when it was created and when it stopped
+    /// (0: not yet): its uptime, and with its id the name of this instance.
+    public var createdNanoseconds: UInt64 = 0
+    public var stoppedNanoseconds: UInt64 = 0
     /// Partial console line (flushed at '\n' or when full), so the lines of
     /// different domains interleave whole.
     public var consoleLine: [UInt8] = []
@@ -233,7 +244,35 @@ public final class Domain {
         timing.stopped = tsc
         state = newState
         shutdownReason = reason
+        if stopReason == .none { stopReason = newState == .crashed ? .crash : StopReason(shutdownCode: reason) }
         for vcpu in vcpus { vcpu.state = .offline }
+    }
+
+    /// It stopped, for `reason`, at system time `now`: its state follows
+    /// the reason (shut down or crashed), its vCPUs go offline.
+    public func stop(_ reason: StopReason, shutdownCode: UInt64 = 0, now: UInt64, tsc: UInt64) {
+        guard !state.isStopped else { return }
+        stopReason = reason
+        stoppedNanoseconds = now
+        markStopped(reason.state, reason: shutdownCode, tsc: tsc)
+    }
+
+    /// Tern keeps it, stopped, until the toolstack destroys it.
+    public var isKeptWhenStopped: Bool {
+        (state == .shutdown || state == .crashed) && keepWhenStopped.contains(stopReason.kind)
+    }
+
+    /// Its scheduler weight, now (TERN_DOMCTL_SET_WEIGHT): each vCPU's
+    /// share from the next credit refill on.
+    public func setWeight(_ newWeight: Int) {
+        weight = max(1, newWeight)
+        for vcpu in vcpus { vcpu.weight = weight }
+    }
+
+    /// The toolstack asks it to shut down (TERN_DOMCTL_REQUEST_*).
+    public func requestShutdown(_ request: UInt32) {
+        guard !state.isStopped else { return }
+        shutdownRequest = request
     }
 
     /// Hands every frame back (the caller frees them) and marks it dead.

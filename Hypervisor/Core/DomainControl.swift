@@ -6,11 +6,19 @@ public struct DomainRequest {
     public var memoryBytes: UInt64
     public var weight: Int
     public var commandLine: [UInt8]
-    /// Host addresses of the frames holding the ELF image, in order.
-    public var imageFrames: [UInt64]
+    /// The host address of the image's frame `i` (0 ..< imageFrameCount),
+    /// read from the caller's frame list and checked (a frame of the
+    /// caller's own memory) when it is used; nil if it is not one. Read one
+    /// at a time: a 64 MiB image's list is 128 KiB, too much for Tern's
+    /// heap at once. (Uniprocessor: the caller does not run while Tern
+    /// reads it.)
+    public var imageFrame: (Int) -> UInt64?
+    public var imageFrameCount: Int
     public var imageBytes: Int
     public var start: Bool
     public var fromPool: Bool
+    /// Ends after which Tern keeps the domain (TERN_CREATE_KEEP_ON_*).
+    public var keepWhenStopped: KeepWhenStopped = []
 }
 
 public struct CreatedDomain {
@@ -42,6 +50,8 @@ public enum DomainCreateFailure: Error, Equatable {
     }
 }
 
+/// What the toolstack asks the host to do to a domain (the calls Core
+/// answers alone, a shutdown request and a weight, never reach the host).
 public enum DomainOperation: Equatable { case pause, unpause, shutdown, destroy }
 
 /// The toolstack's calls (tern/control.h, docs/abi.md "Domain control"):
@@ -53,10 +63,11 @@ extension Hypercalls {
         guard caller.privileged else { return error(TERN_EPERM) }
         switch number {
         case UInt64(TERN_HC_DOMAIN_CREATE): return create(request: a.0, caller: caller, host: host)
-        case UInt64(TERN_HC_DOMAIN_CONTROL): return control(domid: a.0, operation: a.1, caller: caller, host: host)
+        case UInt64(TERN_HC_DOMAIN_CONTROL): return control(domid: a.0, operation: a.1, value: a.2, caller: caller, host: host)
         case UInt64(TERN_HC_DOMAIN_PREPARE):
             guard GuestLayout(memoryBytes: a.0) != nil, a.1 <= UInt64(TERN_DOMAINS_MAX) else { return error(TERN_EINVAL) }
-            return .resume(Int64(host.prepareShells(memoryBytes: a.0, count: Int(a.1))))
+            guard let ready = host.prepareShells(memoryBytes: a.0, count: Int(a.1)) else { return error(TERN_ENOSPC) }
+            return .resume(Int64(ready))
         case UInt64(TERN_HC_SYSTEM_INFO):
             var info = host.systemInfo()
             return copyToGuest(&info, to: a.0, domain: caller, host: host)
@@ -78,6 +89,7 @@ extension Hypercalls {
         var request = tern_domain_create()
         guard withUnsafeMutableBytes(of: &request, { memory.copyFromGuest(at: gpa, into: $0) }) else { return error(TERN_EFAULT) }
         let knownFlags = TERN_CREATE_START | TERN_CREATE_FROM_POOL
+            | TERN_CREATE_KEEP_ON_POWEROFF | TERN_CREATE_KEEP_ON_REBOOT | TERN_CREATE_KEEP_ON_CRASH
         guard request.reserved == 0, request.flags & ~knownFlags == 0 else { return error(TERN_EINVAL) }
         guard let name = cString(request.name), name.withUnsafeBytes({ ModuleOptions.isValidName($0) }),
               let commandLine = cString(request.cmdline),
@@ -93,21 +105,22 @@ extension Hypercalls {
             if other.name == name && other.state != .dead { return error(TERN_EEXIST) }
             next = UInt64(other.id) + 1
         }
-        // The frame list and every frame in it: the caller's own memory.
-        guard memory.contains(request.image_frames_gpa, count: count * 8) else { return error(TERN_EFAULT) }
-        var frames = [UInt64](repeating: 0, count: Int(count))
-        guard frames.withUnsafeMutableBytes({ memory.copyFromGuest(at: request.image_frames_gpa, into: $0) }) else {
-            return error(TERN_EFAULT)
-        }
-        for i in frames.indices {
-            guard frames[i] % frameSize == 0, memory.contains(frames[i], count: frameSize),
-                  let address = memory.hostAddress(of: frames[i]) else { return error(TERN_EFAULT) }
-            frames[i] = address
+        // The frame list: the caller's own memory; each frame in it is
+        // checked when the host reads it (imageFrame).
+        let listGPA = request.image_frames_gpa
+        guard memory.contains(listGPA, count: count * 8) else { return error(TERN_EFAULT) }
+        let imageFrame: (Int) -> UInt64? = { i in
+            var frame: UInt64 = 0
+            guard i >= 0, UInt64(i) < count,
+                  withUnsafeMutableBytes(of: &frame, { memory.copyFromGuest(at: listGPA + UInt64(i) * 8, into: $0) }),
+                  frame % frameSize == 0, memory.contains(frame, count: frameSize) else { return nil }
+            return memory.hostAddress(of: frame)
         }
         let outcome = host.createDomain(DomainRequest(
             name: name, memoryBytes: request.memory_bytes, weight: request.weight == 0 ? Scheduler.defaultWeight : Int(request.weight),
-            commandLine: commandLine, imageFrames: frames, imageBytes: Int(request.image_bytes),
-            start: request.flags & TERN_CREATE_START != 0, fromPool: request.flags & TERN_CREATE_FROM_POOL != 0))
+            commandLine: commandLine, imageFrame: imageFrame, imageFrameCount: Int(count), imageBytes: Int(request.image_bytes),
+            start: request.flags & TERN_CREATE_START != 0, fromPool: request.flags & TERN_CREATE_FROM_POOL != 0,
+            keepWhenStopped: KeepWhenStopped(createFlags: request.flags)))
         switch outcome {
         case .failure(let failure):
             return error(failure.code)
@@ -120,7 +133,29 @@ extension Hypercalls {
         }
     }
 
-    private static func control<Host: HypercallHost>(domid: UInt64, operation raw: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
+    private static func control<Host: HypercallHost>(
+        domid: UInt64, operation raw: UInt64, value: UInt64, caller: Domain, host: Host
+    ) -> HypercallOutcome {
+        guard domid <= UInt64(UInt16.max), let target = host.domain(withID: UInt16(domid)) else { return error(TERN_ENOENT) }
+        switch raw {
+        case UInt64(TERN_DOMCTL_SET_WEIGHT):
+            // Dom0's own weight too (`tern sched-credit -d 0`).
+            guard value >= 1, value <= UInt64(ModuleOptions.maxWeight) else { return error(TERN_EINVAL) }
+            guard !target.state.isStopped else { return error(TERN_ENOENT) }
+            target.setWeight(Int(value))
+            return .resume(0)
+        case UInt64(TERN_DOMCTL_REQUEST_POWEROFF), UInt64(TERN_DOMCTL_REQUEST_REBOOT):
+            guard target !== caller, !target.privileged else { return error(TERN_EPERM) }
+            guard !target.state.isStopped else { return error(target.state == .dying ? TERN_EBUSY : TERN_ENOENT) }
+            // A guest that has not bound the VIRQ would never hear it.
+            guard target.events.virqPorts[Int(TERN_VIRQ_SHUTDOWN)] != 0 else { return error(TERN_ENOTCONN) }
+            target.requestShutdown(raw == UInt64(TERN_DOMCTL_REQUEST_REBOOT)
+                                   ? UInt32(TERN_SHUTDOWN_REQUEST_REBOOT) : UInt32(TERN_SHUTDOWN_REQUEST_POWEROFF))
+            EventDelivery.raise(virq: TERN_VIRQ_SHUTDOWN, in: target)
+            return .resume(0)
+        default:
+            break
+        }
         let operation: DomainOperation
         switch raw {
         case UInt64(TERN_DOMCTL_PAUSE): operation = .pause
@@ -129,15 +164,18 @@ extension Hypercalls {
         case UInt64(TERN_DOMCTL_DESTROY): operation = .destroy
         default: return error(TERN_EINVAL)
         }
-        guard domid <= UInt64(UInt16.max), let target = host.domain(withID: UInt16(domid)) else { return error(TERN_ENOENT) }
         guard target !== caller, !target.privileged else { return error(TERN_EPERM) }
         switch operation {
         case .pause:
             guard target.state == .running || target.state == .blocked else { return error(TERN_EINVAL) }
         case .unpause:
             guard target.state == .paused || target.state == .created else { return error(TERN_EINVAL) }
-        case .shutdown, .destroy:
+        case .shutdown:
             guard !target.state.isStopped else { return error(target.state == .dying ? TERN_EBUSY : TERN_ENOENT) }
+        case .destroy:
+            // A stopped domain Tern kept (TERN_CREATE_KEEP_ON_*) ends here too.
+            guard target.state != .dying else { return error(TERN_EBUSY) }
+            guard target.state != .dead else { return error(TERN_ENOENT) }
         }
         host.control(target, operation)
         // Unpaused: the caller gives way (RAX = 0), so that the boosted

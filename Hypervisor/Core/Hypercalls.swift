@@ -25,7 +25,9 @@ public protocol HypercallHost {
     func control(_ domain: Domain, _ operation: DomainOperation)
     /// Fills Tern's pool of prepared shells of `memoryBytes` up to
     /// `count`; how many are ready.
-    func prepareShells(memoryBytes: UInt64, count: Int) -> Int
+    /// TERN_HC_DOMAIN_PREPARE: the shells of that size ready; nil if it is
+    /// a new size and the pool has targets for as many sizes as it may.
+    func prepareShells(memoryBytes: UInt64, count: Int) -> Int?
     func systemInfo() -> tern_system_info
 }
 
@@ -180,6 +182,11 @@ public enum Hypercalls {
         withUnsafeMutableBytes(of: &info.name) { name in
             for (i, byte) in target.name.prefix(name.count - 1).enumerated() { name[i] = byte }
         }
+        info.weight = UInt32(target.weight)
+        info.stop_reason = target.stopReason.rawValue
+        info.created_ns = target.createdNanoseconds
+        info.stopped_ns = target.stoppedNanoseconds
+        info.shutdown_request = target.shutdownRequest
         return info
     }
 

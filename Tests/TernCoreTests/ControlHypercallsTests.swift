@@ -14,10 +14,12 @@ extension HypercallsTests {
         return (dom0, dom0vcpu)
     }
 
+    static let entry = MemoryLayout<tern_domain_info>.size   // 96 since ABI 0.8
+
     func entries(_ count: Int, at gpa: UInt64, of dom0: Domain) -> [tern_domain_info] {
         (0..<count).map { i in
             var info = tern_domain_info()
-            let ok = withUnsafeMutableBytes(of: &info) { host.memory(of: dom0).copyFromGuest(at: gpa + UInt64(i * 64), into: $0) }
+            let ok = withUnsafeMutableBytes(of: &info) { host.memory(of: dom0).copyFromGuest(at: gpa + UInt64(i * Self.entry), into: $0) }
             XCTAssertTrue(ok)
             return info
         }
@@ -43,11 +45,11 @@ extension HypercallsTests {
         XCTAssertEqual(call(TERN_HC_DOMAIN_LIST, 0, 0x100, 65, caller: dom0, vcpu: v), errno(TERN_EINVAL))
         XCTAssertEqual(call(TERN_HC_DOMAIN_LIST, 0, 0x100, UInt64.max, caller: dom0, vcpu: v), errno(TERN_EINVAL))
         // The whole array must fit, even if fewer domains exist: nothing written.
-        let before = entries(1, at: 4 * Self.page - 64, of: dom0)
-        XCTAssertEqual(call(TERN_HC_DOMAIN_LIST, 0, 4 * Self.page - 64, 2, caller: dom0, vcpu: v), errno(TERN_EFAULT))
-        XCTAssertEqual(entries(1, at: 4 * Self.page - 64, of: dom0).map(\.domid), before.map(\.domid))
+        let before = entries(1, at: 4 * Self.page - UInt64(Self.entry), of: dom0)
+        XCTAssertEqual(call(TERN_HC_DOMAIN_LIST, 0, 4 * Self.page - UInt64(Self.entry), 2, caller: dom0, vcpu: v), errno(TERN_EFAULT))
+        XCTAssertEqual(entries(1, at: 4 * Self.page - UInt64(Self.entry), of: dom0).map(\.domid), before.map(\.domid))
         XCTAssertEqual(call(TERN_HC_DOMAIN_LIST, 0, UInt64.max - 8, 1, caller: dom0, vcpu: v), errno(TERN_EFAULT))
-        XCTAssertEqual(call(TERN_HC_DOMAIN_LIST, 0, 4 * Self.page - 64, 1, caller: dom0, vcpu: v), .resume(1))
+        XCTAssertEqual(call(TERN_HC_DOMAIN_LIST, 0, 4 * Self.page - UInt64(Self.entry), 1, caller: dom0, vcpu: v), .resume(1))
     }
 
     // MARK: LOG_READ

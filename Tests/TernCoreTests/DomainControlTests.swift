@@ -5,7 +5,9 @@ import TernABI
 /// The toolstack's calls (tern/control.h): create from a list of Dom0
 /// frames, control, the pool of prepared shells, system info. Every field
 /// of a request is checked before anything is built.
-final class DomainControlTests: XCTestCase {
+/// Dom0 with a guest image and its frame list in its memory, and the
+/// calls to create from them (DomainControlTests, LifecycleTests).
+class DomainControlFixture: XCTestCase {
     var machine: FakeHostMachine!
     var host: InterDomainHost!
     var dom0: Domain!
@@ -48,6 +50,9 @@ final class DomainControlTests: XCTestCase {
         return (result, out)
     }
 
+}
+
+final class DomainControlTests: DomainControlFixture {
     func testCreateBuildsAPausedDomainFromDom0sFrames() {
         let (id, out) = create(request())
         XCTAssertEqual(id, 1)

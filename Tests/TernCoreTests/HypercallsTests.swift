@@ -35,7 +35,7 @@ final class HypercallsTests: XCTestCase {
         func releaseDying(_ domain: Domain) { released.append(domain.id) }
         func createDomain(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure> { .failure(.outOfMemory) }
         func control(_ domain: Domain, _ operation: DomainOperation) {}
-        func prepareShells(memoryBytes: UInt64, count: Int) -> Int { 0 }
+        func prepareShells(memoryBytes: UInt64, count: Int) -> Int? { 0 }
         func systemInfo() -> tern_system_info { tern_system_info() }
     }
 
@@ -103,7 +103,7 @@ final class HypercallsTests: XCTestCase {
 
     func testVersion() {
         XCTAssertEqual(call(TERN_HC_VERSION), .resume(Int64(TERN_ABI_VERSION)))
-        XCTAssertEqual(call(TERN_HC_VERSION), .resume(7), "ABI 0.7")
+        XCTAssertEqual(call(TERN_HC_VERSION), .resume(8), "ABI 0.8")
     }
 
     func testYield() {
@@ -345,11 +345,11 @@ final class HypercallsTests: XCTestCase {
 
     func testDomainInfoBadPointer() {
         let before = guestBytes(0, Int(Self.guestSize))
-        XCTAssertEqual(call(TERN_HC_DOMAIN_INFO, UInt64(TERN_DOMID_SELF), Self.guestSize - 63), errno(TERN_EFAULT))
+        XCTAssertEqual(call(TERN_HC_DOMAIN_INFO, UInt64(TERN_DOMID_SELF), Self.guestSize - 95), errno(TERN_EFAULT))
         XCTAssertEqual(call(TERN_HC_DOMAIN_INFO, UInt64(TERN_DOMID_SELF), UInt64.max - 8), errno(TERN_EFAULT))
         XCTAssertEqual(call(TERN_HC_DOMAIN_INFO, 5, 1 << 32), errno(TERN_EFAULT))
         XCTAssertEqual(guestBytes(0, Int(Self.guestSize)), before)
-        XCTAssertEqual(call(TERN_HC_DOMAIN_INFO, 5, Self.guestSize - 64), .resume(0))
+        XCTAssertEqual(call(TERN_HC_DOMAIN_INFO, 5, Self.guestSize - 96), .resume(0))
     }
 
     // MARK: SET_UPCALL

@@ -34,16 +34,20 @@ final class InterDomainHost: HypercallHost {
 
     // MARK: domain control, as the machine layer does it
 
-    var shells: [DomainBuilder.Shell] = []
+    var pool = ShellPool()
+    var shells: [DomainBuilder.Shell] { pool.shells }
     var operations: [(UInt16, DomainOperation)] = []
 
     func createDomain(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure> {
         var image: [UInt8] = []
-        for frame in request.imageFrames { image += Array(machine.memory.bytes(at: frame, count: 4096)!) }
+        for i in 0..<request.imageFrameCount {
+            guard let frame = request.imageFrame(i) else { return .failure(.hostMemoryUnreachable) }
+            image += Array(machine.memory.bytes(at: frame, count: 4096)!)
+        }
         image = Array(image.prefix(request.imageBytes))
         guard let id = (1...UInt16(TERN_DOMAINS_MAX - 1)).first(where: { domains[$0] == nil }) else { return .failure(.noFreeID) }
         let domain = Domain(id: id, name: request.name, privileged: false, weight: request.weight)
-        let shell = request.fromPool ? shells.firstIndex { $0.memoryBytes == request.memoryBytes }.map { shells.remove(at: $0) } : nil
+        let shell = request.fromPool ? pool.take(memoryBytes: request.memoryBytes) : nil
         let ok: Bool = image.withUnsafeBytes { img in
             request.commandLine.withUnsafeBytes { line in
                 do throws(DomainBuilder.Error) {
@@ -58,6 +62,7 @@ final class InterDomainHost: HypercallHost {
         guard ok else { return .failure(.badImage) }
         domain.addVCPU(VCPU(domainID: id, index: 0))
         domain.state = request.start ? .running : .paused
+        domain.keepWhenStopped = request.keepWhenStopped
         domains[id] = domain
         return .success(CreatedDomain(id: id, buildNanoseconds: 1, fromPool: shell != nil))
     }
@@ -74,21 +79,21 @@ final class InterDomainHost: HypercallHost {
         }
     }
 
-    func prepareShells(memoryBytes: UInt64, count: Int) -> Int {
-        while shells.filter({ $0.memoryBytes == memoryBytes }).count < count {
-            do throws(DomainBuilder.Error) {
-                shells.append(try DomainBuilder.prepare(memoryBytes: memoryBytes, host: machine.memory, frames: &machine.frames))
-            } catch {
-                break
-            }
-        }
-        return shells.filter { $0.memoryBytes == memoryBytes }.count
+    func prepareShells(memoryBytes: UInt64, count: Int) -> Int? {
+        pool.setTarget(memoryBytes: memoryBytes, count: count, host: machine.memory, frames: &machine.frames)
     }
 
     func systemInfo() -> tern_system_info {
-        tern_system_info(abi_version: UInt32(TERN_ABI_VERSION), domains: UInt32(domains.count), max_domains: UInt32(TERN_DOMAINS_MAX),
-                         pool_shells: UInt32(shells.count), total_frames: 0, free_frames: UInt64(machine.frames.freeFrames),
-                         tsc_hz: 1_000_000_000, uptime_ns: now)
+        var info = tern_system_info()
+        info.abi_version = UInt32(TERN_ABI_VERSION)
+        info.domains = UInt32(domains.count)
+        info.max_domains = UInt32(TERN_DOMAINS_MAX)
+        info.pool_shells = UInt32(shells.count)
+        info.free_frames = UInt64(machine.frames.freeFrames)
+        info.tsc_hz = 1_000_000_000
+        info.uptime_ns = now
+        info.pool_bytes = UInt64(pool.heldFrames) * 4096
+        return info
     }
 
     /// A running 2 MiB DomU with one vCPU, as Tern builds it.

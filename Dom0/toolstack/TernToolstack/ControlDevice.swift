@@ -84,7 +84,8 @@ public final class ControlDevice {
     public func domains() throws(Failure) -> [DomainRow] {
         var rows: [DomainRow] = []
         var first: UInt64 = 0
-        let batch = Int(TERN_DOMAIN_LIST_MAX)
+        // As many as one ioctl buffer holds (42 of 96 bytes since ABI 0.8).
+        let batch = min(Int(TERN_DOMAIN_LIST_MAX), Int(TERN_IOCTL_BUFFER_MAX) / MemoryLayout<tern_domain_info>.stride)
         while true {
             var infos = [tern_domain_info](repeating: tern_domain_info(), count: batch)
             var result: Result<Int64, Failure> = .success(0)

@@ -126,6 +126,7 @@ public enum Events {
             tern_guest_clear_bits64(pending, bits)
             arrived[Int(word)] |= bits
         }
+        ShutdownRequest.actIfAsked()
     }
 
     /// Takes `port`'s event if it has arrived (collecting first).

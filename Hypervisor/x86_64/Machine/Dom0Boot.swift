@@ -35,6 +35,7 @@ extension Domains {
         let domain = Domain(id: 0, name: Array("dom0".utf8), privileged: true, weight: options.weight)
         domain.chooseEmulation(.deviceOwner)   // a Linux that drives the machine
         domain.timing.buildStart = tern_rdtsc()
+        domain.createdNanoseconds = SystemTime.nowNanoseconds()
         var built: Dom0Builder.StartState?
         var failure: Dom0Builder.Error?
         do throws(Dom0Builder.Error) {

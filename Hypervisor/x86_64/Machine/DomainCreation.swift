@@ -60,6 +60,7 @@ extension Domains {
         let domain = Domain(id: id, name: name, privileged: false, weight: weight)
         domain.chooseEmulation(emulation)   // ModuleOptions admits only sets Tern can give
         domain.timing.buildStart = tern_rdtsc()
+        domain.createdNanoseconds = SystemTime.nowNanoseconds()
         let freeBefore = Platform.frames!.freeFrames + (shell?.frameCount ?? 0)
         let start: DomainBuilder.StartState
         do throws(DomainBuilder.Error) {
@@ -110,13 +111,13 @@ extension Domains {
                 }
             }
         }
-        for (i, frame) in request.imageFrames.enumerated() {
+        for i in 0..<min(pages, request.imageFrameCount) {
+            guard let frame = request.imageFrame(i) else { return .failure(.hostMemoryUnreachable) }
             guard let page = PhysicalWindow.directMap.bytes(at: frame, count: Int(Layout.pageSize)) else {
                 return .failure(.hostMemoryUnreachable)
             }
-            // SAFETY: page i of the scratch run (i < imageFrames.count == pages,
-            // DomainControl checks the count); `page`: 4 KiB, checked, of a
-            // frame of the caller's memory.
+            // SAFETY: page i of the scratch run (i < pages); `page`: 4 KiB,
+            // checked, of a frame of the caller's memory (imageFrame).
             UnsafeMutableRawBufferPointer(rebasing: buffer[(i * Int(Layout.pageSize))..<((i + 1) * Int(Layout.pageSize))])
                 .copyMemory(from: page)
         }
@@ -147,6 +148,7 @@ extension Domains {
                 }
             }
         case .success(let domain):
+            domain.keepWhenStopped = request.keepWhenStopped
             if request.start { start(domain) }
             let ns = BootPhases.microseconds(cycles: tern_rdtsc() &- begin, tscHz: Platform.tscHz) &* 1000
             return .success(CreatedDomain(id: domain.id, buildNanoseconds: ns, fromPool: shell != nil))

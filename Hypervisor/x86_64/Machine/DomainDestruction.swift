@@ -15,13 +15,36 @@ extension Domains {
             case .unpause:
                 domain.unpause()
                 Log.debug("d\(domain.id) \(text: name): unpaused by the toolstack")
-            case .shutdown, .destroy:
+            case .shutdown:
                 Exits.flushConsole(domain)
-                let what: StaticString = operation == .shutdown ? "shut down" : "destroyed"
-                Log.info("d\(domain.id) \(text: name): \(what) by the toolstack")
-                domain.markStopped(.shutdown, reason: UInt64(TERN_SHUTDOWN_POWEROFF), tsc: tern_rdtsc())
+                Log.info("d\(domain.id) \(text: name): shut down by the toolstack")
+                domain.stop(.poweroff, shutdownCode: UInt64(TERN_SHUTDOWN_POWEROFF), now: SystemTime.nowNanoseconds(), tsc: tern_rdtsc())
+                stopped(domain)
+            case .destroy:
+                Exits.flushConsole(domain)
+                Log.info("d\(domain.id) \(text: name): destroyed by the toolstack")
+                domain.stop(.poweroff, shutdownCode: UInt64(TERN_SHUTDOWN_POWEROFF), now: SystemTime.nowNanoseconds(), tsc: tern_rdtsc())
                 destroy(domain)
             }
+        }
+    }
+
+    /// A domain stopped (it shut down, crashed, or the toolstack shut it
+    /// down): destroyed at once, unless its creator asked Tern to keep it
+    /// after this kind of end (TERN_CREATE_KEEP_ON_*). A kept domain is cut
+    /// loose as a destroyed one is (its ports close, Dom0 hears
+    /// TERN_VIRQ_DOMAIN_DIED) but keeps its memory and its place in the
+    /// table, stopped, until TERN_DOMCTL_DESTROY.
+    static func stopped(_ domain: Domain) {
+        guard domain.isKeptWhenStopped else {
+            destroy(domain)
+            return
+        }
+        scheduler.remove(domainID: domain.id)
+        ASIDs.forget(domainID: domain.id)
+        DomainTeardown.disconnect(domain, host: GuestHypercallHost())
+        domain.name.withUnsafeBytes { name in
+            Log.info("d\(domain.id) \(text: name): kept \(domain.state.name) (\(domain.stopReason.name)) until destroyed")
         }
     }
 
@@ -53,6 +76,7 @@ extension Domains {
         let frames = domain.memoryFrameCount + domain.overheadFrames.count
         let failures = DomainBuilder.release(domain, allocator: &Platform.frames!)
         table[Int(domain.id)] = nil
+        DomainPool.memoryReturned()
         if failures != 0 { Log.error("d\(domain.id): \(failures) frames would not free (bookkeeping bug)") }
         domain.name.withUnsafeBytes { name in
             Log.info("d\(domain.id) \(text: name): destroyed, \(frames) frames returned, free frames \(before) -> \(Platform.frames!.freeFrames)")

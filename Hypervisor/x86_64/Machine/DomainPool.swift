@@ -1,33 +1,25 @@
 import TernCore
 import TernABI
 
-/// Prepared domain shells (LightVM's split toolstack): memory taken,
-/// zeroed and mapped ahead of time, so that TERN_HC_DOMAIN_CREATE with
-/// TERN_CREATE_FROM_POOL only loads the image. Shells hold frames: they
-/// count as used in the free-frame figures.
+/// The machine's pool of prepared domain shells (Core/ShellPool.swift):
+/// filled on the toolstack's request and, in the background, by the run
+/// loop when no vCPU wants the CPU.
 enum DomainPool {
-    static let maxShells = Int(TERN_DOMAINS_MAX)
-
-    /// Prepares shells of `memoryBytes` until `count` of that size are
-    /// ready (or memory runs short); how many are ready.
-    static func fill(memoryBytes: UInt64, count: Int) -> Int {
-        var ready = shells.filter { $0.memoryBytes == memoryBytes }.count
-        while ready < count && shells.count < maxShells {
-            do throws(DomainBuilder.Error) {
-                shells.append(try DomainBuilder.prepare(memoryBytes: memoryBytes, host: PhysicalWindow.directMap,
-                                                        frames: &Platform.frames!))
-                ready += 1
-            } catch {
-                Log.warning("pool: cannot prepare another shell of \(bytes: memoryBytes): \(error.message)")
-                break
-            }
-        }
-        return ready
+    /// TERN_HC_DOMAIN_PREPARE (checked by Core/DomainControl.swift).
+    static func setTarget(memoryBytes: UInt64, count: Int) -> Int? {
+        pool.setTarget(memoryBytes: memoryBytes, count: count, host: PhysicalWindow.directMap, frames: &Platform.frames!)
     }
 
     /// A ready shell of exactly `memoryBytes`, taken out of the pool.
-    static func take(memoryBytes: UInt64) -> DomainBuilder.Shell? {
-        guard let i = shells.firstIndex(where: { $0.memoryBytes == memoryBytes }) else { return nil }
-        return shells.remove(at: i)
+    static func take(memoryBytes: UInt64) -> DomainBuilder.Shell? { pool.take(memoryBytes: memoryBytes) }
+
+    /// One background refill step (the run loop, idle): prepares one shell
+    /// if a target is not met. Interrupts stay off while it runs (a 4 MiB
+    /// shell takes a few ms under TCG; the timer catches up: HostTimer).
+    static func refillOne() -> Bool {
+        pool.refillOne(host: PhysicalWindow.directMap, frames: &Platform.frames!)
     }
+
+    /// Memory came back (a domain destroyed): a stalled refill may go on.
+    static func memoryReturned() { pool.refillStalled = false }
 }

@@ -31,7 +31,13 @@ enum Domains {
         info.abi_version = UInt32(TERN_ABI_VERSION)
         info.domains = UInt32(table.reduce(0) { $0 + ($1 == nil ? 0 : 1) })
         info.max_domains = UInt32(maxDomains)
-        info.pool_shells = UInt32(DomainPool.shells.count)
+        info.pool_shells = UInt32(DomainPool.pool.shells.count)
+        info.pool_bytes = UInt64(DomainPool.pool.heldFrames) * Layout.pageSize
+        withUnsafeMutableBytes(of: &info.pool) { slots in
+            for (i, size) in DomainPool.pool.sizes.prefix(Int(TERN_POOL_SIZES_MAX)).enumerated() {
+                slots.storeBytes(of: size, toByteOffset: i * MemoryLayout<tern_pool_size>.stride, as: tern_pool_size.self)
+            }
+        }
         info.total_frames = UInt64(totalFrames)
         info.free_frames = UInt64(Platform.frames!.freeFrames)
         info.tsc_hz = Platform.tscHz

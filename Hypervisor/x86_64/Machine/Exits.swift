@@ -69,14 +69,14 @@ enum Exits {
                 inject(vmcb, vector: generalProtection, errorCode: 0)
                 return .resume
             case .crash:
-                crash(domain, "nested page fault: \(access) at GPA \(hex: gpa), RIP \(hex: vmcb.rip), error \(hex: fault.errorCode) (outside its memory)")
+                crash(domain, .badAccess, "nested page fault: \(access) at GPA \(hex: gpa), RIP \(hex: vmcb.rip), error \(hex: fault.errorCode) (outside its memory)")
                 return .reschedule
             }
         case SVMExit.shutdown:
-            crash(domain, "triple fault (shutdown) at RIP \(hex: vmcb.rip)")
+            crash(domain, .tripleFault, "triple fault (shutdown) at RIP \(hex: vmcb.rip)")
             return .reschedule
         case SVMExit.invalid:
-            crash(domain, "VMRUN refused its state (VMEXIT_INVALID), RIP \(hex: vmcb.rip)")
+            crash(domain, .badState, "VMRUN refused its state (VMEXIT_INVALID), RIP \(hex: vmcb.rip)")
             return .reschedule
         case SVMExit.vmrun, SVMExit.vmload, SVMExit.vmsave, SVMExit.stgi, SVMExit.clgi, SVMExit.skinit,
              SVMExit.monitor, SVMExit.mwait, SVMExit.mwaitArmed, SVMExit.xsetbv, SVMExit.invlpga, SVMExit.icebp:
@@ -86,7 +86,7 @@ enum Exits {
             vmcb.rip &+= invdLength   // nothing to invalidate for a guest
             return .resume
         default:
-            crash(domain, "unexpected #VMEXIT \(hex: code) (\(SVMExit.name(code))) at RIP \(hex: vmcb.rip)")
+            crash(domain, .badExit, "unexpected #VMEXIT \(hex: code) (\(SVMExit.name(code))) at RIP \(hex: vmcb.rip)")
             return .reschedule
         }
     }
@@ -133,7 +133,7 @@ enum Exits {
                 : reason == UInt64(TERN_SHUTDOWN_REBOOT) ? "reboot" : "crash"
             flushConsole(domain)
             domain.name.withUnsafeBytes { Log.info("d\(domain.id) \(text: $0): shut down (\(why))") }
-            domain.markStopped(.shutdown, reason: reason, tsc: tern_rdtsc())
+            domain.stop(StopReason(shutdownCode: reason), shutdownCode: reason, now: SystemTime.nowNanoseconds(), tsc: tern_rdtsc())
             return .reschedule
         }
     }
@@ -242,10 +242,10 @@ enum Exits {
     static let refusedAccessesLogged: UInt64 = 16
     static let refusedAccessesLogEvery: UInt64 = 1024
 
-    static func crash(_ domain: Domain, _ why: LogMessage) {
+    static func crash(_ domain: Domain, _ reason: StopReason, _ why: LogMessage) {
         flushConsole(domain)
         domain.name.withUnsafeBytes { Log.warning("d\(domain.id) \(text: $0) crashed: \(why)") }
-        domain.markStopped(.crashed, tsc: tern_rdtsc())
+        domain.stop(reason, now: SystemTime.nowNanoseconds(), tsc: tern_rdtsc())
     }
 
     /// What a guest printed without a final newline still reaches the console.

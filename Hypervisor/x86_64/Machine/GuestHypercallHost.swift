@@ -29,7 +29,7 @@ struct GuestHypercallHost: HypercallHost {
 
     func createDomain(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure> { Domains.create(request) }
     func control(_ domain: Domain, _ operation: DomainOperation) { Domains.control(domain, operation) }
-    func prepareShells(memoryBytes: UInt64, count: Int) -> Int { DomainPool.fill(memoryBytes: memoryBytes, count: count) }
+    func prepareShells(memoryBytes: UInt64, count: Int) -> Int? { DomainPool.setTarget(memoryBytes: memoryBytes, count: count) }
     func systemInfo() -> tern_system_info { Domains.systemInfo() }
 
     /// Guest console lines go to Tern's console as "(dN) text", without

@@ -29,6 +29,7 @@ enum RunLoop {
                 current = Domains.scheduler.pickNext()
             }
             guard let vcpu = current else {
+                if DomainPool.refillOne() { continue }   // idle: top the pool up, one shell at a time
                 tern_sti_hlt()   // nothing runnable: sleep until the next interrupt
                 tern_cli()
                 continue
@@ -46,7 +47,7 @@ enum RunLoop {
             HostTimer.note(deadline: LocalAPICEmulation.timerDeadline(vcpu))
             if vmcb.exitCode == SVMExit.intr { tern_take_pending_interrupts() }
             if domain.state.isStopped {
-                Domains.destroy(domain)
+                Domains.stopped(domain)
                 current = nil
             } else if next == .reschedule {
                 current = nil

@@ -71,9 +71,9 @@ extension ConsoleInput {
 
 // DomainPool.swift
 extension DomainPool {
-    // SAFETY: filled at boot and by Dom0's hypercalls, taken by domain
-    // creation: all in the run loop's thread of control.
-    nonisolated(unsafe) static var shells: [DomainBuilder.Shell] = []
+    // SAFETY: set by Dom0's hypercalls, taken by domain creation, refilled
+    // by the idle run loop: all in the run loop's thread of control.
+    nonisolated(unsafe) static var pool = ShellPool()
 }
 
 // SystemTime (GuestHypercallHost.swift)

@@ -17,9 +17,9 @@
 #endif
 
 #define TERN_ABI_MAJOR 0
-#define TERN_ABI_MINOR 7
+#define TERN_ABI_MINOR 8
 /* (TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR, spelled out so Swift imports it. */
-#define TERN_ABI_VERSION 0x00000007
+#define TERN_ABI_VERSION 0x00000008
 
 /*
  * CPUID leaf 0x40000000 (the hypervisor range): EAX = highest Tern leaf,
@@ -76,7 +76,7 @@
 #define TERN_HC_DEVICE_REMOVE           26  /* privileged: (IN u64 frontend, IN u64 type, IN u64 devid) -> 0 */
 /* Domain control, the toolstack's (tern/control.h; ABI 0.4). Privileged. */
 #define TERN_HC_DOMAIN_CREATE           27  /* (IN/OUT gpa struct tern_domain_create) -> domid */
-#define TERN_HC_DOMAIN_CONTROL          28  /* (IN u64 domid, IN u64 TERN_DOMCTL_*) -> 0 */
+#define TERN_HC_DOMAIN_CONTROL          28  /* (IN u64 domid, IN u64 TERN_DOMCTL_*, IN u64 value) -> 0 */
 #define TERN_HC_DOMAIN_PREPARE          29  /* (IN u64 memory_bytes, IN u64 count) -> shells now in the pool */
 #define TERN_HC_SYSTEM_INFO             30  /* (OUT gpa struct tern_system_info) -> 0 */
 /* A Linux's own event page, grant table and upcall (tern/control.h; ABI
@@ -157,6 +157,23 @@ struct tern_time_info {
     uint64_t reserved;        /* OUT: zero */
 };
 
+/* struct tern_domain_info.stop_reason (ABI 0.8): why a stopped domain
+ * (TERN_DOMAIN_SHUTDOWN, _CRASHED) stopped. */
+#define TERN_STOP_NONE          0  /* it has not stopped */
+#define TERN_STOP_POWEROFF      1  /* TERN_HC_SHUTDOWN(POWEROFF), or the toolstack's TERN_DOMCTL_SHUTDOWN */
+#define TERN_STOP_REBOOT        2  /* TERN_HC_SHUTDOWN(REBOOT) */
+#define TERN_STOP_CRASH         3  /* TERN_HC_SHUTDOWN(CRASH): the guest reported its own crash */
+#define TERN_STOP_TRIPLE_FAULT  4  /* crashed: a triple fault */
+#define TERN_STOP_BAD_ACCESS    5  /* crashed: it touched memory outside its own */
+#define TERN_STOP_BAD_STATE     6  /* crashed: VMRUN refused its state */
+#define TERN_STOP_BAD_EXIT      7  /* crashed: an exit Tern does not handle */
+
+/* struct tern_domain_info.shutdown_request (ABI 0.8): what the toolstack
+ * asked of the domain (TERN_DOMCTL_REQUEST_*); see TERN_VIRQ_SHUTDOWN. */
+#define TERN_SHUTDOWN_REQUEST_NONE     0
+#define TERN_SHUTDOWN_REQUEST_POWEROFF 1
+#define TERN_SHUTDOWN_REQUEST_REBOOT   2
+
 struct tern_domain_info {
     uint32_t domid;           /* OUT */
     uint32_t state;           /* OUT: TERN_DOMAIN_* */
@@ -165,6 +182,13 @@ struct tern_domain_info {
     uint64_t memory_bytes;    /* OUT */
     uint64_t cpu_time_ns;     /* OUT: time its vCPUs ran */
     char     name[32];        /* OUT: NUL-padded */
+    /* ABI 0.8: */
+    uint32_t weight;          /* OUT: scheduler weight */
+    uint32_t stop_reason;     /* OUT: TERN_STOP_* */
+    uint64_t created_ns;      /* OUT: system time it was created; with the id it names one instance */
+    uint64_t stopped_ns;      /* OUT: system time it stopped; 0 while it has not */
+    uint32_t shutdown_request;/* OUT: TERN_SHUTDOWN_REQUEST_* pending for it */
+    uint32_t reserved;        /* OUT: zero */
 };
 
 /* TERN_HC_DOMAIN_LIST: most entries per call (bounds one call's cost). */
@@ -246,7 +270,7 @@ struct tern_start_info {
 #endif
 TERN_STATIC_ASSERT(TERN_ABI_VERSION == ((TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR), "version");
 TERN_STATIC_ASSERT(sizeof(struct tern_time_info) == 32, "tern_time_info layout");
-TERN_STATIC_ASSERT(sizeof(struct tern_domain_info) == 64, "tern_domain_info layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_domain_info) == 96, "tern_domain_info layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_shared_layout) == 48, "tern_shared_layout layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_start_info) == 320, "tern_start_info layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_log_read) == 40, "tern_log_read layout");

@@ -15,12 +15,19 @@
 
 #include "abi.h"
 
-#define TERN_IMAGE_FRAMES_MAX 512   /* an image of at most 2 MiB */
+#define TERN_IMAGE_FRAMES_MAX 16384 /* an image of at most 64 MiB (ABI 0.8; 2 MiB before) */
 #define TERN_DOMAINS_MAX      256   /* domain ids 0..255 */
 
 /* struct tern_domain_create.flags */
 #define TERN_CREATE_START     (1u << 0)  /* unpause once built */
 #define TERN_CREATE_FROM_POOL (1u << 1)  /* use a prepared shell if one fits */
+/* ABI 0.8: when it stops this way, Tern keeps it (state, reason, memory;
+ * its ports close) until TERN_DOMCTL_DESTROY, instead of destroying it at
+ * once; Dom0 gets TERN_VIRQ_DOMAIN_DIED either way. The toolstack's
+ * on_poweroff / on_reboot / on_crash = "preserve" or "restart". */
+#define TERN_CREATE_KEEP_ON_POWEROFF (1u << 2)
+#define TERN_CREATE_KEEP_ON_REBOOT   (1u << 3)
+#define TERN_CREATE_KEEP_ON_CRASH    (1u << 4)  /* any crash: TERN_STOP_CRASH and the faults */
 
 struct tern_domain_create {
     char     name[32];          /* IN: 1-31 of [A-Za-z0-9._-], NUL-padded, unique */
@@ -40,8 +47,28 @@ struct tern_domain_create {
 /* TERN_HC_DOMAIN_CONTROL operations */
 #define TERN_DOMCTL_PAUSE     1
 #define TERN_DOMCTL_UNPAUSE   2
-#define TERN_DOMCTL_SHUTDOWN  3  /* stop it as if it powered off */
-#define TERN_DOMCTL_DESTROY   4  /* stop it and return its memory (kept while others map its grants) */
+#define TERN_DOMCTL_SHUTDOWN  3  /* stop it now as if it powered off (kept if KEEP_ON_POWEROFF) */
+#define TERN_DOMCTL_DESTROY   4  /* stop it and return its memory (kept while others map its grants);
+                                    also ends a stopped domain Tern kept */
+/* ABI 0.8: */
+#define TERN_DOMCTL_REQUEST_POWEROFF 5  /* ask it to power off: TERN_VIRQ_SHUTDOWN; -ENOTCONN if it
+                                           has not bound that VIRQ (it would not hear) */
+#define TERN_DOMCTL_REQUEST_REBOOT   6  /* ask it to reboot, likewise */
+#define TERN_DOMCTL_SET_WEIGHT       7  /* value: its scheduler weight, 1-65535 */
+
+/* TERN_HC_DOMAIN_PREPARE (ABI 0.8): (IN u64 memory_bytes, IN u64 count)
+ * makes `count` the pool's target for that size: shells are prepared now
+ * up to it, and again in the background (when no vCPU wants the CPU)
+ * after creates take them; count 0 releases that size's shells. At most
+ * TERN_POOL_SIZES_MAX sizes (-ENOSPC for another), TERN_DOMAINS_MAX
+ * shells in all. Returns the shells of that size ready now. */
+#define TERN_POOL_SIZES_MAX 4
+
+struct tern_pool_size {
+    uint64_t memory_bytes;      /* OUT: 0 = unused slot */
+    uint32_t ready;             /* OUT: shells of this size ready now */
+    uint32_t target;            /* OUT: what TERN_HC_DOMAIN_PREPARE asked for */
+};
 
 struct tern_system_info {
     uint32_t abi_version;       /* OUT */
@@ -52,6 +79,10 @@ struct tern_system_info {
     uint64_t free_frames;       /* OUT: free now (pool shells count as used) */
     uint64_t tsc_hz;            /* OUT */
     uint64_t uptime_ns;         /* OUT */
+    /* ABI 0.8: */
+    uint64_t pool_bytes;        /* OUT: memory the prepared shells hold (counted as used) */
+    struct tern_pool_size pool[TERN_POOL_SIZES_MAX]; /* OUT */
+    uint64_t reserved;          /* OUT: zero */
 };
 
 /*
@@ -89,6 +120,7 @@ struct tern_attach {
 
 TERN_STATIC_ASSERT(sizeof(struct tern_attach) == 48, "tern_attach layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_domain_create) == 280, "tern_domain_create layout");
-TERN_STATIC_ASSERT(sizeof(struct tern_system_info) == 48, "tern_system_info layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_pool_size) == 16, "tern_pool_size layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_system_info) == 128, "tern_system_info layout");
 
 #endif /* TERN_CONTROL_H */

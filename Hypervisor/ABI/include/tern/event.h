@@ -29,7 +29,9 @@
 #define TERN_VIRQ_CONSOLE      1  /* privileged: Tern's log (TERN_HC_LOG_READ) has new bytes */
 #define TERN_VIRQ_DOMAIN_DIED  2  /* privileged: a domain stopped (crash, shutdown) or was destroyed */
 #define TERN_VIRQ_DEVICES      3  /* this domain's device page changed */
-#define TERN_VIRQ_COUNT        4
+#define TERN_VIRQ_SHUTDOWN     4  /* ABI 0.8: the toolstack asks it to shut down; what it asks is
+                                     tern_domain_info.shutdown_request (TERN_HC_DOMAIN_INFO of itself) */
+#define TERN_VIRQ_COUNT        5
 
 /* struct tern_evtchn_status.state */
 #define TERN_EVTCHN_FREE         0  /* not allocated */

@@ -44,6 +44,9 @@
 #ifndef TERN_IOCTL_H
 #define TERN_IOCTL_H
 
+/* The most bytes one TERN_IOCTL_HYPERCALL buffer carries (one kernel page). */
+#define TERN_IOCTL_BUFFER_MAX 4096
+
 #include "control.h"
 #include "grant.h"
 
@@ -51,7 +54,7 @@ struct tern_ioctl_hypercall {
     uint64_t nr;              /* IN: TERN_HC_* */
     uint64_t args[5];         /* IN */
     uint64_t buffer;          /* IN: user address, or 0 for none */
-    uint32_t buffer_size;     /* IN: <= 4096 */
+    uint32_t buffer_size;     /* IN: <= TERN_IOCTL_BUFFER_MAX */
     uint32_t buffer_arg;      /* IN: 0-4, the argument that gets the buffer's address */
     int64_t  result;          /* OUT: what Tern returned */
 };
