@@ -34,6 +34,8 @@ enum Domains {
         info.pool_shells = UInt32(DomainPool.pool.shells.count)
         info.pool_bytes = UInt64(DomainPool.pool.heldFrames) * Layout.pageSize
         withUnsafeMutableBytes(of: &info.pool) { slots in
+            // SAFETY: `pool` is TERN_POOL_SIZES_MAX tern_pool_size entries
+            // (control.h); i stays below that (prefix), each store whole.
             for (i, size) in DomainPool.pool.sizes.prefix(Int(TERN_POOL_SIZES_MAX)).enumerated() {
                 slots.storeBytes(of: size, toByteOffset: i * MemoryLayout<tern_pool_size>.stride, as: tern_pool_size.self)
             }
