@@ -65,6 +65,9 @@ public final class Domain {
     /// Partial console line (flushed at '\n' or when full), so the lines of
     /// different domains interleave whole.
     public var consoleLine: [UInt8] = []
+    /// Its console lines go to Tern's serial port as well as to its log
+    /// (boot-module guests; toolstack guests that ask: TERN_CREATE_CONSOLE_TO_SERIAL).
+    public var consoleToSerial = true
     /// Accesses refused to a privileged domain outside its memory (its
     /// guest got #GP instead of being crashed); counted, and logged sparingly.
     public var refusedAccesses: UInt64 = 0

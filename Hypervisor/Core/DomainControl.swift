@@ -19,6 +19,8 @@ public struct DomainRequest {
     public var fromPool: Bool
     /// Ends after which Tern keeps the domain (TERN_CREATE_KEEP_ON_*).
     public var keepWhenStopped: KeepWhenStopped = []
+    /// Its console lines go to the serial port too (TERN_CREATE_CONSOLE_TO_SERIAL).
+    public var consoleToSerial = false
 }
 
 public struct CreatedDomain {
@@ -90,6 +92,7 @@ extension Hypercalls {
         guard withUnsafeMutableBytes(of: &request, { memory.copyFromGuest(at: gpa, into: $0) }) else { return error(TERN_EFAULT) }
         let knownFlags = TERN_CREATE_START | TERN_CREATE_FROM_POOL
             | TERN_CREATE_KEEP_ON_POWEROFF | TERN_CREATE_KEEP_ON_REBOOT | TERN_CREATE_KEEP_ON_CRASH
+            | TERN_CREATE_CONSOLE_TO_SERIAL
         guard request.reserved == 0, request.flags & ~knownFlags == 0 else { return error(TERN_EINVAL) }
         guard let name = cString(request.name), name.withUnsafeBytes({ ModuleOptions.isValidName($0) }),
               let commandLine = cString(request.cmdline),
@@ -120,7 +123,8 @@ extension Hypercalls {
             name: name, memoryBytes: request.memory_bytes, weight: request.weight == 0 ? Scheduler.defaultWeight : Int(request.weight),
             commandLine: commandLine, imageFrame: imageFrame, imageFrameCount: Int(count), imageBytes: Int(request.image_bytes),
             start: request.flags & TERN_CREATE_START != 0, fromPool: request.flags & TERN_CREATE_FROM_POOL != 0,
-            keepWhenStopped: KeepWhenStopped(createFlags: request.flags)))
+            keepWhenStopped: KeepWhenStopped(createFlags: request.flags),
+            consoleToSerial: request.flags & TERN_CREATE_CONSOLE_TO_SERIAL != 0))
         switch outcome {
         case .failure(let failure):
             return error(failure.code)

@@ -13,10 +13,13 @@ import TernCPU
 /// every line also appears whole (what scripts reading the serial log
 /// match).
 enum Console {
-    /// Writes text ("\n" becomes "\r\n" on the wire, "\n" in the history).
-    static func write(_ bytes: UnsafeRawBufferPointer) {
-        cutUARTLine()
-        Serial.write(bytes)
+    /// Writes text ("\n" becomes "\r\n" on the wire, "\n" in the
+    /// history); to the history only if not `toSerial`.
+    static func write(_ bytes: UnsafeRawBufferPointer, toSerial: Bool = true) {
+        if toSerial {
+            cutUARTLine()
+            Serial.write(bytes)
+        }
         history.append(bytes)
         // Dom0's log reader (`tern dmesg -f`) is told there is more.
         if let control = Domains.controlDomain { EventDelivery.raise(virq: TERN_VIRQ_CONSOLE, in: control) }

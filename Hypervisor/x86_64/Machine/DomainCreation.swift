@@ -149,6 +149,7 @@ extension Domains {
             }
         case .success(let domain):
             domain.keepWhenStopped = request.keepWhenStopped
+            domain.consoleToSerial = request.consoleToSerial
             if request.start { start(domain) }
             let ns = BootPhases.microseconds(cycles: tern_rdtsc() &- begin, tscHz: Platform.tscHz) &* 1000
             return .success(CreatedDomain(id: domain.id, buildNanoseconds: ns, fromPool: shell != nil))

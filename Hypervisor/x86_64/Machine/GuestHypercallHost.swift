@@ -32,11 +32,13 @@ struct GuestHypercallHost: HypercallHost {
     func prepareShells(memoryBytes: UInt64, count: Int) -> Int? { DomainPool.setTarget(memoryBytes: memoryBytes, count: count) }
     func systemInfo() -> tern_system_info { Domains.systemInfo() }
 
-    /// Guest console lines go to Tern's console as "(dN) text", without
-    /// Tern's prefix (as Xen's "(d1) ...").
+    /// Guest console lines go to Tern's log as "(dN) text", without
+    /// Tern's prefix (as Xen's "(d1) ..."), and to the serial port if the
+    /// domain's console goes there (Domain.consoleToSerial).
     func consoleLine(from domain: Domain, _ line: UnsafeRawBufferPointer) {
+        let toSerial = domain.consoleToSerial
         let prefix: LogMessage = "(d\(domain.id)) "
-        prefix.withBytes { Console.write($0) }
+        prefix.withBytes { Console.write($0, toSerial: toSerial) }
         var clean = InlineArray<161, UInt8>(repeating: 0)
         let n = min(line.count, 160)
         for i in 0..<n {
@@ -44,7 +46,7 @@ struct GuestHypercallHost: HypercallHost {
             clean[i] = (byte >= 0x20 && byte < 0x7F) || byte == 0x09 ? byte : UInt8(ascii: "?")
         }
         clean[n] = UInt8(ascii: "\n")
-        withUnsafeBytes(of: &clean) { Console.write(UnsafeRawBufferPointer(rebasing: $0[0...n])) }
+        withUnsafeBytes(of: &clean) { Console.write(UnsafeRawBufferPointer(rebasing: $0[0...n]), toSerial: toSerial) }
     }
 }
 

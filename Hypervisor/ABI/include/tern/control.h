@@ -28,6 +28,11 @@
 #define TERN_CREATE_KEEP_ON_POWEROFF (1u << 2)
 #define TERN_CREATE_KEEP_ON_REBOOT   (1u << 3)
 #define TERN_CREATE_KEEP_ON_CRASH    (1u << 4)  /* any crash: TERN_STOP_CRASH and the faults */
+/* ABI 0.8: its console lines also go to Tern's serial port. Without it they
+ * go only to Tern's log (TERN_HC_LOG_READ: `tern console`, `tern dmesg`,
+ * the toolstack's logs), as a DomU's console is its own under xl; guests
+ * from boot modules always write to the serial port too. */
+#define TERN_CREATE_CONSOLE_TO_SERIAL (1u << 5)
 
 struct tern_domain_create {
     char     name[32];          /* IN: 1-31 of [A-Za-z0-9._-], NUL-padded, unique */
