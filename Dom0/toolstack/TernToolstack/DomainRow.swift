@@ -77,7 +77,7 @@ public struct DomainRow: Equatable {
 
     /// The row named by `what`: a domain id ("3") or a name ("web").
     public static func find(_ what: String, in rows: [DomainRow]) -> DomainRow? {
-        if let id = UInt32(what) { return rows.first { $0.id == id } }
+        if isID(what) { return UInt32(what).flatMap { id in rows.first { $0.id == id } } }
         return rows.first { $0.name == what }
     }
 }

@@ -18,6 +18,7 @@ public struct GuestConfig: Equatable {
     public var cmdline: String = ""
     public var weight: UInt64 = 256
 
+    public static let minMemoryMiB: UInt64 = 2
     public static let maxMemoryMiB: UInt64 = 65536
     public static let maxNameLength = 31
     public static let maxCmdline = 191
@@ -73,8 +74,9 @@ public struct GuestConfig: Equatable {
         guard !kernel.isEmpty else { throw ConfigError(file: file, line: kernelLine, key: "kernel", problem: "empty path") }
         var config = GuestConfig(name: name, kernel: kernel)
         if let (memory, line) = try number("memory") {
-            guard memory >= 2, memory <= maxMemoryMiB, memory % 2 == 0 else {
-                throw ConfigError(file: file, line: line, key: "memory", problem: "\(memory) is not an even number of MiB from 2 to \(maxMemoryMiB)")
+            guard isValidMemory(memory) else {
+                throw ConfigError(file: file, line: line, key: "memory",
+                                  problem: "\(memory) is not an even number of MiB from \(minMemoryMiB) to \(maxMemoryMiB)")
             }
             config.memoryMiB = memory
         }
@@ -106,6 +108,11 @@ public struct GuestConfig: Equatable {
     }
 
     static let knownKeys = ["name", "kernel", "memory", "vcpus", "cmdline", "weight", "devices"]
+
+    /// Tern builds guests in 2 MiB steps (tern_domain_create.memory_bytes).
+    public static func isValidMemory(_ mib: UInt64) -> Bool {
+        mib >= minMemoryMiB && mib <= maxMemoryMiB && mib % minMemoryMiB == 0
+    }
 
     public static func isValidName(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= maxNameLength else { return false }

@@ -20,7 +20,7 @@ struct Console: ParsableCommand {
         let device = try openDevice()
         let rows = (try? device.domains()) ?? []
         guard let row = DomainRow.find(domain, in: rows) else {
-            guard let (path, label) = keptLog(domain) else { throw fail("no domain \(domain), and no console log kept of one") }
+            guard let (path, label) = keptLog(domain) else { throw fail(DomainRow.notFound(domain) + ", and no console log kept of one") }
             if case .success(let bytes) = Files.read(path) { Output.out(String(decoding: bytes, as: UTF8.self)) }
             Output.out("[\(label): no longer running]\n")
             return

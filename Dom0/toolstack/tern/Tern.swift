@@ -27,7 +27,7 @@ func openDevice() throws -> ControlDevice {
 func resolve(_ what: String, on device: ControlDevice) throws -> DomainRow {
     let rows: [DomainRow]
     do throws(ControlDevice.Failure) { rows = try device.domains() } catch { throw fail(error.description) }
-    guard let row = DomainRow.find(what, in: rows) else { throw fail("no domain \(what)") }
+    guard let row = DomainRow.find(what, in: rows) else { throw fail(DomainRow.notFound(what)) }
     return row
 }
 
@@ -78,6 +78,7 @@ extension DomainOperationCommand {
     func run() throws {
         let device = try openDevice()
         let row = try resolve(domain, on: device)
+        if let why = row.refusal(Self.operation) { throw fail("d\(row.id) \(row.name): \(why)") }
         do throws(ControlDevice.Failure) { try device.control(row.id, Self.operation) } catch {
             throw fail("d\(row.id) \(row.name): \(error.description)")
         }
@@ -116,10 +117,8 @@ struct Prepare: ParsableCommand {
     @Option(help: "Memory of each shell, in MiB.") var memory: UInt64 = 4
 
     func run() throws {
+        if let problem = Shells.problem(count: count, memoryMiB: memory) { throw fail(problem) }
         let device = try openDevice()
-        guard memory >= 2, memory % 2 == 0, memory <= GuestConfig.maxMemoryMiB else {
-            throw fail("--memory \(memory): an even number of MiB from 2 to \(GuestConfig.maxMemoryMiB)")
-        }
         do throws(ControlDevice.Failure) {
             let ready = try device.call(TERN_HC_DOMAIN_PREPARE, [memory << 20, count])
             Output.out("\(ready) shells of \(memory) MiB ready\n")
