@@ -28,9 +28,9 @@ struct Create: ParsableCommand {
             throw fail(error.description)
         }
         let image: [UInt8]
-        switch Files.read(guest.kernel) {
+        switch KernelFile.read(guest.kernel) {
         case .success(let bytes): image = bytes
-        case .failure(let e): throw fail("\(guest.kernel): \(describe(e))")
+        case .failure(let e): throw fail("\(guest.kernel): \(e)")
         }
         if let problem = ELFCheck.problem(image) { throw fail("\(guest.kernel): \(problem)") }
         let device = try openDevice()
@@ -39,7 +39,7 @@ struct Create: ParsableCommand {
         let free: UInt64
         do throws(ControlDevice.Failure) {
             existing = try device.domains().first(where: { $0.name == guest.name })
-            free = try device.systemInfo().free_frames * 4096
+            free = try device.systemInfo().free_frames * Frames.size
             logStart = try device.readLog(from: 0).end
         } catch {
             throw fail(error.description)
