@@ -55,7 +55,7 @@ endif
 GUESTS        := hello ticker spinner sleeper hostile bench minimal ping pong echo
 GUEST_ELVES   := $(patsubst %,$(BUILD)/guests/%.elf,$(GUESTS))
 GUEST_SDK     := $(wildcard Guests/Runtime/Swift/*.swift) Hypervisor/ABI/Ring/IORing.swift
-GUEST_RUNTIME := $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o $(BUILD)/guests/console.o $(BUILD)/memory.o
+GUEST_RUNTIME := $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o $(BUILD)/guests/console.o $(BUILD)/guests/note.o $(BUILD)/memory.o
 PINGPONG      := $(wildcard Guests/PingPong/*.swift)
 GUEST_SHARED_ping    := $(PINGPONG)
 GUEST_SHARED_pong    := $(PINGPONG)
@@ -95,7 +95,7 @@ $(BUILD)/guests/%.o: Guests/%/main.swift $$(wildcard Guests/$$*/*.swift) $$(GUES
 	$(Q)$(SWIFTC) $(GUEST_SWIFT_FLAGS) -c $(filter %.swift,$^) -o $@
 	$(Q)touch $@
 
-$(BUILD)/guests/runtime.o $(BUILD)/guests/console.o: $(BUILD)/guests/%.o: Guests/Runtime/%.c $(GUEST_HEADERS) Makefile | $(DEPS_STAMP)
+$(BUILD)/guests/runtime.o $(BUILD)/guests/console.o $(BUILD)/guests/note.o: $(BUILD)/guests/%.o: Guests/Runtime/%.c $(GUEST_HEADERS) Makefile | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/guests
 	@echo "  CC      $@"
 	$(Q)$(CLANG) $(GUEST_C_FLAGS) -c $< -o $@

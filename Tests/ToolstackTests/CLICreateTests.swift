@@ -22,4 +22,13 @@ final class CLICreateTests: XCTestCase {
         XCTAssertEqual(try CLIRun.tern("create", config(kernel: big)).error(),
                        "\(big): \(Frames.text(KernelFile.maxBytes + (1 << 20))): larger than the \(Frames.text(KernelFile.maxBytes)) a guest image may be (TERN_IMAGE_FRAMES_MAX)")
     }
+
+    func testAnExecutableWithoutTheTernNoteIsRefused() throws {
+        let program = scratch.write("static-program", SyntheticELF().bytes)
+        XCTAssertEqual(try CLIRun.tern("create", config(kernel: program)).error(),
+                       "\(program): not a Tern guest (no Tern ELF note; docs/porting.md)")
+        let guest = scratch.write("guest.elf", SyntheticELF(notes: [SyntheticELF.ternNote()]).bytes)
+        XCTAssertTrue(try CLIRun.tern("create", config(kernel: guest)).error().hasPrefix("cannot open /dev/tern"),
+                      "with the note, the checks pass and create goes on to /dev/tern")
+    }
 }

@@ -107,20 +107,4 @@ final class ToolstackFormattingTests: XCTestCase {
         XCTAssertNil(ConsoleLines.parse("(d) x"))
         XCTAssertNil(ConsoleLines.parse("(d3)x"))
     }
-
-    func testELFCheck() {
-        var header = [UInt8](repeating: 0, count: 64)
-        header[0...3] = [0x7F, 0x45, 0x4C, 0x46]
-        header[4] = 2; header[5] = 1; header[16] = 2; header[18] = 62
-        XCTAssertNil(ELFCheck.problem(header))
-        XCTAssertEqual(ELFCheck.problem(Array(header[0..<10])), "10 bytes: too small to be an ELF file")
-        var bad = header; bad[0] = 0
-        XCTAssertEqual(ELFCheck.problem(bad), "not an ELF file")
-        bad = header; bad[4] = 1
-        XCTAssertEqual(ELFCheck.problem(bad), "not a 64-bit little-endian ELF file")
-        bad = header; bad[18] = 40
-        XCTAssertEqual(ELFCheck.problem(bad), "ELF machine 40, not x86-64")
-        bad = header; bad[16] = 3
-        XCTAssertEqual(ELFCheck.problem(bad), "ELF type 3, not an executable (a PV guest is linked static, ET_EXEC)")
-    }
 }
