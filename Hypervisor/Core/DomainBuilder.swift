@@ -339,7 +339,7 @@ extension DomainBuilder.Error {
         case .badImage(let e):
             return "not a loadable x86-64 ELF executable (\(e.message))"
         case .imageOutsideMemory(let s, let e, let limit):
-            return "image spans \(hex: s)-\(hex: e), guest memory for it ends at \(hex: limit) (raise mem=)"
+            return "image spans \(hex: s)-\(hex: e), guest memory for it ends at \(hex: limit) (give the domain more memory)"
         case .outOfMemory(let needed, let free):
             return "out of memory: needs \(needed) frames, \(free) free"
         case .mapping:

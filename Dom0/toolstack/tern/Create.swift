@@ -55,7 +55,7 @@ struct Create: ParsableCommand {
         do throws(ControlDevice.Failure) {
             created = try device.create(guest, image: image, flags: TERN_CREATE_FROM_POOL)
         } catch {
-            throw fail("\(guest.name): \(error.description)")
+            throw fail(error.creating(guest))
         }
         do throws(ControlDevice.Failure) {
             try device.control(created.domid, TERN_DOMCTL_UNPAUSE)
