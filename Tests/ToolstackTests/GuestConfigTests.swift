@@ -64,6 +64,36 @@ final class GuestConfigTests: XCTestCase {
         XCTAssertEqual(error(minimal + "devices = [ "), "g.cfg:3: devices: unterminated list")
     }
 
+    func testCRLFLineEnds() throws {
+        let config = try parse("# from Windows\r\nname = \"web\"\r\nkernel = \"/k.elf\"  # path\r\nmemory = 8\r\n").get()
+        XCTAssertEqual(config, GuestConfig(name: "web", kernel: "/k.elf", memoryMiB: 8))
+        XCTAssertEqual(error("name = \"web\"\r\nkernel = \"/k.elf\"\r\nmemory = 3\r\n"), "g.cfg:3: memory: 3 is not an even number of MiB from 2 to 65536",
+                       "lines counted as lines")
+    }
+
+    func testSingleQuotedStrings() throws {
+        let config = try parse("name = 'web'\nkernel = '/k.elf'\ncmdline = 'say \"hi\" # not a comment'\n").get()
+        XCTAssertEqual(config.name, "web")
+        XCTAssertEqual(config.cmdline, "say \"hi\" # not a comment")
+        XCTAssertEqual(try parse(minimal + "cmdline = \"it's\"").get().cmdline, "it's")
+        XCTAssertEqual(error(minimal + "cmdline = 'it's'"), "g.cfg:3: cmdline: a ' inside a string quoted with it")
+        XCTAssertEqual(error(minimal + "cmdline = 'open"), "g.cfg:3: cmdline: unterminated string")
+        XCTAssertEqual(error(minimal + "cmdline = 'mixed\""), "g.cfg:3: cmdline: unterminated string")
+    }
+
+    func testEveryMissingKeyInOneMessage() {
+        XCTAssertEqual(error(""), "g.cfg: name, kernel: missing")
+        XCTAssertEqual(error("# only a comment\nmemory = 4\n"), "g.cfg: name, kernel: missing")
+        XCTAssertEqual(error("memory = 3\n"), "g.cfg: name, kernel: missing", "the missing keys first")
+    }
+
+    func testANameOfDigitsOnlyIsRefused() {
+        XCTAssertEqual(error("name = \"123\"\nkernel = \"/k\""), "g.cfg:1: name: \"123\" is all digits: it could not be told from a domain id")
+        XCTAssertFalse(GuestConfig.isValidName("123"))
+        XCTAssertTrue(GuestConfig.isValidName("123a"))
+        XCTAssertTrue(GuestConfig.isValidName("-1"))
+    }
+
     func testNames() {
         XCTAssertTrue(GuestConfig.isValidName("a.b_c-9"))
         XCTAssertFalse(GuestConfig.isValidName(""))
@@ -80,10 +110,19 @@ final class ToolstackFormattingTests: XCTestCase {
 
     func testTable() {
         XCTAssertEqual(DomainRow.table(rows), """
-              ID  Name                      State     Mem(MiB)  VCPUs    Time(s)
-               0  dom0                      running        384      1       12.3
-               3  web                       blocked          4      1        0.0
+              ID  Name                             State     Mem(MiB)  VCPUs    Time(s)
+               0  dom0                             running        384      1       12.3
+               3  web                              blocked          4      1        0.0
             """)
+    }
+
+    func testTheLongestNameFitsItsColumn() {
+        let longest = String(repeating: "n", count: GuestConfig.maxNameLength)
+        let row = DomainRow(id: 255, name: longest, state: 2, memoryBytes: 65536 << 20, vcpus: 1, cpuTimeNanoseconds: 0, privileged: false)
+        let lines = DomainRow.table([row]).split(separator: "\n").map(String.init)
+        func column(_ text: String, in line: String) -> Int? { line.range(of: text)?.lowerBound.utf16Offset(in: line) }
+        XCTAssertEqual(column("running", in: lines[1]), column("State", in: lines[0]), "the state column stays in line")
+        XCTAssertTrue(lines[1].contains(longest + "  running"))
     }
 
     func testJSON() {

@@ -37,10 +37,11 @@ public struct DomainRow: Equatable {
 
     /// `tern list`'s table (the columns of `xl list`).
     public static func table(_ rows: [DomainRow]) -> String {
-        var lines = [pad("ID", 4, right: true) + "  " + pad("Name", 24) + "  " + pad("State", 8) + "  "
+        let name = GuestConfig.maxNameLength   // the longest name fits its column
+        var lines = [pad("ID", 4, right: true) + "  " + pad("Name", name) + "  " + pad("State", 8) + "  "
                      + pad("Mem(MiB)", 8, right: true) + "  " + pad("VCPUs", 5, right: true) + "  " + pad("Time(s)", 9, right: true)]
         for row in rows {
-            lines.append(pad("\(row.id)", 4, right: true) + "  " + pad(row.name, 24) + "  " + pad(row.stateName, 8) + "  "
+            lines.append(pad("\(row.id)", 4, right: true) + "  " + pad(row.name, name) + "  " + pad(row.stateName, 8) + "  "
                          + pad("\(row.memoryBytes >> 20)", 8, right: true) + "  " + pad("\(row.vcpus)", 5, right: true) + "  "
                          + pad(row.cpuTime, 9, right: true))
         }

@@ -1,4 +1,5 @@
-/// A guest's config file (docs/toolstack.md), xl.cfg-like:
+/// A guest's config (docs/toolstack.md): a file of `key = value` lines
+/// (ConfigSyntax), xl.cfg-like,
 ///
 ///     # comment
 ///     name = "hello"
@@ -9,7 +10,9 @@
 ///     weight = 256
 ///     devices = []
 ///
-/// Every problem is reported with the file, the line and the key.
+/// and `tern create`'s `key=value` arguments, which override the file's.
+/// Every problem is reported with the file and line (or "command line")
+/// and the key.
 public struct GuestConfig: Equatable {
     public var name: String
     public var kernel: String
@@ -26,156 +29,109 @@ public struct GuestConfig: Equatable {
 
     public var memoryBytes: UInt64 { memoryMiB << 20 }
 
-    /// A value as written: a quoted string, a bare number, or a list.
-    enum Value: Equatable {
-        case string(String)
-        case number(UInt64)
-        case list([String])
-    }
-
-    public static func parse(_ text: String, file: String) throws(ConfigError) -> GuestConfig {
-        var values: [String: (value: Value, line: Int)] = [:]
-        var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let line = stripComment(String(rawLine)).trimmed
-            if line.isEmpty { continue }
-            guard let equals = line.firstIndex(of: "=") else {
-                throw ConfigError(file: file, line: lineNumber, key: nil, problem: "expected key = value")
-            }
-            let key = String(line[..<equals]).trimmed
-            let rawValue = String(line[line.index(after: equals)...]).trimmed
-            guard !key.isEmpty else { throw ConfigError(file: file, line: lineNumber, key: nil, problem: "a value without a key") }
-            guard knownKeys.contains(key) else {
-                throw ConfigError(file: file, line: lineNumber, key: key,
-                                  problem: "unknown key (known: \(knownKeys.joined(separator: ", ")))")
-            }
-            if let earlier = values[key] {
-                throw ConfigError(file: file, line: lineNumber, key: key, problem: "set twice (first on line \(earlier.line))")
-            }
-            values[key] = (try parseValue(rawValue, file: file, line: lineNumber, key: key), lineNumber)
-        }
-        func string(_ key: String) throws(ConfigError) -> (String, Int)? {
-            guard let (value, line) = values[key] else { return nil }
-            guard case .string(let s) = value else { throw ConfigError(file: file, line: line, key: key, problem: "must be a quoted string") }
-            return (s, line)
-        }
-        func number(_ key: String) throws(ConfigError) -> (UInt64, Int)? {
-            guard let (value, line) = values[key] else { return nil }
-            guard case .number(let n) = value else { throw ConfigError(file: file, line: line, key: key, problem: "must be a number") }
-            return (n, line)
-        }
-        guard let (name, nameLine) = try string("name") else { throw ConfigError(file: file, line: nil, key: "name", problem: "missing") }
-        guard isValidName(name) else {
-            throw ConfigError(file: file, line: nameLine, key: "name",
-                              problem: "\"\(name)\" must be 1-\(maxNameLength) characters of A-Z a-z 0-9 . _ -")
-        }
-        guard let (kernel, kernelLine) = try string("kernel") else { throw ConfigError(file: file, line: nil, key: "kernel", problem: "missing") }
-        guard !kernel.isEmpty else { throw ConfigError(file: file, line: kernelLine, key: "kernel", problem: "empty path") }
-        var config = GuestConfig(name: name, kernel: kernel)
-        if let (memory, line) = try number("memory") {
-            guard isValidMemory(memory) else {
-                throw ConfigError(file: file, line: line, key: "memory",
-                                  problem: "\(memory) is not an even number of MiB from \(minMemoryMiB) to \(maxMemoryMiB)")
-            }
-            config.memoryMiB = memory
-        }
-        if let (vcpus, line) = try number("vcpus") {
-            guard vcpus == 1 else {
-                throw ConfigError(file: file, line: line, key: "vcpus", problem: "\(vcpus): only 1 vCPU per guest is supported for now")
-            }
-        }
-        if let (cmdline, line) = try string("cmdline") {
-            guard cmdline.utf8.count <= maxCmdline else {
-                throw ConfigError(file: file, line: line, key: "cmdline", problem: "\(cmdline.utf8.count) bytes, at most \(maxCmdline)")
-            }
-            config.cmdline = cmdline
-        }
-        if let (weight, line) = try number("weight") {
-            guard weight >= 1, weight <= maxWeight else {
-                throw ConfigError(file: file, line: line, key: "weight", problem: "\(weight) is not from 1 to \(maxWeight)")
-            }
-            config.weight = weight
-        }
-        if let (value, line) = values["devices"] {
-            guard case .list(let devices) = value else { throw ConfigError(file: file, line: line, key: "devices", problem: "must be a list [ ... ]") }
-            guard devices.isEmpty else {
-                throw ConfigError(file: file, line: line, key: "devices",
-                                  problem: "only the console exists for now (every guest has it); the list must be empty")
-            }
-        }
-        return config
-    }
-
     static let knownKeys = ["name", "kernel", "memory", "vcpus", "cmdline", "weight", "devices"]
+    static let requiredKeys = ["name", "kernel"]
+
+    public static func parse(_ text: String, file: String, overrides: [String] = []) throws(ConfigError) -> GuestConfig {
+        var values: [String: ConfigSyntax.Setting] = [:]
+        for (index, line) in ConfigSyntax.lines(text).enumerated() {
+            guard let setting = try ConfigSyntax.setting(String(line), at: ConfigOrigin(file: file, line: index + 1)) else { continue }
+            try checkKey(setting)
+            if let earlier = values[setting.key] {
+                throw ConfigError(setting.origin, key: setting.key, problem: "set twice (first on line \(earlier.origin.line ?? 0))")
+            }
+            values[setting.key] = setting
+        }
+        var overridden: Set<String> = []
+        for argument in overrides {
+            guard let setting = try ConfigSyntax.setting(argument, at: .commandLine) else {
+                throw ConfigError(.commandLine, key: nil, problem: "'\(argument)': expected key=value")
+            }
+            try checkKey(setting)
+            guard overridden.insert(setting.key).inserted else {
+                throw ConfigError(.commandLine, key: setting.key, problem: "set twice")
+            }
+            values[setting.key] = setting
+        }
+        let missing = requiredKeys.filter { values[$0] == nil }
+        guard missing.isEmpty else { throw ConfigError(file: file, line: nil, key: missing.joined(separator: ", "), problem: "missing") }
+        return try GuestConfig(values)
+    }
+
+    static func checkKey(_ setting: ConfigSyntax.Setting) throws(ConfigError) {
+        guard knownKeys.contains(setting.key) else {
+            throw ConfigError(setting.origin, key: setting.key, problem: "unknown key (known: \(knownKeys.joined(separator: ", ")))")
+        }
+    }
 
     /// Tern builds guests in 2 MiB steps (tern_domain_create.memory_bytes).
     public static func isValidMemory(_ mib: UInt64) -> Bool {
         mib >= minMemoryMiB && mib <= maxMemoryMiB && mib % minMemoryMiB == 0
     }
 
+    /// 1-31 of A-Z a-z 0-9 . _ - (tern_domain_create.name), not all
+    /// digits: a name must not read as a domain id.
     public static func isValidName(_ name: String) -> Bool {
-        guard !name.isEmpty, name.utf8.count <= maxNameLength else { return false }
+        guard !name.isEmpty, name.utf8.count <= maxNameLength, !isAllDigits(name) else { return false }
         return name.utf8.allSatisfy { c in
             (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x5F || c == 0x2D
         }
     }
 
-    /// Cuts a `#` comment that is not inside a quoted string.
-    static func stripComment(_ line: String) -> String {
-        var inString = false
-        var out = ""
-        for c in line {
-            if c == "\"" { inString.toggle() }
-            if c == "#" && !inString { break }
-            out.append(c)
-        }
-        return out
-    }
+    static func isAllDigits(_ s: String) -> Bool { !s.isEmpty && s.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+}
 
-    static func parseValue(_ raw: String, file: String, line: Int, key: String) throws(ConfigError) -> Value {
-        if raw.hasPrefix("\"") {
-            guard raw.count >= 2, raw.hasSuffix("\"") else {
-                throw ConfigError(file: file, line: line, key: key, problem: "unterminated string")
+extension GuestConfig {
+    /// The config from its settings (every required key among them), each
+    /// value checked.
+    init(_ values: [String: ConfigSyntax.Setting]) throws(ConfigError) {
+        func string(_ key: String) throws(ConfigError) -> (String, ConfigOrigin)? {
+            guard let setting = values[key] else { return nil }
+            guard case .string(let s) = setting.value else { throw ConfigError(setting.origin, key: key, problem: "must be a quoted string") }
+            return (s, setting.origin)
+        }
+        func number(_ key: String) throws(ConfigError) -> (UInt64, ConfigOrigin)? {
+            guard let setting = values[key] else { return nil }
+            guard case .number(let n) = setting.value else { throw ConfigError(setting.origin, key: key, problem: "must be a number") }
+            return (n, setting.origin)
+        }
+        let (name, nameOrigin) = try string("name")!
+        if GuestConfig.isAllDigits(name) {
+            throw ConfigError(nameOrigin, key: "name", problem: "\"\(name)\" is all digits: it could not be told from a domain id")
+        }
+        guard GuestConfig.isValidName(name) else {
+            throw ConfigError(nameOrigin, key: "name", problem: "\"\(name)\" must be 1-\(GuestConfig.maxNameLength) characters of A-Z a-z 0-9 . _ -")
+        }
+        let (kernel, kernelOrigin) = try string("kernel")!
+        guard !kernel.isEmpty else { throw ConfigError(kernelOrigin, key: "kernel", problem: "empty path") }
+        self.init(name: name, kernel: kernel)
+        if let (memory, origin) = try number("memory") {
+            guard GuestConfig.isValidMemory(memory) else {
+                throw ConfigError(origin, key: "memory",
+                                  problem: "\(memory) is not an even number of MiB from \(GuestConfig.minMemoryMiB) to \(GuestConfig.maxMemoryMiB)")
             }
-            let inner = String(raw.dropFirst().dropLast())
-            guard !inner.contains("\"") else { throw ConfigError(file: file, line: line, key: key, problem: "a quote inside a string") }
-            return .string(inner)
+            memoryMiB = memory
         }
-        if raw.hasPrefix("[") {
-            guard raw.hasSuffix("]") else { throw ConfigError(file: file, line: line, key: key, problem: "unterminated list") }
-            let inner = String(raw.dropFirst().dropLast()).trimmed
-            if inner.isEmpty { return .list([]) }
-            return .list(inner.split(separator: ",").map { String($0).trimmed })
+        if let (vcpus, origin) = try number("vcpus") {
+            guard vcpus == 1 else { throw ConfigError(origin, key: "vcpus", problem: "\(vcpus): only 1 vCPU per guest is supported for now") }
         }
-        guard !raw.isEmpty, raw.utf8.count <= 19, raw.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = UInt64(raw) else {
-            throw ConfigError(file: file, line: line, key: key, problem: "\(raw.isEmpty ? "no value" : "'\(raw)' is not a number or a quoted string")")
+        if let (line, origin) = try string("cmdline") {
+            guard line.utf8.count <= GuestConfig.maxCmdline else {
+                throw ConfigError(origin, key: "cmdline", problem: "\(line.utf8.count) bytes, at most \(GuestConfig.maxCmdline)")
+            }
+            cmdline = line
         }
-        return .number(n)
-    }
-}
-
-/// What is wrong with a config, and where: "FILE:LINE: KEY: problem".
-public struct ConfigError: Error, Equatable, CustomStringConvertible {
-    public var file: String
-    public var line: Int?
-    public var key: String?
-    public var problem: String
-
-    public var description: String {
-        var text = file
-        if let line { text += ":\(line)" }
-        text += ": "
-        if let key { text += "\(key): " }
-        return text + problem
-    }
-}
-
-extension String {
-    var trimmed: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
-        return String(s)
+        if let (value, origin) = try number("weight") {
+            guard value >= 1, value <= GuestConfig.maxWeight else {
+                throw ConfigError(origin, key: "weight", problem: "\(value) is not from 1 to \(GuestConfig.maxWeight)")
+            }
+            weight = value
+        }
+        if let setting = values["devices"] {
+            guard case .list(let devices) = setting.value else { throw ConfigError(setting.origin, key: "devices", problem: "must be a list [ ... ]") }
+            guard devices.isEmpty else {
+                throw ConfigError(setting.origin, key: "devices", problem: "only the console exists for now (every guest has it); the list must be empty")
+            }
+        }
     }
 }
