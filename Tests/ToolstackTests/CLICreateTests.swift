@@ -31,4 +31,23 @@ final class CLICreateTests: XCTestCase {
         XCTAssertTrue(try CLIRun.tern("create", config(kernel: guest)).error().hasPrefix("cannot open /dev/tern"),
                       "with the note, the checks pass and create goes on to /dev/tern")
     }
+
+    func testCommandLineSettingsAreCheckedLikeTheFile() throws {
+        let guest = scratch.write("guest.elf", SyntheticELF(notes: [SyntheticELF.ternNote()]).bytes)
+        let cfg = config(kernel: guest)
+        XCTAssertEqual(try CLIRun.tern("create", cfg, "memory=3").error(), "command line: memory: 3 is not an even number of MiB from 2 to 65536")
+        XCTAssertEqual(try CLIRun.tern("create", cfg, "name=web2").error(),
+                       "command line: name: 'web2' is not a number or a quoted string (strings keep their quotes here too: 'name=\"web2\"')")
+        XCTAssertEqual(try CLIRun.tern("create", cfg, "kernel=\"/dev/zero\"").error(), "/dev/zero: not a regular file (a character device)",
+                       "the kernel of the command line is the one checked")
+    }
+
+    func testADryRunChecksAsFarAsACreate() throws {
+        let guest = scratch.write("guest.elf", SyntheticELF(notes: [SyntheticELF.ternNote()]).bytes)
+        XCTAssertEqual(try CLIRun.tern("create", "-n", config(kernel: "/dev/zero")).error(), "/dev/zero: not a regular file (a character device)")
+        // Past the file checks, a dry run needs Tern for the name and memory checks.
+        XCTAssertTrue(try CLIRun.tern("create", "--dry-run", config(kernel: guest)).error().hasPrefix("cannot open /dev/tern"))
+        XCTAssertEqual(try CLIRun.tern("create", "-n", "-c", config(kernel: guest)).error(),
+                       "--dry-run creates nothing: no --console or --time with it (see 'tern help create')")
+    }
 }

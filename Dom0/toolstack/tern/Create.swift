@@ -12,19 +12,32 @@ struct Create: ParsableCommand {
             or is interrupted leaves no domain behind.
             """)
     @Argument(help: "The guest's config file (docs/toolstack.md).") var config: String
+    @Argument(help: ArgumentHelp("Settings that override the file's, written as in it (strings keep their quotes: 'name=\"web2\"').",
+                                 valueName: "key=value"))
+    var settings: [String] = []
+    @Flag(name: [.customShort("n"), .long], help: "Check everything (config, kernel, name, memory), print what would be created, create nothing.")
+    var dryRun = false
+    @Flag(name: [.customShort("c"), .long], help: "Then show the guest's console, as `tern console` (Ctrl-] leaves).")
+    var console = false
     @Flag(help: "Print how long the create took and when the guest's first console line came.") var time = false
 
     static let stallVariable = "TERN_TEST_STALL_BEFORE_COMMIT"
     static let firstLineTimeoutMicroseconds: UInt64 = 10_000_000
 
-    func run() throws {
+    func validate() throws {
+        if dryRun && (console || time) { throw ValidationError("--dry-run creates nothing: no --console or --time with it") }
+    }
+
+    /// The config (with the command line's settings), the kernel image and
+    /// its ABI version: every check that needs no /dev/tern.
+    func checked() throws -> (CreatePlan, [UInt8]) {
         let text: [UInt8]
         switch Files.read(config) {
         case .success(let bytes): text = bytes
         case .failure(let e): throw fail("\(config): \(describe(e))")
         }
         let guest: GuestConfig
-        do throws(ConfigError) { guest = try GuestConfig.parse(String(decoding: text, as: UTF8.self), file: config) } catch {
+        do throws(ConfigError) { guest = try GuestConfig.parse(String(decoding: text, as: UTF8.self), file: config, overrides: settings) } catch {
             throw fail(error.description)
         }
         let image: [UInt8]
@@ -32,24 +45,32 @@ struct Create: ParsableCommand {
         case .success(let bytes): image = bytes
         case .failure(let e): throw fail("\(guest.kernel): \(e)")
         }
-        if let problem = ELFCheck.problem(image) { throw fail("\(guest.kernel): \(problem)") }
+        let abi: UInt32
+        do throws(ELFCheck.Problem) { abi = try ELFCheck.guestABIVersion(image) } catch { throw fail("\(guest.kernel): \(error)") }
+        return (CreatePlan(config: guest, imageBytes: image.count, abiVersion: abi), image)
+    }
+
+    func run() throws {
+        let (plan, image) = try checked()
+        let guest = plan.config
         let device = try openDevice()
         let logStart: UInt64
-        let existing: DomainRow?
+        let domains: [DomainRow]
         let free: UInt64
         do throws(ControlDevice.Failure) {
-            existing = try device.domains().first(where: { $0.name == guest.name })
+            domains = try device.domains()
             free = try device.systemInfo().free_frames * Frames.size
             logStart = try device.readLog(from: 0).end
         } catch {
             throw fail(error.description)
         }
-        if let existing { throw fail("a domain named \(guest.name) exists (d\(existing.id))") }
+        if let problem = plan.problem(domains: domains, freeBytes: free) { throw fail(problem) }
+        if dryRun {
+            Output.out(plan.description + "\n")
+            return
+        }
         // Bound before the create, so that the first line's notification is not missed.
         let waiter = time ? LogWaiter(device) : nil
-        if free < guest.memoryBytes + guest.memoryBytes / 100 {
-            throw fail("not enough free memory: \(guest.memoryMiB) MiB asked, \(free >> 20) MiB free")
-        }
         let begin = Clock.microseconds()
         let created: ControlDevice.Created
         do throws(ControlDevice.Failure) {
@@ -71,6 +92,7 @@ struct Create: ParsableCommand {
         let createdIn = Clock.microseconds() - begin
         guard time else {
             Output.out("\(created.domid)\n")
+            if console { try attach(created.domid) }
             return
         }
         let source = created.fromPool ? "from pool" : "fresh"
@@ -81,6 +103,13 @@ struct Create: ParsableCommand {
             line += "no console line within \(Create.firstLineTimeoutMicroseconds / 1_000_000) s"
         }
         Output.out(line + "\n")
+        if console { try attach(created.domid) }
+    }
+
+    /// `tern console` of the new guest.
+    func attach(_ domid: UInt32) throws {
+        var command = try Console.parse(["\(domid)"])
+        try command.run()
     }
 
     /// Microseconds from `since` until Tern's log shows a line of `domid`.

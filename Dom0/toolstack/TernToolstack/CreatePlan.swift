@@ -1,0 +1,38 @@
+/// A guest `tern create` has checked (config, kernel file, image) and is
+/// about to create: what stops it in Tern as it is now, and what
+/// `tern create -n` prints instead of creating it.
+public struct CreatePlan: Equatable {
+    public var config: GuestConfig
+    public var imageBytes: Int
+    public var abiVersion: UInt32     // from the image's Tern note
+
+    /// Tern's cost beyond the guest's memory (page tables, its own
+    /// records), as a share of it: a create is refused early when free
+    /// memory falls short of memory + memory / this.
+    static let overheadDivisor: UInt64 = 100
+
+    public init(config: GuestConfig, imageBytes: Int, abiVersion: UInt32) {
+        self.config = config
+        self.imageBytes = imageBytes
+        self.abiVersion = abiVersion
+    }
+
+    /// Why it cannot be created next to `domains` with `freeBytes` free.
+    public func problem(domains: [DomainRow], freeBytes: UInt64) -> String? {
+        if let existing = domains.first(where: { $0.name == config.name }) {
+            return "a domain named \(config.name) exists (d\(existing.id))"
+        }
+        if freeBytes < config.memoryBytes + config.memoryBytes / CreatePlan.overheadDivisor {
+            return "not enough free memory: \(config.memoryMiB) MiB asked, \(freeBytes >> 20) MiB free"
+        }
+        return nil
+    }
+
+    /// `tern create -n`'s line.
+    public var description: String {
+        var text = "would create \(config.name): kernel \(config.kernel) (\(Frames.text(UInt64(imageBytes))), Tern ABI \(ABIVersion.text(abiVersion))), "
+        text += "memory \(config.memoryMiB) MiB, \(config.vcpus) vCPU, weight \(config.weight)"
+        text += config.cmdline.isEmpty ? ", no cmdline" : ", cmdline \"\(config.cmdline)\""
+        return text
+    }
+}
