@@ -2,7 +2,7 @@
 /// its error messages made into `tern`'s one line.
 public enum CommandWords {
     static let helpCommand = "help"
-    static let endOfOptions = "--"
+    public static let endOfOptions = "--"
     static let errorPrefix = "Error: "
 
     /// The word that should name a command (the first, or the one after

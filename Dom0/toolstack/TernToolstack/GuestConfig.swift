@@ -29,8 +29,6 @@ public struct GuestConfig: Equatable {
 
     public var memoryBytes: UInt64 { memoryMiB << 20 }
 
-    static let knownKeys = ["name", "kernel", "memory", "vcpus", "cmdline", "weight", "devices"]
-    static let requiredKeys = ["name", "kernel"]
 
     public static func parse(_ text: String, file: String, overrides: [String] = []) throws(ConfigError) -> GuestConfig {
         var values: [String: ConfigSyntax.Setting] = [:]

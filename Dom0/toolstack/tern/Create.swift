@@ -10,7 +10,11 @@ struct Create: ParsableCommand {
             Checks the config, the kernel file, the name and free memory before anything is created. \
             Uses a prepared shell (`tern prepare`) when one of the right size is ready. A create that fails \
             or is interrupted leaves no domain behind.
-            """)
+
+            The config file: one `key = value` a line, `#` comments, strings in "..." or '...', numbers bare \
+            (docs/toolstack.md; examples in /etc/tern):
+
+            """ + GuestConfig.keysHelp)
     @Argument(help: "The guest's config file (docs/toolstack.md).") var config: String
     @Argument(help: ArgumentHelp("Settings that override the file's, written as in it (strings keep their quotes: 'name=\"web2\"').",
                                  valueName: "key=value"))

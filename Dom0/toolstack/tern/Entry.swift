@@ -9,6 +9,7 @@ import TernToolstack
 extension Tern {
     static func main() {
         let arguments = CommandWords.valuesNotOptions(Array(CommandLine.arguments.dropFirst()))
+        if arguments.prefix(while: { $0 != CommandWords.endOfOptions }).contains(Tern.versionFlag) { Glibc.exit(Tern.printVersion()) }
         let commands = Tern.commandNames
         if let word = CommandWords.unknownCommand(arguments, known: commands + [Tern.helpCommand]) {
             Glibc.exit(Tern.usageError("unknown command '\(word)' (commands: \(commands.joined(separator: ", ")))"))

@@ -9,6 +9,7 @@ struct Tern: ParsableCommand {
         commandName: "tern",
         abstract: "Create and manage Tern virtual machines from Dom0.",
         discussion: "Needs root and tern.ko (/dev/tern). Config format: docs/toolstack.md; examples in /etc/tern.",
+        version: ToolstackVersion.text,
         subcommands: [Create.self, List.self, Info.self, Console.self, Dmesg.self, Pause.self, Unpause.self,
                       Shutdown.self, Destroy.self, Prepare.self, Logd.self])
 }

@@ -1,0 +1,39 @@
+/// Every config key with its meaning and default: `tern help create`
+/// prints them (enough to write a config without the docs), and the
+/// parser knows the keys from them.
+extension GuestConfig {
+    public struct Key {
+        public let name: String
+        public let meaning: String
+        public let defaultValue: String   // "required" for a key without one
+    }
+
+    static let defaults = GuestConfig(name: "", kernel: "")
+    static let required = "required"
+    static let indent = "  "
+
+    public static let keys: [Key] = [
+        Key(name: "name", meaning: "\"...\": 1-\(maxNameLength) of A-Z a-z 0-9 . _ -, not all digits, unique", defaultValue: required),
+        Key(name: "kernel", meaning: "\"PATH\": a Tern guest ELF (with its note), at most \(Frames.text(KernelFile.maxBytes))",
+            defaultValue: required),
+        Key(name: "memory", meaning: "MiB, even, \(minMemoryMiB) to \(maxMemoryMiB)", defaultValue: "\(defaults.memoryMiB)"),
+        Key(name: "vcpus", meaning: "vCPUs; 1 is the only value supported for now", defaultValue: "\(defaults.vcpus)"),
+        Key(name: "cmdline", meaning: "\"...\": the guest's command line, at most \(maxCmdline) bytes", defaultValue: "empty"),
+        Key(name: "weight", meaning: "scheduler weight (share of the CPU), 1 to \(maxWeight)", defaultValue: "\(defaults.weight)"),
+        Key(name: "devices", meaning: "[] only: every guest has its console, nothing else yet", defaultValue: "[]"),
+    ]
+
+    static var knownKeys: [String] { keys.map(\.name) }
+    static var requiredKeys: [String] { keys.filter { $0.defaultValue == required }.map(\.name) }
+
+    /// The keys as a table for the help text: key, default, meaning; each
+    /// line within 80 columns (the help is not re-wrapped then).
+    public static var keysHelp: String {
+        let keyWidth = keys.map(\.name.count).max()! + 2
+        let defaultWidth = max(keys.map(\.defaultValue.count).max()!, "default".count) + 2
+        func line(_ a: String, _ b: String, _ c: String) -> String {
+            indent + a + String(repeating: " ", count: keyWidth - a.count) + b + String(repeating: " ", count: defaultWidth - b.count) + c
+        }
+        return ([line("key", "default", "value")] + keys.map { line($0.name, $0.defaultValue, $0.meaning) }).joined(separator: "\n")
+    }
+}
