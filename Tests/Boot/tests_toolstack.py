@@ -152,3 +152,68 @@ def toolstack_typing_to_a_guest_that_ignores_input_leaves_it_idle(args):
     check(after.group(2) == "blocked", f"the sleeper is {after.group(2)} 4 s after the typing", run)
     check(spent < 0.5, f"the sleeper used {spent:.1f} s of CPU in 4 s after the typing", run)
     check("crashed" not in run.log, "a domain crashed", run)
+
+
+def tagged(tag, command):
+    """`command` run with its stdout and stderr kept, then one line
+    "TAG: STATUS OUTPUT" (the output's lines joined by spaces)."""
+    return f"{command} >/tmp/out 2>&1; echo \"{tag}: $? $(cat /tmp/out)\""
+
+
+@test
+def toolstack_cli_checks_and_one_line_errors(args):
+    """`tern`'s checks on the real system, each error one `tern:` line
+    with status 1: an unknown command, a usage error, pause of a paused
+    guest and unpause of a running one (from the domain's state), a
+    negative id, the shell limit of `prepare`, a kernel that is
+    /dev/zero, Dom0's static busybox (an x86-64 ET_EXEC without the Tern
+    ELF note), a kernel over Tern's image limit, a bad command-line
+    setting; `create -n` with settings prints what it would create and
+    creates nothing, and refuses a name in use; `--version` names Tern's
+    ABI from /dev/tern; `create -c` shows the new guest's console."""
+    cfg = lambda name, kernel: f"printf 'name = \"{name}\"\\nkernel = \"{kernel}\"\\n' > /tmp/{name}.cfg"
+    send, done = shell(
+        "tern create /etc/tern/sleeper.cfg",
+        tagged("unknown", "tern foo"),
+        tagged("usage", "tern create"),
+        tagged("pause1", "tern pause sleeper"),
+        tagged("pause2", "tern pause sleeper"),
+        tagged("unpause1", "tern unpause sleeper"),
+        tagged("unpause2", "tern unpause sleeper"),
+        tagged("negative", "tern pause -1"),
+        tagged("prepare", "tern prepare 300"),
+        cfg("zero", "/dev/zero") + "; " + tagged("zero", "tern create /tmp/zero.cfg"),
+        cfg("bb", "/bin/busybox") + "; " + tagged("busybox", "tern create /tmp/bb.cfg"),
+        "dd if=/dev/zero of=/tmp/big.elf bs=1M count=3 2>/dev/null; " + cfg("big", "/tmp/big.elf") + "; "
+        + tagged("big", "tern create /tmp/big.cfg"),
+        tagged("setting", "tern create /etc/tern/hello.cfg memory=3"),
+        tagged("dryrun", "tern create -n /etc/tern/hello.cfg 'name=\"h2\"' memory=8"),
+        tagged("dryrun-taken", "tern create -n /etc/tern/sleeper.cfg"),
+        "echo h2 listed: $(tern list | grep -c ' h2 ')",
+        tagged("version", "tern --version"),
+        # Short: a typed line longer than the console's 80 columns wraps, and
+        # its wrapped "echo ENDn" could look like the end marker.
+        "tern create -c /etc/tern/hello.cfg </dev/null|sed 's/^/c: /'")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(d0\) unknown: 1 tern: unknown command 'foo' \(commands: create, list, .*\)$")
+    run.find(r"^\(d0\) usage: 1 tern: missing expected argument '<config>' \(see 'tern help create'\)$")
+    run.find(r"^\(d0\) pause1: 0 ?$")
+    run.find(r"^\(d0\) pause2: 1 tern: d1 sleeper: already paused$")
+    run.find(r"^\(d0\) unpause1: 0 ?$")
+    run.find(r"^\(d0\) unpause2: 1 tern: d1 sleeper: is not paused \(it is (running|blocked)\)$")
+    run.find(r"^\(d0\) negative: 1 tern: -1: no such domain$")
+    run.find(r"^\(d0\) prepare: 1 tern: 300 shells: at most 256 can be ready \(of all sizes together\)$")
+    run.find(r"^\(d0\) zero: 1 tern: /dev/zero: not a regular file \(a character device\)$")
+    run.find(r"^\(d0\) busybox: 1 tern: /bin/busybox: not a Tern guest \(no Tern ELF note; docs/porting\.md\)$")
+    run.find(r"^\(d0\) big: 1 tern: /tmp/big\.elf: 3 MiB: larger than the 2 MiB a guest image may be \(TERN_IMAGE_FRAMES_MAX\)$")
+    run.find(r"^\(d0\) setting: 1 tern: command line: memory: 3 is not an even number of MiB from 2 to 65536$")
+    run.find(rf"^\(d0\) dryrun: 0 would create h2: kernel /usr/lib/tern/guests/hello\.elf \(\d+ KiB, Tern ABI 0\.{ABI_MINOR}\), "
+             r"memory 8 MiB, 1 vCPU, weight 256, (no cmdline|cmdline \".*\")$")
+    run.find(r"^\(d0\) dryrun-taken: 1 tern: a domain named sleeper exists \(d1\)$")
+    run.find(r"^\(d0\) h2 listed: 0$")
+    run.find(rf"^\(d0\) version: 0 tern 0\.{ABI_MINOR} \(toolstack\), Tern ABI 0\.{ABI_MINOR}$")
+    run.find(r"^\(d0\) c: 2$")
+    run.find(r"^\(d0\) c: hello from a Tern guest: domain 2")
+    run.find(r"^\(d0\) c: \[d2 hello: (stopped|no longer running)\]$")
+    check("crashed" not in run.log, "a domain crashed", run)
