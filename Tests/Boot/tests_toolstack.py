@@ -184,7 +184,7 @@ def toolstack_cli_checks_and_one_line_errors(args):
         tagged("prepare", "tern prepare 300"),
         cfg("zero", "/dev/zero") + "; " + tagged("zero", "tern create /tmp/zero.cfg"),
         cfg("bb", "/bin/busybox") + "; " + tagged("busybox", "tern create /tmp/bb.cfg"),
-        "dd if=/dev/zero of=/tmp/big.elf bs=1M count=3 2>/dev/null; " + cfg("big", "/tmp/big.elf") + "; "
+        "truncate -s 65M /tmp/big.elf; " + cfg("big", "/tmp/big.elf") + "; "
         + tagged("big", "tern create /tmp/big.cfg"),
         tagged("setting", "tern create /etc/tern/hello.cfg memory=3"),
         tagged("dryrun", "tern create -n /etc/tern/hello.cfg 'name=\"h2\"' memory=8"),
@@ -206,7 +206,7 @@ def toolstack_cli_checks_and_one_line_errors(args):
     run.find(r"^\(d0\) prepare: 1 tern: 300 shells: at most 256 can be ready \(of all sizes together\)$")
     run.find(r"^\(d0\) zero: 1 tern: /dev/zero: not a regular file \(a character device\)$")
     run.find(r"^\(d0\) busybox: 1 tern: /bin/busybox: not a Tern guest \(no Tern ELF note; docs/porting\.md\)$")
-    run.find(r"^\(d0\) big: 1 tern: /tmp/big\.elf: 3 MiB: larger than the 2 MiB a guest image may be \(TERN_IMAGE_FRAMES_MAX\)$")
+    run.find(r"^\(d0\) big: 1 tern: /tmp/big\.elf: 65 MiB: larger than the 64 MiB a guest image may be \(TERN_IMAGE_FRAMES_MAX\)$")
     run.find(r"^\(d0\) setting: 1 tern: command line: memory: 3 is not an even number of MiB from 2 to 65536$")
     run.find(rf"^\(d0\) dryrun: 0 would create h2: kernel /usr/lib/tern/guests/hello\.elf \(\d+ KiB, Tern ABI 0\.{ABI_MINOR}\), "
              r"memory 8 MiB, 1 vCPU, weight 256, (no cmdline|cmdline \".*\")$")

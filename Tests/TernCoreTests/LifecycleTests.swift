@@ -23,7 +23,7 @@ final class LifecycleTests: DomainControlFixture {
         let (id, _) = create(request(flags: keep))
         XCTAssertGreaterThan(id, 0)
         XCTAssertEqual(host.domains[UInt16(id)]!.keepWhenStopped, [.poweroff, .reboot, .crash])
-        XCTAssertEqual(create(request(name: "other", flags: 1 << 5)).0, -Int64(TERN_EINVAL))
+        XCTAssertEqual(create(request(name: "other", flags: 1 << 6)).0, -Int64(TERN_EINVAL))
     }
 
     /// Each end maps to a reason and a state; the creator's flags decide
