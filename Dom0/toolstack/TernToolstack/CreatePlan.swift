@@ -17,15 +17,33 @@ public struct CreatePlan: Equatable {
         self.abiVersion = abiVersion
     }
 
-    /// Why it cannot be created next to `domains` with `freeBytes` free.
-    public func problem(domains: [DomainRow], freeBytes: UInt64) -> String? {
+    /// Why it cannot be created next to `domains` with `freeBytes` free
+    /// and `pool` prepared: a ready shell of its size needs no free memory.
+    public func problem(domains: [DomainRow], freeBytes: UInt64, pool: PoolState = PoolState(sizes: [], heldBytes: 0)) -> String? {
         if let existing = domains.first(where: { $0.name == config.name }) {
             return "a domain named \(config.name) exists (d\(existing.id))"
         }
-        if freeBytes < config.memoryBytes + config.memoryBytes / CreatePlan.overheadDivisor {
-            return "not enough free memory: \(config.memoryMiB) MiB asked, \(freeBytes >> 20) MiB free"
+        if pool.ready(memoryBytes: config.memoryBytes) == 0 && !CreatePlan.fits(config.memoryBytes, freeBytes: freeBytes) {
+            var text = "not enough free memory: \(config.memoryMiB) MiB asked, \(freeBytes >> 20) MiB free"
+            if let hint = pool.releaseHint { text += " (\(hint))" }
+            return text
         }
         return nil
+    }
+
+    /// Whether a guest of `memoryBytes` built fresh fits in `freeBytes`.
+    public static func fits(_ memoryBytes: UInt64, freeBytes: UInt64) -> Bool {
+        freeBytes >= memoryBytes + memoryBytes / overheadDivisor
+    }
+
+    /// The most memory (MiB, in Tern's 2 MiB steps) a guest built fresh
+    /// may have with `freeBytes` free: what `tern info` calls free is what
+    /// a create can use.
+    public static func largestGuestMiB(freeBytes: UInt64) -> UInt64 {
+        let step = GuestConfig.minMemoryMiB
+        let bytes = freeBytes / (overheadDivisor + 1) * overheadDivisor
+        let most = min(bytes >> 20, GuestConfig.maxMemoryMiB)
+        return most / step * step
     }
 
     /// `tern create -n`'s line.

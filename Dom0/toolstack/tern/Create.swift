@@ -61,14 +61,17 @@ struct Create: ParsableCommand {
         let logStart: UInt64
         let domains: [DomainRow]
         let free: UInt64
+        let pool: PoolState
         do throws(ControlDevice.Failure) {
             domains = try device.domains()
-            free = try device.systemInfo().free_frames * Frames.size
+            let system = try device.systemInfo()
+            free = system.free_frames * Frames.size
+            pool = PoolState(system)
             logStart = try device.readLog(from: 0).end
         } catch {
             throw fail(error.description)
         }
-        if let problem = plan.problem(domains: domains, freeBytes: free) { throw fail(problem) }
+        if let problem = plan.problem(domains: domains, freeBytes: free, pool: pool) { throw fail(problem) }
         if dryRun {
             Output.out(plan.description + "\n")
             return

@@ -59,7 +59,8 @@ struct Info: ParsableCommand {
                 abi: \(info.abi_version >> 16).\(info.abi_version & 0xFFFF)
                 domains: \(info.domains) of \(info.max_domains)
                 memory: total \(mib(info.total_frames)) MiB, free \(mib(info.free_frames)) MiB (\(info.free_frames) frames)
-                prepared shells: \(info.pool_shells)
+                largest new guest: \(CreatePlan.largestGuestMiB(freeBytes: info.free_frames * Frames.size)) MiB (more for a size with a prepared shell)
+                prepared shells: \(PoolState(info).summary)
                 uptime: \(info.uptime_ns / 1_000_000_000) s
 
                 """)
@@ -108,23 +109,4 @@ struct Destroy: DomainOperationCommand {
     static let configuration = CommandConfiguration(abstract: "Destroy a domain now; its memory returns.")
     static let operation = TERN_DOMCTL_DESTROY
     @Argument(help: "Domain id or name.") var domain: String
-}
-
-struct Prepare: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Keep N prepared domain shells ready (memory taken, zeroed and mapped).",
-        discussion: "`tern create` then uses one when the guest's memory size matches, and only loads the image.")
-    @Argument(help: "How many shells of this size to have ready.") var count: UInt64
-    @Option(help: "Memory of each shell, in MiB.") var memory: UInt64 = 4
-
-    func run() throws {
-        if let problem = Shells.problem(count: count, memoryMiB: memory) { throw fail(problem) }
-        let device = try openDevice()
-        do throws(ControlDevice.Failure) {
-            let ready = try device.call(TERN_HC_DOMAIN_PREPARE, [memory << 20, count])
-            Output.out("\(ready) shells of \(memory) MiB ready\n")
-        } catch {
-            throw fail(error.description)
-        }
-    }
 }
