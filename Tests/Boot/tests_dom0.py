@@ -163,13 +163,15 @@ def dom0_backend_serves_a_guest_channel(args):
         "tern info",
         "/usr/lib/tern/tools/tern-echo $(tern create /etc/tern/ping.cfg)",
         "sleep 1; tern list; dmesg | grep -o 'event channels on IRQ [0-9]*'",
+        # A toolstack guest's console is in Tern's log, not on the serial port.
+        "tern dmesg | grep 'ping: evtchn'",
         "tern info")
     command, _ = dom0_command(args, devices=False)
     run = boot(command, done, timeout=300, send=send)
     out = run.log[run.log.index("tern info"):]
     run.find(r"^\(d0\) tern-echo: channel 0 of d1: port \d+, control page ref \d+ at 0x[0-9a-f]+$")
     run.find(r"^\(d0\) tern-echo: port bound \(local \d+\); control page mapped by grant and by frame: same bytes$")
-    run.find(r"^\(d1\) ping: evtchn 1000 round trips, \d+ ns each$")
+    run.find(r"^\(d0\) \(d1\) ping: evtchn 1000 round trips, \d+ ns each$")
     run.find(r"^\(d0\) tern-echo: answered 1000 event round trips$")
     run.find(r"^\(d0\) event channels on IRQ 5$")
     check(not re.search(r"^\(d0\) +1 +ping ", out, re.MULTILINE), "ping is still listed", run)
@@ -188,13 +190,14 @@ def dom0_backend_killed_releases_its_port_and_mappings(args):
         "tern info",
         "/usr/lib/tern/tools/tern-echo $(tern create /etc/tern/ping.cfg) --stop-after 100 & sleep 5; "
         "echo during: $(tern list | grep -c ping); kill -9 $!; sleep 2; echo after: $(tern list | grep -c ping)",
+        "tern dmesg | grep 'ping: the backend'",
         "tern info")
     command, _ = dom0_command(args, devices=False)
     run = boot(command, done, timeout=300, send=send)
     out = run.log[run.log.index("tern info"):]
     run.find(r"^\(d0\) tern-echo: stopped after 100 round trips, holding on$")
     run.find(r"^\(d0\) during: 1$")
-    run.find(r"^\(d1\) ping: the backend left after 100 of 1000 round trips$")
+    run.find(r"^\(d0\) \(d1\) ping: the backend left after 100 of 1000 round trips$")
     run.find(r"^\(d0\) after: 0$")
     check_tern_info_frames_back(run, out)
 
@@ -211,7 +214,8 @@ def dom0_hostile_8259_programming_is_contained(args):
     IRQ 0.) Before the fix this panicked Tern every time."""
     send, done = shell(
         "/usr/lib/tern/tools/tern-hostile-pic",
-        "tern create /etc/tern/hello.cfg; sleep 1")
+        "tern create /etc/tern/hello.cfg; sleep 1",
+        "tern dmesg | grep 'hello from'")
     command, _ = dom0_command(args, devices=False, kernel_extra=" hpet=disable")
     run = boot(command, done, timeout=300, send=send)
     run.find(r"^\(d0\) tern-hostile-pic: 8259 bases 0 and 8 set with the PIT at 1000 Hz, 20 ms between ICW1 and ICW2$")
@@ -220,7 +224,7 @@ def dom0_hostile_8259_programming_is_contained(args):
     run.find(r"^\(d0\) tern-hostile-pic: IRQ 0 unmasked for 20 ms$")
     run.find(r"^\(d0\) tern-hostile-pic: Linux's programming restored$")
     d = int(run.find(r"^\(d0\) (\d+)\r?$").group(1))
-    run.find(rf"^\(d{d}\) hello from a Tern guest: domain {d}, ")
+    run.find(rf"^\(d0\) \(d{d}\) hello from a Tern guest: domain {d}, ")
     run.find(rf"^\(tern\) d{d} hello: shut down \(poweroff\)$")
 
 
@@ -237,7 +241,8 @@ def dom0_hostile_msi_vectors_are_dropped(args):
     guest carry on."""
     send, done = shell(
         "/usr/lib/tern/tools/tern-hostile-msi",
-        "tern create /etc/tern/hello.cfg; sleep 1")
+        "tern create /etc/tern/hello.cfg; sleep 1",
+        "tern dmesg | grep 'hello from'")
     command, _ = dom0_command(args, devices=False, kernel_extra=" hpet=disable", qemu_extra=["-global", "hpet.msi=on"])
     run = boot(command, done, timeout=300, send=send)
     for vector in (3, 8, 14, 17, 20, 240, 255):
@@ -246,5 +251,5 @@ def dom0_hostile_msi_vectors_are_dropped(args):
         run.find(rf"^\(tern\) WARNING: interrupt on exception vector {vector} \(set by Dom0's IOAPIC or MSI programming\): dropped$")
     run.find(r"^\(d0\) tern-hostile-msi: HPET restored$")
     d = int(run.find(r"^\(d0\) (\d+)\r?$").group(1))
-    run.find(rf"^\(d{d}\) hello from a Tern guest: domain {d}, ")
+    run.find(rf"^\(d0\) \(d{d}\) hello from a Tern guest: domain {d}, ")
     run.find(rf"^\(tern\) d{d} hello: shut down \(poweroff\)$")
