@@ -27,6 +27,8 @@ public struct PoolState: Equatable {
     public init(_ info: tern_system_info) {
         var sizes: [Size] = []
         withUnsafeBytes(of: info.pool) { raw in
+            // SAFETY: `pool` is TERN_POOL_SIZES_MAX tern_pool_size entries
+            // back to back (control.h, a C array imported as a tuple).
             for entry in raw.bindMemory(to: tern_pool_size.self) where entry.memory_bytes != 0 {
                 sizes.append(Size(memoryBytes: entry.memory_bytes, ready: entry.ready, target: entry.target))
             }
