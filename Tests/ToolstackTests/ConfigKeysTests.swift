@@ -5,7 +5,8 @@ import XCTest
 /// enough to write a config without the docs.
 final class ConfigKeysTests: XCTestCase {
     func testEveryKeyTheParserKnowsIsDescribed() {
-        XCTAssertEqual(GuestConfig.knownKeys, ["name", "kernel", "memory", "vcpus", "cmdline", "weight", "devices"])
+        XCTAssertEqual(GuestConfig.knownKeys, ["name", "kernel", "memory", "vcpus", "cmdline", "weight", "devices",
+                                                  "on_poweroff", "on_reboot", "on_crash"])
         XCTAssertEqual(GuestConfig.requiredKeys, ["name", "kernel"])
     }
 
@@ -17,13 +18,16 @@ final class ConfigKeysTests: XCTestCase {
         XCTAssertEqual(defaults["vcpus"], "\(config.vcpus)")
         XCTAssertEqual(config.cmdline, "")
         XCTAssertEqual(defaults["cmdline"], "empty")
+        XCTAssertEqual(defaults["on_poweroff"], config.onPoweroff.rawValue)
+        XCTAssertEqual(defaults["on_reboot"], config.onReboot.rawValue)
+        XCTAssertEqual(defaults["on_crash"], config.onCrash.rawValue)
     }
 
     func testTheTableFitsAnEightyColumnHelpScreen() {
         let lines = GuestConfig.keysHelp.split(separator: "\n")
         XCTAssertEqual(lines.count, 1 + GuestConfig.keys.count)
         for line in lines { XCTAssertLessThanOrEqual(line.count, 78, String(line)) }
-        XCTAssertTrue(GuestConfig.keysHelp.contains("  memory   4         MiB, even, 2 to 65536"))
+        XCTAssertTrue(GuestConfig.keysHelp.contains("  memory       4         MiB, even, 2 to 65536"))
     }
 
     func testTernHelpCreateShowsEveryKey() throws {

@@ -13,15 +13,18 @@ extension GuestConfig {
     static let indent = "  "
 
     public static let keys: [Key] = [
-        Key(name: "name", meaning: "\"...\": 1-\(maxNameLength) of A-Z a-z 0-9 . _ -, not all digits, unique", defaultValue: required),
-        Key(name: "kernel", meaning: "\"PATH\": a Tern guest ELF (with its note), at most \(Frames.text(KernelFile.maxBytes))",
+        Key(name: "name", meaning: "\"...\": unique, 1-\(maxNameLength) of A-Za-z0-9._- (not all digits)", defaultValue: required),
+        Key(name: "kernel", meaning: "\"PATH\": a Tern guest ELF (its note), at most \(Frames.text(KernelFile.maxBytes))",
             defaultValue: required),
         Key(name: "memory", meaning: "MiB, even, \(minMemoryMiB) to \(maxMemoryMiB)", defaultValue: "\(defaults.memoryMiB)"),
         Key(name: "vcpus", meaning: "vCPUs; 1 is the only value supported for now", defaultValue: "\(defaults.vcpus)"),
         Key(name: "cmdline", meaning: "\"...\": the guest's command line, at most \(maxCmdline) bytes", defaultValue: "empty"),
         Key(name: "weight", meaning: "scheduler weight (share of the CPU), 1 to \(maxWeight)", defaultValue: "\(defaults.weight)"),
-        Key(name: "devices", meaning: "[] only: every guest has its console, nothing else yet", defaultValue: "[]"),
-    ]
+        Key(name: "devices", meaning: "[] only: each guest has its console, nothing else yet", defaultValue: "[]"),
+    ] + GuestEnd.allCases.map { end in
+        Key(name: end.key, meaning: "\"destroy\", \"restart\" or \"preserve\" when it \(end.when)",
+            defaultValue: defaults.action(end).rawValue)
+    }
 
     static var knownKeys: [String] { keys.map(\.name) }
     static var requiredKeys: [String] { keys.filter { $0.defaultValue == required }.map(\.name) }

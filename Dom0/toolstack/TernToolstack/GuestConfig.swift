@@ -9,6 +9,9 @@
 ///     cmdline = "count=5"
 ///     weight = 256
 ///     devices = []
+///     on_poweroff = "destroy"
+///     on_reboot = "restart"
+///     on_crash = "destroy"
 ///
 /// and `tern create`'s `key=value` arguments, which override the file's.
 /// Every problem is reported with the file and line (or "command line")
@@ -20,6 +23,9 @@ public struct GuestConfig: Equatable {
     public var vcpus: UInt64 = 1
     public var cmdline: String = ""
     public var weight: UInt64 = 256
+    public var onPoweroff: EndAction = .destroy   // xl's defaults
+    public var onReboot: EndAction = .restart
+    public var onCrash: EndAction = .destroy
 
     public static let minMemoryMiB: UInt64 = 2
     public static let maxMemoryMiB: UInt64 = 65536
@@ -28,7 +34,6 @@ public struct GuestConfig: Equatable {
     public static let maxWeight: UInt64 = 65535
 
     public var memoryBytes: UInt64 { memoryMiB << 20 }
-
 
     public static func parse(_ text: String, file: String, overrides: [String] = []) throws(ConfigError) -> GuestConfig {
         var values: [String: ConfigSyntax.Setting] = [:]
@@ -130,6 +135,13 @@ extension GuestConfig {
             guard devices.isEmpty else {
                 throw ConfigError(setting.origin, key: "devices", problem: "only the console exists for now (every guest has it); the list must be empty")
             }
+        }
+        for end in GuestEnd.allCases {
+            guard let (word, origin) = try string(end.key) else { continue }
+            guard let action = EndAction(rawValue: word) else {
+                throw ConfigError(origin, key: end.key, problem: "\"\(word)\" is not \(EndAction.choices)")
+            }
+            setAction(action, for: end)
         }
     }
 }

@@ -14,7 +14,12 @@ struct Create: ParsableCommand {
             The config file: one `key = value` a line, `#` comments, strings in "..." or '...', numbers bare \
             (docs/toolstack.md; examples in /etc/tern):
 
-            """ + GuestConfig.keysHelp)
+            """ + GuestConfig.keysHelp + """
+
+
+            When the guest ends: destroy returns its memory at once; preserve keeps it, stopped, \
+            until `tern destroy`; restart creates it again (docs/toolstack.md, "Life cycle").
+            """)
     @Argument(help: "The guest's config file (docs/toolstack.md).") var config: String
     @Argument(help: ArgumentHelp("Settings that override the file's, written as in it (strings keep their quotes: 'name=\"web2\"').",
                                  valueName: "key=value"))
@@ -81,7 +86,7 @@ struct Create: ParsableCommand {
         let begin = Clock.microseconds()
         let created: ControlDevice.Created
         do throws(ControlDevice.Failure) {
-            created = try device.create(guest, image: image, flags: TERN_CREATE_FROM_POOL)
+            created = try device.create(guest, image: image, flags: TERN_CREATE_FROM_POOL | guest.keepFlags)
         } catch {
             throw fail(error.creating(guest))
         }
