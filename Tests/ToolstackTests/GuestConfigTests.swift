@@ -127,7 +127,9 @@ final class ToolstackFormattingTests: XCTestCase {
 
     func testJSON() {
         XCTAssertEqual(DomainRow.json([rows[1]]),
-                       "[{\"id\": 3, \"name\": \"web\", \"state\": \"blocked\", \"memory_mib\": 4, \"vcpus\": 1, \"cpu_time_ns\": 49000000, \"privileged\": false}]")
+                       "[{\"id\": 3, \"name\": \"web\", \"state\": \"blocked\", \"memory_mib\": 4, \"vcpus\": 1, \"cpu_time_ns\": 49000000, "
+                       + "\"privileged\": false, \"weight\": 256, \"stop_reason\": \"none\", \"created_ns\": 0, \"stopped_ns\": 0, "
+                       + "\"shutdown_request\": \"none\"}]")
         XCTAssertEqual(DomainRow.jsonString("a\"b\\c\u{1}"), "\"a\\\"b\\\\c\\u0001\"")
     }
 

@@ -9,8 +9,16 @@ public struct DomainRow: Equatable {
     public var vcpus: UInt32
     public var cpuTimeNanoseconds: UInt64
     public var privileged: Bool
+    // ABI 0.8 (tern_domain_info):
+    public var weight: UInt32
+    public var stopReason: UInt32           // TERN_STOP_*
+    public var createdNanoseconds: UInt64   // system time; with the id it names one instance
+    public var stoppedNanoseconds: UInt64   // 0 while it has not stopped
+    public var shutdownRequest: UInt32      // TERN_SHUTDOWN_REQUEST_* pending
 
-    public init(id: UInt32, name: String, state: UInt32, memoryBytes: UInt64, vcpus: UInt32, cpuTimeNanoseconds: UInt64, privileged: Bool) {
+    public init(id: UInt32, name: String, state: UInt32, memoryBytes: UInt64, vcpus: UInt32, cpuTimeNanoseconds: UInt64, privileged: Bool,
+                weight: UInt32 = UInt32(GuestConfig.defaultWeight), stopReason: UInt32 = UInt32(TERN_STOP_NONE), createdNanoseconds: UInt64 = 0,
+                stoppedNanoseconds: UInt64 = 0, shutdownRequest: UInt32 = UInt32(TERN_SHUTDOWN_REQUEST_NONE)) {
         self.id = id
         self.name = name
         self.state = state
@@ -18,20 +26,33 @@ public struct DomainRow: Equatable {
         self.vcpus = vcpus
         self.cpuTimeNanoseconds = cpuTimeNanoseconds
         self.privileged = privileged
+        self.weight = weight
+        self.stopReason = stopReason
+        self.createdNanoseconds = createdNanoseconds
+        self.stoppedNanoseconds = stoppedNanoseconds
+        self.shutdownRequest = shutdownRequest
     }
 
     public init(_ info: tern_domain_info) {
         let name = withUnsafeBytes(of: info.name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
         self.init(id: info.domid, name: name, state: info.state, memoryBytes: info.memory_bytes, vcpus: info.vcpus,
-                  cpuTimeNanoseconds: info.cpu_time_ns, privileged: info.flags & TERN_DOMAIN_FLAG_PRIVILEGED != 0)
+                  cpuTimeNanoseconds: info.cpu_time_ns, privileged: info.flags & TERN_DOMAIN_FLAG_PRIVILEGED != 0,
+                  weight: info.weight, stopReason: info.stop_reason, createdNanoseconds: info.created_ns,
+                  stoppedNanoseconds: info.stopped_ns, shutdownRequest: info.shutdown_request)
     }
+
+    /// Stopped, and kept by Tern (TERN_CREATE_KEEP_ON_*) until destroyed:
+    /// the only stopped domains Tern lists (it destroys the others at once).
+    public var isKeptStopped: Bool { state == UInt32(TERN_DOMAIN_SHUTDOWN) || state == UInt32(TERN_DOMAIN_CRASHED) }
 
     public static let stateNames = ["created", "paused", "running", "blocked", "shutdown", "crashed", "dying", "dead"]
     public var stateName: String { Int(state) < DomainRow.stateNames.count ? DomainRow.stateNames[Int(state)] : "unknown" }
 
     /// Seconds with one decimal, rounded ("12.3").
-    public var cpuTime: String {
-        let tenths = (cpuTimeNanoseconds + 50_000_000) / 100_000_000
+    public var cpuTime: String { DomainRow.seconds(cpuTimeNanoseconds) }
+
+    public static func seconds(_ nanoseconds: UInt64) -> String {
+        let tenths = nanoseconds / 100_000_000 + (nanoseconds % 100_000_000 >= 50_000_000 ? 1 : 0)
         return "\(tenths / 10).\(tenths % 10)"
     }
 
@@ -53,7 +74,10 @@ public struct DomainRow: Equatable {
         let objects = rows.map { row in
             "{\"id\": \(row.id), \"name\": \(jsonString(row.name)), \"state\": \"\(row.stateName)\", "
                 + "\"memory_mib\": \(row.memoryBytes >> 20), \"vcpus\": \(row.vcpus), "
-                + "\"cpu_time_ns\": \(row.cpuTimeNanoseconds), \"privileged\": \(row.privileged)}"
+                + "\"cpu_time_ns\": \(row.cpuTimeNanoseconds), \"privileged\": \(row.privileged), "
+                + "\"weight\": \(row.weight), \"stop_reason\": \"\(StopWords.reason(row.stopReason))\", "
+                + "\"created_ns\": \(row.createdNanoseconds), \"stopped_ns\": \(row.stoppedNanoseconds), "
+                + "\"shutdown_request\": \"\(StopWords.request(row.shutdownRequest))\"}"
         }
         return "[" + objects.joined(separator: ",\n ") + "]"
     }

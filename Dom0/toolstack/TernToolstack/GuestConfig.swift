@@ -22,7 +22,7 @@ public struct GuestConfig: Equatable {
     public var memoryMiB: UInt64 = 4
     public var vcpus: UInt64 = 1
     public var cmdline: String = ""
-    public var weight: UInt64 = 256
+    public var weight: UInt64 = GuestConfig.defaultWeight
     public var onPoweroff: EndAction = .destroy   // xl's defaults
     public var onReboot: EndAction = .restart
     public var onCrash: EndAction = .destroy
@@ -32,6 +32,7 @@ public struct GuestConfig: Equatable {
     public static let maxNameLength = 31
     public static let maxCmdline = 191
     public static let maxWeight: UInt64 = 65535
+    public static let defaultWeight: UInt64 = 256   // Tern's when a create names none
 
     public var memoryBytes: UInt64 { memoryMiB << 20 }
 

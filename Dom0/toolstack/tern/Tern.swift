@@ -33,14 +33,25 @@ func resolve(_ what: String, on device: ControlDevice) throws -> DomainRow {
 }
 
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the domains (like xl list).")
-    @Flag(help: "Print a JSON array, for scripts.") var json = false
+    static let configuration = CommandConfiguration(
+        abstract: "List the domains (like xl list), stopped ones Tern kept too.",
+        discussion: "-l adds each one's weight, uptime, why it stopped and a shutdown request not yet acted on.")
+    @Flag(name: [.customShort("l"), .long], help: "Also weight, uptime, stop reason, pending shutdown request.") var long = false
+    @Flag(help: "Print a JSON array (every field), for scripts.") var json = false
+
+    func validate() throws {
+        if long && json { throw ValidationError("--json has every field already: no --long with it") }
+    }
 
     func run() throws {
         let device = try openDevice()
         do throws(ControlDevice.Failure) {
             let rows = try device.domains()
-            Output.out((json ? DomainRow.json(rows) : DomainRow.table(rows)) + "\n")
+            if long {
+                Output.out(DomainRow.longTable(rows, now: try device.systemInfo().uptime_ns) + "\n")
+            } else {
+                Output.out((json ? DomainRow.json(rows) : DomainRow.table(rows)) + "\n")
+            }
         } catch {
             throw fail(error.description)
         }
@@ -48,10 +59,22 @@ struct List: ParsableCommand {
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show Tern's version, memory and domains.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show Tern's version, memory and domains; or one domain.",
+        discussion: "With a domain: its state, why it stopped, a pending shutdown request, memory, weight, CPU time, uptime.")
+    @Argument(help: "Domain id or name (none: Tern's own information).") var domain: String?
 
     func run() throws {
         let device = try openDevice()
+        if let domain {
+            let row = try resolve(domain, on: device)
+            do throws(ControlDevice.Failure) {
+                Output.out(row.details(now: try device.systemInfo().uptime_ns) + "\n")
+            } catch {
+                throw fail(error.description)
+            }
+            return
+        }
         do throws(ControlDevice.Failure) {
             let info = try device.systemInfo()
             let mib: (UInt64) -> UInt64 = { ($0 * 4096) >> 20 }
