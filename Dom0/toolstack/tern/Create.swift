@@ -40,23 +40,7 @@ struct Create: ParsableCommand {
     /// The config (with the command line's settings), the kernel image and
     /// its ABI version: every check that needs no /dev/tern.
     func checked() throws -> (CreatePlan, [UInt8]) {
-        let text: [UInt8]
-        switch Files.read(config) {
-        case .success(let bytes): text = bytes
-        case .failure(let e): throw fail("\(config): \(describe(e))")
-        }
-        let guest: GuestConfig
-        do throws(ConfigError) { guest = try GuestConfig.parse(String(decoding: text, as: UTF8.self), file: config, overrides: settings) } catch {
-            throw fail(error.description)
-        }
-        let image: [UInt8]
-        switch KernelFile.read(guest.kernel) {
-        case .success(let bytes): image = bytes
-        case .failure(let e): throw fail("\(guest.kernel): \(e)")
-        }
-        let abi: UInt32
-        do throws(ELFCheck.Problem) { abi = try ELFCheck.guestABIVersion(image) } catch { throw fail("\(guest.kernel): \(error)") }
-        return (CreatePlan(config: guest, imageBytes: image.count, abiVersion: abi), image)
+        do throws(GuestLoad.Problem) { return try GuestLoad.load(config, settings: settings) } catch { throw fail(error.message) }
     }
 
     func run() throws {
@@ -81,25 +65,21 @@ struct Create: ParsableCommand {
             Output.out(plan.description + "\n")
             return
         }
+        // What logd restarts it from (on_* = "restart"), saved before it exists.
+        if let problem = SavedConfig.save(guest, cwd: currentDirectory()) { throw fail(problem) }
         // Bound before the create, so that the first line's notification is not missed.
         let waiter = time ? LogWaiter(device) : nil
         let begin = Clock.microseconds()
         let created: ControlDevice.Created
-        do throws(ControlDevice.Failure) {
-            created = try device.create(guest, image: image, flags: TERN_CREATE_FROM_POOL | guest.keepFlags)
-        } catch {
-            throw fail(error.creating(guest))
-        }
-        do throws(ControlDevice.Failure) {
-            try device.control(created.domid, TERN_DOMCTL_UNPAUSE)
-            if let stall = getenv(Create.stallVariable), let seconds = UInt32(String(cString: stall)) {
-                Output.err("tern: stalling before commit (test)\n")
-                Glibc.sleep(seconds)
+        do throws(GuestLoad.Problem) {
+            created = try GuestStart.start(guest, image: image, device: device) {
+                if let stall = getenv(Create.stallVariable), let seconds = UInt32(String(cString: stall)) {
+                    Output.err("tern: stalling before commit (test)\n")
+                    Glibc.sleep(seconds)
+                }
             }
-            try device.commit(created.domid)
         } catch {
-            try? device.control(created.domid, TERN_DOMCTL_DESTROY)
-            throw fail("\(guest.name): \(error.description)")
+            throw fail(error.message)
         }
         let createdIn = Clock.microseconds() - begin
         guard time else {
@@ -147,9 +127,9 @@ struct Create: ParsableCommand {
     }
 }
 
-func describe(_ failure: Files.Failure) -> String {
-    switch failure {
-    case .cannotOpen(let e): return "cannot open: \(Files.errorText(e))"
-    case .cannotRead(let e): return "cannot read: \(Files.errorText(e))"
-    }
+/// getcwd(3), or "/" if it cannot say.
+func currentDirectory() -> String {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    guard getcwd(&buffer, buffer.count) != nil else { return "/" }
+    return String(cString: buffer)
 }

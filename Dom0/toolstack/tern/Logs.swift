@@ -43,10 +43,12 @@ struct Logd: ParsableCommand {
         let device = try openDevice()
         mkdir(ConsoleLog.directory, 0o755)
         let waiter = LogWaiter(device)
+        let lifecycle = Lifecycle(device)   // restarts guests that stopped (Lifecycle.swift)
         var names: [UInt32: String] = [:]
         var position: UInt64 = 0
         var partial = ""
         while true {
+            lifecycle.wake()
             guard let chunk = try? device.readLog(from: position) else { Clock.sleep(milliseconds: 500); continue }
             position = chunk.next
             partial += String(decoding: chunk.bytes, as: UTF8.self)
