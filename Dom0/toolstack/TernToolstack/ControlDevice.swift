@@ -36,6 +36,7 @@ public final class ControlDevice {
         case Int64(TERN_EINVAL): return "invalid request (or not in a state for that)"
         case Int64(TERN_ENOSPC): return "no free domain id"
         case Int64(TERN_ENOSYS): return "not supported by this Tern"
+        case Int64(TERN_ENOTCONN): return "not connected"
         default: return "error \(code)"
         }
     }

@@ -11,9 +11,12 @@ extension DomainRow {
 
     /// Why Tern would refuse `operation` (TERN_DOMCTL_*) on this domain in
     /// its state, as Tern's DomainControl decides; nil if it would not.
-    /// Pause and unpause only: the others are Tern's to judge.
+    /// Pause and unpause by state; the shutdowns and weights of a stopped
+    /// domain Tern kept; the rest is Tern's to judge.
     public func refusal(_ operation: Int32) -> String? {
         switch operation {
+        case TERN_DOMCTL_SHUTDOWN, TERN_DOMCTL_REQUEST_POWEROFF, TERN_DOMCTL_REQUEST_REBOOT, TERN_DOMCTL_SET_WEIGHT:
+            if isKeptStopped { return "has stopped (it is \(stateName); `tern destroy \(name)` ends it)" }
         case TERN_DOMCTL_PAUSE:
             if state == UInt32(TERN_DOMAIN_PAUSED) { return "already paused" }
             if state != UInt32(TERN_DOMAIN_RUNNING) && state != UInt32(TERN_DOMAIN_BLOCKED) { return "cannot be paused (it is \(stateName))" }

@@ -11,7 +11,7 @@ struct Tern: ParsableCommand {
         discussion: "Needs root and tern.ko (/dev/tern). Config format: docs/toolstack.md; examples in /etc/tern.",
         version: ToolstackVersion.text,
         subcommands: [Create.self, List.self, Info.self, Console.self, Dmesg.self, Pause.self, Unpause.self,
-                      Shutdown.self, Destroy.self, Prepare.self, Logd.self])
+                      Shutdown.self, Reboot.self, Destroy.self, Prepare.self, Logd.self])
 }
 
 /// Prints `message` as "tern: message" on stderr and fails the command.
@@ -93,7 +93,7 @@ struct Info: ParsableCommand {
     }
 }
 
-/// pause, unpause, shutdown, destroy: one domain, one operation.
+/// pause, unpause, destroy: one domain, one operation.
 protocol DomainOperationCommand: ParsableCommand {
     var domain: String { get }
     static var operation: Int32 { get }
@@ -122,14 +122,8 @@ struct Unpause: DomainOperationCommand {
     @Argument(help: "Domain id or name.") var domain: String
 }
 
-struct Shutdown: DomainOperationCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop a domain as if it powered off; its memory returns.")
-    static let operation = TERN_DOMCTL_SHUTDOWN
-    @Argument(help: "Domain id or name.") var domain: String
-}
-
 struct Destroy: DomainOperationCommand {
-    static let configuration = CommandConfiguration(abstract: "Destroy a domain now; its memory returns.")
+    static let configuration = CommandConfiguration(abstract: "Destroy a domain now (a stopped one Tern kept too); its memory returns.")
     static let operation = TERN_DOMCTL_DESTROY
     @Argument(help: "Domain id or name.") var domain: String
 }
