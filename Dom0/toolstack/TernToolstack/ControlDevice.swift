@@ -107,8 +107,8 @@ public final class ControlDevice {
         return info
     }
 
-    public func control(_ domid: UInt32, _ operation: Int32) throws(Failure) {
-        try call(TERN_HC_DOMAIN_CONTROL, [UInt64(domid), UInt64(operation)])
+    public func control(_ domid: UInt32, _ operation: Int32, value: UInt64 = 0) throws(Failure) {
+        try call(TERN_HC_DOMAIN_CONTROL, [UInt64(domid), UInt64(operation), value])
     }
 
     /// A file descriptor that wakes at every notification of `virq`
