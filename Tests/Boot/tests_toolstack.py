@@ -222,3 +222,130 @@ def toolstack_cli_checks_and_one_line_errors(args):
     run.find(r"^\(d0\) c: hello from a Tern guest: domain 2")
     run.find(r"^\(d0\) c: \[d2 hello: (stopped|no longer running)\]$")
     check("crashed" not in run.log, "a domain crashed", run)
+
+
+# What `tern logd` said (its life-cycle lines in Dom0's kernel log), one
+# "logd: ..." line each.
+LOGD_LINES = "dmesg | grep 'tern logd:' | sed 's/.*tern logd/logd/'"
+
+# A shell function for typed lines under 80 columns: `t TAG COMMAND...`
+# prints "TAG: STATUS OUTPUT", as tagged() does.
+TAG_FUNCTION = "t(){ n=$1;shift;\"$@\">/tmp/o 2>&1;echo \"$n: $? $(cat /tmp/o)\";}"
+
+
+@test
+def toolstack_crash_kept_shown_and_restarted(args):
+    """on_crash from Dom0's shell. A guest that reads outside its memory
+    (hostile mode=badmem) with on_crash="preserve" is kept crashed: `tern
+    list` shows it, `list -l` and `info` say bad_access, a shutdown of it
+    is refused, logd says it left it. With on_crash="restart", logd
+    creates it again under the same name from the config `tern create`
+    saved (its relative kernel path made absolute) until the crash-loop
+    guard leaves it crashed after 5 restarts. Both destroyed at the end:
+    every frame back."""
+    send, done = shell(
+        "tern info",
+        TAG_FUNCTION,
+        "cp /usr/lib/tern/guests/hostile.elf /tmp/",
+        "echo 'kernel = \"hostile.elf\"' > /tmp/h.cfg",
+        "echo 'cmdline = \"mode=badmem\"' >> /tmp/h.cfg",
+        "echo 'on_crash = \"preserve\"' >> /tmp/h.cfg",
+        "(cd /tmp; tern create h.cfg 'name=\"keep\"')",
+        "sleep 2; tern list | grep ' keep '",
+        "tern list -l | grep ' keep '",
+        "tern info keep",
+        "t again tern shutdown keep",
+        "(cd /tmp;tern create h.cfg 'name=\"loop\"' 'on_crash=\"restart\"')",
+        "sleep 8; " + LOGD_LINES,
+        "grep kernel /var/lib/tern/loop.cfg",
+        "tern list | grep ' loop '",
+        "tern destroy keep; tern destroy loop",
+        "echo left: $(tern list | grep -c -E ' (keep|loop) ')",
+        "tern info")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    keep = run.find(r"^\(d0\) +(\d+) +keep +crashed +4 +1 +[\d.]+$").group(1)
+    run.find(rf"^\(tern\) d{keep} keep: kept crashed \(access outside its memory\) until destroyed$")
+    run.find(r"^\(d0\) +\d+ +keep +crashed +4 +1 +[\d.]+ +256 +[\d.]+ +bad_access +-$")
+    run.find(rf"^\(d0\) domain: d{keep} keep\n\(d0\) state: crashed\n"
+             r"\(d0\) stopped: bad_access \(it touched memory outside its own\), [\d.]+ s ago$")
+    run.find(rf"^\(d0\) again: 1 tern: d{keep} keep: has stopped \(it is crashed; `tern destroy keep` ends it\)$")
+    run.find(rf"^\(d0\) logd: d{keep} keep: crashed \(bad_access\), on_crash=preserve: left crashed \(`tern destroy keep` ends it\)$")
+    restarts = re.findall(r"^\(d0\) logd: d(\d+) loop: crashed \(bad_access\), on_crash=restart: restarted as d(\d+)$",
+                          run.log, re.MULTILINE)
+    check(len(restarts) == 5, f"logd restarted loop {len(restarts)} times, not 5", run)
+    created = re.findall(r"^\(tern\) d\d+ loop: created", run.log, re.MULTILINE)
+    check(len(created) == 6, f"loop was created {len(created)} times, not 6 (once, then 5 restarts)", run)
+    loop = run.find(r"^\(d0\) logd: d(\d+) loop: crashed \(bad_access\), on_crash=restart: restarted 5 times in 60 s already, "
+                    r"so left crashed \(`tern destroy loop` ends it\)$").group(1)
+    run.find(rf"^\(d0\) +{loop} +loop +crashed +4 +1 +[\d.]+$")
+    run.find(r"^\(d0\) kernel = \"/tmp/hostile\.elf\"$")
+    run.find(r"^\(d0\) left: 0$")
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info"):])
+
+
+@test
+def toolstack_shutdown_reboot_and_weights(args):
+    """Asking guests to stop, from Dom0's shell: `tern shutdown -w` of the
+    sleeper (an SDK guest: it hears TERN_VIRQ_SHUTDOWN and powers off
+    itself); `tern reboot -w` of it, and logd brings it back under the
+    same name (on_reboot's default, restart); a guest that never takes an
+    event (the spinner) does not act: `shutdown -w --timeout 3` gives up
+    saying so, and `list -l` shows the request pending; `shutdown -f`
+    stops one at once, kept with on_poweroff="preserve"; `sched-credit`
+    lists the weights and sets Dom0's and a guest's, and refuses a
+    stopped one's."""
+    send, done = shell(
+        TAG_FUNCTION,
+        "tern create /etc/tern/sleeper.cfg",
+        "t down tern shutdown -w sleeper",
+        "echo left: $(tern list | grep -c sleeper)",
+        "tern create /etc/tern/sleeper.cfg",
+        "t reboot tern reboot -w sleeper",
+        "sleep 2; tern list | grep sleeper",
+        "echo 'kernel = \"/usr/lib/tern/guests/spinner.elf\"' >/tmp/s.cfg",
+        "tern create /tmp/s.cfg 'name=\"spin\"'",
+        "t spin tern shutdown -w --timeout 3 spin",
+        "tern list -l | grep spin; tern destroy spin",
+        "P='on_poweroff=\"preserve\"'",
+        "tern create /etc/tern/sleeper.cfg 'name=\"nap\"' \"$P\"",
+        "t force tern shutdown -f nap",
+        "sleep 1; tern list | grep nap",
+        "tern info nap | grep stopped",
+        "tern sched-credit",
+        "tern sched-credit -d 0 -w 512",
+        "tern sched-credit -d sleeper -w 100",
+        "t stopped tern sched-credit -d nap -w 5",
+        "tern list -l | grep -E 'dom0|sleeper'",
+        "tern destroy nap; tern destroy sleeper",
+        LOGD_LINES)
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    # The graceful shutdown: the guest powered off itself.
+    run.find(r"^\(d0\) down: 0 d1 sleeper: stopped$")
+    run.find(r"^\(tern\) d1 sleeper: shut down \(poweroff\)$")
+    check("d1 sleeper: shut down by the toolstack" not in run.log, "the sleeper was stopped, not asked", run)
+    run.find(r"^\(d0\) left: 0$")
+    # The reboot: kept for logd, which creates it again.
+    run.find(r"^\(d0\) reboot: 0 d1 sleeper: stopped( \(reboot\), kept shutdown)?$")
+    run.find(r"^\(tern\) d1 sleeper: kept shutdown \(reboot\) until destroyed$")
+    run.find(r"^\(d0\) logd: d1 sleeper: shutdown \(reboot\), on_reboot=restart: restarted as d1$")
+    run.find(r"^\(d0\) +1 +sleeper +(running|blocked) +4 +1 +[\d.]+$")
+    # The spinner never hears the request.
+    spin = run.find(r"^\(d0\) spin: 1 tern: d(\d+) spin: still running 3 s after the request \(it may not act on it\); "
+                    r"`tern destroy spin` stops it now$").group(1)
+    run.find(rf"^\(d0\) +{spin} +spin +running +4 +1 +[\d.]+ +256 +[\d.]+ +- +poweroff$")
+    # Forced, and kept by on_poweroff="preserve".
+    run.find(r"^\(d0\) force: 0 ?$")
+    nap = run.find(r"^\(tern\) d(\d+) nap: shut down by the toolstack$").group(1)
+    run.find(rf"^\(d0\) +{nap} +nap +shutdown +4 +1 +[\d.]+$")
+    run.find(r"^\(d0\) stopped: poweroff \(it powered off, or was shut down by the toolstack\), [\d.]+ s ago$")
+    run.find(rf"^\(d0\) logd: d{nap} nap: shutdown \(poweroff\), on_poweroff=preserve: left shutdown \(`tern destroy nap` ends it\)$")
+    # Weights.
+    run.find(r"^\(d0\) +ID +Name +Weight\n\(d0\) +0 +dom0 +256\n\(d0\) +1 +sleeper +256$")
+    run.find(r"^\(d0\) +0 +dom0 +512$")
+    run.find(r"^\(d0\) +1 +sleeper +100$")
+    run.find(rf"^\(d0\) stopped: 1 tern: d{nap} nap: has stopped \(it is shutdown; `tern destroy nap` ends it\)$")
+    run.find(r"^\(d0\) +0 +dom0 +running +\d+ +1 +[\d.]+ +512 +[\d.]+ +- +-$")
+    run.find(r"^\(d0\) +1 +sleeper +(running|blocked) +4 +1 +[\d.]+ +100 +[\d.]+ +- +-$")
+    check("crashed" not in run.log, "a domain crashed", run)
