@@ -1,3 +1,4 @@
+import TernABI
 import XCTest
 @testable import TernToolstack
 
@@ -54,6 +55,9 @@ final class CreatePlanTests: XCTestCase {
         XCTAssertNil(plan.problem(domains: [dom0], freeBytes: 200 << 20))
         var web = dom0; web.id = 4; web.name = "web"
         XCTAssertEqual(plan.problem(domains: [dom0, web], freeBytes: 200 << 20), "a domain named web exists (d4)")
+        web.state = UInt32(TERN_DOMAIN_CRASHED)   // kept by Tern: on_crash = "preserve"
+        XCTAssertEqual(plan.problem(domains: [dom0, web], freeBytes: 200 << 20),
+                       "a domain named web exists (d4, crashed: `tern destroy web` ends it)")
         XCTAssertEqual(plan.problem(domains: [dom0], freeBytes: 100 << 20), "not enough free memory: 100 MiB asked, 100 MiB free",
                        "Tern needs a little more than the guest's memory")
         XCTAssertNil(plan.problem(domains: [dom0], freeBytes: 101 << 20))

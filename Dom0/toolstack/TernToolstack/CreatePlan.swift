@@ -21,7 +21,8 @@ public struct CreatePlan: Equatable {
     /// and `pool` prepared: a ready shell of its size needs no free memory.
     public func problem(domains: [DomainRow], freeBytes: UInt64, pool: PoolState = PoolState(sizes: [], heldBytes: 0)) -> String? {
         if let existing = domains.first(where: { $0.name == config.name }) {
-            return "a domain named \(config.name) exists (d\(existing.id))"
+            guard existing.isKeptStopped else { return "a domain named \(config.name) exists (d\(existing.id))" }
+            return "a domain named \(config.name) exists (d\(existing.id), \(existing.stateName): `tern destroy \(config.name)` ends it)"
         }
         if pool.ready(memoryBytes: config.memoryBytes) == 0 && !CreatePlan.fits(config.memoryBytes, freeBytes: freeBytes) {
             var text = "not enough free memory: \(config.memoryMiB) MiB asked, \(freeBytes >> 20) MiB free"
