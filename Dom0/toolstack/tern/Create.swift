@@ -40,7 +40,7 @@ struct Create: ParsableCommand {
     /// The config (with the command line's settings), the kernel image and
     /// its ABI version: every check that needs no /dev/tern.
     func checked() throws -> (CreatePlan, [UInt8]) {
-        do throws(GuestLoad.Problem) { return try GuestLoad.load(config, settings: settings) } catch { throw fail(error.message) }
+        do throws(GuestLoad.Problem) { return try GuestLoad.check(config, settings: settings) } catch { throw fail(error.message) }
     }
 
     func run() throws {

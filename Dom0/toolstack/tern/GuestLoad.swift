@@ -11,7 +11,7 @@ enum GuestLoad {
     }
 
     /// The guest and its kernel image, with the ABI version its note names.
-    static func load(_ path: String, settings: [String] = []) throws(Problem) -> (plan: CreatePlan, image: [UInt8]) {
+    static func check(_ path: String, settings: [String] = []) throws(Problem) -> (plan: CreatePlan, image: [UInt8]) {
         let text: [UInt8]
         switch Files.read(path) {
         case .success(let bytes): text = bytes

@@ -72,7 +72,7 @@ final class Lifecycle {
     /// config; the config and kernel are checked before anything is destroyed.
     func restart(_ row: DomainRow) -> RestartDecision.Outcome {
         let guest: (plan: CreatePlan, image: [UInt8])
-        do throws(GuestLoad.Problem) { guest = try GuestLoad.load(SavedConfig.path(row.name)) } catch { return .failed(error.message) }
+        do throws(GuestLoad.Problem) { guest = try GuestLoad.check(SavedConfig.path(row.name)) } catch { return .failed(error.message) }
         do throws(ControlDevice.Failure) { try device.control(row.id, TERN_DOMCTL_DESTROY) } catch { return .failed(error.description) }
         var waited: UInt32 = 0
         while (try? device.domains())?.contains(where: { Instance($0) == Instance(row) }) ?? false {
