@@ -18,6 +18,8 @@ def toolstack_create_list_console_destroy(args):
         "tern create /etc/tern/sleeper.cfg",
         "tern create /etc/tern/hello.cfg",
         "sleep 3; tern list",
+        "tern top -b -n 2 | sed 's/^/top: /'",
+        "tern uptime | sed 's/^/uptime: /'",
         "timeout 3 tern console sleeper </dev/null | sed 's/^/console: /'",
         "tern console hello </dev/null | sed 's/^/console: /'",
         "tern destroy sleeper; tern list",
@@ -28,6 +30,12 @@ def toolstack_create_list_console_destroy(args):
     ids = re.findall(r"^\(d0\) (\d+)$", out, re.MULTILINE)
     check(ids == ["1", "2"], f"tern create printed {ids}, not the ids 1 and 2", run)
     run.find(r"^\(tern\) d2 hello: created, 4 MiB RAM")
+    # tern top: two screens, a second apart, each with Dom0 and the sleeper.
+    screens = re.findall(r"^\(d0\) top: tern top: up \d+:\d\d:\d\d, 2 domains, \d+ MiB free$", run.log, re.MULTILINE)
+    check(len(screens) == 2, f"tern top -n 2 showed {len(screens)} screens", run)
+    run.find(r"^\(d0\) top: +1 +sleeper +(running|blocked) +\d+ +[\d.]+ +4 +256$")
+    run.find(r"^\(d0\) uptime: dom0 +0 +0:00:\d\d$")
+    run.find(r"^\(d0\) uptime: sleeper +1 +0:00:0\d$")
     run.find(rf"^\(d0\) console: hello from a Tern guest: domain 2, 4 MiB, ABI version {ABI_MINOR}$")
     check(not re.search(r"^\(d[12]\) ", run.log, re.MULTILINE),
           "a toolstack guest's console lines went to the serial port too (they show once, in tern console)", run)

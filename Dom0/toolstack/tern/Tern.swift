@@ -11,7 +11,8 @@ struct Tern: ParsableCommand {
         discussion: "Needs root and tern.ko (/dev/tern). Config format: docs/toolstack.md; examples in /etc/tern.",
         version: ToolstackVersion.text,
         subcommands: [Create.self, List.self, Info.self, Console.self, Dmesg.self, Pause.self, Unpause.self,
-                      Shutdown.self, Reboot.self, Destroy.self, Prepare.self, Logd.self, SchedCredit.self])
+                      Shutdown.self, Reboot.self, Destroy.self, Prepare.self, Logd.self, SchedCredit.self, Top.self,
+                      Uptime.self])
 }
 
 /// Prints `message` as "tern: message" on stderr and fails the command.
