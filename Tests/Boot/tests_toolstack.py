@@ -258,7 +258,7 @@ def toolstack_crash_kept_shown_and_restarted(args):
         "echo 'kernel = \"hostile.elf\"' > /tmp/h.cfg",
         "echo 'cmdline = \"mode=badmem\"' >> /tmp/h.cfg",
         "echo 'on_crash = \"preserve\"' >> /tmp/h.cfg",
-        "(cd /tmp; tern create h.cfg 'name=\"keep\"')",
+        "(cd /tmp; tern create h.cfg 'name=\"keep\"'); echo create: $?",
         "sleep 2; tern list | grep ' keep '",
         "tern list -l | grep ' keep '",
         "tern info keep",
@@ -273,6 +273,10 @@ def toolstack_crash_kept_shown_and_restarted(args):
     command, _ = dom0_command(args, devices=False)
     run = boot(command, done, timeout=300, send=send)
     keep = run.find(r"^\(d0\) +(\d+) +keep +crashed +4 +1 +[\d.]+$").group(1)
+    # The create itself says the guest crashed in its first instructions.
+    run.find(rf"^\(d0\) tern: d{keep} keep crashed at once: nested page fault: .*\(outside its memory\) "
+             r"\(on_crash = \"preserve\"; its output: tern console keep\)$")
+    run.find(r"^\(d0\) create: 1$")
     run.find(rf"^\(tern\) d{keep} keep: kept crashed \(access outside its memory\) until destroyed$")
     run.find(r"^\(d0\) +\d+ +keep +crashed +4 +1 +[\d.]+ +256 +[\d.]+ +bad_access +-$")
     run.find(rf"^\(d0\) domain: d{keep} keep\n\(d0\) state: crashed\n"

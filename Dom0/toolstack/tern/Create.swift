@@ -82,6 +82,9 @@ struct Create: ParsableCommand {
             throw fail(error.message)
         }
         let createdIn = Clock.microseconds() - begin
+        if let why = crashedAtOnce(created.domid, guest.name, device: device, from: logStart) {
+            throw fail(EarlyEnd.message(domid: created.domid, name: guest.name, why: why, onCrash: guest.onCrash.rawValue))
+        }
         guard time else {
             Output.out("\(created.domid)\n")
             if console { try attach(created.domid) }
@@ -96,6 +99,18 @@ struct Create: ParsableCommand {
         }
         Output.out(line + "\n")
         if console { try attach(created.domid) }
+    }
+
+    /// Why the new guest crashed before the create returned, if it did
+    /// (EarlyEnd): Tern's log from where it stood before the create.
+    func crashedAtOnce(_ domid: UInt32, _ name: String, device: ControlDevice, from start: UInt64) -> String? {
+        var position = start
+        var text: [UInt8] = []
+        while let chunk = try? device.readLog(from: position), !chunk.bytes.isEmpty {
+            text += chunk.bytes
+            position = chunk.next
+        }
+        return EarlyEnd.crash(of: domid, named: name, in: String(decoding: text, as: UTF8.self))
     }
 
     /// `tern console` of the new guest.
