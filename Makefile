@@ -76,7 +76,7 @@ DOM0_TERN_KO  := $(DOM0)/tern.ko
 # The fast-boot command line measured in platform-facts.md (Dom0/cmdline).
 DOM0_CMDLINE  := $(shell cat Dom0/cmdline)
 
-.PHONY: all iso guests dom0 run-dom0-bare run run-kernel test unit-test safety-check boot-test bench deps clean FORCE
+.PHONY: all iso guests dom0 run-dom0-bare run run-kernel test unit-test safety-check docs-check boot-test bench deps clean FORCE
 
 all: $(ELF) guests
 
@@ -228,14 +228,18 @@ run-kernel: $(ELF)
 safety-check:
 	python3 scripts/check-safety.py
 
-unit-test: safety-check $(DEPS_STAMP)
+# Every boot test has a row in docs/testing.md, every row a test.
+docs-check:
+	python3 scripts/check-test-docs.py
+
+unit-test: safety-check docs-check $(DEPS_STAMP)
 	swift test
 
 boot-test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(DOM0_KERNEL) $(DOM0_INITRD)
 	python3 Tests/Boot/boottest.py --elf $(ELF) --iso $(ISO)
 
-# The SAFETY check, host unit tests, then boot tests; the last line is the
-# combined summary (the check counts as one test).
+# The SAFETY and test-docs checks, host unit tests, then boot tests; the
+# last line is the combined summary (each check counts as one test).
 test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD)
 	python3 scripts/run-tests.py --elf $(ELF) --iso $(ISO)
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""`make test`: the SAFETY check (scripts/check-safety.py), the host unit
-tests (swift test), then the boot tests.
+"""`make test`: the SAFETY check (scripts/check-safety.py), the test-docs
+check (scripts/check-test-docs.py), the host unit tests (swift test), then
+the boot tests.
 
 Prints the runners' output, then one closing line for the whole run:
-`N passed, N failed` (the SAFETY check counts as one test, + unit tests +
-boot tests). Exits non-zero on any failure, including a runner that could
-not start or reported nothing.
+`N passed, N failed` (the SAFETY check and the test-docs check count as
+one test each, + unit tests + boot tests). Exits non-zero on any failure,
+including a runner that could not start or reported nothing.
 """
 import argparse
 import os
@@ -44,6 +45,15 @@ def main():
     else:
         failed += 1
         print("safety check: FAILED (sites above lack a `// SAFETY: reason` comment)")
+
+    # Every boot test has a row in docs/testing.md and every row a test:
+    # one test too (scripts/check-test-docs.py).
+    status, _ = run([sys.executable, "scripts/check-test-docs.py"])
+    if status == 0:
+        passed += 1
+    else:
+        failed += 1
+        print("test docs check: FAILED (docs/testing.md's boot test table, above)")
 
     status, output = run(["swift", "test"])
     # XCTest: "Executed 97 tests, with 0 failures (0 unexpected) in ..."
