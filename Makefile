@@ -219,10 +219,13 @@ run: $(ISO)
 	@echo "Booting Tern in QEMU (TCG) to Dom0's root shell. Quit with Ctrl-A then X."
 	$(QEMU) $(QEMU_COMMON) -m 1G -cdrom $(ISO) -boot d $(RUN_DEVICES)
 
-# Boot tern.elf directly with QEMU's multiboot1 loader (faster, no GRUB).
-run-kernel: $(ELF)
+# Boot tern.elf directly with QEMU's multiboot1 loader (faster, no GRUB, no
+# Dom0); TERN_MODULES="build/guests/hello.elf name=hello,..." adds guests
+# as boot modules (QEMU's -initrd list: docs/porting.md).
+TERN_MODULES ?=
+run-kernel: $(ELF) $(GUEST_ELVES)
 	@echo "Booting Tern in QEMU (TCG). Quit with Ctrl-A then X."
-	$(QEMU) $(QEMU_BASE) -kernel $(ELF) -append "$(TERN_CMDLINE)"
+	$(QEMU) $(QEMU_BASE) -kernel $(ELF) -append "$(TERN_CMDLINE)"$(if $(TERN_MODULES), -initrd "$(TERN_MODULES)")
 
 # Every raw-memory operation and unsafe global has a `// SAFETY:` reason.
 safety-check:
