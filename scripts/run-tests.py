@@ -3,7 +3,8 @@
 check (scripts/check-test-docs.py), the host unit tests (swift test), then
 the boot tests.
 
-Prints the runners' output, then one closing line for the whole run:
+Prints the runners' output (the boot tests' own summary as `boot tests: N
+passed, N failed`), then one closing line for the whole run:
 `N passed, N failed` (the SAFETY check and the test-docs check count as
 one test each, + unit tests + boot tests). Exits non-zero on any failure,
 including a runner that could not start or reported nothing.
@@ -17,13 +18,23 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(command):
-    """Runs a command, streaming its output; returns (exit code, output)."""
+# A runner's own `N passed, N failed` line (the boot tests end with one).
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
+
+
+def run(command, label=None):
+    """Runs a command, streaming its output; returns (exit code, output).
+    With `label`, the runner's own summary line is shown as `label: N
+    passed, N failed`, so that the combined line at the end is the only
+    one of that form (the output returned is unchanged)."""
     print("$ " + " ".join(command), flush=True)
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in proc.stdout:
-        sys.stdout.write(line)
+        if label and SUMMARY.match(line.rstrip("\n")):
+            sys.stdout.write(f"{label}: {line}")
+        else:
+            sys.stdout.write(line)
         lines.append(line)
     sys.stdout.flush()
     return proc.wait(), "".join(lines)
@@ -69,7 +80,8 @@ def main():
         failed += 1
         print("unit tests: no tests ran")
 
-    status, output = run([sys.executable, "Tests/Boot/boottest.py", "--elf", args.elf, "--iso", args.iso])
+    status, output = run([sys.executable, "Tests/Boot/boottest.py", "--elf", args.elf, "--iso", args.iso],
+                         label="boot tests")
     m = re.search(r"^(\d+) passed, (\d+) failed$", output, re.MULTILINE)
     if m:
         passed += int(m.group(1))
