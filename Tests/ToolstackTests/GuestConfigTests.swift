@@ -139,13 +139,4 @@ final class ToolstackFormattingTests: XCTestCase {
         XCTAssertNil(DomainRow.find("7", in: rows))
         XCTAssertNil(DomainRow.find("db", in: rows))
     }
-
-    func testConsoleLines() {
-        let log = "(tern) d3 web: created\n(d3) hello\n(d13) not mine\n(d3) world\n(d3) partial"
-        XCTAssertEqual(ConsoleLines.of(3, in: log), ["hello", "world", "partial"])
-        XCTAssertEqual(ConsoleLines.parse("(d13) text here").map { "\($0.domid):\($0.text)" }, "13:text here")
-        XCTAssertNil(ConsoleLines.parse("(tern) d3 web"))
-        XCTAssertNil(ConsoleLines.parse("(d) x"))
-        XCTAssertNil(ConsoleLines.parse("(d3)x"))
-    }
 }

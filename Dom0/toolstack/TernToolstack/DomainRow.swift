@@ -106,25 +106,3 @@ public struct DomainRow: Equatable {
         return rows.first { $0.name == what }
     }
 }
-
-/// Lines of Tern's console that belong to one domain: "(dN) text".
-public enum ConsoleLines {
-    public static func prefix(_ domid: UInt32) -> String { "(d\(domid)) " }
-
-    /// The complete lines of `text` from domain `domid`, without the prefix.
-    public static func of(_ domid: UInt32, in text: String) -> [String] {
-        let p = prefix(domid)
-        return text.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { $0.hasPrefix(p) }
-            .map { String($0.dropFirst(p.count)) }
-    }
-
-    /// Splits the domain id and text of a guest console line, if it is one.
-    public static func parse(_ line: Substring) -> (domid: UInt32, text: Substring)? {
-        guard line.hasPrefix("(d"), let close = line.firstIndex(of: ")") else { return nil }
-        let digits = line[line.index(line.startIndex, offsetBy: 2)..<close]
-        guard !digits.isEmpty, let id = UInt32(digits), line.index(after: close) < line.endIndex,
-              line[line.index(after: close)] == " " else { return nil }
-        return (id, line[line.index(close, offsetBy: 2)...])
-    }
-}

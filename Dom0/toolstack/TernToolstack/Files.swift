@@ -19,6 +19,17 @@ public enum Files {
         }
     }
 
+    /// At most the first `count` bytes of `path`.
+    public static func readPrefix(_ path: String, count: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        // SAFETY: read(2) writes at most bytes.count bytes into bytes' storage.
+        let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        return n >= 0 ? Array(bytes[..<n]) : nil
+    }
+
     /// Appends `text` to `path` (created 0644 if missing).
     public static func append(_ text: String, to path: String) {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -27,6 +38,20 @@ public enum Files {
         var bytes = Array(text.utf8)
         // SAFETY: write(2) reads bytes.count bytes from bytes' storage.
         _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// The names in a directory (without "." and ".."); empty if it cannot be read.
+    public static func names(in directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            // SAFETY: readdir's entry is valid until the next readdir or
+            // closedir on `dir`; d_name is copied out here, before either.
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     public static func errorText(_ code: Int32) -> String {

@@ -9,59 +9,58 @@ struct Console: ParsableCommand {
         abstract: "Show a guest's console: its output so far, then new output as it comes.",
         discussion: """
             Press Ctrl-] to leave (the guest keeps running). Ends by itself when the guest stops. \
-            What you type goes to the guest a line at a time (Enter sends it; Backspace edits it here); \
-            piped input goes as it is. For a guest that no longer exists, prints what `tern logd` kept of it.
+            Shows one instance of the domain: what it printed since Tern created it, each line once, without \
+            Tern's (dN) prefix; not what an earlier guest of that id or name printed. What you type goes to the \
+            guest a line at a time (Enter sends it; Backspace edits it here); piped input goes as it is. For a \
+            guest that no longer exists, prints what its last instance printed (from Tern's log, or the file \
+            `tern logd` kept).
             """)
     @Argument(help: "Domain id or name.") var domain: String
 
     static let stateCheckMilliseconds: UInt64 = 500
+    /// Tries at reading a domain's past while it stays the same instance.
+    static let attempts = 3
+    /// How long the console of a gone guest waits for logd to write what
+    /// Tern logged, and how often it looks.
+    static let logdWaitMilliseconds: UInt32 = 1000, logdLookMilliseconds: UInt32 = 50
 
     func run() throws {
         let device = try openDevice()
-        let rows = (try? device.domains()) ?? []
-        guard let row = DomainRow.find(domain, in: rows) else {
-            guard let (path, label) = keptLog(domain) else { throw fail(DomainRow.notFound(domain) + ", and no console log kept of one") }
-            if case .success(let bytes) = Files.read(path) { Output.out(String(decoding: bytes, as: UTF8.self)) }
-            Output.out("[\(label): no longer running]\n")
-            return
+        for _ in 0..<Console.attempts {
+            guard let row = DomainRow.find(domain, in: try rows(device)) else { return try showGone(device) }
+            var reader = LogReader()
+            let lines = try readLines(device, &reader)
+            // Still the same instance: then the lines hold all it logged so
+            // far and no later instance's (that would have needed it gone).
+            guard let now = try rows(device).first(where: { $0.isSameInstance(as: row) }) else { continue }
+            var kept: KeptLogs.Kept?, keptUpTo: UInt64?
+            if DomainInstances.start(of: now.id, named: now.name, in: lines) == nil { (kept, keptUpTo) = keptSnapshot(now.name) }
+            emit(ConsoleHistory.of(now, lines: lines, kept: kept, keptUpTo: keptUpTo))
+            if now.hasStopped {
+                Output.out(Console.stopped(now, kept: now))
+                return
+            }
+            return try follow(now, device: device, reader: &reader, interactive: isatty(0) != 0)
         }
-        // The past: logd's file, or what Tern's ring still holds.
-        var position: UInt64 = 0
-        var ring = ""
-        while let chunk = try? device.readLog(from: position), !chunk.bytes.isEmpty {
-            ring += String(decoding: chunk.bytes, as: UTF8.self)
-            position = chunk.next
-        }
-        if case .success(let bytes) = Files.read(ConsoleLog.path(row.id, row.name)) {
-            Output.out(String(decoding: bytes, as: UTF8.self))
-        } else {
-            for line in ConsoleLines.of(row.id, in: ring) { Output.out(line + "\n") }
-        }
-        try follow(row, device: device, from: position)
+        try showGone(device)
     }
 
-    /// New lines of the guest until it stops or the user presses Ctrl-];
-    /// what is typed (or piped in) goes to the guest's console.
-    func follow(_ row: DomainRow, device: ControlDevice, from start: UInt64) throws {
-        let interactive = isatty(0) != 0
+    /// New lines of the instance until it stops or the user leaves; what
+    /// is typed (or piped in) goes to the guest's console.
+    func follow(_ row: DomainRow, device: ControlDevice, reader: inout LogReader, interactive: Bool) throws {
         if interactive { _ = tern_terminal_raw(0) }
         defer { if interactive { tern_terminal_restore(0) } }
-        var position = start
-        var partial = ""
         var lastCheck = Clock.microseconds()
-        let prefix = ConsoleLines.prefix(row.id)
         var input = ConsoleTyping(interactive: interactive)
         var inputOpen = true
         let waiter = LogWaiter(device)
         while true {
-            if let chunk = try? device.readLog(from: position) {
-                position = chunk.next
-                partial += String(decoding: chunk.bytes, as: UTF8.self)
-                while let newline = partial.firstIndex(of: "\n") {
-                    let line = partial[..<newline]
-                    if line.hasPrefix(prefix) { Output.out(String(line.dropFirst(prefix.count)) + "\n") }
-                    partial = String(partial[partial.index(after: newline)...])
-                }
+            let lostBefore = reader.lost
+            let lines = try? device.readLines(&reader)
+            if reader.lost > lostBefore { Output.out("[\(reader.lost - lostBefore) bytes of Tern's log lost before they were read]\n") }
+            guard show(lines, of: row) else {
+                Output.out(Console.stopped(row, kept: nil))   // a later instance began: this one is gone
+                return
             }
             if inputOpen {
                 switch readInput() {
@@ -76,9 +75,10 @@ struct Console: ParsableCommand {
             }
             if Clock.microseconds() - lastCheck > Console.stateCheckMilliseconds * 1000 {
                 lastCheck = Clock.microseconds()
-                let now = (try? device.domains())?.first { $0.id == row.id && $0.name == row.name }
-                if now == nil || now!.state >= UInt32(TERN_DOMAIN_SHUTDOWN) {
-                    Output.out("[d\(row.id) \(row.name): stopped]\n")
+                let now = (try? device.domains())?.first { $0.isSameInstance(as: row) }
+                if now == nil || now!.hasStopped {
+                    _ = show(try? device.readLines(&reader), of: row)   // what it printed before it stopped
+                    Output.out(Console.stopped(row, kept: now))
                     return
                 }
             }
@@ -86,6 +86,80 @@ struct Console: ParsableCommand {
             // state check above, and input the guest had no room for).
             waiter.wait(milliseconds: 100, input: inputOpen ? 0 : nil)
         }
+    }
+
+    /// Prints the instance's console lines among `lines`; false if a later
+    /// instance of its id began (the lines after that are not its).
+    func show(_ lines: [LogLine]?, of row: DomainRow) -> Bool {
+        var out: [String] = []
+        var ended = false
+        for line in lines ?? [] {
+            if let created = line.created, created.domid == row.id {
+                ended = true
+                break
+            }
+            if let guest = line.guest, guest.domid == row.id { out.append(String(guest.text)) }
+        }
+        emit(out)
+        return !ended
+    }
+
+    /// The console's own note at the end, in brackets: the domain stopped
+    /// (`kept`: Tern keeps it, shut down or crashed, until destroyed).
+    static func stopped(_ row: DomainRow, kept: DomainRow?) -> String {
+        guard let kept else { return "[d\(row.id) \(row.name): stopped]\n" }
+        return "[d\(row.id) \(row.name): stopped (\(kept.stateName), kept until destroyed)]\n"
+    }
+
+    /// The console of a domain no longer in the list: its last instance,
+    /// from Tern's log if it holds its start, else from logd's file.
+    func showGone(_ device: ControlDevice) throws {
+        var reader = LogReader()
+        let lines = try readLines(device, &reader)
+        if let (label, past) = ConsoleHistory.gone(domain, lines: lines) {
+            emit(past)
+            Output.out("[\(label): no longer running]\n")
+            return
+        }
+        let logs = KeptLogs()
+        waitForLogd(logs, upTo: reader.lineStart)
+        guard let kept = logs.last(domain) else { throw fail(DomainRow.notFound(domain) + ", and no console log kept of one") }
+        emit(kept.lines)
+        Output.out("[d\(kept.header.domid) \(kept.header.name): no longer running]\n")
+    }
+
+    /// logd's file of the last instance named `name` and how far in Tern's
+    /// log it holds everything, read while logd did not move on (or nils).
+    func keptSnapshot(_ name: String) -> (KeptLogs.Kept?, UInt64?) {
+        let logs = KeptLogs()
+        for _ in 0..<Console.attempts {
+            guard let before = logs.progress() else { break }   // no logd has run
+            let kept = logs.read(at: logs.path(name))
+            if logs.progress() == before { return (kept, before) }
+            Clock.sleep(milliseconds: Console.logdLookMilliseconds)
+        }
+        return (nil, nil)
+    }
+
+    /// Until logd has written what Tern logged before `position` (or a while).
+    func waitForLogd(_ logs: KeptLogs, upTo position: UInt64) {
+        var waited: UInt32 = 0
+        while (logs.progress() ?? 0) < position && waited < Console.logdWaitMilliseconds {
+            Clock.sleep(milliseconds: Console.logdLookMilliseconds)
+            waited += Console.logdLookMilliseconds
+        }
+    }
+
+    func rows(_ device: ControlDevice) throws -> [DomainRow] {
+        do throws(ControlDevice.Failure) { return try device.domains() } catch { throw fail(error.description) }
+    }
+
+    func readLines(_ device: ControlDevice, _ reader: inout LogReader) throws -> [LogLine] {
+        do throws(ControlDevice.Failure) { return try device.readLines(&reader) } catch { throw fail(error.description) }
+    }
+
+    func emit(_ lines: [String]) {
+        if !lines.isEmpty { Output.out(lines.joined(separator: "\n") + "\n") }
     }
 
     /// What standard input has now: the bytes (none if nothing came), or
@@ -96,21 +170,5 @@ struct Console: ParsableCommand {
         var buffer = [UInt8](repeating: 0, count: 256)
         let n = read(0, &buffer, buffer.count)
         return n > 0 ? Array(buffer[..<n]) : nil
-    }
-
-    /// A kept log of a domain that is gone: by name, or by "dN".
-    func keptLog(_ what: String) -> (String, String)? {
-        guard let dir = opendir(ConsoleLog.directory) else { return nil }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            // SAFETY: readdir's entry is valid until the next readdir or
-            // closedir on `dir`; d_name is copied out here, before either.
-            let file = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
-            guard file.hasPrefix("d"), file.hasSuffix(".log"), let dash = file.firstIndex(of: "-") else { continue }
-            let id = String(file[file.index(after: file.startIndex)..<dash])
-            let name = String(file[file.index(after: dash)...].dropLast(4))
-            if name == what || id == what { return ("\(ConsoleLog.directory)/\(file)", "d\(id) \(name)") }
-        }
-        return nil
     }
 }

@@ -28,49 +28,55 @@ struct Dmesg: ParsableCommand {
     }
 }
 
-/// Where `tern logd` keeps each domain's console output.
-enum ConsoleLog {
-    static let directory = "/var/log/tern"
-    static func path(_ domid: UInt32, _ name: String) -> String { "\(directory)/d\(domid)-\(name).log" }
-}
-
 struct Logd: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Keep every guest's console output in /var/log/tern/dN-NAME.log (run in the background).",
-        discussion: "Dom0's init starts it. `tern console` reads these files, so a guest's output outlives the guest.")
+        abstract: "Keep every guest's console output in /var/log/tern, a file per instance (run in the background).",
+        discussion: """
+            Dom0's init starts it. NAME.log holds what the last domain named NAME printed, NAME.log.1 to \
+            NAME.log.\(KeptLogs.olderInstancesKept) the instances before; each file's first line names its \
+            instance (id, created_ns). `tern console` reads them, so a guest's output outlives the guest. A logd \
+            started again goes on from where the last one stopped (/var/log/tern/.position).
+            """)
 
+    static let idleMilliseconds: Int32 = 1000
+    static let retryMilliseconds: UInt32 = 500
+
+    /// Each round keeps what Tern logged, then acts on guests that
+    /// stopped (Lifecycle: after the log, so that a stopped guest's last
+    /// lines are kept before anything acts on its end), then waits for the
+    /// log to grow or a domain to stop (TERN_VIRQ_DOMAIN_DIED).
     func run() throws {
         let device = try openDevice()
-        mkdir(ConsoleLog.directory, 0o755)
-        let waiter = LogWaiter(device)
+        let logs = KeptLogs()
+        mkdir(logs.directory, 0o755)
+        var keeper = ConsoleKeeper(logs: logs)
+        var reader = LogReader(from: resumePosition(logs, device))
+        let waiter = LogWaiter(device, alsoWatching: [TERN_VIRQ_DOMAIN_DIED])
         let lifecycle = Lifecycle(device)   // restarts guests that stopped (Lifecycle.swift)
-        var names: [UInt32: String] = [:]
-        var position: UInt64 = 0
-        var partial = ""
         while true {
+            catchUp(&keeper, &reader, device)
             lifecycle.wake()
-            guard let chunk = try? device.readLog(from: position) else { Clock.sleep(milliseconds: 500); continue }
-            position = chunk.next
-            partial += String(decoding: chunk.bytes, as: UTF8.self)
-            while let newline = partial.firstIndex(of: "\n") {
-                let line = partial[..<newline]
-                record(line, names: &names, device: device)
-                partial = String(partial[partial.index(after: newline)...])
-            }
-            if chunk.next >= chunk.end { waiter.wait(milliseconds: 1000) }
+            waiter.wait(milliseconds: Logd.idleMilliseconds)
         }
     }
 
-    /// Tern's "dN NAME: created" lines name ids (ids are reused); guest
-    /// lines go to their domain's file.
-    func record(_ line: Substring, names: inout [UInt32: String], device: ControlDevice) {
-        if line.hasPrefix("(tern) d"), let created = line.firstRange(of: ": created") {
-            let words = line[line.index(line.startIndex, offsetBy: 7)..<created.lowerBound].split(separator: " ")
-            if words.count == 2, let id = UInt32(words[0].dropFirst()) { names[id] = String(words[1]) }
+    /// Keeps every line Tern has logged since `reader`'s position, then
+    /// saves how far that is.
+    func catchUp(_ keeper: inout ConsoleKeeper, _ reader: inout LogReader, _ device: ControlDevice) {
+        let start = reader.lineStart
+        guard let lines = try? device.readLines(&reader) else {
+            Clock.sleep(milliseconds: Logd.retryMilliseconds)
             return
         }
-        guard let (domid, text) = ConsoleLines.parse(line) else { return }
-        if names[domid] == nil { names[domid] = (try? device.domains())?.first { $0.id == domid }?.name ?? "unknown" }
-        Files.append(text + "\n", to: ConsoleLog.path(domid, names[domid]!))
+        keeper.keep(lines, lookup: { id in (try? device.domains())?.first { $0.id == id } },
+                    readOn: { (try? device.readLines(&reader)) ?? [] })
+        if reader.lineStart != start { keeper.logs.saveProgress(reader.lineStart) }
+    }
+
+    /// Where the last logd stopped, if Tern's log has got that far (else
+    /// Tern has started again since: from the beginning).
+    func resumePosition(_ logs: KeptLogs, _ device: ControlDevice) -> UInt64 {
+        guard let saved = logs.progress(), let end = try? device.readLog(from: 0).end, saved <= end else { return 0 }
+        return saved
     }
 }

@@ -1,0 +1,106 @@
+"""Boot tests of guests' consoles and logs in Dom0 (toolstack_console_*,
+toolstack_logd_*): `tern console` shows one instance of a guest, each
+line once; `tern logd` keeps a file per instance, and only one logd runs."""
+import re
+
+from common import DOM0_PROMPT, check, dom0_command, shell, test
+from qemu import boot
+
+# Typed at Dom0's shell first: `c TAG SECONDS DOMAIN` runs `tern console
+# DOMAIN` for at most SECONDS with no input and tags its lines "TAG: ",
+# so that the commands stay short (a typed line over 80 columns wraps).
+CONSOLE_FUNCTION = "c() { timeout $2 tern console $3 </dev/null|sed \"s/^/$1: /\"; }"
+# `n TAG FILE`: "TAG: " the ticker lines in FILE and how many are repeated.
+COUNT_FUNCTION = "n() { echo $1: $(grep -c '^tick ' $2) $(sort $2|uniq -d|wc -l); }"
+
+
+def count(run, pattern):
+    return len(re.findall(pattern, run.log, re.MULTILINE))
+
+
+def check_once(run, pattern, what):
+    n = count(run, pattern)
+    check(n == 1, f"{what}: {n} times, not once (/{pattern}/)", run)
+
+
+@test
+def toolstack_console_shows_one_instance_each_line_once(args):
+    """Ids and names are reused, a console is one instance's: a sleeper
+    created as d1 after the boot-time hello (d1 too) does not show the
+    hello's line; the sleeper created three times shows only the last
+    one's lines, each once, live and after it is gone (by name and by
+    id); logd keeps a file per instance (sleeper.log, .log.1, .log.2,
+    hello.log), its first line naming the instance; a guest that crashed
+    and is gone still shows what it printed."""
+    send, done = shell(
+        CONSOLE_FUNCTION,
+        "S=/etc/tern/sleeper.cfg; tern list | sed 's/^/l0: /'",
+        "tern create $S; c c1 3 sleeper",
+        "tern destroy sleeper; tern create $S >/dev/null; sleep 2",
+        "tern destroy sleeper; tern create $S >/dev/null; c c3 5 sleeper",
+        "tern destroy sleeper; c c4 5 sleeper; c c5 5 1",
+        "ls /var/log/tern | sed 's/^/f: /'",
+        "head -1 /var/log/tern/sleeper.log | sed 's/^/h: /'",
+        "sed 's/^/k: /' /var/log/tern/hello.log",
+        "echo 'name = \"crasher\"' > /tmp/x.cfg",
+        "echo 'kernel = \"/usr/lib/tern/guests/hostile.elf\"' >> /tmp/x.cfg",
+        "echo 'cmdline = \"mode=triplefault\"' >> /tmp/x.cfg",
+        "tern create /tmp/x.cfg >/dev/null; sleep 2; c x 5 crasher")
+    command, _ = dom0_command(args, devices=False, guests=["hello.elf name=hello mem=4M"])
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(tern\) d1 hello: created")
+    run.find(r"^\(d1\) hello from a Tern guest: domain 1")   # a boot module: on the serial port
+    check(not re.search(r"^\(d0\) l0: +1 ", run.log, re.MULTILINE), "the boot-time hello is still there", run)
+    run.find(r"^\(d0\) 1$")   # the new sleeper is d1 too
+    run.find(r"^\(d0\) c1: sleeper: round 1: woke after \d+ ms$")
+    check(not re.search(r"^\(d0\) c1: hello", run.log, re.MULTILINE), "the sleeper's console showed the boot-time hello's line", run)
+    check(not re.search(r"^\(d0\) Console of", run.log, re.MULTILINE), "the how-to-leave line without a terminal", run)
+    for tag in ("c3", "c4", "c5"):
+        check_once(run, rf"^\(d0\) {tag}: sleeper: upcall vector \d+ installed", f"{tag}: the sleeper's first line")
+        check_once(run, rf"^\(d0\) {tag}: sleeper: round 1: woke after \d+ ms$", f"{tag}: round 1")
+    check_once(run, r"^\(d0\) c4: \[d1 sleeper: no longer running\]$", "c4: the note")
+    check_once(run, r"^\(d0\) c5: \[d1 sleeper: no longer running\]$", "c5: the note (by id)")
+    for name in ("sleeper.log", "sleeper.log.1", "sleeper.log.2", "hello.log"):
+        run.find(rf"^\(d0\) f: {re.escape(name)}$")
+    run.find(r"^\(d0\) h: == d1 sleeper, created_ns \d+, Tern log byte \d+ ==$")
+    run.find(r"^\(d0\) k: == d1 hello, created_ns (\d+|unknown), Tern log byte \d+ ==$")
+    run.find(r"^\(d0\) k: hello from a Tern guest: domain 1")
+    run.find(r"^\(tern\) WARNING: d\d+ crasher crashed: triple fault")
+    run.find(r"^\(d0\) x: hostile: loading an empty IDT and raising #BP$")
+    run.find(r"^\(d0\) x: \[d\d+ crasher: no longer running\]$")
+
+
+@test
+def toolstack_console_after_terns_log_wrapped(args):
+    """After Tern's 64 KiB log ring has overwritten the start of a guest's
+    life (a ticker prints 4000 lines, about 92 KB), `tern console` still
+    shows every line of it once: a gone hello's and the ticker's from
+    logd's files, and a running sleeper's from logd's file joined to the
+    ring's later lines without a repeat. The ticker's console, followed
+    live while it printed, has each of its 4000 lines once too."""
+    send, done = shell(
+        CONSOLE_FUNCTION,
+        COUNT_FUNCTION,
+        "tern create /etc/tern/hello.cfg >/dev/null; sleep 1",
+        "tern create /etc/tern/sleeper.cfg >/dev/null; sleep 4",
+        "T='cmdline=\"count=4000 ms=1\"'",
+        "tern create /etc/tern/ticker.cfg \"$T\" >/dev/null",
+        "tern console ticker </dev/null >/tmp/live",
+        "n live /tmp/live",
+        "tail -1 /tmp/live | sed 's/^/t: /'",
+        "tern dmesg | head -1 | sed 's/^/d: /'",
+        "c h 5 hello",
+        "c s 3 sleeper",
+        "tern console ticker </dev/null >/tmp/kept",
+        "n kept /tmp/kept")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=600, send=send)
+    run.find(r"^\(d0\) d: \[\d+ bytes lost\]$")   # the ring wrapped
+    run.find(r"^\(d0\) live: 4000 0$")
+    run.find(r"^\(d0\) t: \[d2 ticker: stopped\]$")
+    check_once(run, r"^\(d0\) h: hello from a Tern guest: domain 1", "the gone hello's line")
+    run.find(r"^\(d0\) h: \[d1 hello: no longer running\]$")
+    check_once(run, r"^\(d0\) s: sleeper: upcall vector \d+ installed", "the sleeper's first line")
+    for n in (1, 2, 3):
+        check_once(run, rf"^\(d0\) s: sleeper: round {n}: woke after \d+ ms$", f"the sleeper's round {n}")
+    run.find(r"^\(d0\) kept: 4000 0$")
