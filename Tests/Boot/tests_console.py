@@ -104,3 +104,47 @@ def toolstack_console_after_terns_log_wrapped(args):
     for n in (1, 2, 3):
         check_once(run, rf"^\(d0\) s: sleeper: round {n}: woke after \d+ ms$", f"the sleeper's round {n}")
     run.find(r"^\(d0\) kept: 4000 0$")
+
+
+@test
+def toolstack_console_says_how_to_leave_and_ctrl_c_leaves(args):
+    """`tern console` at Dom0's shell (standard input the serial
+    terminal): it first says on stderr that Ctrl-] or Ctrl-C leaves; a
+    typed line reaches the `echo` guest; Ctrl-C leaves (status 0, the
+    guest keeps running and never sees the key), and so does Ctrl-] in a
+    second session, which shows the first session's line once. `tern
+    console 0` and `tern console dom0` say, as one `tern:` line with
+    status 1, that Dom0's console is this terminal."""
+    send = [
+        (DOM0_PROMPT, "tern create /etc/tern/echo.cfg; echo END0\n"),
+        (r"^\(d0\) END0$", ""),
+        (DOM0_PROMPT, "tern console echo; echo after1: $?\n"),
+        (r"Console of d1 echo: Ctrl-\] or Ctrl-C leaves \(the guest keeps running\)", "hi tern\r"),
+        (r"^\(d0\) echo: hi tern$", "\x03"),
+        (r"^\(d0\) after1: \d+$", ""),
+        (DOM0_PROMPT, "tern console echo; echo after2: $?\n"),
+        (r"Console of d1 echo: Ctrl-\]", "again\r"),
+        (r"^\(d0\) echo: again$", "\x1d"),
+        (r"^\(d0\) after2: \d+$", ""),
+    ]
+    more, done = shell(
+        "tern list | grep ' echo ' | sed 's/^/l: /'",
+        "tern console 0; echo dom0: $?",
+        "tern console dom0 2>&1 | sed 's/^/by name: /'")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send + more)
+    out = run.log[run.log.index("tern console echo"):]
+    notes = count(run, r"^\(d0\) Console of d1 echo: Ctrl-\] or Ctrl-C leaves \(the guest keeps running\)$")
+    check(notes == 2, f"the how-to-leave note {notes} times in two sessions", run)
+    check(len(re.findall(r"^\(d0\) hi tern$", out, re.MULTILINE)) == 1,
+          "the typed line echoed once (by the console, in raw mode from its first line)", run)
+    run.find(r"^\(d0\) after1: 0$")
+    run.find(r"^\(d0\) after2: 0$")
+    check(len(re.findall(r"^\(d0\) echo: hi tern$", out, re.MULTILINE)) == 2,
+          "'echo: hi tern' once in each session (live, then in the second's past)", run)
+    check(not re.search(r"\?", "\n".join(re.findall(r"^\(d0\) echo: .*$", out, re.MULTILINE))),
+          "a control key reached the guest", run)
+    run.find(r"^\(d0\) l: +1 +echo +(running|blocked) ")
+    run.find(r"^\(d0\) tern: d0 dom0: Dom0's console is this terminal \(Tern's serial port\); tern console shows a guest's$")
+    run.find(r"^\(d0\) dom0: 1$")
+    run.find(r"^\(d0\) by name: tern: d0 dom0: Dom0's console is this terminal")

@@ -2,7 +2,7 @@ import XCTest
 @testable import TernToolstack
 
 /// `tern console`'s input: a line edited locally on a terminal, piped
-/// bytes passed as they are, Ctrl-] leaving.
+/// bytes passed as they are, Ctrl-] and Ctrl-C leaving.
 final class ConsoleTypingTests: XCTestCase {
     func testPipedInputGoesAsItIs() {
         var typing = ConsoleTyping(interactive: false)
@@ -31,5 +31,17 @@ final class ConsoleTypingTests: XCTestCase {
         var typing = ConsoleTyping(interactive: true)
         XCTAssertEqual(typing.edit(Array("ab".utf8) + [0x1D] + Array("cd\r".utf8)), .escape)
         XCTAssertEqual(typing.toSend, [], "the unfinished line is not sent")
+    }
+
+    func testCtrlCLeavesAndIsNotSent() {
+        var typing = ConsoleTyping(interactive: true)
+        XCTAssertEqual(typing.edit(Array("ls\r".utf8) + Array("half".utf8) + [0x03] + Array("more\r".utf8)), .escape)
+        XCTAssertEqual(String(decoding: typing.toSend, as: UTF8.self), "ls\n", "the finished line went; no 0x03, nothing after")
+    }
+
+    func testPipedCtrlCIsAByteLikeAnyOther() {
+        var typing = ConsoleTyping(interactive: false)
+        XCTAssertEqual(typing.edit([0x61, 0x03, 0x0A]), .more)
+        XCTAssertEqual(typing.toSend, [0x61, 0x03, 0x0A])
     }
 }

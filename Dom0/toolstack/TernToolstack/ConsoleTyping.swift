@@ -2,10 +2,14 @@
 /// (raw mode, so that Ctrl-] is seen at once) it edits a line locally,
 /// echoing it, as a line-mode terminal would (the guest's output comes
 /// back a line at a time, so the guest cannot echo keys as they come):
-/// Enter sends the line with "\n", Backspace removes a byte, Ctrl-] is the
-/// escape. Piped input goes as it is.
+/// Enter sends the line with "\n", Backspace removes a byte, Ctrl-] leaves,
+/// and so does Ctrl-C: as in a line-mode terminal, where Ctrl-C is the
+/// terminal's and not a byte for the program, it is not sent (a Tern
+/// guest has no terminal that would make it an interrupt; a user who does
+/// not know Ctrl-] is not held). Piped input goes as it is.
 public struct ConsoleTyping {
-    public static let escapeKey: UInt8 = 0x1D   // Ctrl-]
+    public static let escapeKey: UInt8 = 0x1D      // Ctrl-]
+    public static let interruptKey: UInt8 = 0x03   // Ctrl-C
     static let carriageReturn: UInt8 = 0x0D, newline: UInt8 = 0x0A
     static let backspace: UInt8 = 0x08, delete: UInt8 = 0x7F, tab: UInt8 = 0x09
 
@@ -21,8 +25,8 @@ public struct ConsoleTyping {
 
     public init(interactive: Bool) { self.interactive = interactive }
 
-    /// Takes bytes read from standard input; `.escape` at Ctrl-] (the
-    /// rest of the chunk is dropped). Echoes on the terminal itself.
+    /// Takes bytes read from standard input; `.escape` at Ctrl-] or
+    /// Ctrl-C (the rest of the chunk is dropped). Echoes on the terminal itself.
     public mutating func take(_ bytes: [UInt8]) -> Outcome {
         let outcome = edit(bytes)
         if !echo.isEmpty {
@@ -40,7 +44,7 @@ public struct ConsoleTyping {
         }
         for byte in bytes {
             switch byte {
-            case ConsoleTyping.escapeKey:
+            case ConsoleTyping.escapeKey, ConsoleTyping.interruptKey:
                 return .escape
             case ConsoleTyping.carriageReturn, ConsoleTyping.newline:
                 toSend += line + [ConsoleTyping.newline]

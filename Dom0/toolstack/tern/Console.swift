@@ -8,7 +8,8 @@ struct Console: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a guest's console: its output so far, then new output as it comes.",
         discussion: """
-            Press Ctrl-] to leave (the guest keeps running). Ends by itself when the guest stops. \
+            Press Ctrl-] or Ctrl-C to leave (the guest keeps running; Ctrl-C is not sent to it). Ends by itself \
+            when the guest stops. \
             Shows one instance of the domain: what it printed since Tern created it, each line once, without \
             Tern's (dN) prefix; not what an earlier guest of that id or name printed. What you type goes to the \
             guest a line at a time (Enter sends it; Backspace edits it here); piped input goes as it is. For a \
@@ -28,11 +29,20 @@ struct Console: ParsableCommand {
         let device = try openDevice()
         for _ in 0..<Console.attempts {
             guard let row = DomainRow.find(domain, in: try rows(device)) else { return try showGone(device) }
+            if row.privileged { throw fail("d\(row.id) \(row.name): Dom0's console is this terminal (Tern's serial port); tern console shows a guest's") }
             var reader = LogReader()
             let lines = try readLines(device, &reader)
             // Still the same instance: then the lines hold all it logged so
             // far and no later instance's (that would have needed it gone).
             guard let now = try rows(device).first(where: { $0.isSameInstance(as: row) }) else { continue }
+            // On a terminal, raw mode from here, so that keys typed while
+            // the past prints are the console's (no echo by the terminal).
+            let interactive = isatty(0) != 0 && !now.hasStopped
+            if interactive {
+                _ = tern_terminal_raw(0)
+                Output.err("Console of d\(now.id) \(now.name): Ctrl-] or Ctrl-C leaves (the guest keeps running)\n")
+            }
+            defer { if interactive { tern_terminal_restore(0) } }
             var kept: KeptLogs.Kept?, keptUpTo: UInt64?
             if DomainInstances.start(of: now.id, named: now.name, in: lines) == nil { (kept, keptUpTo) = keptSnapshot(now.name) }
             emit(ConsoleHistory.of(now, lines: lines, kept: kept, keptUpTo: keptUpTo))
@@ -40,16 +50,15 @@ struct Console: ParsableCommand {
                 Output.out(Console.stopped(now, kept: now))
                 return
             }
-            return try follow(now, device: device, reader: &reader, interactive: isatty(0) != 0)
+            return try follow(now, device: device, reader: &reader, interactive: interactive)
         }
         try showGone(device)
     }
 
     /// New lines of the instance until it stops or the user leaves; what
     /// is typed (or piped in) goes to the guest's console.
+    /// `interactive`: standard input is a terminal, in raw mode.
     func follow(_ row: DomainRow, device: ControlDevice, reader: inout LogReader, interactive: Bool) throws {
-        if interactive { _ = tern_terminal_raw(0) }
-        defer { if interactive { tern_terminal_restore(0) } }
         var lastCheck = Clock.microseconds()
         var input = ConsoleTyping(interactive: interactive)
         var inputOpen = true
