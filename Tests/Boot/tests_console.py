@@ -148,3 +148,46 @@ def toolstack_console_says_how_to_leave_and_ctrl_c_leaves(args):
     run.find(r"^\(d0\) tern: d0 dom0: Dom0's console is this terminal \(Tern's serial port\); tern console shows a guest's$")
     run.find(r"^\(d0\) dom0: 1$")
     run.find(r"^\(d0\) by name: tern: d0 dom0: Dom0's console is this terminal")
+
+
+@test
+def toolstack_logd_runs_once_and_keeps_each_line_once(args):
+    """One `tern logd` at a time: with Dom0's init's logd running, another
+    says `tern: logd already running (pid N)` (N in /run/tern-logd.pid)
+    with status 1, in the foreground or the background, and exits; the
+    ticker's five ticks are each once in its file (a second logd doubled
+    every line before). Killed, the logd frees its lock; one started again
+    goes on from where it stopped: the next ticker's lines are in a new
+    ticker.log, the first instance's (now ticker.log.1) are not kept
+    again."""
+    send, done = shell(
+        # Init's logd may not have started when the prompt comes.
+        "while [ ! -s /run/tern-logd.pid ]; do sleep 1; done",
+        "tern logd; echo second: $?",
+        "echo pids: $(cat /run/tern-logd.pid) $(pidof tern)",
+        "tern logd 2>/tmp/l2 </dev/null & sleep 1; sed 's/^/bg: /' /tmp/l2",
+        "echo running: $(pidof tern | wc -w)",
+        "tern create /etc/tern/ticker.cfg >/dev/null; sleep 3",
+        "sed 's/^/k1: /' /var/log/tern/ticker.log",
+        "kill $(cat /run/tern-logd.pid); sleep 1; echo left: $(pidof tern)",
+        "tern logd </dev/null >/dev/null 2>&1 & sleep 1",
+        "echo restarted: $(pidof tern | wc -w)",
+        "tern create /etc/tern/ticker.cfg >/dev/null; sleep 3",
+        "sed 's/^/k2: /' /var/log/tern/ticker.log",
+        "sed 's/^/k3: /' /var/log/tern/ticker.log.1",
+        "ls /var/log/tern | sed 's/^/f: /'")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    pid = run.find(r"^\(d0\) tern: logd already running \(pid (\d+)\)$").group(1)
+    run.find(r"^\(d0\) second: 1$")
+    run.find(rf"^\(d0\) pids: {pid} {pid}$")
+    run.find(rf"^\(d0\) bg: tern: logd already running \(pid {pid}\)$")
+    run.find(r"^\(d0\) running: 1$")
+    for tag in ("k1", "k2", "k3"):
+        run.find(rf"^\(d0\) {tag}: == d\d+ ticker, created_ns \d+, Tern log byte \d+ ==$")
+        for n in range(1, 6):
+            check_once(run, rf"^\(d0\) {tag}: tick {n} of 5$", f"{tag}: tick {n}")
+        check_once(run, rf"^\(d0\) {tag}: ticker done$", f"{tag}: ticker done")
+    run.find(r"^\(d0\) left: ?$")
+    run.find(r"^\(d0\) restarted: 1$")
+    check(not re.search(r"^\(d0\) f: ticker\.log\.2$", run.log, re.MULTILINE), "the restarted logd kept the first ticker again", run)

@@ -34,8 +34,9 @@ struct Logd: ParsableCommand {
         discussion: """
             Dom0's init starts it. NAME.log holds what the last domain named NAME printed, NAME.log.1 to \
             NAME.log.\(KeptLogs.olderInstancesKept) the instances before; each file's first line names its \
-            instance (id, created_ns). `tern console` reads them, so a guest's output outlives the guest. A logd \
-            started again goes on from where the last one stopped (/var/log/tern/.position).
+            instance (id, created_ns). `tern console` reads them, so a guest's output outlives the guest. One \
+            logd at a time: another exits with 'logd already running (pid N)'. A logd started again goes on \
+            from where the last one stopped (/var/log/tern/.position).
             """)
 
     static let idleMilliseconds: Int32 = 1000
@@ -46,6 +47,12 @@ struct Logd: ParsableCommand {
     /// lines are kept before anything acts on its end), then waits for the
     /// log to grow or a domain to stop (TERN_VIRQ_DOMAIN_DIED).
     func run() throws {
+        let lock: PidLock
+        switch PidLock.acquire(PidLock.logdPath) {
+        case .success(let held): lock = held
+        case .failure(let refusal): throw fail("logd \(refusal.description)")
+        }
+        defer { withExtendedLifetime(lock) {} }   // held until logd exits
         let device = try openDevice()
         let logs = KeptLogs()
         mkdir(logs.directory, 0o755)
