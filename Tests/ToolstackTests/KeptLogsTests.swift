@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import TernToolstack
 
@@ -64,6 +65,10 @@ final class KeptLogsTests: XCTestCase {
         XCTAssertEqual(logs.last("2")?.header.name, "web")
         XCTAssertNil(logs.last("3"))
         XCTAssertNil(logs.last("db"))
+        let outside = scratch.url.deletingLastPathComponent().appendingPathComponent("outside-\(getpid()).log").path
+        FileManager.default.createFile(atPath: outside, contents: Data((KeptLogHeader(domid: 1, name: "x", createdNanoseconds: 1, position: 1).line + "\nsecret\n").utf8))
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        XCTAssertNil(logs.last("../outside-\(getpid())"), "a path, not a name: nothing outside the directory")
     }
 
     func testKeptFileNames() {

@@ -66,7 +66,11 @@ public struct KeptLogs {
     /// or an id (of all the kept files, the instance of that id whose life
     /// began last in Tern's log).
     public func last(_ what: String) -> Kept? {
-        guard DomainRow.isID(what) else { return read(at: path(what)) }
+        guard DomainRow.isID(what) else {
+            // Only a name's own file: "../x" names nothing here.
+            guard !what.isEmpty, what.utf8.allSatisfy(LogLine.isNameByte) else { return nil }
+            return read(at: path(what))
+        }
         guard let domid = UInt32(what) else { return nil }
         let files = Files.names(in: directory).filter { KeptLogs.isKeptFile($0) }
         let headers = files.compactMap { file in header(at: "\(directory)/\(file)").map { (file, $0) } }
