@@ -191,3 +191,40 @@ def toolstack_logd_runs_once_and_keeps_each_line_once(args):
     run.find(r"^\(d0\) left: ?$")
     run.find(r"^\(d0\) restarted: 1$")
     check(not re.search(r"^\(d0\) f: ticker\.log\.2$", run.log, re.MULTILINE), "the restarted logd kept the first ticker again", run)
+
+
+@test
+def toolstack_console_of_kept_and_restarted_crashed_guests(args):
+    """A guest that crashed and that Tern keeps (on_crash="preserve")
+    still shows its output, and how it ended: `[dN keep: crashed
+    (triple_fault), kept until destroyed]`; destroyed, its output is
+    still there. One that logd restarts after each crash (on_crash=
+    "restart": six instances until the crash-loop guard leaves the last
+    crashed) shows only the last instance's lines, once, and logd keeps
+    loop.log and the four instances before it."""
+    send, done = shell(
+        CONSOLE_FUNCTION,
+        "echo 'kernel = \"/usr/lib/tern/guests/hostile.elf\"' > /tmp/k.cfg",
+        "echo 'cmdline = \"mode=triplefault\"' >> /tmp/k.cfg",
+        "tern create /tmp/k.cfg 'name=\"keep\"' 'on_crash=\"preserve\"'",
+        "sleep 1; tern list | grep ' keep ' | sed 's/^/l: /'",
+        "c k 5 keep",
+        "tern destroy keep; c g 5 keep",
+        "tern create /tmp/k.cfg 'name=\"loop\"' 'on_crash=\"restart\"'",
+        "sleep 10; tern list | grep ' loop ' | sed 's/^/l: /'",
+        "c r 5 loop",
+        "ls /var/log/tern | grep loop | sed 's/^/f: /'")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=300, send=send)
+    keep = run.find(r"^\(d0\) l: +(\d+) +keep +crashed ").group(1)
+    check_once(run, r"^\(d0\) k: hostile: loading an empty IDT and raising #BP$", "the kept guest's line")
+    run.find(rf"^\(d0\) k: \[d{keep} keep: crashed \(triple_fault\), kept until destroyed\]$")
+    check_once(run, r"^\(d0\) g: hostile: loading an empty IDT and raising #BP$", "the destroyed guest's line")
+    run.find(rf"^\(d0\) g: \[d{keep} keep: no longer running\]$")
+    created = len(re.findall(r"^\(tern\) d\d+ loop: created", run.log, re.MULTILINE))
+    check(created == 6, f"loop was created {created} times, not 6 (once, then 5 restarts)", run)
+    loop = run.find(r"^\(d0\) l: +(\d+) +loop +crashed ").group(1)
+    check_once(run, r"^\(d0\) r: hostile: loading an empty IDT and raising #BP$", "the restarted guest's line")
+    run.find(rf"^\(d0\) r: \[d{loop} loop: crashed \(triple_fault\), kept until destroyed\]$")
+    files = re.findall(r"^\(d0\) f: (\S+)$", run.log, re.MULTILINE)
+    check(sorted(files) == ["loop.log"] + [f"loop.log.{n}" for n in range(1, 5)], f"logd's files of loop: {files}", run)

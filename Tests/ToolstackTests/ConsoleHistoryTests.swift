@@ -103,6 +103,16 @@ final class ConsoleHistoryTests: XCTestCase {
         XCTAssertEqual(ConsoleHistory.of(sleeper, lines: ring, kept: unknown, keptUpTo: 70_000), ["sleeper: line 9"])
     }
 
+    func testTheNoteAtTheEnd() {
+        let echo = Self.row(1, "echo", created: 5)
+        XCTAssertEqual(ConsoleHistory.endNote(echo, now: nil), "[d1 echo: stopped]\n")
+        var kept = Self.row(3, "keep", created: 9, state: TERN_DOMAIN_CRASHED)
+        kept.stopReason = UInt32(TERN_STOP_BAD_ACCESS)
+        XCTAssertEqual(ConsoleHistory.endNote(kept, now: kept), "[d3 keep: crashed (bad_access), kept until destroyed]\n")
+        let dying = Self.row(3, "keep", created: 9, state: TERN_DOMAIN_DYING)
+        XCTAssertEqual(ConsoleHistory.endNote(dying, now: dying), "[d3 keep: stopped]\n", "dying: not kept, going")
+    }
+
     func testSameInstanceIsIdAndCreationTime() {
         let a = Self.row(1, "sleeper", created: 300)
         XCTAssertTrue(a.isSameInstance(as: Self.row(1, "sleeper", created: 300, state: TERN_DOMAIN_RUNNING)))

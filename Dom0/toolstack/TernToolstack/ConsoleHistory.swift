@@ -34,4 +34,12 @@ public enum ConsoleHistory {
         guard let start = DomainInstances.last(what, in: lines) else { return nil }
         return ("d\(start.domid) \(start.name)", DomainInstances.output(of: start, in: lines))
     }
+
+    /// The console's own note when the instance `row` has stopped, in
+    /// brackets: `now` is it as the domain list shows it now (nil: gone).
+    /// Tern keeps some stopped domains until destroyed: then how it ended.
+    public static func endNote(_ row: DomainRow, now: DomainRow?) -> String {
+        guard let now, now.isKeptStopped else { return "[d\(row.id) \(row.name): stopped]\n" }
+        return "[d\(row.id) \(row.name): \(now.stateName) (\(StopWords.reason(now.stopReason))), kept until destroyed]\n"
+    }
 }

@@ -47,7 +47,7 @@ struct Console: ParsableCommand {
             if DomainInstances.start(of: now.id, named: now.name, in: lines) == nil { (kept, keptUpTo) = keptSnapshot(now.name) }
             emit(ConsoleHistory.of(now, lines: lines, kept: kept, keptUpTo: keptUpTo))
             if now.hasStopped {
-                Output.out(Console.stopped(now, kept: now))
+                Output.out(ConsoleHistory.endNote(now, now: now))
                 return
             }
             return try follow(now, device: device, reader: &reader, interactive: interactive)
@@ -68,7 +68,7 @@ struct Console: ParsableCommand {
             let lines = try? device.readLines(&reader)
             if reader.lost > lostBefore { Output.out("[\(reader.lost - lostBefore) bytes of Tern's log lost before they were read]\n") }
             guard show(lines, of: row) else {
-                Output.out(Console.stopped(row, kept: nil))   // a later instance began: this one is gone
+                Output.out(ConsoleHistory.endNote(row, now: nil))   // a later instance began: this one is gone
                 return
             }
             if inputOpen {
@@ -87,7 +87,7 @@ struct Console: ParsableCommand {
                 let now = (try? device.domains())?.first { $0.isSameInstance(as: row) }
                 if now == nil || now!.hasStopped {
                     _ = show(try? device.readLines(&reader), of: row)   // what it printed before it stopped
-                    Output.out(Console.stopped(row, kept: now))
+                    Output.out(ConsoleHistory.endNote(row, now: now))
                     return
                 }
             }
@@ -111,13 +111,6 @@ struct Console: ParsableCommand {
         }
         emit(out)
         return !ended
-    }
-
-    /// The console's own note at the end, in brackets: the domain stopped
-    /// (`kept`: Tern keeps it, shut down or crashed, until destroyed).
-    static func stopped(_ row: DomainRow, kept: DomainRow?) -> String {
-        guard let kept else { return "[d\(row.id) \(row.name): stopped]\n" }
-        return "[d\(row.id) \(row.name): stopped (\(kept.stateName), kept until destroyed)]\n"
     }
 
     /// The console of a domain no longer in the list: its last instance,
