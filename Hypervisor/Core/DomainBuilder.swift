@@ -108,7 +108,7 @@ public enum DomainBuilder {
         }
         do throws(Error) {
             try populate(domain, frames: needed, host: host, allocator: &frames)
-            try mapNested(domain, host: host, allocator: &frames)
+            try mapPacked(domain, host: host, allocator: &frames)
             return try mapTernArea(domain, layout, host: host, allocator: &frames)
         } catch {
             release(domain, allocator: &frames)
@@ -229,9 +229,10 @@ public enum DomainBuilder {
         }
     }
 
-    /// GPA -> host frame in the domain's own nested table, a run at a time;
+    /// GPA -> host frame in the domain's own nested table, a run at a time
+    /// from GPA 0 (the packed plan: a PV guest, a Linux guest);
     /// 2 MiB-aligned stretches get 2 MiB pages.
-    private static func mapNested<Host: PhysicalMemory>(
+    static func mapPacked<Host: PhysicalMemory>(
         _ domain: Domain, host: Host, allocator: inout FrameAllocator
     ) throws(Error) {
         let root = try newNestedRoot(domain, host: host, allocator: &allocator)

@@ -20,10 +20,19 @@ public struct Emulation: OptionSet, Equatable {
     /// a crash: its drivers probe), and MSRs Tern does not model read 0
     /// and ignore writes. One domain at most.
     public static let hardware = Emulation(rawValue: 1 << 3)
+    /// An 8259 pair that exists only in Tern (no real chip is touched):
+    /// the domain programs it as on a PC, and its ISA lines (the virtual
+    /// UART's IRQ 4) reach it through its LAPIC's LINT0 as ExtINT, Linux's
+    /// "virtual wire" mode when it finds no MADT or MP table. For a Linux
+    /// guest, whose 8250 driver needs an IRQ line (x86_64/Model/VirtualPIC.swift).
+    public static let virtualPIC = Emulation(rawValue: 1 << 4)
 
     /// The 8259 watch passes accesses on to the real chips: only the
-    /// domain that owns the hardware may have it.
-    public var isConsistent: Bool { !contains(.legacyPICWatch) || contains(.hardware) }
+    /// domain that owns the hardware may have it, and then no virtual pair
+    /// on the same ports.
+    public var isConsistent: Bool {
+        (!contains(.legacyPICWatch) || contains(.hardware)) && !(contains(.legacyPICWatch) && contains(.virtualPIC))
+    }
 
     /// Dom0's set: a Linux that drives the machine.
     public static let deviceOwner: Emulation = [.localAPIC, .serialPort, .legacyPICWatch, .hardware]

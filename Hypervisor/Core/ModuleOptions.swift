@@ -27,8 +27,11 @@ public struct ModuleOptions: Equatable {
     public var channels: [[UInt8]] = []
     public static let maxChannels = Int(TERN_DEVICE_CONTROL_PAGES) - 1
     /// `role=dom0`: this module is Dom0's kernel; `role=dom0-initrd`: its
-    /// initramfs. Default: a PV guest.
-    public enum Role: Equatable { case guest, dom0Kernel, dom0Initrd }
+    /// initramfs. `role=linux`: a Linux kernel (its uncompressed vmlinux,
+    /// with a PVH entry note) as an unprivileged guest
+    /// (LinuxGuestBuilder); `role=linux-initrd`: the initramfs of the
+    /// `role=linux` module just before it. Default: a PV guest.
+    public enum Role: Equatable { case guest, dom0Kernel, dom0Initrd, linuxKernel, linuxInitrd }
     public var role = Role.guest
     public var problems: [BootOptions.Problem] = []
 
@@ -73,6 +76,8 @@ public struct ModuleOptions: Equatable {
             case value.equals("guest"): role = .guest
             case value.equals("dom0"): role = .dom0Kernel
             case value.equals("dom0-initrd"): role = .dom0Initrd
+            case value.equals("linux"): role = .linuxKernel
+            case value.equals("linux-initrd"): role = .linuxInitrd
             default: problems.append(problem)
             }
         } else if key.equals("channel") {

@@ -70,26 +70,38 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
     Domains.totalFrames = Platform.frames!.freeFrames
     var dom0Kernel: BootInfo.Module?, dom0Initrd: BootInfo.Module?
     var guests: [BootInfo.Module] = []
+    var linuxGuests: [(kernel: BootInfo.Module, initrd: BootInfo.Module?)] = []
     for module in info.modules {
         switch module.commandLine.withBytes({ ModuleOptions(parsing: $0) }).role {
         case .dom0Kernel: dom0Kernel = module
         case .dom0Initrd: dom0Initrd = module
         case .guest: guests.append(module)
+        case .linuxKernel: linuxGuests.append((module, nil))
+        case .linuxInitrd:
+            // The initramfs of the Linux guest whose kernel came just before.
+            if let last = linuxGuests.last, last.initrd == nil {
+                linuxGuests[linuxGuests.count - 1].initrd = module
+            } else {
+                Log.error("a role=linux-initrd module follows no role=linux kernel; ignored")
+            }
         }
     }
     // Dom0 first: its kernel's fixed load address must be free, so the
     // guests' modules (loaders put them low too) move to the top of memory.
     if let kernel = dom0Kernel {
-        guests = guests.map { module in
+        func moved(_ module: BootInfo.Module) -> BootInfo.Module {
             guard let moved = Domains.relocateToTop(module) else {
                 Log.warning("no room at the top of memory to move a guest module; it stays where Dom0 may need it")
                 return module
             }
             return moved
         }
+        guests = guests.map(moved)
+        linuxGuests = linuxGuests.map { (moved($0.kernel), $0.initrd.map(moved)) }
         Domains.createDom0(kernel: kernel, initrd: dom0Initrd, memoryBytes: options.dom0Memory, lapicPage: lapicPhysical)
     }
     for module in guests { Domains.createFromModule(module) }
+    for linux in linuxGuests { Domains.createLinuxFromModule(linux.kernel, initrd: linux.initrd) }
     Domains.connectBootChannels()
     phases.mark("domains", tsc: tern_rdtsc())
 

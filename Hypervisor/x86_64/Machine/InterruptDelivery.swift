@@ -28,10 +28,13 @@ enum InterruptDelivery {
     /// ISA line `irq` of the domain is up.
     static func raiseISALine(_ irq: UInt8, _ domain: Domain) {
         guard let vcpu = domain.vcpus.first, vcpu.context.hasLocalAPIC else { return }
-        if LocalAPICEmulation.isActive(vcpu) {
-            guard domain.emulation.contains(.hardware), let vector = IOAPIC.vector(forPin: UInt32(irq)) else { return }
+        if LocalAPICEmulation.isActive(vcpu) && domain.emulation.contains(.hardware) {
+            guard let vector = IOAPIC.vector(forPin: UInt32(irq)) else { return }
             LocalAPICEmulation.raiseLevel(vector, vcpu)
         } else if let vector = LegacyPICEmulation.vector(forIRQ: irq, of: domain) {
+            // Its 8259 (the real pair before the hardware owner's IOAPIC
+            // takes over; a virtual pair, Emulation.virtualPIC, always:
+            // Linux's virtual wire mode keeps LINT0 in ExtINT).
             LocalAPICEmulation.acceptExternal(vector, vcpu)
         }
     }

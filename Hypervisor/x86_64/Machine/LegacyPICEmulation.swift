@@ -48,6 +48,29 @@ enum LegacyPICEmulation {
         return 0
     }
 
+    /// An intercepted IN/OUT on a PIC port of a domain with a virtual
+    /// 8259 pair (Emulation.virtualPIC): done on the models alone.
+    static func virtualAccess(port: UInt16, isIn: Bool, value: UInt8, domain: Domain) -> UInt8 {
+        guard domain.context.legacyPIC != nil, domain.emulation.contains(.virtualPIC) else { return 0xFF }
+        let isCommand = port == LegacyPIC.masterCommand || port == LegacyPIC.slaveCommand
+        let isMaster = port == LegacyPIC.masterCommand || port == LegacyPIC.masterData
+        if isIn {
+            let chip = isMaster ? domain.context.legacyPIC!.master : domain.context.legacyPIC!.slave
+            return chip.virtualRead(commandPort: isCommand)
+        }
+        switch port {
+        case LegacyPIC.masterCommand: _ = domain.context.legacyPIC!.master.command(value)
+        case LegacyPIC.masterData: _ = domain.context.legacyPIC!.master.data(value)
+        case LegacyPIC.slaveCommand: _ = domain.context.legacyPIC!.slave.command(value)
+        default: _ = domain.context.legacyPIC!.slave.data(value)
+        }
+        // A line that rose while masked is delivered on unmask, as above.
+        if port == LegacyPIC.masterData && domain.context.legacyPIC!.master.expect == .mask {
+            SerialPortEmulation.raiseInterruptIfPending(domain)
+        }
+        return 0
+    }
+
     /// The vector the domain gave ISA `irq` on its master (0-7), nil if masked.
     static func vector(forIRQ irq: UInt8, of domain: Domain) -> UInt8? {
         domain.context.legacyPIC?.master.vector(forLine: irq)

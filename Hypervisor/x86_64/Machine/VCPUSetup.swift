@@ -5,9 +5,10 @@ enum VCPUStart {
     /// A guest as DomainBuilder laid it out: 64-bit long mode, paging on
     /// (the guest's identity map), CPL 0, IF=0, RDI = start info.
     case pv64(DomainBuilder.StartState)
-    /// Dom0 at its PVH entry (Xen's docs/misc/pvh.pandoc): 32-bit protected
-    /// mode, paging off, flat CS/DS/SS, a busy 32-bit TSS, EBX = start info.
-    case pvh32(Dom0Builder.StartState)
+    /// A Linux (Dom0 or a Linux guest) at its PVH entry (Xen's
+    /// docs/misc/pvh.pandoc): 32-bit protected mode, paging off, flat
+    /// CS/DS/SS, a busy 32-bit TSS, EBX = start info.
+    case pvh32(PVHLoader.StartState)
 }
 
 /// A domain's first vCPU: its VMCB (and, for the domain that owns the

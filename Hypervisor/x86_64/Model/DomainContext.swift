@@ -7,7 +7,8 @@
 public struct DomainContext {
     /// Its COM1 (Emulation.serialPort).
     public var uart: VirtualUART?
-    /// What it programs into the 8259 pair (Emulation.legacyPICWatch).
+    /// What it programs into the 8259 pair (Emulation.legacyPICWatch, the
+    /// real chips; Emulation.virtualPIC, Tern's alone).
     public var legacyPIC: LegacyPICPair?
     /// Its console line so far from the UART (up to `uartLineLimit`
     /// bytes), and whether another line cut it on the serial port (then it
@@ -21,7 +22,7 @@ public struct DomainContext {
     /// The models for a domain with `emulation`.
     public init(for emulation: Emulation) {
         if emulation.contains(.serialPort) { uart = VirtualUART() }
-        if emulation.contains(.legacyPICWatch) { legacyPIC = LegacyPICPair() }
+        if emulation.contains(.legacyPICWatch) || emulation.contains(.virtualPIC) { legacyPIC = LegacyPICPair() }
     }
 }
 

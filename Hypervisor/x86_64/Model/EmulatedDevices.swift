@@ -15,6 +15,7 @@ public enum EmulatedDevices {
     public enum PortDevice: Equatable {
         case serialPort
         case legacyPIC
+        case virtualPIC
     }
 
     /// The device that serves `port`, if the domain has one there. The
@@ -23,6 +24,7 @@ public enum EmulatedDevices {
         guard !string else { return nil }
         if emulation.contains(.serialPort) && serialPorts.contains(port) { return .serialPort }
         if emulation.contains(.legacyPICWatch) && legacyPICPorts.contains(port) { return .legacyPIC }
+        if emulation.contains(.virtualPIC) && legacyPICPorts.contains(port) { return .virtualPIC }
         return nil
     }
 

@@ -17,7 +17,10 @@ public enum GuestMSRs {
     public static let apicBase: UInt32 = 0x1B
     /// What a guest reads from IA32_APIC_BASE: the xAPIC at 0xFEE00000,
     /// enabled, this is the boot CPU (Tern emulates that LAPIC for Dom0).
-    public static let apicBaseValue: UInt64 = 0xFEE0_0000 | 1 << 11 | 1 << 8
+    public static let apicBaseValue: UInt64 = apicPage | 1 << 11 | 1 << 8
+    /// The xAPIC's architectural page (APM vol. 2, 16.3.1), where every
+    /// guest with a virtual LAPIC finds it.
+    public static let apicPage: UInt64 = 0xFEE0_0000
     /// EFER bits a guest may set: SCE, LME, NXE (LMA follows paging).
     public static let eferWritable: UInt64 = 1 << 0 | 1 << 8 | 1 << 11
     public static let eferLMA: UInt64 = 1 << 10
