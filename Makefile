@@ -79,6 +79,8 @@ DOM0_ABI      := $(DOM0)/kernel-abi
 DOM0_KERNEL   := $(DOM0)/vmlinuz
 DOM0_INITRD   := $(DOM0)/initramfs.cpio.lz4
 DOM0_TERN_KO  := $(DOM0)/tern.ko
+# The Linux guest's test initramfs (Guests/linux): busybox from Dom0's.
+LINUX_GUEST_INITRD := $(BUILD)/guests/linux-initramfs.cpio.lz4
 # The fast-boot command line measured in platform-facts.md (Dom0/cmdline).
 DOM0_CMDLINE  := $(shell cat Dom0/cmdline)
 
@@ -174,7 +176,10 @@ $(ELF): $(ASM_OBJECTS) $(BUILD)/terncore.o $(BUILD)/tern-swift.o $(BUILD)/runtim
 	$(Q)$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/terncore.o $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.o -o $@
 	@size=$$(stat -c %s $@); echo "built $@ ($$size bytes)"
 
-dom0: $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_INITRD)
+dom0: $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_INITRD) $(LINUX_GUEST_INITRD)
+
+$(LINUX_GUEST_INITRD): $(DOM0_INITRD) Guests/linux/init Guests/linux/build-initramfs.sh
+	$(Q)bash Guests/linux/build-initramfs.sh $(DOM0) $@
 
 # Decided at every make (the archive changes under us); the file is
 # rewritten, and so newer than what was built from it, only when the ABI
@@ -263,7 +268,7 @@ docs-check:
 unit-test: safety-check docs-check $(DEPS_STAMP)
 	swift test
 
-boot-test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(DOM0_KERNEL) $(DOM0_INITRD)
+boot-test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD)
 	python3 Tests/Boot/boottest.py --elf $(ELF) --iso $(ISO)
 
 # The SAFETY and test-docs checks, host unit tests, then boot tests; the

@@ -26,12 +26,19 @@ public struct Emulation: OptionSet, Equatable {
     /// "virtual wire" mode when it finds no MADT or MP table. For a Linux
     /// guest, whose 8250 driver needs an IRQ line (x86_64/Model/VirtualPIC.swift).
     public static let virtualPIC = Emulation(rawValue: 1 << 4)
+    /// Its virtual LAPIC offers the TSC-deadline timer mode and says its
+    /// timer always runs (CPUID.1:ECX.TSC_DEADLINE, CPUID.6:EAX.ARAT; the
+    /// IA32_TSC_DEADLINE MSR). Linux then needs no PIT to calibrate or
+    /// check its LAPIC timer (`apic_needs_pit`), which a guest without
+    /// one requires. With .localAPIC only.
+    public static let tscDeadlineTimer = Emulation(rawValue: 1 << 5)
 
     /// The 8259 watch passes accesses on to the real chips: only the
     /// domain that owns the hardware may have it, and then no virtual pair
     /// on the same ports.
     public var isConsistent: Bool {
         (!contains(.legacyPICWatch) || contains(.hardware)) && !(contains(.legacyPICWatch) && contains(.virtualPIC))
+            && (!contains(.tscDeadlineTimer) || contains(.localAPIC))
     }
 
     /// Dom0's set: a Linux that drives the machine.

@@ -42,13 +42,19 @@ public enum LinuxGuestBuilder {
 
     public typealias StartState = PVHLoader.StartState
 
+    /// Where its ACPI tables go (ACPITables): one page in the BIOS area
+    /// below 1 MiB, where a PC's firmware puts them too (ACPI 6.5,
+    /// 5.2.5.1), typed ACPI in its memory map. The kernel (PVH entry at
+    /// 16 MiB) and its initrd come far above.
+    public static let acpiTables = PhysicalRange(start: 0xE_0000, end: 0xE_1000)
+
     /// The packed plan keeps RAM below the 32-bit device hole (which holds
     /// the LAPIC page at 0xFEE00000) so that its map is one RAM entry.
     public static let maximumMemory: UInt64 = 3 << 30
 
     public static func build<Host: PhysicalMemory>(
         domain: Domain, memoryBytes: UInt64, kernel: UnsafeRawBufferPointer, initrd: UnsafeRawBufferPointer?,
-        commandLine: [UInt8], host: Host, frames: inout FrameAllocator
+        commandLine: [UInt8], localAPICAddress: UInt32, host: Host, frames: inout FrameAllocator
     ) throws(Error) -> StartState {
         guard memoryBytes > 0, memoryBytes % GuestLayout.memoryUnit == 0, memoryBytes <= maximumMemory else {
             throw .badMemorySize(memoryBytes)
@@ -57,7 +63,7 @@ public enum LinuxGuestBuilder {
         do throws(ELFImage.Error) { elf = try ELFImage(parsing: kernel) } catch { throw .badImage(error) }
         guard elf.pvhEntry != nil else { throw .noPVHEntry }   // before taking any frame
         let span = elf.span
-        guard span.end <= memoryBytes else { throw .kernelOutsideMemory(start: span.start, end: span.end) }
+        guard span.end <= memoryBytes, span.start >= acpiTables.end || span.end <= acpiTables.start, memoryBytes > acpiTables.end else { throw .kernelOutsideMemory(start: span.start, end: span.end) }
         let needed = Int(memoryBytes / FrameAllocator.frameSize)
         guard frames.freeFrames >= needed + DomainBuilder.nestedTableEstimate(memoryBytes) else {
             throw .outOfMemory(neededFrames: needed, freeFrames: frames.freeFrames)
@@ -70,10 +76,17 @@ public enum LinuxGuestBuilder {
                 throw Error(error)
             }
             let memory = GuestMemory(of: domain, host: host)
+            // One vCPU, APIC ID 0 (what its virtual LAPIC's ID register reads).
+            let tables = ACPITables.build(base: acpiTables.start, localAPICAddress: localAPICAddress, apicIDs: [0])
+            guard tables.count <= Int(acpiTables.length),
+                  tables.withUnsafeBytes({ memory.copyToGuest(at: acpiTables.start, from: $0) }) else {
+                throw .hostMemoryUnreachable
+            }
             do throws(PVHLoader.Error) {
                 return try PVHLoader.loadKernel(elf: elf, kernel: kernel, initrd: initrd, commandLine: commandLine,
-                                                memoryMap: PVHLoader.packedMemoryMap(memoryBytes: memoryBytes),
-                                                into: memory)
+                                                memoryMap: PVHLoader.packedMemoryMap(memoryBytes: memoryBytes,
+                                                                                     acpiTables: acpiTables),
+                                                rsdp: acpiTables.start, into: memory)
             } catch {
                 throw Error(error)
             }

@@ -29,11 +29,23 @@ public enum PVHLoader {
         [PVHStartInfo.MapEntry(address: 0, size: memoryBytes, type: .ram)]
     }
 
+    /// The packed map with the ACPI tables' range (inside the RAM) typed
+    /// as ACPI (E820 type 3): Linux keeps it until it has read them.
+    public static func packedMemoryMap(memoryBytes: UInt64, acpiTables: PhysicalRange) -> [PVHStartInfo.MapEntry] {
+        var map: [PVHStartInfo.MapEntry] = []
+        if acpiTables.start > 0 { map.append(PVHStartInfo.MapEntry(address: 0, size: acpiTables.start, type: .ram)) }
+        map.append(PVHStartInfo.MapEntry(address: acpiTables.start, size: acpiTables.length, type: .acpi))
+        if acpiTables.end < memoryBytes {
+            map.append(PVHStartInfo.MapEntry(address: acpiTables.end, size: memoryBytes - acpiTables.end, type: .ram))
+        }
+        return map
+    }
+
     /// Loads `kernel` (parsed as `elf`) and `initrd` into `memory` and
     /// writes the start info; where the vCPU starts.
     public static func loadKernel<M: PhysicalMemory>(
         elf: ELFImage, kernel: UnsafeRawBufferPointer, initrd: UnsafeRawBufferPointer?, commandLine: [UInt8],
-        memoryMap: [PVHStartInfo.MapEntry], into memory: GuestMemory<M>
+        memoryMap: [PVHStartInfo.MapEntry], rsdp: UInt64 = 0, into memory: GuestMemory<M>
     ) throws(Error) -> StartState {
         guard let entry = elf.pvhEntry else { throw .noPVHEntry }
         let span = elf.span
@@ -50,7 +62,7 @@ public enum PVHLoader {
             next = (next + UInt64(initrd.count)).roundedUp(to: GuestLayout.pageSize)
         }
         guard let block = PVHStartInfo.build(base: next, limit: startInfoLimit, commandLine: commandLine,
-                                             modules: modules, memoryMap: memoryMap),
+                                             modules: modules, memoryMap: memoryMap, rsdp: rsdp),
               block.withUnsafeBytes({ memory.copyToGuest(at: next, from: $0) }) else {
             throw .startInfoDoesNotFit
         }

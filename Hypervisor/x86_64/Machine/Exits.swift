@@ -35,7 +35,7 @@ enum Exits {
             vmcb.rip &+= hltLength
             return sleepUnlessWoken(vcpu, domain, vmcb, wokenAtEntry: wokenAtEntry)
         case SVMExit.cpuid:
-            cpuid(vcpu, vmcb)
+            cpuid(vcpu, domain, vmcb)
             vmcb.rip &+= cpuidLength
             return .resume
         case SVMExit.msr:
@@ -138,12 +138,13 @@ enum Exits {
         }
     }
 
-    static func cpuid(_ vcpu: VCPU, _ vmcb: VMCB) {
+    static func cpuid(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB) {
         let leaf = UInt32(truncatingIfNeeded: vmcb.rax)
         let subleaf = UInt32(truncatingIfNeeded: vcpu.context.registers.rcx)
         let host = tern_cpuid(leaf, subleaf)
         let r = CPUIDPolicy.filter(leaf: leaf, subleaf: subleaf,
-                                   host: .init(eax: host.eax, ebx: host.ebx, ecx: host.ecx, edx: host.edx))
+                                   host: .init(eax: host.eax, ebx: host.ebx, ecx: host.ecx, edx: host.edx),
+                                   tscDeadlineTimer: domain.emulation.contains(.tscDeadlineTimer))
         vmcb.rax = UInt64(r.eax)
         vcpu.context.registers.rbx = UInt64(r.ebx)
         vcpu.context.registers.rcx = UInt64(r.ecx)
@@ -159,6 +160,20 @@ enum Exits {
                              rdx: vcpu.context.registers.rdx, rax: vmcb.rax)
         let index = access.index
         var result: UInt64?
+        if index == GuestMSRs.tscDeadline, domain.emulation.contains(.tscDeadlineTimer), vcpu.context.lapic != nil {
+            // The virtual LAPIC's TSC-deadline timer (VirtualLAPIC.writeTSCDeadline).
+            if access.isWrite {
+                vcpu.context.lapic!.writeTSCDeadline(access.value, tscNow: tern_rdtsc(), tscHz: Platform.tscHz,
+                                                     now: SystemTime.nowNanoseconds())
+                LocalAPICEmulation.refresh(vcpu)
+            } else {
+                let registers = MSRExit.resultRegisters(vcpu.context.lapic!.readTSCDeadline())
+                vmcb.rax = registers.rax
+                vcpu.context.registers.rdx = registers.rdx
+            }
+            vmcb.rip &+= msrLength
+            return .resume
+        }
         if access.isWrite {
             switch MSRExit.write(index, access.value, currentEFER: vmcb.efer,
                                    ownsHardware: domain.emulation.contains(.hardware)) {

@@ -12,7 +12,7 @@ extension Domains {
     /// console. No `.hardware` (ports it does not own read all ones, MSRs
     /// Tern does not model are #GP) and no 8259 watch (which reaches the
     /// real chips).
-    static let linuxGuestEmulation: Emulation = [.localAPIC, .serialPort, .virtualPIC]
+    static let linuxGuestEmulation: Emulation = [.localAPIC, .tscDeadlineTimer, .serialPort, .virtualPIC]
 
     static func createLinuxFromModule(_ kernel: BootInfo.Module, initrd: BootInfo.Module?) {
         let options = kernel.commandLine.withBytes { ModuleOptions(parsing: $0) }
@@ -49,6 +49,7 @@ extension Domains {
         do throws(LinuxGuestBuilder.Error) {
             built = try LinuxGuestBuilder.build(domain: domain, memoryBytes: options.memoryBytes, kernel: image,
                                                 initrd: initrdBytes, commandLine: commandLine,
+                                                localAPICAddress: UInt32(LocalAPICEmulation.page),
                                                 host: PhysicalWindow.directMap, frames: &Platform.frames!)
         } catch {
             failure = error

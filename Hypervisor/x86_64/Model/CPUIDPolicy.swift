@@ -17,16 +17,25 @@ public enum CPUIDPolicy {
     static let leaf1ECXVMX: UInt32 = 1 << 5
     static let leaf1ECXX2APIC: UInt32 = 1 << 21
     static let leaf1ECXHypervisor: UInt32 = 1 << 31
+    static let leaf1ECXTSCDeadline: UInt32 = 1 << 24
+    // Leaf 6 EAX (thermal and power): the APIC timer always runs.
+    static let powerLeaf: UInt32 = 6
+    static let leaf6EAXARAT: UInt32 = 1 << 2
     // Leaf 0x80000001 ECX
     static let extECXSVM: UInt32 = 1 << 2
     static let svmFeatureLeaf: UInt32 = 0x8000_000A
 
-    public static func filter(leaf: UInt32, subleaf: UInt32, host: Registers) -> Registers {
+    /// `tscDeadlineTimer`: the guest's virtual LAPIC has the TSC-deadline
+    /// mode and an always-running timer (Emulation.tscDeadlineTimer).
+    public static func filter(leaf: UInt32, subleaf: UInt32, host: Registers, tscDeadlineTimer: Bool = false) -> Registers {
         var r = host
         switch leaf {
         case 1:
-            r.ecx &= ~(leaf1ECXMonitor | leaf1ECXVMX | leaf1ECXX2APIC)
+            r.ecx &= ~(leaf1ECXMonitor | leaf1ECXVMX | leaf1ECXX2APIC | leaf1ECXTSCDeadline)
             r.ecx |= leaf1ECXHypervisor
+            if tscDeadlineTimer { r.ecx |= leaf1ECXTSCDeadline }
+        case powerLeaf:
+            if tscDeadlineTimer { r.eax |= leaf6EAXARAT }
         case 0x8000_0001:
             r.ecx &= ~extECXSVM
         case svmFeatureLeaf:

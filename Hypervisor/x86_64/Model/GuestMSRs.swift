@@ -15,6 +15,9 @@ public enum GuestMSRs {
     public static let pat: UInt32 = 0x277
     public static let tsc: UInt32 = 0x10
     public static let apicBase: UInt32 = 0x1B
+    /// IA32_TSC_DEADLINE (Intel SDM vol. 3, 10.5.4.1), for a virtual LAPIC
+    /// with the TSC-deadline mode (Emulation.tscDeadlineTimer).
+    public static let tscDeadline: UInt32 = 0x6E0
     /// What a guest reads from IA32_APIC_BASE: the xAPIC at 0xFEE00000,
     /// enabled, this is the boot CPU (Tern emulates that LAPIC for Dom0).
     public static let apicBaseValue: UInt64 = apicPage | 1 << 11 | 1 << 8

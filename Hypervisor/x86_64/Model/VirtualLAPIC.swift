@@ -1,7 +1,8 @@
 /// Dom0's virtual local APIC (xAPIC registers, APM vol. 2, 16.3-16.7; Intel
 /// SDM vol. 3, 10.4-10.8): the registers Linux uses, the IRR/ISR/TMR
-/// priority logic, EOI, TPR, the timer (one-shot and periodic; no
-/// TSC-deadline, which CPUID does not offer) and self-IPIs. Tern keeps the
+/// priority logic, EOI, TPR, the timer (one-shot, periodic, and
+/// TSC-deadline where CPUID offers it: Emulation.tscDeadlineTimer) and
+/// self-IPIs. Tern keeps the
 /// physical LAPIC; this one is a model, driven by the MMIO emulation of the
 /// page at 0xFEE00000 and by the run loop. Pure: time comes in as
 /// nanoseconds, effects go out as return values.
@@ -14,6 +15,7 @@ public struct VirtualLAPIC {
     public static let lvtMasked: UInt32 = 1 << 16
     static let lvtTimerPeriodic: UInt32 = 1 << 17
     static let lvtTimerTSCDeadline: UInt32 = 1 << 18
+    static let lvtTimerModeMask: UInt32 = 3 << 17
     public static let svrEnabled: UInt32 = 1 << 8
     static let icrDeliveryStatus: UInt32 = 1 << 12
     static let icrLevelAssert: UInt32 = 1 << 14
@@ -34,6 +36,9 @@ public struct VirtualLAPIC {
     /// When the current count was loaded (ns) and when it reaches zero.
     public private(set) var timerStart: UInt64 = 0
     public private(set) var timerDeadline: UInt64 = 0   // 0: not running
+    /// IA32_TSC_DEADLINE as the guest wrote it (TSC-deadline mode only;
+    /// 0: disarmed, and again once the timer fired).
+    public private(set) var tscDeadline: UInt64 = 0
 
     /// Interrupts from the 8259 (through LINT0 in ExtINT mode), waiting:
     /// taken whatever the priorities and whether or not the LAPIC is
@@ -103,6 +108,8 @@ public struct VirtualLAPIC {
         case Register.selfIPI:
             accept(UInt8(truncatingIfNeeded: value), level: false)
         case Register.timerInitial:
+            // Ignored in TSC-deadline mode (Intel SDM vol. 3, 10.5.4.1).
+            guard !isTSCDeadlineMode else { break }
             timerInitial = value
             startTimer(now: now)
         case Register.timerDivide:
@@ -111,9 +118,13 @@ public struct VirtualLAPIC {
             if let index = lvtIndex(offset) {
                 var v = value & (index == 1 ? 0x7_10FF : 0x1_87FF)   // timer: mode bits; others: delivery, trigger, mask
                 if !isEnabled { v |= VirtualLAPIC.lvtMasked }
-                let wasPeriodic = index == 1 && lvt[1] & VirtualLAPIC.lvtTimerPeriodic != 0
+                let oldMode = lvt[1] & VirtualLAPIC.lvtTimerModeMask
                 lvt[index] = v
-                if index == 1 && wasPeriodic != (v & VirtualLAPIC.lvtTimerPeriodic != 0) { timerDeadline = 0 }
+                // A change of timer mode disarms the timer (SDM 10.5.4.1).
+                if index == 1 && oldMode != v & VirtualLAPIC.lvtTimerModeMask {
+                    timerDeadline = 0
+                    tscDeadline = 0
+                }
             }
         }
         return .none
@@ -220,6 +231,7 @@ public struct VirtualLAPIC {
             timerDeadline = timerStart &+ period
         } else {
             timerDeadline = 0
+            tscDeadline = 0   // a TSC deadline that fired reads 0, as KVM's and Xen's
         }
         guard entry & VirtualLAPIC.lvtMasked == 0 else { return false }
         accept(UInt8(truncatingIfNeeded: entry), level: false)
@@ -228,6 +240,32 @@ public struct VirtualLAPIC {
 }
 
 extension VirtualLAPIC {
+    /// The timer is in TSC-deadline mode (LVT timer bits 18:17 = 10b).
+    public var isTSCDeadlineMode: Bool { lvt[1] & VirtualLAPIC.lvtTimerModeMask == VirtualLAPIC.lvtTimerTSCDeadline }
+
+    /// RDMSR IA32_TSC_DEADLINE: 0 outside TSC-deadline mode (SDM 10.5.4.1).
+    public func readTSCDeadline() -> UInt64 { isTSCDeadlineMode ? tscDeadline : 0 }
+
+    /// WRMSR IA32_TSC_DEADLINE (SDM 10.5.4.1): in TSC-deadline mode, arms
+    /// the timer to fire when the TSC reaches `value` (at once if it has;
+    /// 0 disarms); ignored in the other modes. The TSC (`tscNow`, counting
+    /// at `tscHz`) is converted to the model's nanosecond clock (`now`).
+    public mutating func writeTSCDeadline(_ value: UInt64, tscNow: UInt64, tscHz: UInt64, now: UInt64) {
+        guard isTSCDeadlineMode else { return }
+        tscDeadline = value
+        guard value != 0 else { timerDeadline = 0; return }
+        let cycles = value > tscNow ? value - tscNow : 0
+        // In kHz, so that the product stays in 64 bits for any deadline
+        // up to about 2 hours ahead at 2.6 GHz (beyond, kHz precision).
+        let khz = max(tscHz / 1000, 1)
+        let nsPerMs = VirtualLAPIC.nanosecondsPerSecond / 1000
+        let ns = cycles <= UInt64.max / nsPerMs ? cycles * nsPerMs / khz : cycles / khz * nsPerMs
+        let far = UInt64.max / 4   // centuries: never, in practice
+        timerDeadline = max(now + min(ns, far), 1)
+    }
+
+    static let nanosecondsPerSecond: UInt64 = 1_000_000_000
+
     /// A vector set's register at `offset` from its block (0x00, 0x10, ...
     /// 0x70: eight 32-bit registers 16 bytes apart); 0 between registers.
     static func register(_ set: VectorSet, at offset: Int) -> UInt32 {
