@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The areas, in the order they run (each registers its tests on import).
 import tests_boot  # noqa: E402
 import tests_guests  # noqa: E402,F401
+import tests_linux_guest  # noqa: E402,F401
 import tests_channels  # noqa: E402,F401
 import tests_dom0  # noqa: E402,F401
 import tests_toolstack  # noqa: E402,F401

@@ -193,7 +193,8 @@ final class SVMModelTests: VMCBPageTestCase {
 
     func testLeaf1HidesFeaturesAndAnnouncesAHypervisor() {
         let r = CPUIDPolicy.filter(leaf: 1, subleaf: 0, host: host)
-        XCTAssertEqual(r.ecx, 0x7FFF_FFFF & ~(1 << 3 | 1 << 5 | 1 << 21) | 1 << 31)
+        XCTAssertEqual(r.ecx, 0x7FFF_FFFF & ~(1 << 3 | 1 << 5 | 1 << 21 | 1 << 24) | 1 << 31)
+        XCTAssertEqual(r.ecx & (1 << 24), 0)       // TSC-deadline: only with Emulation.tscDeadlineTimer
         XCTAssertEqual(r.ecx & (1 << 31), 1 << 31)
         XCTAssertEqual(r.ecx & (1 << 3), 0)        // MONITOR
         XCTAssertEqual(r.ecx & (1 << 5), 0)        // VMX

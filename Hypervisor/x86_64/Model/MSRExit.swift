@@ -47,6 +47,8 @@ public struct MSRExit: Equatable {
             return .pat(value)
         case GuestMSRs.efer where value & ~(GuestMSRs.eferWritable | GuestMSRs.eferLMA) == 0:
             return .efer((currentEFER & GuestMSRs.eferLMA) | (value & GuestMSRs.eferWritable) | eferSVME)
+        case GuestMSRs.tscAux where value == 0, GuestMSRs.northBridgeConfig:
+            return .dropped
         default:
             return ownsHardware ? .dropped : .refused
         }
@@ -62,6 +64,7 @@ public struct MSRExit: Equatable {
         case GuestMSRs.pat: return pat
         case GuestMSRs.tsc: return tsc()
         case GuestMSRs.apicBase: return GuestMSRs.apicBaseValue
+        case GuestMSRs.mtrrCap, GuestMSRs.mtrrDefType, GuestMSRs.tscAux, GuestMSRs.northBridgeConfig: return 0
         default: return ownsHardware ? 0 : nil
         }
     }
@@ -75,6 +78,8 @@ public struct MSRExit: Equatable {
     /// a debug line.
     public static func isKnown(_ index: UInt32) -> Bool {
         index == GuestMSRs.efer || index == GuestMSRs.pat || index == GuestMSRs.tsc || index == GuestMSRs.apicBase
+            || index == GuestMSRs.mtrrCap || index == GuestMSRs.mtrrDefType || index == GuestMSRs.tscAux
+            || index == GuestMSRs.northBridgeConfig
     }
 
     /// A PAT value the CPU accepts: each of the 8 entries (one byte each)

@@ -1,0 +1,41 @@
+"""Boot tests of Linux as an unprivileged guest (linux_guest_*;
+docs/porting.md, "Linux guests"): Debian's kernel from boot modules
+(role=linux, role=linux-initrd), no Dom0."""
+import os
+import re
+
+from common import HERE, check, dom0_abi, test
+from qemu import boot, qemu_command
+
+
+@test
+def linux_guest_boots_to_its_shell(args):
+    """Dom0's Debian kernel boots as a DomU with Tern's PVH loader's packed
+    plan (its RAM at 0), a virtual LAPIC with the TSC-deadline timer, ACPI
+    tables (a MADT with one LAPIC, no IOAPIC), a virtual 8259 pair and its
+    own 16550A on COM1: its init runs, a sleep ends (the LAPIC timer
+    ticks), the UART's IRQ 4 arrives, and its shell starts. Tern logs no
+    crash and Linux no unchecked MSR access."""
+    with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
+        # QEMU's -initrd splits at commas: ",," is a literal one.
+        kernel_cmdline = f.read().strip().replace(",", ",,").replace(" quiet", "")
+    run = boot(qemu_command(elf=args.elf, memory="1G", cmdline="loglvl=info", extra=[
+        "-initrd", f"build/dom0/vmlinux role=linux name=linux mem=128M -- {kernel_cmdline},"
+                   "build/guests/linux-initramfs.cpio.lz4 role=linux-initrd"]),
+        r"^\(d1\) linux-guest: ready$", timeout=240)
+    run.find(r"^\(tern\) d1 linux: Linux guest created, 128 MiB RAM at 0, PVH entry 0x1000850")
+    run.find(rf"^\(d1\) \[ *[0-9.]+\] Linux version {dom0_abi()} ")
+    run.find(r"^\(d1\) \[ *[0-9.]+\] ACPI: APIC 0x00000000000E0[0-9A-F]+ .*TERN")
+    run.find(r"^\(d1\) \[ *[0-9.]+\] TSC deadline timer available$")
+    run.find(r"^\(d1\) .*: ttyS0 at I/O 0x3f8 \(irq = 4, base_baud = 115200\) is a 16550A")
+    run.find(rf"^\(d1\) linux-guest: user space up \(kernel {dom0_abi()}\)$")
+    slept = run.find(r"^\(d1\) linux-guest: slept 1 s \(uptime ([0-9.]+) -> ([0-9.]+)\)$")
+    elapsed = float(slept.group(2)) - float(slept.group(1))
+    check(0.9 <= elapsed < 5, f"a 1 s sleep took {elapsed:.2f} s of the guest's uptime", run)
+    ticks = run.find(r"^\(d1\) linux-guest: irq LOC: +(\d+) +Local timer interrupts$")
+    check(int(ticks.group(1)) > 0, "no LAPIC timer interrupt", run)
+    uart = run.find(r"^\(d1\) linux-guest: irq 4: +(\d+) +XT-PIC +ttyS0$")
+    check(int(uart.group(1)) > 0, "no UART interrupt through the virtual 8259", run)
+    check(not re.search(r"crashed", run.log), "Tern logged a crash", run)
+    check("unchecked MSR access" not in run.log, "Linux hit an MSR Tern refuses", run)
+    print(f"    Linux guest: QEMU start to its init's ready {run.seconds:.2f} s")
