@@ -268,15 +268,15 @@ docs-check:
 unit-test: safety-check docs-check $(DEPS_STAMP)
 	swift test
 
-boot-test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD)
+boot-test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD)
 	python3 Tests/Boot/boottest.py --elf $(ELF) --iso $(ISO)
 
 # The SAFETY and test-docs checks, host unit tests, then boot tests; the
 # last line is the combined summary (each check counts as one test).
-test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD)
+test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD)
 	python3 scripts/run-tests.py --elf $(ELF) --iso $(ISO)
 
-bench: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD)
+bench: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD)
 	python3 scripts/bench.py --elf $(ELF) --iso $(ISO) $(if $(ONLY),--only $(ONLY))
 
 clean:
