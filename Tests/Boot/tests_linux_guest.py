@@ -4,7 +4,7 @@ docs/porting.md, "Linux guests"): Debian's kernel from boot modules
 import os
 import re
 
-from common import HERE, check, dom0_abi, test
+from common import HERE, check, dom0_abi, dom0_command, shell, test
 from qemu import boot, qemu_command
 
 
@@ -39,3 +39,31 @@ def linux_guest_boots_to_its_shell(args):
     check(not re.search(r"crashed", run.log), "Tern logged a crash", run)
     check("unchecked MSR access" not in run.log, "Linux hit an MSR Tern refuses", run)
     print(f"    Linux guest: QEMU start to its init's ready {run.seconds:.2f} s")
+
+
+@test
+def linux_guest_beside_dom0_is_destroyed_with_every_frame(args):
+    """The Linux guest beside Dom0: Dom0's `tern list` shows it running,
+    `tern destroy` stops it while it runs (its virtual LAPIC, 8259 and
+    UART go with it), and exactly the frames its build took come back;
+    Dom0 carries on."""
+    with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
+        kernel_cmdline = f.read().strip().replace(",", ",,")
+    command, _ = dom0_command(args, devices=False, guests=(
+        f"../dom0/vmlinux role=linux name=linux mem=128M -- {kernel_cmdline}",
+        "linux-initramfs.cpio.lz4 role=linux-initrd"))
+    # Destroyed while it runs, whether or not it has reached its shell yet.
+    send, done = shell(
+        "sleep 15; tern list",
+        "tern destroy linux; sleep 1; tern list",
+        "tern info")
+    run = boot(command, done, timeout=300, send=send)
+    made = run.find(r"^\(tern\) d(\d+) linux: Linux guest created, 128 MiB RAM at 0, .*, (\d+) frames \(free now \d+\)$")
+    d, taken = made.group(1), int(made.group(2))
+    run.find(rf"^\(d0\) +{d} +linux +(running|blocked) +128 +1 +[\d.]+$")
+    gone = run.find(rf"^\(tern\) d{d} linux: destroyed, (\d+) frames returned, free frames (\d+) -> (\d+)$")
+    returned = int(gone.group(1))
+    check(returned == taken, f"the Linux guest took {taken} frames and gave back {returned}", run)
+    check(int(gone.group(3)) - int(gone.group(2)) == returned, "the free count did not grow by what was returned", run)
+    check(not re.search(rf"^\(d0\) +{d} +linux ", run.log[gone.end():], re.MULTILINE), "linux is still listed", run)
+    check("crashed" not in run.log, "a domain crashed", run)

@@ -44,6 +44,7 @@ extension Domains {
         domain.timing.buildStart = tern_rdtsc()
         domain.createdNanoseconds = SystemTime.nowNanoseconds()
         let commandLine = withTSCFrequency(options.guestCommandLine)
+        let freeBefore = Platform.frames!.freeFrames
         var built: LinuxGuestBuilder.StartState?
         var failure: LinuxGuestBuilder.Error?
         do throws(LinuxGuestBuilder.Error) {
@@ -67,8 +68,9 @@ extension Domains {
         domain.markBuilt()
         for vcpu in domain.vcpus { scheduler.add(vcpu, weight: domain.weight) }
         domain.timing.built = tern_rdtsc()
+        let used = freeBefore - Platform.frames!.freeFrames
         label.withUnsafeBytes { name in
-            Log.info("d\(id) \(text: name): Linux guest created, \(bytes: domain.memoryBytes) RAM at 0, PVH entry \(hex: start.entry), start info at \(hex: start.startInfo)")
+            Log.info("d\(id) \(text: name): Linux guest created, \(bytes: domain.memoryBytes) RAM at 0, PVH entry \(hex: start.entry), start info at \(hex: start.startInfo), \(used) frames (free now \(Platform.frames!.freeFrames))")
         }
         Domains.start(domain)
     }
