@@ -5,8 +5,10 @@ import TernCPU
 /// Guests: built from a boot module or at the toolstack's request
 /// (TERN_HC_DOMAIN_CREATE), then started.
 extension Domains {
-    /// Builds and starts a domain from a boot module; logs why not if not.
-    static func createFromModule(_ module: BootInfo.Module) {
+    /// A guest module's options and image, or nil after logging why the
+    /// module is not started (a bad option, an image Tern cannot reach).
+    /// PV guests and Linux guests alike (LinuxGuestBoot.swift).
+    static func moduleToStart(_ module: BootInfo.Module) -> (options: ModuleOptions, image: UnsafeRawBufferPointer)? {
         let options = module.commandLine.withBytes { ModuleOptions(parsing: $0) }
         let label = options.name
         guard options.problems.isEmpty else {
@@ -17,12 +19,19 @@ extension Domains {
                     }
                 }
             }
-            return
+            return nil
         }
         guard let image = PhysicalWindow.directMap.bytes(at: module.range.start, count: Int(module.range.length)) else {
             label.withUnsafeBytes { Log.error("module \(text: $0): image at \(hex: module.range.start) unreachable") }
-            return
+            return nil
         }
+        return (options, image)
+    }
+
+    /// Builds and starts a domain from a boot module; logs why not if not.
+    static func createFromModule(_ module: BootInfo.Module) {
+        guard let (options, image) = moduleToStart(module) else { return }
+        let label = options.name
         let built = options.guestCommandLine.withUnsafeBytes { line in
             build(name: options.name, memoryBytes: options.memoryBytes, weight: options.weight,
                   emulation: options.emulation, image: image, commandLine: line, shell: nil)

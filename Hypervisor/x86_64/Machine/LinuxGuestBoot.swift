@@ -15,22 +15,8 @@ extension Domains {
     static let linuxGuestEmulation: Emulation = [.localAPIC, .tscDeadlineTimer, .serialPort, .virtualPIC]
 
     static func createLinuxFromModule(_ kernel: BootInfo.Module, initrd: BootInfo.Module?) {
-        let options = kernel.commandLine.withBytes { ModuleOptions(parsing: $0) }
+        guard let (options, image) = moduleToStart(kernel) else { return }
         let label = options.name
-        guard options.problems.isEmpty else {
-            kernel.commandLine.withBytes { line in
-                for problem in options.problems {
-                    label.withUnsafeBytes {
-                        Log.error("module \(text: $0): \(problem.what) '\(text: problem.token(in: line))'; not started")
-                    }
-                }
-            }
-            return
-        }
-        guard let image = PhysicalWindow.directMap.bytes(at: kernel.range.start, count: Int(kernel.range.length)) else {
-            label.withUnsafeBytes { Log.error("module \(text: $0): image at \(hex: kernel.range.start) unreachable") }
-            return
-        }
         let initrdBytes = initrd.flatMap { PhysicalWindow.directMap.bytes(at: $0.range.start, count: Int($0.range.length)) }
         guard let id = freeID() else {
             label.withUnsafeBytes { Log.error("module \(text: $0): no free domain id") }
