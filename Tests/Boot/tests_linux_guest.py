@@ -23,7 +23,7 @@ def linux_guest_boots_to_its_shell(args):
         "-initrd", f"build/dom0/vmlinux role=linux name=linux mem=128M -- {kernel_cmdline},"
                    "build/guests/linux-initramfs.cpio.lz4 role=linux-initrd"]),
         r"^\(d1\) linux-guest: ready$", timeout=240)
-    run.find(r"^\(tern\) d1 linux: Linux guest created, 128 MiB RAM at 0, PVH entry 0x1000850")
+    run.find(r"^\(tern\) d1 linux: created, a Linux guest, 128 MiB RAM at 0, PVH entry 0x1000850")
     run.find(rf"^\(d1\) \[ *[0-9.]+\] Linux version {dom0_abi()} ")
     run.find(r"^\(d1\) \[ *[0-9.]+\] ACPI: APIC 0x00000000000E0[0-9A-F]+ .*TERN")
     run.find(r"^\(d1\) \[ *[0-9.]+\] TSC deadline timer available$")
@@ -44,7 +44,8 @@ def linux_guest_boots_to_its_shell(args):
 @test
 def linux_guest_beside_dom0_is_destroyed_with_every_frame(args):
     """The Linux guest beside Dom0: Dom0's `tern list` shows it running,
-    `tern destroy` stops it while it runs (its virtual LAPIC, 8259 and
+    `tern console` shows what it printed on its UART (its lines go into
+    Tern's log, as a PV console's do), `tern destroy` stops it while it runs (its virtual LAPIC, 8259 and
     UART go with it), and exactly the frames its build took come back;
     Dom0 carries on."""
     with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
@@ -52,15 +53,17 @@ def linux_guest_beside_dom0_is_destroyed_with_every_frame(args):
     command, _ = dom0_command(args, devices=False, guests=(
         f"../dom0/vmlinux role=linux name=linux mem=128M -- {kernel_cmdline}",
         "linux-initramfs.cpio.lz4 role=linux-initrd"))
-    # Destroyed while it runs, whether or not it has reached its shell yet.
+    # Its UART is its console: `tern console` shows what it printed.
     send, done = shell(
-        "sleep 15; tern list",
+        "sleep 30; tern list",
+        "timeout 2 tern console linux </dev/null | sed 's/^/lc: /'",
         "tern destroy linux; sleep 1; tern list",
         "tern info")
     run = boot(command, done, timeout=300, send=send)
-    made = run.find(r"^\(tern\) d(\d+) linux: Linux guest created, 128 MiB RAM at 0, .*, (\d+) frames \(free now \d+\)$")
+    made = run.find(r"^\(tern\) d(\d+) linux: created, a Linux guest, 128 MiB RAM at 0, .*, (\d+) frames \(free now \d+\)$")
     d, taken = made.group(1), int(made.group(2))
     run.find(rf"^\(d0\) +{d} +linux +(running|blocked) +128 +1 +[\d.]+$")
+    run.find(rf"^\(d0\) lc: linux-guest: user space up \(kernel {dom0_abi()}\)$")
     gone = run.find(rf"^\(tern\) d{d} linux: destroyed, (\d+) frames returned, free frames (\d+) -> (\d+)$")
     returned = int(gone.group(1))
     check(returned == taken, f"the Linux guest took {taken} frames and gave back {returned}", run)

@@ -42,6 +42,12 @@ enum Console {
         if byte == UInt8(ascii: "\n") {
             Serial.write(byte: UInt8(ascii: "\r"))
             uartLineOwner = nil
+            // A guest's UART is its console: its lines go into Tern's log
+            // too (tern console, tern dmesg, logd), as its PV console's do.
+            // The hardware owner's (Dom0's) is the terminal itself.
+            if !domain.emulation.contains(.hardware) {
+                domain.context.uartLine.withUnsafeBytes { GuestHypercallHost.logLine(from: domain, $0, toSerial: false) }
+            }
             domain.context.uartLine.removeAll(keepingCapacity: true)
         } else if domain.context.uartLine.count < DomainContext.uartLineLimit {
             domain.context.uartLine.append(byte)

@@ -36,7 +36,12 @@ struct GuestHypercallHost: HypercallHost {
     /// Tern's prefix (as Xen's "(d1) ..."), and to the serial port if the
     /// domain's console goes there (Domain.consoleToSerial).
     func consoleLine(from domain: Domain, _ line: UnsafeRawBufferPointer) {
-        let toSerial = domain.consoleToSerial
+        GuestHypercallHost.logLine(from: domain, line, toSerial: domain.consoleToSerial)
+    }
+
+    /// `line` (no newline) as "(dN) line" in Tern's log, printable bytes
+    /// only, and on the serial port if `toSerial`.
+    static func logLine(from domain: Domain, _ line: UnsafeRawBufferPointer, toSerial: Bool) {
         let prefix: LogMessage = "(d\(domain.id)) "
         prefix.withBytes { Console.write($0, toSerial: toSerial) }
         var clean = InlineArray<161, UInt8>(repeating: 0)

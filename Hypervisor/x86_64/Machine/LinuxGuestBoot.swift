@@ -56,7 +56,7 @@ extension Domains {
         domain.timing.built = tern_rdtsc()
         let used = freeBefore - Platform.frames!.freeFrames
         label.withUnsafeBytes { name in
-            Log.info("d\(id) \(text: name): Linux guest created, \(bytes: domain.memoryBytes) RAM at 0, PVH entry \(hex: start.entry), start info at \(hex: start.startInfo), \(used) frames (free now \(Platform.frames!.freeFrames))")
+            Log.info("d\(id) \(text: name): created, a Linux guest, \(bytes: domain.memoryBytes) RAM at 0, PVH entry \(hex: start.entry), start info at \(hex: start.startInfo), \(used) frames (free now \(Platform.frames!.freeFrames))")
         }
         Domains.start(domain)
     }
