@@ -28,6 +28,10 @@ public protocol HypercallHost {
     /// TERN_HC_DOMAIN_PREPARE: the shells of that size ready; nil if it is
     /// a new size and the pool has targets for as many sizes as it may.
     func prepareShells(memoryBytes: UInt64, count: Int) -> Int?
+    /// Typed bytes for a guest whose console is its virtual UART (no PV
+    /// console device): into its receive FIFO as far as there is room;
+    /// how many were taken.
+    func uartInput(_ bytes: UnsafeRawBufferPointer, to domain: Domain) -> Int
     func systemInfo() -> tern_system_info
 }
 
@@ -140,10 +144,15 @@ public enum Hypercalls {
         guard count <= UInt64(TERN_CONSOLE_IN_SIZE) else { return error(TERN_EINVAL) }
         guard domid <= UInt64(UInt16.max), let guest = host.domain(withID: UInt16(domid)), guest !== caller,
               !guest.state.isStopped else { return error(TERN_ENOENT) }
-        guard guest.devices.page != nil else { return error(TERN_ENOSYS) }   // no console device
+        // Its PV console device, else its UART (a Linux guest's console).
+        let hasUART = guest.context.uart != nil
+        guard guest.devices.page != nil || hasUART else { return error(TERN_ENOSYS) }   // no console device
         var buffer = [UInt8](repeating: 0, count: Int(count))
         guard buffer.withUnsafeMutableBytes({ host.memory(of: caller).copyFromGuest(at: gpa, into: $0) }) else {
             return error(TERN_EFAULT)
+        }
+        if guest.devices.page == nil {
+            return .resume(Int64(buffer.withUnsafeBytes { host.uartInput($0, to: guest) }))
         }
         return .resume(Int64(buffer.withUnsafeBytes { ConsoleDevice.input($0, to: guest, host: host) }))
     }

@@ -45,7 +45,8 @@ def linux_guest_boots_to_its_shell(args):
 def linux_guest_beside_dom0_is_destroyed_with_every_frame(args):
     """The Linux guest beside Dom0: Dom0's `tern list` shows it running,
     `tern console` shows what it printed on its UART (its lines go into
-    Tern's log, as a PV console's do), `tern destroy` stops it while it runs (its virtual LAPIC, 8259 and
+    Tern's log, as a PV console's do) and sends what it reads to the UART
+    (the guest's shell runs `uname -r`), `tern destroy` stops it while it runs (its virtual LAPIC, 8259 and
     UART go with it), and exactly the frames its build took come back;
     Dom0 carries on."""
     with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
@@ -56,7 +57,8 @@ def linux_guest_beside_dom0_is_destroyed_with_every_frame(args):
     # Its UART is its console: `tern console` shows what it printed.
     send, done = shell(
         "sleep 30; tern list",
-        "timeout 2 tern console linux </dev/null | sed 's/^/lc: /'",
+        # and what it is given reaches its UART: its shell runs uname.
+        "printf 'uname -r\\n' | timeout 4 tern console linux | sed 's/^/lc: /'",
         "tern destroy linux; sleep 1; tern list",
         "tern info")
     run = boot(command, done, timeout=300, send=send)
@@ -64,6 +66,7 @@ def linux_guest_beside_dom0_is_destroyed_with_every_frame(args):
     d, taken = made.group(1), int(made.group(2))
     run.find(rf"^\(d0\) +{d} +linux +(running|blocked) +128 +1 +[\d.]+$")
     run.find(rf"^\(d0\) lc: linux-guest: user space up \(kernel {dom0_abi()}\)$")
+    run.find(rf"^\(d0\) lc: {dom0_abi()}$")
     gone = run.find(rf"^\(tern\) d{d} linux: destroyed, (\d+) frames returned, free frames (\d+) -> (\d+)$")
     returned = int(gone.group(1))
     check(returned == taken, f"the Linux guest took {taken} frames and gave back {returned}", run)

@@ -36,6 +36,7 @@ final class HypercallsTests: XCTestCase {
         func createDomain(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure> { .failure(.outOfMemory) }
         func control(_ domain: Domain, _ operation: DomainOperation) {}
         func prepareShells(memoryBytes: UInt64, count: Int) -> Int? { 0 }
+        func uartInput(_ bytes: UnsafeRawBufferPointer, to domain: Domain) -> Int { 0 }
         func systemInfo() -> tern_system_info { tern_system_info() }
     }
 

@@ -79,6 +79,17 @@ final class InterDomainHost: HypercallHost {
         }
     }
 
+    /// A UART guest's typed bytes, as the machine layer takes them (the
+    /// model's receive FIFO, as far as it has room).
+    func uartInput(_ bytes: UnsafeRawBufferPointer, to domain: Domain) -> Int {
+        var taken = 0
+        for byte in bytes where !(domain.context.uart?.receiveFull ?? true) {
+            domain.context.uart!.receive(byte)
+            taken += 1
+        }
+        return taken
+    }
+
     func prepareShells(memoryBytes: UInt64, count: Int) -> Int? {
         pool.setTarget(memoryBytes: memoryBytes, count: count, host: machine.memory, frames: &machine.frames)
     }

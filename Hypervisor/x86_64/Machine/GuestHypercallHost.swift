@@ -31,6 +31,15 @@ struct GuestHypercallHost: HypercallHost {
     func control(_ domain: Domain, _ operation: DomainOperation) { Domains.control(domain, operation) }
     func prepareShells(memoryBytes: UInt64, count: Int) -> Int? { DomainPool.setTarget(memoryBytes: memoryBytes, count: count) }
     func systemInfo() -> tern_system_info { Domains.systemInfo() }
+    func uartInput(_ bytes: UnsafeRawBufferPointer, to domain: Domain) -> Int {
+        var taken = 0
+        for byte in bytes {
+            guard SerialPortEmulation.canReceive(domain) else { break }
+            SerialPortEmulation.input(byte, domain: domain)
+            taken += 1
+        }
+        return taken
+    }
 
     /// Guest console lines go to Tern's log as "(dN) text", without
     /// Tern's prefix (as Xen's "(d1) ..."), and to the serial port if the
