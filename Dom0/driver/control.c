@@ -9,6 +9,7 @@
 #define pr_fmt(fmt) "tern: " fmt
 
 #include <linux/miscdevice.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/io.h>
@@ -107,13 +108,61 @@ static int tern_remember(struct tern_file *tf, u32 domid)
 	return 0;
 }
 
+/* A user-space file copied into Dom0 pages, each its own frame: Tern takes
+ * an image or a ramdisk as a frame list (tern/control.h). */
+struct tern_file_frames {
+	struct page **pages;
+	u64 *frames;
+	unsigned long count;
+};
+
+static void tern_frames_free(struct tern_file_frames *f)
+{
+	unsigned long i;
+
+	if (f->pages) {
+		for (i = 0; i < f->count; i++)
+			if (f->pages[i])
+				__free_page(f->pages[i]);
+	}
+	kfree(f->pages);
+	kfree(f->frames);
+	memset(f, 0, sizeof(*f));
+}
+
+static long tern_frames_copy(struct tern_file_frames *f, u64 user, u64 bytes)
+{
+	unsigned long i;
+
+	if (bytes == 0 || bytes > (u64)TERN_IMAGE_FRAMES_MAX * PAGE_SIZE)
+		return -EINVAL;
+	f->count = DIV_ROUND_UP(bytes, PAGE_SIZE);
+	f->pages = kcalloc(f->count, sizeof(*f->pages), GFP_KERNEL);
+	f->frames = kmalloc_array(f->count, sizeof(*f->frames), GFP_KERNEL);
+	if (!f->pages || !f->frames)
+		return -ENOMEM;
+	for (i = 0; i < f->count; i++) {
+		u64 done = (u64)i * PAGE_SIZE;
+		size_t n = min_t(u64, PAGE_SIZE, bytes - done);
+
+		f->pages[i] = alloc_page(GFP_KERNEL);
+		if (!f->pages[i])
+			return -ENOMEM;
+		if (copy_from_user(page_address(f->pages[i]), u64_to_user_ptr(user + done), n))
+			return -EFAULT;
+		f->frames[i] = page_to_phys(f->pages[i]);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return 0;
+}
+
 static long tern_ioctl_create(struct tern_file *tf, void __user *argp)
 {
 	struct tern_ioctl_create *req;
 	struct tern_domain_create *request = NULL;
-	u64 *frames = NULL;
-	struct page **pages = NULL;
-	unsigned long count = 0, i;
+	struct tern_file_frames image = { 0 }, ramdisk = { 0 };
 	long err = 0;
 
 	req = kmalloc(sizeof(*req), GFP_KERNEL);
@@ -123,38 +172,26 @@ static long tern_ioctl_create(struct tern_file *tf, void __user *argp)
 		err = -EFAULT;
 		goto out;
 	}
-	if (req->image_bytes == 0 || req->image_bytes > (u64)TERN_IMAGE_FRAMES_MAX * PAGE_SIZE) {
-		err = -EINVAL;
+	err = tern_frames_copy(&image, req->image, req->image_bytes);
+	if (err)
 		goto out;
+	if (req->ramdisk_bytes) {
+		err = tern_frames_copy(&ramdisk, req->ramdisk, req->ramdisk_bytes);
+		if (err)
+			goto out;
 	}
-	count = DIV_ROUND_UP(req->image_bytes, PAGE_SIZE);
-	/* Each page its own frame: Tern takes the image as a frame list. */
-	pages = kcalloc(count, sizeof(*pages), GFP_KERNEL);
-	frames = kmalloc_array(count, sizeof(*frames), GFP_KERNEL);
 	request = kmalloc(sizeof(*request), GFP_KERNEL);
-	if (!pages || !frames || !request) {
+	if (!request) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < count; i++) {
-		u64 done = (u64)i * PAGE_SIZE;
-		size_t n = min_t(u64, PAGE_SIZE, req->image_bytes - done);
-
-		pages[i] = alloc_page(GFP_KERNEL);
-		if (!pages[i]) {
-			err = -ENOMEM;
-			goto out;
-		}
-		if (copy_from_user(page_address(pages[i]), u64_to_user_ptr(req->image + done), n)) {
-			err = -EFAULT;
-			goto out;
-		}
-		frames[i] = page_to_phys(pages[i]);
-	}
 	*request = req->request;
-	request->image_frames_gpa = __pa(frames);
+	request->image_frames_gpa = __pa(image.frames);
 	request->image_bytes = req->image_bytes;
-	request->image_frame_count = count;
+	request->image_frame_count = image.count;
+	request->ramdisk_frames_gpa = ramdisk.count ? __pa(ramdisk.frames) : 0;
+	request->ramdisk_bytes = ramdisk.count ? req->ramdisk_bytes : 0;
+	request->ramdisk_frame_count = ramdisk.count;
 	req->result = tern_hypercall(TERN_HC_DOMAIN_CREATE, __pa(request), 0, 0, 0, 0);
 	req->request = *request;
 	if (req->result >= 0) {
@@ -167,13 +204,8 @@ static long tern_ioctl_create(struct tern_file *tf, void __user *argp)
 	if (copy_to_user(argp, req, sizeof(*req)))
 		err = -EFAULT; /* the domain stays provisional: closing the file destroys it */
 out:
-	if (pages) {
-		for (i = 0; i < count; i++)
-			if (pages[i])
-				__free_page(pages[i]);
-	}
-	kfree(pages);
-	kfree(frames);
+	tern_frames_free(&image);
+	tern_frames_free(&ramdisk);
 	kfree(request);
 	kfree(req);
 	return err;

@@ -1,20 +1,31 @@
 import TernABI
 
+/// A list of Dom0 frames holding a file (an image, a ramdisk) that
+/// TERN_HC_DOMAIN_CREATE names: frame `i` (0 ..< count) is read from the
+/// caller's list and checked (a frame of the caller's own memory) when it
+/// is used; nil if it is not one. Read one at a time: a 64 MiB image's
+/// list is 128 KiB, too much for Tern's heap at once. (Uniprocessor: the
+/// caller does not run while Tern reads it.)
+public struct CallerFrames {
+    public var frame: (Int) -> UInt64?
+    public var count: Int
+    public var bytes: Int
+    public init(frame: @escaping (Int) -> UInt64?, count: Int, bytes: Int) {
+        self.frame = frame
+        self.count = count
+        self.bytes = bytes
+    }
+}
+
 /// A checked TERN_HC_DOMAIN_CREATE request, as the host builds it.
 public struct DomainRequest {
     public var name: [UInt8]
     public var memoryBytes: UInt64
     public var weight: Int
     public var commandLine: [UInt8]
-    /// The host address of the image's frame `i` (0 ..< imageFrameCount),
-    /// read from the caller's frame list and checked (a frame of the
-    /// caller's own memory) when it is used; nil if it is not one. Read one
-    /// at a time: a 64 MiB image's list is 128 KiB, too much for Tern's
-    /// heap at once. (Uniprocessor: the caller does not run while Tern
-    /// reads it.)
-    public var imageFrame: (Int) -> UInt64?
-    public var imageFrameCount: Int
-    public var imageBytes: Int
+    public var image: CallerFrames
+    /// A Linux guest's initramfs (ABI 0.9); nil with none.
+    public var ramdisk: CallerFrames?
     public var start: Bool
     public var fromPool: Bool
     /// Ends after which Tern keeps the domain (TERN_CREATE_KEEP_ON_*).
@@ -23,14 +34,23 @@ public struct DomainRequest {
     public var consoleToSerial = false
 }
 
+/// What TERN_HC_DOMAIN_CREATE built (tern_domain_create.kind): told by the
+/// image, a PVH entry note makes a Linux guest.
+public enum GuestKind: UInt32 {
+    case pv = 1       // TERN_KIND_PV
+    case linux = 2    // TERN_KIND_LINUX
+}
+
 public struct CreatedDomain {
     public var id: UInt16
     public var buildNanoseconds: UInt64
     public var fromPool: Bool
-    public init(id: UInt16, buildNanoseconds: UInt64, fromPool: Bool) {
+    public var kind: GuestKind
+    public init(id: UInt16, buildNanoseconds: UInt64, fromPool: Bool, kind: GuestKind = .pv) {
         self.id = id
         self.buildNanoseconds = buildNanoseconds
         self.fromPool = fromPool
+        self.kind = kind
     }
 }
 
@@ -40,6 +60,9 @@ public enum DomainCreateFailure: Error, Equatable {
     case badImage
     case badMemorySize
     case hostMemoryUnreachable
+    /// What the image's kind cannot take: a ramdisk or a command line of
+    /// TERN_PV_CMDLINE_MAX or more for a PV guest.
+    case notForThisKind
 
     var code: Int32 {
         switch self {
@@ -48,6 +71,7 @@ public enum DomainCreateFailure: Error, Equatable {
         case .badImage: return TERN_ENOEXEC
         case .badMemorySize: return TERN_EINVAL
         case .hostMemoryUnreachable: return TERN_EFAULT
+        case .notForThisKind: return TERN_EINVAL
         }
     }
 }
@@ -86,6 +110,28 @@ extension Hypercalls {
         }
     }
 
+    /// A file's frame count is what its size needs, at most TERN_IMAGE_FRAMES_MAX.
+    static func isValidFrameList(count: UInt32, bytes: UInt64) -> Bool {
+        let frameSize = FrameAllocator.frameSize
+        return bytes > 0 && count <= UInt32(TERN_IMAGE_FRAMES_MAX) && UInt64(count) == (bytes + frameSize - 1) / frameSize
+    }
+
+    /// A file's frame list (isValidFrameList), nil unless the list is in
+    /// the caller's memory; each frame is checked when it is read.
+    static func callerFrames<M: PhysicalMemory>(list: UInt64, count: UInt32, bytes: UInt64,
+                                                memory: GuestMemory<M>) -> CallerFrames? {
+        let frameSize = FrameAllocator.frameSize
+        let frames = UInt64(count)
+        guard memory.contains(list, count: frames * 8) else { return nil }
+        return CallerFrames(frame: { i in
+            var frame: UInt64 = 0
+            guard i >= 0, UInt64(i) < frames,
+                  withUnsafeMutableBytes(of: &frame, { memory.copyFromGuest(at: list + UInt64(i) * 8, into: $0) }),
+                  frame % frameSize == 0, memory.contains(frame, count: frameSize) else { return nil }
+            return memory.hostAddress(of: frame)
+        }, count: Int(count), bytes: Int(bytes))
+    }
+
     private static func create<Host: HypercallHost>(request gpa: UInt64, caller: Domain, host: Host) -> HypercallOutcome {
         let memory = host.memory(of: caller)
         var request = tern_domain_create()
@@ -99,29 +145,31 @@ extension Hypercalls {
               GuestLayout(memoryBytes: request.memory_bytes) != nil, request.weight <= UInt32(ModuleOptions.maxWeight) else {
             return error(TERN_EINVAL)
         }
-        let frameSize = FrameAllocator.frameSize
-        let count = UInt64(request.image_frame_count)
-        guard request.image_bytes > 0, count <= UInt64(TERN_IMAGE_FRAMES_MAX),
-              count == (request.image_bytes + frameSize - 1) / frameSize else { return error(TERN_EINVAL) }
+        guard request.kind == 0, isValidFrameList(count: request.image_frame_count, bytes: request.image_bytes) else {
+            return error(TERN_EINVAL)
+        }
+        let hasRamdisk = request.ramdisk_bytes > 0
+        if hasRamdisk {
+            guard isValidFrameList(count: request.ramdisk_frame_count, bytes: request.ramdisk_bytes) else { return error(TERN_EINVAL) }
+        } else {
+            guard request.ramdisk_frames_gpa == 0, request.ramdisk_frame_count == 0 else { return error(TERN_EINVAL) }
+        }
+        guard let image = callerFrames(list: request.image_frames_gpa, count: request.image_frame_count,
+                                       bytes: request.image_bytes, memory: memory) else { return error(TERN_EFAULT) }
+        var ramdisk: CallerFrames?
+        if hasRamdisk {
+            guard let frames = callerFrames(list: request.ramdisk_frames_gpa, count: request.ramdisk_frame_count,
+                                            bytes: request.ramdisk_bytes, memory: memory) else { return error(TERN_EFAULT) }
+            ramdisk = frames
+        }
         var next: UInt64 = 0
         while let other = host.firstDomain(atOrAfter: next) {
             if other.name == name && other.state != .dead { return error(TERN_EEXIST) }
             next = UInt64(other.id) + 1
         }
-        // The frame list: the caller's own memory; each frame in it is
-        // checked when the host reads it (imageFrame).
-        let listGPA = request.image_frames_gpa
-        guard memory.contains(listGPA, count: count * 8) else { return error(TERN_EFAULT) }
-        let imageFrame: (Int) -> UInt64? = { i in
-            var frame: UInt64 = 0
-            guard i >= 0, UInt64(i) < count,
-                  withUnsafeMutableBytes(of: &frame, { memory.copyFromGuest(at: listGPA + UInt64(i) * 8, into: $0) }),
-                  frame % frameSize == 0, memory.contains(frame, count: frameSize) else { return nil }
-            return memory.hostAddress(of: frame)
-        }
         let outcome = host.createDomain(DomainRequest(
             name: name, memoryBytes: request.memory_bytes, weight: request.weight == 0 ? Scheduler.defaultWeight : Int(request.weight),
-            commandLine: commandLine, imageFrame: imageFrame, imageFrameCount: Int(count), imageBytes: Int(request.image_bytes),
+            commandLine: commandLine, image: image, ramdisk: ramdisk,
             start: request.flags & TERN_CREATE_START != 0, fromPool: request.flags & TERN_CREATE_FROM_POOL != 0,
             keepWhenStopped: KeepWhenStopped(createFlags: request.flags),
             consoleToSerial: request.flags & TERN_CREATE_CONSOLE_TO_SERIAL != 0))
@@ -132,6 +180,7 @@ extension Hypercalls {
             request.domid = UInt32(created.id)
             request.build_ns = created.buildNanoseconds
             request.from_pool = created.fromPool ? 1 : 0
+            request.kind = created.kind.rawValue
             _ = withUnsafeBytes(of: &request) { memory.copyToGuest(at: gpa, from: $0) }
             return .resume(Int64(created.id))
         }

@@ -95,6 +95,12 @@ public struct ELFImage {
         guard !segments.isEmpty else { throw .noLoadableSegment }
     }
 
+    /// Whether `file` is an ELF image with a PVH entry note: what makes a
+    /// created guest a Linux guest (tern/control.h, TERN_KIND_LINUX).
+    public static func hasPVHEntry(_ file: UnsafeRawBufferPointer) -> Bool {
+        do throws(Error) { return try ELFImage(parsing: file).pvhEntry != nil } catch { return false }
+    }
+
     /// Walks ELF notes (namesz u32, descsz u32, type u32, name, desc; name
     /// and desc padded to 4 bytes) for a "Xen" PHYS32_ENTRY note. A
     /// malformed note ends the walk; it never reads outside `notes`.

@@ -68,6 +68,51 @@ final class DomainControlTests: DomainControlFixture {
         XCTAssertEqual(host.domains[UInt16(started)]?.state, .running)
     }
 
+    func testARamdiskComesThroughItsOwnFrameList() {
+        let ramdisk = testPattern(5000, seed: 4)
+        let ramdiskAt: UInt64 = 0x8_0000, ramdiskList: UInt64 = 0x7_8000
+        XCTAssertTrue(ramdisk.withUnsafeBytes { host.memory(of: dom0).copyToGuest(at: ramdiskAt, from: $0) })
+        // Its pages given in reverse: the list, not the address order, is the file's order.
+        let frames: [UInt64] = [ramdiskAt + 4096, ramdiskAt]
+        XCTAssertTrue(frames.withUnsafeBytes { host.memory(of: dom0).copyToGuest(at: ramdiskList, from: $0) })
+        var r = request()
+        r.ramdisk_frames_gpa = ramdiskList
+        r.ramdisk_bytes = UInt64(ramdisk.count)
+        r.ramdisk_frame_count = 2
+        let (id, out) = create(r)
+        XCTAssertEqual(id, 1)
+        XCTAssertEqual(out.kind, UInt32(TERN_KIND_PV), "the host said what it built")
+        // Page 0 of the file is the second page in memory (904 bytes, then
+        // the zeros after it), page 1 the first (its first 904 bytes).
+        let expected = Array(ramdisk[4096...]) + [UInt8](repeating: 0, count: 4096 - 904) + Array(ramdisk[..<904])
+        XCTAssertEqual(host.lastRamdisk, expected)
+    }
+
+    func testABadRamdiskOrKindIsRefused() {
+        let free = machine.frames.freeFrames
+        var r = request()
+        r.ramdisk_frames_gpa = listAt
+        XCTAssertEqual(create(r).0, -Int64(TERN_EINVAL), "a list with no bytes")
+        r = request()
+        r.ramdisk_bytes = 5000
+        r.ramdisk_frame_count = 1
+        r.ramdisk_frames_gpa = listAt
+        XCTAssertEqual(create(r).0, -Int64(TERN_EINVAL), "too few frames for its bytes")
+        r.ramdisk_frame_count = 2
+        r.ramdisk_frames_gpa = 1 << 40
+        XCTAssertEqual(create(r).0, -Int64(TERN_EFAULT), "a list outside Dom0's memory")
+        r = request()
+        r.ramdisk_bytes = UInt64(TERN_IMAGE_FRAMES_MAX + 1) * 4096
+        r.ramdisk_frame_count = UInt32(TERN_IMAGE_FRAMES_MAX + 1)
+        r.ramdisk_frames_gpa = listAt
+        XCTAssertEqual(create(r).0, -Int64(TERN_EINVAL), "over TERN_IMAGE_FRAMES_MAX")
+        r = request()
+        r.kind = UInt32(TERN_KIND_LINUX)
+        XCTAssertEqual(create(r).0, -Int64(TERN_EINVAL), "kind is Tern's to say")
+        XCTAssertEqual(machine.frames.freeFrames, free)
+        XCTAssertTrue(host.domains.filter { $0.key != 0 }.isEmpty)
+    }
+
     func testEveryBadFieldIsRefusedBeforeAnythingIsBuilt() {
         let free = machine.frames.freeFrames
         var r = request(name: "bad name")

@@ -38,13 +38,25 @@ final class InterDomainHost: HypercallHost {
     var shells: [DomainBuilder.Shell] { pool.shells }
     var operations: [(UInt16, DomainOperation)] = []
 
+    /// The ramdisk the last create carried, as the host read it.
+    var lastRamdisk: [UInt8]?
+
     func createDomain(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure> {
+        lastRamdisk = nil
+        if let ramdisk = request.ramdisk {
+            var bytes: [UInt8] = []
+            for i in 0..<ramdisk.count {
+                guard let frame = ramdisk.frame(i) else { return .failure(.hostMemoryUnreachable) }
+                bytes += Array(machine.memory.bytes(at: frame, count: 4096)!)
+            }
+            lastRamdisk = Array(bytes.prefix(ramdisk.bytes))
+        }
         var image: [UInt8] = []
-        for i in 0..<request.imageFrameCount {
-            guard let frame = request.imageFrame(i) else { return .failure(.hostMemoryUnreachable) }
+        for i in 0..<request.image.count {
+            guard let frame = request.image.frame(i) else { return .failure(.hostMemoryUnreachable) }
             image += Array(machine.memory.bytes(at: frame, count: 4096)!)
         }
-        image = Array(image.prefix(request.imageBytes))
+        image = Array(image.prefix(request.image.bytes))
         guard let id = (1...UInt16(TERN_DOMAINS_MAX - 1)).first(where: { domains[$0] == nil }) else { return .failure(.noFreeID) }
         let domain = Domain(id: id, name: request.name, privileged: false, weight: request.weight)
         let shell = request.fromPool ? pool.take(memoryBytes: request.memoryBytes) : nil

@@ -26,10 +26,28 @@ final class CLICreateTests: XCTestCase {
     func testAnExecutableWithoutTheTernNoteIsRefused() throws {
         let program = scratch.write("static-program", SyntheticELF().bytes)
         XCTAssertEqual(try CLIRun.tern("create", config(kernel: program)).error(),
-                       "\(program): not a Tern guest (no Tern ELF note; docs/porting.md)")
+                       "\(program): not a Tern guest (no Tern ELF note) nor a Linux vmlinux (no PVH entry note); docs/porting.md")
         let guest = scratch.write("guest.elf", SyntheticELF(notes: [SyntheticELF.ternNote()]).bytes)
         XCTAssertTrue(try CLIRun.tern("create", config(kernel: guest)).error().hasPrefix("cannot open /dev/tern"),
                       "with the note, the checks pass and create goes on to /dev/tern")
+    }
+
+    func testALinuxKernelTakesARamdiskAndAPVGuestDoesNot() throws {
+        let pvh = SyntheticELF.note(name: "Xen", type: 18, desc: SyntheticELF.le32(0x1000850))
+        let linux = scratch.write("vmlinux", SyntheticELF(notes: [pvh]).bytes)
+        let guest = scratch.write("guest.elf", SyntheticELF(notes: [SyntheticELF.ternNote()]).bytes)
+        let initrd = scratch.write("initrd", [UInt8](repeating: 7, count: 5000))
+        XCTAssertTrue(try CLIRun.tern("create", config(kernel: linux, "ramdisk = \"\(initrd)\"\n")).error().hasPrefix("cannot open /dev/tern"),
+                      "a Linux kernel with its ramdisk passes the checks")
+        XCTAssertEqual(try CLIRun.tern("create", config(kernel: linux, "ramdisk = \"/nonexistent/initrd\"\n")).error(),
+                       "/nonexistent/initrd: cannot open: No such file or directory")
+        let cfg = config(kernel: guest, "ramdisk = \"\(initrd)\"\n")
+        XCTAssertEqual(try CLIRun.tern("create", cfg).error(), "\(cfg): ramdisk: \(guest) is a Tern PV guest, which takes no ramdisk")
+        let long = String(repeating: "x", count: 300)
+        XCTAssertEqual(try CLIRun.tern("create", config(kernel: guest, "cmdline = \"\(long)\"\n")).error(),
+                       "\(scratch.path("g.cfg")): cmdline: 300 bytes; a PV guest's is at most 191")
+        XCTAssertTrue(try CLIRun.tern("create", config(kernel: linux, "cmdline = \"\(long)\"\n")).error().hasPrefix("cannot open /dev/tern"),
+                      "a Linux command line may be longer")
     }
 
     func testCommandLineSettingsAreCheckedLikeTheFile() throws {

@@ -29,7 +29,7 @@ final class ConfigOverridesTests: XCTestCase {
 
     func testErrorsNameTheKeyAndTheCommandLine() {
         XCTAssertEqual(error(file, "memory=3"), "command line: memory: 3 is not an even number of MiB from 2 to 65536")
-        XCTAssertEqual(error(file, "colour=\"red\""), "command line: colour: unknown key (known: name, kernel, memory, vcpus, cmdline, weight, devices, on_poweroff, on_reboot, on_crash)")
+        XCTAssertEqual(error(file, "colour=\"red\""), "command line: colour: unknown key (known: name, kernel, ramdisk, memory, vcpus, cmdline, weight, devices, on_poweroff, on_reboot, on_crash)")
         XCTAssertEqual(error(file, "memory=8", "memory=16"), "command line: memory: set twice")
         XCTAssertEqual(error(file, "memory"), "command line: 'memory': expected key=value")
         XCTAssertEqual(error(file, "# nothing"), "command line: '# nothing': expected key=value")
@@ -48,7 +48,7 @@ final class ConfigOverridesTests: XCTestCase {
 /// What `tern create` checks against Tern's state, and what `-n` prints.
 final class CreatePlanTests: XCTestCase {
     let plan = CreatePlan(config: GuestConfig(name: "web", kernel: "/k.elf", memoryMiB: 100, cmdline: "count=5"),
-                          imageBytes: 46 << 10, abiVersion: 7)
+                          imageBytes: 46 << 10, image: .pv(abiVersion: 7))
     let dom0 = DomainRow(id: 0, name: "dom0", state: 2, memoryBytes: 384 << 20, vcpus: 1, cpuTimeNanoseconds: 0, privileged: true)
 
     func testTheNameMustBeFreeAndTheMemoryThere() {

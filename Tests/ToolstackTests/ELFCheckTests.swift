@@ -83,13 +83,26 @@ final class ELFCheckTests: XCTestCase {
     }
 
     func testAnExecutableWithoutTheNoteIsNotATernGuest() {
-        let notTern = "not a Tern guest (no Tern ELF note; docs/porting.md)"
+        let notTern = "not a Tern guest (no Tern ELF note) nor a Linux vmlinux (no PVH entry note); docs/porting.md"
         XCTAssertEqual(ELFCheck.problem(SyntheticELF().bytes), notTern)
         XCTAssertEqual(ELFCheck.problem(SyntheticELF(notes: [SyntheticELF.note(name: "GNU", type: 1, desc: [0, 0, 0, 0])]).bytes), notTern)
         XCTAssertEqual(ELFCheck.problem(SyntheticELF(notes: [SyntheticELF.note(name: "Ternx", type: 1, desc: [7, 0, 0, 0])]).bytes), notTern,
                        "the name must be Tern exactly")
         XCTAssertEqual(ELFCheck.problem(SyntheticELF(notes: [SyntheticELF.note(name: "Tern", type: 1, desc: [7, 0])]).bytes),
                        "its Tern ELF note is 2 bytes, not a 4-byte ABI version")
+    }
+
+    func testAPVHEntryNoteMakesALinuxKernel() throws {
+        let pvh = SyntheticELF.note(name: "Xen", type: 18, desc: SyntheticELF.le32(0x1000850))
+        XCTAssertEqual(try ELFCheck.guestImage(SyntheticELF(notes: [pvh]).bytes), .linux(pvhEntry: 0x1000850))
+        XCTAssertEqual(try ELFCheck.guestImage(guest), .pv(abiVersion: UInt32(TERN_ABI_VERSION)))
+        XCTAssertEqual(try ELFCheck.guestImage(SyntheticELF(notes: [SyntheticELF.ternNote(), pvh]).bytes),
+                       .pv(abiVersion: UInt32(TERN_ABI_VERSION)), "a Tern note wins: a PV guest")
+        XCTAssertThrowsError(try ELFCheck.guestImage(SyntheticELF(notes: [SyntheticELF.note(name: "Xen", type: 18, desc: [1, 2])]).bytes)) {
+            XCTAssertEqual(($0 as? ELFCheck.Problem)?.description, "its PVH entry note is 2 bytes, not a 4-byte address")
+        }
+        XCTAssertThrowsError(try ELFCheck.guestImage(SyntheticELF(notes: [SyntheticELF.note(name: "Xen", type: 17, desc: [1, 2, 3, 4])]).bytes),
+                             "another Xen note is not a PVH entry")
     }
 
     func testAnotherMajorABIIsRefused() {
@@ -122,7 +135,7 @@ final class ELFCheckTests: XCTestCase {
         XCTAssertEqual(ELFCheck.problem(bad), "note segment 1 lies outside the file")
         bad = guest; bad.put64(note + 32, UInt64.max - 100)   // p_filesz: offset + size wraps
         XCTAssertEqual(ELFCheck.problem(bad), "note segment 1 lies outside the file")
-        let notTern = "not a Tern guest (no Tern ELF note; docs/porting.md)"
+        let notTern = "not a Tern guest (no Tern ELF note) nor a Linux vmlinux (no PVH entry note); docs/porting.md"
         let noteStart = guest.count - SyntheticELF.ternNote().count
         bad = guest; bad.put32(noteStart, UInt32.max)         // namesz past the segment
         XCTAssertEqual(ELFCheck.problem(bad), notTern)

@@ -42,7 +42,7 @@ final class GuestConfigTests: XCTestCase {
 
     func testErrorsNameTheFileLineAndKey() {
         XCTAssertEqual(error(minimal + "colour = \"red\""),
-                       "g.cfg:3: colour: unknown key (known: name, kernel, memory, vcpus, cmdline, weight, devices, on_poweroff, on_reboot, on_crash)")
+                       "g.cfg:3: colour: unknown key (known: name, kernel, ramdisk, memory, vcpus, cmdline, weight, devices, on_poweroff, on_reboot, on_crash)")
         XCTAssertEqual(error(minimal + "memory = 3"), "g.cfg:3: memory: 3 is not an even number of MiB from 2 to 65536")
         XCTAssertEqual(error(minimal + "memory = 0"), "g.cfg:3: memory: 0 is not an even number of MiB from 2 to 65536")
         XCTAssertEqual(error(minimal + "memory = \"4\""), "g.cfg:3: memory: must be a number")
@@ -50,8 +50,8 @@ final class GuestConfigTests: XCTestCase {
         XCTAssertEqual(error(minimal + "weight = 0"), "g.cfg:3: weight: 0 is not from 1 to 65535")
         XCTAssertEqual(error(minimal + "devices = [\"vif\"]"),
                        "g.cfg:3: devices: only the console exists for now (every guest has it); the list must be empty")
-        XCTAssertEqual(error(minimal + "cmdline = \"" + String(repeating: "x", count: 192) + "\""),
-                       "g.cfg:3: cmdline: 192 bytes, at most 191")
+        XCTAssertEqual(error(minimal + "cmdline = \"" + String(repeating: "x", count: 1024) + "\""),
+                       "g.cfg:3: cmdline: 1024 bytes, at most 1023")
         XCTAssertEqual(error(minimal + "name = \"again\""), "g.cfg:3: name: set twice (first on line 1)")
         XCTAssertEqual(error("kernel = \"/k\""), "g.cfg: name: missing")
         XCTAssertEqual(error("name = \"a\""), "g.cfg: kernel: missing")

@@ -34,7 +34,7 @@ final class PoolStateTests: XCTestCase {
     /// the refusal counts what the shells hold and says how to release it.
     func testACreateCountsThePool() {
         let plan = CreatePlan(config: GuestConfig(name: "web", kernel: "/k.elf", memoryMiB: 4, cmdline: ""),
-                              imageBytes: 4096, abiVersion: UInt32(TERN_ABI_VERSION))
+                              imageBytes: 4096, image: .pv(abiVersion: UInt32(TERN_ABI_VERSION)))
         let pool = PoolState(sizes: [fours], heldBytes: 9 << 20)
         XCTAssertNil(plan.problem(domains: [], freeBytes: 1 << 20, pool: pool), "a shell of 4 MiB is ready")
         var big = plan

@@ -13,6 +13,7 @@ final class SavedConfigTests: XCTestCase {
             # The config `tern create` started web with; `tern logd` restarts it from here (docs/toolstack.md).
             name = "web"
             kernel = "/k.elf"
+            ramdisk = ""
             memory = 8
             vcpus = 1
             cmdline = 'say "hi" # not a comment'

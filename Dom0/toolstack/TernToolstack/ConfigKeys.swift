@@ -14,11 +14,12 @@ extension GuestConfig {
 
     public static let keys: [Key] = [
         Key(name: "name", meaning: "\"...\": unique, 1-\(maxNameLength) of A-Za-z0-9._- (not all digits)", defaultValue: required),
-        Key(name: "kernel", meaning: "\"PATH\": a Tern guest ELF (its note), at most \(Frames.text(KernelFile.maxBytes))",
+        Key(name: "kernel", meaning: "\"PATH\": Tern guest ELF or Linux vmlinux, <= \(Frames.text(KernelFile.maxBytes))",
             defaultValue: required),
-        Key(name: "memory", meaning: "MiB, even, \(minMemoryMiB) to \(maxMemoryMiB)", defaultValue: "\(defaults.memoryMiB)"),
+        Key(name: "ramdisk", meaning: "\"PATH\": a Linux guest's initramfs (\"\": none)", defaultValue: "none"),
+        Key(name: "memory", meaning: "MiB, even, \(minMemoryMiB) to \(maxMemoryMiB); Linux: \(linuxMemoryMiB)", defaultValue: "\(defaults.memoryMiB)"),
         Key(name: "vcpus", meaning: "vCPUs; 1 is the only value supported for now", defaultValue: "\(defaults.vcpus)"),
-        Key(name: "cmdline", meaning: "\"...\": the guest's command line, at most \(maxCmdline) bytes", defaultValue: "empty"),
+        Key(name: "cmdline", meaning: "\"...\": command line, at most \(maxCmdline) bytes (PV: \(maxPVCmdline))", defaultValue: "empty"),
         Key(name: "weight", meaning: "scheduler weight (share of the CPU), 1 to \(maxWeight)", defaultValue: "\(defaults.weight)"),
         Key(name: "devices", meaning: "[] only: each guest has its console, nothing else yet", defaultValue: "[]"),
     ] + GuestEnd.allCases.map { end in

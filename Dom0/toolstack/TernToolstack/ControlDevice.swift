@@ -169,11 +169,12 @@ public final class ControlDevice {
         public var domid: UInt32
         public var buildNanoseconds: UInt64
         public var fromPool: Bool
+        public var kind: UInt32        // TERN_KIND_*
     }
 
     /// TERN_IOCTL_CREATE: builds the domain (paused) from `image`; it stays
     /// provisional (destroyed if this process goes) until `commit`.
-    public func create(_ config: GuestConfig, image: [UInt8], flags: UInt32) throws(Failure) -> Created {
+    public func create(_ config: GuestConfig, image: [UInt8], ramdisk: [UInt8]? = nil, flags: UInt32) throws(Failure) -> Created {
         var request = tern_ioctl_create()
         withUnsafeMutableBytes(of: &request.request.name) { raw in
             for (i, c) in config.name.utf8.prefix(raw.count - 1).enumerated() { raw[i] = c }
@@ -185,15 +186,21 @@ public final class ControlDevice {
         request.request.weight = UInt32(config.weight)
         request.request.flags = flags
         var status: Int32 = 0
+        let disk = ramdisk ?? []
         image.withUnsafeBytes { raw in
-            request.image = UInt64(UInt(bitPattern: raw.baseAddress))
-            request.image_bytes = UInt64(raw.count)
-            // SAFETY: `image` stays alive during the ioctl; the driver copies it.
-            status = tern_ioctl(fd, UInt(TERN_IOCTL_CREATE), &request)
+            disk.withUnsafeBytes { rd in
+                request.image = UInt64(UInt(bitPattern: raw.baseAddress))
+                request.image_bytes = UInt64(raw.count)
+                request.ramdisk = rd.isEmpty ? 0 : UInt64(UInt(bitPattern: rd.baseAddress))
+                request.ramdisk_bytes = UInt64(rd.count)
+                // SAFETY: `image` and `disk` stay alive during the ioctl; the driver copies them.
+                status = tern_ioctl(fd, UInt(TERN_IOCTL_CREATE), &request)
+            }
         }
         guard status == 0 else { throw .driver(status) }
         guard request.result >= 0 else { throw .tern(request.result) }
-        return Created(domid: UInt32(request.result), buildNanoseconds: request.request.build_ns, fromPool: request.request.from_pool != 0)
+        return Created(domid: UInt32(request.result), buildNanoseconds: request.request.build_ns, fromPool: request.request.from_pool != 0,
+                       kind: request.request.kind)
     }
 
     public func commit(_ domid: UInt32) throws(Failure) {

@@ -4,17 +4,19 @@
 public struct CreatePlan: Equatable {
     public var config: GuestConfig
     public var imageBytes: Int
-    public var abiVersion: UInt32     // from the image's Tern note
+    public var image: GuestImage      // from the image's notes
+    public var ramdiskBytes: Int = 0
 
     /// Tern's cost beyond the guest's memory (page tables, its own
     /// records), as a share of it: a create is refused early when free
     /// memory falls short of memory + memory / this.
     static let overheadDivisor: UInt64 = 100
 
-    public init(config: GuestConfig, imageBytes: Int, abiVersion: UInt32) {
+    public init(config: GuestConfig, imageBytes: Int, image: GuestImage, ramdiskBytes: Int = 0) {
         self.config = config
         self.imageBytes = imageBytes
-        self.abiVersion = abiVersion
+        self.image = image
+        self.ramdiskBytes = ramdiskBytes
     }
 
     /// Why it cannot be created next to `domains` with `freeBytes` free
@@ -49,7 +51,8 @@ public struct CreatePlan: Equatable {
 
     /// `tern create -n`'s line.
     public var description: String {
-        var text = "would create \(config.name): kernel \(config.kernel) (\(Frames.text(UInt64(imageBytes))), Tern ABI \(ABIVersion.text(abiVersion))), "
+        var text = "would create \(config.name): kernel \(config.kernel) (\(Frames.text(UInt64(imageBytes))), \(image.description)), "
+        if let ramdisk = config.ramdisk { text += "ramdisk \(ramdisk) (\(Frames.text(UInt64(ramdiskBytes)))), " }
         text += "memory \(config.memoryMiB) MiB, \(config.vcpus) vCPU, weight \(config.weight)"
         text += config.cmdline.isEmpty ? ", no cmdline" : ", cmdline \"\(config.cmdline)\""
         return text

@@ -1,10 +1,12 @@
+import TernABI
 /// A guest's config (docs/toolstack.md): a file of `key = value` lines
 /// (ConfigSyntax), xl.cfg-like,
 ///
 ///     # comment
 ///     name = "hello"
 ///     kernel = "/usr/lib/tern/guests/hello.elf"
-///     memory = 4          # MiB
+///     ramdisk = "..."     # a Linux guest's initramfs
+///     memory = 4          # MiB (a Linux guest: 128)
 ///     vcpus = 1
 ///     cmdline = "count=5"
 ///     weight = 256
@@ -19,7 +21,11 @@
 public struct GuestConfig: Equatable {
     public var name: String
     public var kernel: String
-    public var memoryMiB: UInt64 = 4
+    public var ramdisk: String? = nil
+    public var memoryMiB: UInt64 = 4 { didSet { memoryGiven = true } }
+    /// Whether memory was set (by the config, the command line or code): if
+    /// not, a Linux kernel gets `linuxMemoryMiB` (GuestLoad).
+    public private(set) var memoryGiven = false
     public var vcpus: UInt64 = 1
     public var cmdline: String = ""
     public var weight: UInt64 = GuestConfig.defaultWeight
@@ -30,7 +36,10 @@ public struct GuestConfig: Equatable {
     public static let minMemoryMiB: UInt64 = 2
     public static let maxMemoryMiB: UInt64 = 65536
     public static let maxNameLength = 31
-    public static let maxCmdline = 191
+    public static let maxCmdline = Int(TERN_CMDLINE_MAX) - 1
+    public static let maxPVCmdline = Int(TERN_PV_CMDLINE_MAX) - 1
+    public static let pvMemoryMiB: UInt64 = 4
+    public static let linuxMemoryMiB: UInt64 = 128   // what the Debian kernel needs with room (docs/porting.md)
     public static let maxWeight: UInt64 = 65535
     public static let defaultWeight: UInt64 = 256   // Tern's when a create names none
 
@@ -116,6 +125,7 @@ extension GuestConfig {
             }
             memoryMiB = memory
         }
+        if let (path, _) = try string("ramdisk"), !path.isEmpty { ramdisk = path }
         if let (vcpus, origin) = try number("vcpus") {
             guard vcpus == 1 else { throw ConfigError(origin, key: "vcpus", problem: "\(vcpus): only 1 vCPU per guest is supported for now") }
         }

@@ -15,6 +15,7 @@ public enum SavedConfig {
     public static func save(_ config: GuestConfig, cwd: String, in directory: String = SavedConfig.directory) -> String? {
         var saved = config
         saved.kernel = absolute(config.kernel, in: cwd)
+        saved.ramdisk = config.ramdisk.map { absolute($0, in: cwd) }
         if directory == SavedConfig.directory { for parent in parents { mkdir(parent, 0o755) } }
         mkdir(directory, 0o755)
         let file = path(config.name, in: directory)
@@ -32,7 +33,8 @@ extension GuestConfig {
     /// Every key of the key table, in its order, in the config syntax:
     /// parses back to this config.
     public var savedText: String {
-        var values = ["name": quoted(name), "kernel": quoted(kernel), "memory": "\(memoryMiB)", "vcpus": "\(vcpus)",
+        var values = ["name": quoted(name), "kernel": quoted(kernel), "ramdisk": quoted(ramdisk ?? ""),
+                      "memory": "\(memoryMiB)", "vcpus": "\(vcpus)",
                       "cmdline": quoted(cmdline), "weight": "\(weight)", "devices": "[]"]
         for end in GuestEnd.allCases { values[end.key] = quoted(action(end).rawValue) }
         let header = "# The config `tern create` started \(name) with; `tern logd` restarts it from here (docs/toolstack.md).\n"

@@ -37,14 +37,14 @@ struct Create: ParsableCommand {
         if dryRun && (console || time) { throw ValidationError("--dry-run creates nothing: no --console or --time with it") }
     }
 
-    /// The config (with the command line's settings), the kernel image and
-    /// its ABI version: every check that needs no /dev/tern.
-    func checked() throws -> (CreatePlan, [UInt8]) {
+    /// The config (with the command line's settings), the kernel image (its
+    /// kind) and a Linux guest's ramdisk: every check that needs no /dev/tern.
+    func checked() throws -> (CreatePlan, [UInt8], [UInt8]?) {
         do throws(GuestLoad.Problem) { return try GuestLoad.check(config, settings: settings) } catch { throw fail(error.message) }
     }
 
     func run() throws {
-        let (plan, image) = try checked()
+        let (plan, image, ramdisk) = try checked()
         let guest = plan.config
         let device = try openDevice()
         let logStart: UInt64
@@ -72,7 +72,7 @@ struct Create: ParsableCommand {
         let begin = Clock.microseconds()
         let created: ControlDevice.Created
         do throws(GuestLoad.Problem) {
-            created = try GuestStart.start(guest, image: image, device: device) {
+            created = try GuestStart.start(guest, image: image, ramdisk: ramdisk, device: device) {
                 if let stall = getenv(Create.stallVariable), let seconds = UInt32(String(cString: stall)) {
                     Output.err("tern: stalling before commit (test)\n")
                     Glibc.sleep(seconds)

@@ -10,14 +10,16 @@ enum GuestLoad {
         init(_ message: String) { self.message = message }
     }
 
-    /// The guest and its kernel image, with the ABI version its note names.
-    static func check(_ path: String, settings: [String] = []) throws(Problem) -> (plan: CreatePlan, image: [UInt8]) {
+    /// The guest, its kernel image (its kind told by its notes) and a Linux
+    /// guest's ramdisk; a Linux kernel's memory defaults to
+    /// GuestConfig.linuxMemoryMiB.
+    static func check(_ path: String, settings: [String] = []) throws(Problem) -> (plan: CreatePlan, image: [UInt8], ramdisk: [UInt8]?) {
         let text: [UInt8]
         switch Files.read(path) {
         case .success(let bytes): text = bytes
         case .failure(let e): throw Problem("\(path): \(describe(e))")
         }
-        let guest: GuestConfig
+        var guest: GuestConfig
         do throws(ConfigError) { guest = try GuestConfig.parse(String(decoding: text, as: UTF8.self), file: path, overrides: settings) } catch {
             throw Problem(error.description)
         }
@@ -26,9 +28,24 @@ enum GuestLoad {
         case .success(let bytes): image = bytes
         case .failure(let e): throw Problem("\(guest.kernel): \(e)")
         }
-        let abi: UInt32
-        do throws(ELFCheck.Problem) { abi = try ELFCheck.guestABIVersion(image) } catch { throw Problem("\(guest.kernel): \(error)") }
-        return (CreatePlan(config: guest, imageBytes: image.count, abiVersion: abi), image)
+        let kind: GuestImage
+        do throws(ELFCheck.Problem) { kind = try ELFCheck.guestImage(image) } catch { throw Problem("\(guest.kernel): \(error)") }
+        var ramdisk: [UInt8]?
+        if kind.isLinux {
+            if !guest.memoryGiven { guest.memoryMiB = GuestConfig.linuxMemoryMiB }
+            if let file = guest.ramdisk {
+                switch KernelFile.read(file) {
+                case .success(let bytes): ramdisk = bytes
+                case .failure(let e): throw Problem("\(file): \(e)")
+                }
+            }
+        } else {
+            if guest.ramdisk != nil { throw Problem("\(path): ramdisk: \(guest.kernel) is a Tern PV guest, which takes no ramdisk") }
+            if guest.cmdline.utf8.count > GuestConfig.maxPVCmdline {
+                throw Problem("\(path): cmdline: \(guest.cmdline.utf8.count) bytes; a PV guest's is at most \(GuestConfig.maxPVCmdline)")
+            }
+        }
+        return (CreatePlan(config: guest, imageBytes: image.count, image: kind, ramdiskBytes: ramdisk?.count ?? 0), image, ramdisk)
     }
 }
 

@@ -6,11 +6,11 @@ import TernToolstack
 /// process: `tern create`, and `tern logd` restarting a guest. A failure
 /// leaves no domain behind.
 enum GuestStart {
-    static func start(_ guest: GuestConfig, image: [UInt8], device: ControlDevice,
+    static func start(_ guest: GuestConfig, image: [UInt8], ramdisk: [UInt8]? = nil, device: ControlDevice,
                       beforeCommit: () -> Void = {}) throws(GuestLoad.Problem) -> ControlDevice.Created {
         let created: ControlDevice.Created
         do throws(ControlDevice.Failure) {
-            created = try device.create(guest, image: image, flags: TERN_CREATE_FROM_POOL | guest.keepFlags)
+            created = try device.create(guest, image: image, ramdisk: ramdisk, flags: TERN_CREATE_FROM_POOL | guest.keepFlags)
         } catch {
             throw GuestLoad.Problem(error.creating(guest))
         }

@@ -71,7 +71,7 @@ final class Lifecycle {
     /// Destroys the stopped domain and creates it again from its saved
     /// config; the config and kernel are checked before anything is destroyed.
     func restart(_ row: DomainRow) -> RestartDecision.Outcome {
-        let guest: (plan: CreatePlan, image: [UInt8])
+        let guest: (plan: CreatePlan, image: [UInt8], ramdisk: [UInt8]?)
         do throws(GuestLoad.Problem) { guest = try GuestLoad.check(SavedConfig.path(row.name)) } catch { return .failed(error.message) }
         do throws(ControlDevice.Failure) { try device.control(row.id, TERN_DOMCTL_DESTROY) } catch { return .failed(error.description) }
         var waited: UInt32 = 0
@@ -81,7 +81,7 @@ final class Lifecycle {
             waited += Lifecycle.goneStepMilliseconds
         }
         do throws(GuestLoad.Problem) {
-            return .restarted(try GuestStart.start(guest.plan.config, image: guest.image, device: device).domid)
+            return .restarted(try GuestStart.start(guest.plan.config, image: guest.image, ramdisk: guest.ramdisk, device: device).domid)
         } catch {
             return .failed(error.message)
         }

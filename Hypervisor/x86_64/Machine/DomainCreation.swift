@@ -42,6 +42,7 @@ extension Domains {
                 switch failure {
                 case .noFreeID: Log.error("module \(text: name): no free domain id (at most \(maxDomains - 1) guests)")
                 case .build(let error): Log.error("module \(text: name): cannot build the domain: \(error.message)")
+                case .linux(let error): Log.error("module \(text: name): cannot build the Linux guest: \(error.message)")
                 case .noVMCB: Log.error("module \(text: name): no memory for its VMCB")
                 }
             }
@@ -54,6 +55,7 @@ extension Domains {
     enum BuildFailure: Error {
         case noFreeID
         case build(DomainBuilder.Error)
+        case linux(LinuxGuestBuilder.Error)
         case noVMCB
     }
 
@@ -100,41 +102,86 @@ extension Domains {
     /// Lets a built (paused) domain's vCPUs run.
     static func start(_ domain: Domain) { domain.unpause() }
 
-    /// TERN_HC_DOMAIN_CREATE (checked by Core/DomainControl.swift): the
-    /// image is gathered from Dom0's frames into one contiguous run of
-    /// scratch frames (at the top of memory), built, and the scratch frames freed.
-    static func create(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure> {
-        let begin = tern_rdtsc()
-        let pages = (request.imageBytes + Int(Layout.pageSize) - 1) / Int(Layout.pageSize)
-        // From the top of memory: guests fill it from the bottom, so a
-        // first fit from below would walk past every guest's small holes
-        // (VMCBs, page tables): a cost that grew with the number of guests.
-        guard let scratch = Platform.frames!.allocateContiguousFromTop(count: pages),
-              let buffer = PhysicalWindow.directMap.mutableBytes(at: scratch, count: pages * Int(Layout.pageSize)) else {
-            return .failure(.outOfMemory)
+    /// A file from Dom0's frames, gathered into one contiguous run of
+    /// scratch frames (at the top of memory: guests fill it from the
+    /// bottom, so a first fit from below would walk past every guest's
+    /// small holes, a cost that grew with the number of guests).
+    struct Scratch {
+        let base: UInt64
+        let pages: Int
+        let bytes: UnsafeRawBufferPointer
+
+        static func gather(_ file: CallerFrames) -> Result<Scratch, DomainCreateFailure> {
+            let pages = (file.bytes + Int(Layout.pageSize) - 1) / Int(Layout.pageSize)
+            guard let base = Platform.frames!.allocateContiguousFromTop(count: pages) else { return .failure(.outOfMemory) }
+            let scratch = Scratch(base: base, pages: pages, bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+            guard let buffer = PhysicalWindow.directMap.mutableBytes(at: base, count: pages * Int(Layout.pageSize)) else {
+                scratch.free()
+                return .failure(.outOfMemory)
+            }
+            for i in 0..<min(pages, file.count) {
+                guard let frame = file.frame(i),
+                      let page = PhysicalWindow.directMap.bytes(at: frame, count: Int(Layout.pageSize)) else {
+                    scratch.free()
+                    return .failure(.hostMemoryUnreachable)
+                }
+                // SAFETY: page i of the scratch run (i < pages); `page`: 4 KiB,
+                // checked, of a frame of the caller's memory (CallerFrames).
+                UnsafeMutableRawBufferPointer(rebasing: buffer[(i * Int(Layout.pageSize))..<((i + 1) * Int(Layout.pageSize))])
+                    .copyMemory(from: page)
+            }
+            return .success(Scratch(base: base, pages: pages, bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<file.bytes])))
         }
-        defer {
+
+        func free() {
             for i in 0..<pages {
-                do throws(FrameAllocator.FreeError) { try Platform.frames!.free(scratch + UInt64(i) * Layout.pageSize) } catch {
-                    Log.error("create: scratch frame \(hex: scratch + UInt64(i) * Layout.pageSize) would not free")
+                do throws(FrameAllocator.FreeError) { try Platform.frames!.free(base + UInt64(i) * Layout.pageSize) } catch {
+                    Log.error("create: scratch frame \(hex: base + UInt64(i) * Layout.pageSize) would not free")
                 }
             }
         }
-        for i in 0..<min(pages, request.imageFrameCount) {
-            guard let frame = request.imageFrame(i) else { return .failure(.hostMemoryUnreachable) }
-            guard let page = PhysicalWindow.directMap.bytes(at: frame, count: Int(Layout.pageSize)) else {
-                return .failure(.hostMemoryUnreachable)
-            }
-            // SAFETY: page i of the scratch run (i < pages); `page`: 4 KiB,
-            // checked, of a frame of the caller's memory (imageFrame).
-            UnsafeMutableRawBufferPointer(rebasing: buffer[(i * Int(Layout.pageSize))..<((i + 1) * Int(Layout.pageSize))])
-                .copyMemory(from: page)
+    }
+
+    /// TERN_HC_DOMAIN_CREATE (checked by Core/DomainControl.swift): the
+    /// image (and a ramdisk) gathered from Dom0's frames into scratch
+    /// frames, built as the kind of guest the image is (a PVH entry note:
+    /// a Linux guest, LinuxGuestBoot.swift), the scratch frames freed.
+    static func create(_ request: DomainRequest) -> Result<CreatedDomain, DomainCreateFailure> {
+        let begin = tern_rdtsc()
+        let image: Scratch
+        switch Scratch.gather(request.image) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let gathered): image = gathered
         }
-        let shell = request.fromPool ? DomainPool.take(memoryBytes: request.memoryBytes) : nil
-        let image = UnsafeRawBufferPointer(rebasing: buffer[0..<request.imageBytes])
-        let built = request.commandLine.withUnsafeBytes { line in
-            build(name: request.name, memoryBytes: request.memoryBytes, weight: request.weight, image: image,
-                  commandLine: line, shell: shell)
+        defer { image.free() }
+        var ramdisk: Scratch?
+        if let file = request.ramdisk {
+            switch Scratch.gather(file) {
+            case .failure(let failure): return .failure(failure)
+            case .success(let gathered): ramdisk = gathered
+            }
+        }
+        defer { ramdisk?.free() }
+        let kind: GuestKind = ELFImage.hasPVHEntry(image.bytes) ? .linux : .pv
+        let built: Result<Domain, BuildFailure>
+        var fromPool = false
+        switch kind {
+        case .linux:
+            built = buildLinux(name: request.name, memoryBytes: request.memoryBytes, weight: request.weight,
+                               kernel: image.bytes, initrd: ramdisk?.bytes, commandLine: request.commandLine)
+        case .pv:
+            guard ramdisk == nil, request.commandLine.count < Int(TERN_PV_CMDLINE_MAX) else {
+                request.name.withUnsafeBytes { name in
+                    Log.warning("create \(text: name): refused: a PV guest takes no ramdisk and a command line below \(Int(TERN_PV_CMDLINE_MAX)) bytes")
+                }
+                return .failure(.notForThisKind)
+            }
+            let shell = request.fromPool ? DomainPool.take(memoryBytes: request.memoryBytes) : nil
+            fromPool = shell != nil
+            built = request.commandLine.withUnsafeBytes { line in
+                build(name: request.name, memoryBytes: request.memoryBytes, weight: request.weight, image: image.bytes,
+                      commandLine: line, shell: shell)
+            }
         }
         switch built {
         case .failure(let failure):
@@ -142,26 +189,41 @@ extension Domains {
                 switch failure {
                 case .noFreeID: Log.warning("create \(text: name): no free domain id")
                 case .build(let error): Log.warning("create \(text: name): refused: \(error.message)")
+                case .linux(let error): Log.warning("create \(text: name): refused: \(error.message)")
                 case .noVMCB: Log.warning("create \(text: name): no memory for its VMCB")
                 }
             }
-            switch failure {
-            case .noFreeID: return .failure(.noFreeID)
-            case .noVMCB: return .failure(.outOfMemory)
-            case .build(let error):
-                switch error {
-                case .outOfMemory: return .failure(.outOfMemory)
-                case .badMemorySize: return .failure(.badMemorySize)
-                case .badImage, .imageOutsideMemory: return .failure(.badImage)
-                case .mapping, .hostMemoryUnreachable: return .failure(.hostMemoryUnreachable)
-                }
-            }
+            return .failure(failure.createFailure)
         case .success(let domain):
             domain.keepWhenStopped = request.keepWhenStopped
             domain.consoleToSerial = request.consoleToSerial
             if request.start { start(domain) }
             let ns = BootPhases.microseconds(cycles: tern_rdtsc() &- begin, tscHz: Platform.tscHz) &* 1000
-            return .success(CreatedDomain(id: domain.id, buildNanoseconds: ns, fromPool: shell != nil))
+            return .success(CreatedDomain(id: domain.id, buildNanoseconds: ns, fromPool: fromPool, kind: kind))
+        }
+    }
+}
+
+extension Domains.BuildFailure {
+    /// What TERN_HC_DOMAIN_CREATE answers for it.
+    var createFailure: DomainCreateFailure {
+        switch self {
+        case .noFreeID: return .noFreeID
+        case .noVMCB: return .outOfMemory
+        case .build(let error):
+            switch error {
+            case .outOfMemory: return .outOfMemory
+            case .badMemorySize: return .badMemorySize
+            case .badImage, .imageOutsideMemory: return .badImage
+            case .mapping, .hostMemoryUnreachable: return .hostMemoryUnreachable
+            }
+        case .linux(let error):
+            switch error {
+            case .outOfMemory: return .outOfMemory
+            case .badMemorySize: return .badMemorySize
+            case .badImage, .noPVHEntry, .kernelOutsideMemory, .initrdDoesNotFit, .startInfoDoesNotFit: return .badImage
+            case .mapping, .hostMemoryUnreachable: return .hostMemoryUnreachable
+            }
         }
     }
 }

@@ -16,48 +16,59 @@ extension Domains {
 
     static func createLinuxFromModule(_ kernel: BootInfo.Module, initrd: BootInfo.Module?) {
         guard let (options, image) = moduleToStart(kernel) else { return }
-        let label = options.name
         let initrdBytes = initrd.flatMap { PhysicalWindow.directMap.bytes(at: $0.range.start, count: Int($0.range.length)) }
-        guard let id = freeID() else {
-            label.withUnsafeBytes { Log.error("module \(text: $0): no free domain id") }
-            return
+        switch buildLinux(name: options.name, memoryBytes: options.memoryBytes, weight: options.weight,
+                          kernel: image, initrd: initrdBytes, commandLine: options.guestCommandLine) {
+        case .success(let domain):
+            start(domain)
+        case .failure(let failure):
+            options.name.withUnsafeBytes { name in
+                switch failure {
+                case .noFreeID: Log.error("module \(text: name): no free domain id")
+                case .linux(let error): Log.error("module \(text: name): cannot build the Linux guest: \(error.message)")
+                case .build(let error): Log.error("module \(text: name): cannot build the Linux guest: \(error.message)")
+                case .noVMCB: Log.error("module \(text: name): no memory for its VMCB")
+                }
+            }
         }
+    }
+
+    /// A new Linux guest in the table, built and paused (`start` runs it),
+    /// from a boot module or TERN_HC_DOMAIN_CREATE. Tern gives it the TSC's
+    /// frequency on its command line (tsc_khz=, as Dom0). Logs what it
+    /// took; on failure nothing of it is left.
+    static func buildLinux(name: [UInt8], memoryBytes: UInt64, weight: Int, kernel: UnsafeRawBufferPointer,
+                           initrd: UnsafeRawBufferPointer?, commandLine: [UInt8]) -> Result<Domain, BuildFailure> {
+        guard let id = freeID() else { return .failure(.noFreeID) }
         // The page every guest's APIC_BASE names (Dom0's set it already:
         // the physical one, the same architectural address).
         if LocalAPICEmulation.page == 0 { LocalAPICEmulation.page = GuestMSRs.apicPage }
-        let domain = Domain(id: id, name: label, privileged: false, weight: options.weight)
+        let domain = Domain(id: id, name: name, privileged: false, weight: weight)
         _ = domain.chooseEmulation(linuxGuestEmulation)
         domain.timing.buildStart = tern_rdtsc()
         domain.createdNanoseconds = SystemTime.nowNanoseconds()
-        let commandLine = withTSCFrequency(options.guestCommandLine)
         let freeBefore = Platform.frames!.freeFrames
-        var built: LinuxGuestBuilder.StartState?
-        var failure: LinuxGuestBuilder.Error?
+        let start: LinuxGuestBuilder.StartState
         do throws(LinuxGuestBuilder.Error) {
-            built = try LinuxGuestBuilder.build(domain: domain, memoryBytes: options.memoryBytes, kernel: image,
-                                                initrd: initrdBytes, commandLine: commandLine,
+            start = try LinuxGuestBuilder.build(domain: domain, memoryBytes: memoryBytes, kernel: kernel,
+                                                initrd: initrd, commandLine: withTSCFrequency(commandLine),
                                                 localAPICAddress: UInt32(LocalAPICEmulation.page),
                                                 host: PhysicalWindow.directMap, frames: &Platform.frames!)
         } catch {
-            failure = error
-        }
-        guard let start = built else {
-            label.withUnsafeBytes { Log.error("module \(text: $0): cannot build the Linux guest: \(failure!.message)") }
-            return
+            return .failure(.linux(error))
         }
         guard setUpVCPU(domain, .pvh32(start)) else {
             DomainBuilder.release(domain, allocator: &Platform.frames!)
-            label.withUnsafeBytes { Log.error("module \(text: $0): no memory for its VMCB") }
-            return
+            return .failure(.noVMCB)
         }
         table[Int(id)] = domain
         domain.markBuilt()
         for vcpu in domain.vcpus { scheduler.add(vcpu, weight: domain.weight) }
         domain.timing.built = tern_rdtsc()
         let used = freeBefore - Platform.frames!.freeFrames
-        label.withUnsafeBytes { name in
-            Log.info("d\(id) \(text: name): created, a Linux guest, \(bytes: domain.memoryBytes) RAM at 0, PVH entry \(hex: start.entry), start info at \(hex: start.startInfo), \(used) frames (free now \(Platform.frames!.freeFrames))")
+        name.withUnsafeBytes { text in
+            Log.info("d\(id) \(text: text): created, a Linux guest, \(bytes: domain.memoryBytes) RAM at 0, PVH entry \(hex: start.entry), start info at \(hex: start.startInfo), \(used) frames (free now \(Platform.frames!.freeFrames))")
         }
-        Domains.start(domain)
+        return .success(domain)
     }
 }

@@ -2,10 +2,14 @@
  * Tern domain control (docs/abi.md, "Domain control"): what the Dom0
  * toolstack asks of Tern. All calls are privileged (-EPERM otherwise).
  *
- * TERN_HC_DOMAIN_CREATE builds a PV domain from an ELF image in Dom0's
+ * TERN_HC_DOMAIN_CREATE builds a domain from an ELF image in Dom0's
  * memory, given as a list of Dom0 frames (the image need not be
  * physically contiguous), in one call: on any failure nothing of it is
- * left. It starts paused unless TERN_CREATE_START is set. With
+ * left. The image says what kind of guest it is (ABI 0.9): one with a
+ * PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY, as Linux's vmlinux has) is
+ * built as a Linux guest (TERN_KIND_LINUX: RAM at 0, its ramdisk, a
+ * virtual LAPIC, 8259 pair and UART, entered at the PVH entry; docs/
+ * porting.md, "Linux guests"); any other as a PV guest (TERN_KIND_PV). It starts paused unless TERN_CREATE_START is set. With
  * TERN_CREATE_FROM_POOL, a shell prepared by TERN_HC_DOMAIN_PREPARE (memory
  * taken, zeroed and mapped) is used when one of that size is ready, so
  * the call only loads the image (LightVM's split toolstack).
@@ -15,7 +19,9 @@
 
 #include "abi.h"
 
-#define TERN_IMAGE_FRAMES_MAX 16384 /* an image of at most 64 MiB (ABI 0.8; 2 MiB before) */
+#define TERN_IMAGE_FRAMES_MAX 16384 /* an image (and, apart, a ramdisk) of at most 64 MiB (ABI 0.8; 2 MiB before) */
+#define TERN_CMDLINE_MAX      1024  /* tern_domain_create.cmdline with its NUL (ABI 0.9; 192 before) */
+#define TERN_PV_CMDLINE_MAX   192   /* what a PV guest's start info holds (tern_start_info.cmdline) */
 #define TERN_DOMAINS_MAX      256   /* domain ids 0..255 */
 
 /* struct tern_domain_create.flags */
@@ -34,9 +40,13 @@
  * from boot modules always write to the serial port too. */
 #define TERN_CREATE_CONSOLE_TO_SERIAL (1u << 5)
 
+/* struct tern_domain_create.kind (ABI 0.9): what Tern built, told by the image */
+#define TERN_KIND_PV    1       /* a PV guest (Guests/Runtime): start info, event page, device page */
+#define TERN_KIND_LINUX 2       /* a PVH kernel (Linux): RAM at 0, emulated LAPIC, 8259 pair, UART */
+
 struct tern_domain_create {
     char     name[32];          /* IN: 1-31 of [A-Za-z0-9._-], NUL-padded, unique */
-    uint64_t memory_bytes;      /* IN: 2 MiB steps, 2 MiB to 64 GiB */
+    uint64_t memory_bytes;      /* IN: 2 MiB steps, 2 MiB to 64 GiB (a Linux guest: at most 3 GiB) */
     uint64_t image_frames_gpa;  /* IN: gpa of uint64_t[image_frame_count], each a Dom0 frame's gpa */
     uint64_t image_bytes;       /* IN */
     uint32_t image_frame_count; /* IN: (image_bytes + 4095) / 4096, <= TERN_IMAGE_FRAMES_MAX */
@@ -45,8 +55,14 @@ struct tern_domain_create {
     uint32_t domid;             /* OUT */
     uint64_t build_ns;          /* OUT: time Tern spent building it */
     uint32_t from_pool;         /* OUT: 1 if a prepared shell was used */
+    uint32_t kind;              /* OUT: TERN_KIND_* (ABI 0.9; IN: zero) */
+    /* ABI 0.9: a Linux guest's initramfs (its PVH start info's module);
+     * a PV guest takes none (ramdisk_bytes 0). */
+    uint64_t ramdisk_frames_gpa;/* IN: like image_frames_gpa; 0 with no ramdisk */
+    uint64_t ramdisk_bytes;     /* IN: 0 = none */
+    uint32_t ramdisk_frame_count; /* IN: (ramdisk_bytes + 4095) / 4096, <= TERN_IMAGE_FRAMES_MAX */
     uint32_t reserved;          /* IN: zero */
-    char     cmdline[192];      /* IN: the guest's command line, NUL-terminated */
+    char     cmdline[TERN_CMDLINE_MAX]; /* IN: NUL-terminated; a PV guest's < TERN_PV_CMDLINE_MAX */
 };
 
 /* TERN_HC_DOMAIN_CONTROL operations */
@@ -124,7 +140,7 @@ struct tern_attach {
 };
 
 TERN_STATIC_ASSERT(sizeof(struct tern_attach) == 48, "tern_attach layout");
-TERN_STATIC_ASSERT(sizeof(struct tern_domain_create) == 280, "tern_domain_create layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_domain_create) == 1136, "tern_domain_create layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_pool_size) == 16, "tern_pool_size layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_system_info) == 128, "tern_system_info layout");
 

@@ -15,8 +15,9 @@
  * request as the buffer (argument 0) with room after it; tern.ko points
  * buffer_gpa just past the request and caps size to the room left.
  *
- * TERN_IOCTL_CREATE copies an ELF image from user space into Dom0 pages,
- * fills in the request's image fields and issues TERN_HC_DOMAIN_CREATE.
+ * TERN_IOCTL_CREATE copies an ELF image (and a Linux guest's ramdisk, ABI
+ * 0.9) from user space into Dom0 pages, fills in the request's image_* and
+ * ramdisk_* fields and issues TERN_HC_DOMAIN_CREATE.
  * The new domain belongs to this open file until TERN_IOCTL_COMMIT: if the
  * file is closed first (the toolstack exited or was killed), tern.ko
  * destroys it, so a failed or interrupted create leaves nothing behind.
@@ -62,7 +63,9 @@ struct tern_ioctl_hypercall {
 struct tern_ioctl_create {
     uint64_t image;           /* IN: user address of the ELF image */
     uint64_t image_bytes;     /* IN: <= TERN_IMAGE_FRAMES_MAX * 4096 */
-    struct tern_domain_create request; /* IN/OUT: image_* filled in by tern.ko */
+    uint64_t ramdisk;         /* IN: user address of the ramdisk (ABI 0.9), or 0 */
+    uint64_t ramdisk_bytes;   /* IN: <= TERN_IMAGE_FRAMES_MAX * 4096; 0 = none */
+    struct tern_domain_create request; /* IN/OUT: image_* and ramdisk_* filled in by tern.ko */
     int64_t  result;          /* OUT: domid, or -TERN_E* */
 };
 
@@ -86,14 +89,14 @@ struct tern_ioctl_map {
 };
 
 #define TERN_IOCTL_HYPERCALL 0xC0485401u  /* _IOWR('T', 1, struct tern_ioctl_hypercall) */
-#define TERN_IOCTL_CREATE    0xC1305402u  /* _IOWR('T', 2, struct tern_ioctl_create) */
+#define TERN_IOCTL_CREATE    0xC4985402u  /* _IOWR('T', 2, struct tern_ioctl_create) */
 #define TERN_IOCTL_COMMIT    0x40045403u  /* _IOW('T', 3, uint32_t): keep domid past close */
 #define TERN_IOCTL_EVTCHN_BIND 0xC0105404u /* _IOWR('T', 4, struct tern_ioctl_evtchn_bind) -> fd */
 #define TERN_IOCTL_MAP       0xC0185405u  /* _IOWR('T', 5, struct tern_ioctl_map) */
 #define TERN_IOCTL_UNMAP     0x40085406u  /* _IOW('T', 6, uint64_t offset): a mapping not mmap'd */
 
 TERN_STATIC_ASSERT(sizeof(struct tern_ioctl_hypercall) == 72, "tern_ioctl_hypercall layout");
-TERN_STATIC_ASSERT(sizeof(struct tern_ioctl_create) == 304, "tern_ioctl_create layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_ioctl_create) == 1176, "tern_ioctl_create layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_ioctl_evtchn_bind) == 16, "tern_ioctl_evtchn_bind layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_ioctl_map) == 24, "tern_ioctl_map layout");
 
