@@ -2,7 +2,9 @@ import TernABI
 
 /// A domain's devices (tern/device.h, docs/abi.md "Device pages"): the
 /// entries Tern keeps, and the read-only device page it writes them to
-/// (a Tern frame the guest sees at the start of its Tern area). The toolstack
+/// (a Tern frame a PV guest sees at the start of its Tern area; for a
+/// Linux guest, a page of its own RAM its core module attached: Tern
+/// writes it and never reads it back). The toolstack
 /// changes them with TERN_HC_DEVICE_ADD/REMOVE; nothing the guest writes
 /// can reach them.
 public struct DeviceList {
@@ -79,9 +81,10 @@ public struct DeviceList {
         guard let page else { return }
         let entrySize = MemoryLayout<tern_device_entry>.size
         let header = MemoryLayout<tern_device_page>.size - DeviceList.maxEntries * entrySize
-        // SAFETY: `page` is a whole 4 KiB frame Tern owns (the domain's
-        // overhead, freed after teardown resets this list); struct
-        // tern_device_page fits in it (device.h's static assert).
+        // SAFETY: `page` is a whole 4 KiB frame: Tern's (freed after
+        // teardown resets this list) or the domain's RAM checked at
+        // TERN_HC_ATTACH (forgotten at detach and teardown, before it goes);
+        // struct tern_device_page fits in it (device.h's static assert).
         version &+= 1
         page.storeBytes(of: version, toByteOffset: DeviceList.versionOffset, as: UInt32.self)
         page.storeBytes(of: TERN_DEVICE_PAGE_MAGIC, toByteOffset: 0, as: UInt64.self)

@@ -32,6 +32,10 @@ public enum Devices {
     ) -> Int32 {
         guard frontend !== backend else { return -TERN_EINVAL }
         guard !frontend.state.isStopped, !backend.state.isStopped else { return -TERN_ENOENT }
+        // A Linux guest gets its device page from its core module (TERN_HC_ATTACH
+        // with TERN_ATTACH_DEVICES): until then there is nowhere to list the
+        // device nor a grant table for its control page. Try again later.
+        if frontend.devices.page == nil, frontend.events.page == nil, mayAttachDevices(frontend) { return -TERN_EAGAIN }
         guard frontend.devices.page != nil, backend.devices.page != nil || backend.privileged,
               frontend.events.page != nil, frontend.grants.entries >= UInt32(DeviceList.slots) else { return -TERN_EINVAL }
         let backendListed = backend.devices.page != nil
@@ -70,6 +74,13 @@ public enum Devices {
         backend.devices.append(entry)
         EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: backend)
         return 0
+    }
+
+    /// A domain that takes its device page from its own RAM when its driver
+    /// attaches: a Linux guest (a virtual LAPIC for the upcall, not the
+    /// machine's owner).
+    static func mayAttachDevices(_ domain: Domain) -> Bool {
+        domain.emulation.contains(.localAPIC) && !domain.emulation.contains(.hardware) && !domain.privileged
     }
 
     /// Removes a channel: its port closes (the backend's end sees

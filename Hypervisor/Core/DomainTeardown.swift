@@ -18,6 +18,23 @@ public enum DomainTeardown {
                 other.events.rebind(port, .peerClosed(remote: domain.id))
                 EventDelivery.notify(other, port: port)
             }
+        }
+        closeDevices(of: domain, host: host)
+        if let dom0 = host.domain(withID: 0), dom0 !== domain {
+            EventDelivery.raise(virq: TERN_VIRQ_DOMAIN_DIED, in: dom0)
+        }
+    }
+
+    /// The entries other domains hold of `domain`'s devices turn CLOSED
+    /// (each told with TERN_VIRQ_DEVICES), and Tern forgets its device
+    /// page and entries: nothing may reach its pages from now on. For a
+    /// dying domain, and for a Linux guest detaching its device page
+    /// (Attach.swift).
+    static func closeDevices<Host: HypercallHost>(of domain: Domain, host: Host) {
+        var next: UInt64 = 0
+        while let other = host.firstDomain(atOrAfter: next) {
+            next = UInt64(other.id) + 1
+            guard other !== domain, !other.state.isStopped else { continue }
             var changed = false
             for (i, entry) in other.devices.entries.enumerated()
             where (entry.frontend == domain.id || entry.backend == domain.id) && entry.state != UInt32(TERN_DEVICE_CLOSED) {
@@ -26,11 +43,7 @@ public enum DomainTeardown {
             }
             if changed { EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: other) }
         }
-        // Nothing may reach its pages from now on.
         domain.devices = DeviceList()
-        if let dom0 = host.domain(withID: 0), dom0 !== domain {
-            EventDelivery.raise(virq: TERN_VIRQ_DOMAIN_DIED, in: dom0)
-        }
     }
 
     /// Every port of `domain` closes (each interdomain peer sees

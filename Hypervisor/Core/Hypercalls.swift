@@ -144,14 +144,16 @@ public enum Hypercalls {
         guard count <= UInt64(TERN_CONSOLE_IN_SIZE) else { return error(TERN_EINVAL) }
         guard domid <= UInt64(UInt16.max), let guest = host.domain(withID: UInt16(domid)), guest !== caller,
               !guest.state.isStopped else { return error(TERN_ENOENT) }
-        // Its PV console device, else its UART (a Linux guest's console).
+        // Its PV console device, else its UART (a Linux guest's console; its
+        // device page, once its core module attached one, has no console).
+        let hasConsoleDevice = guest.devices.entries.contains { $0.type == UInt16(TERN_DEVICE_CONSOLE) }
         let hasUART = guest.context.uart != nil
-        guard guest.devices.page != nil || hasUART else { return error(TERN_ENOSYS) }   // no console device
+        guard hasConsoleDevice || hasUART else { return error(TERN_ENOSYS) }   // no console device
         var buffer = [UInt8](repeating: 0, count: Int(count))
         guard buffer.withUnsafeMutableBytes({ host.memory(of: caller).copyFromGuest(at: gpa, into: $0) }) else {
             return error(TERN_EFAULT)
         }
-        if guest.devices.page == nil {
+        if !hasConsoleDevice {
             return .resume(Int64(buffer.withUnsafeBytes { host.uartInput($0, to: guest) }))
         }
         return .resume(Int64(buffer.withUnsafeBytes { ConsoleDevice.input($0, to: guest, host: host) }))

@@ -36,7 +36,7 @@ final class AttachTests: XCTestCase {
 
     func attach(_ caller: Domain? = nil, events: UInt64? = nil, table: UInt64? = nil, entries: UInt32 = 512,
                 via: Int32 = TERN_UPCALL_VIA_ISA_IRQ, line: UInt32 = 5,
-                reserved: UInt32 = 0) -> (Int64, tern_attach) {
+                reserved: UInt32 = 0, flags: UInt32 = 0, devicePage: UInt64 = 0, controlPages: UInt64 = 0) -> (Int64, tern_attach) {
         let caller = caller ?? dom0!
         var r = tern_attach()
         r.event_page_gpa = events ?? eventPage
@@ -45,6 +45,9 @@ final class AttachTests: XCTestCase {
         r.upcall_via = UInt32(via)
         r.upcall_line = line
         r.reserved1 = reserved
+        r.flags = flags
+        r.device_page_gpa = devicePage
+        r.control_pages_gpa = controlPages
         XCTAssertTrue(withUnsafeBytes(of: &r) { host.memory(of: caller).copyToGuest(at: request, from: $0) })
         let result = host.call(caller, TERN_HC_ATTACH, request)
         XCTAssertTrue(withUnsafeMutableBytes(of: &r) { host.memory(of: caller).copyFromGuest(at: request, into: $0) })
@@ -218,4 +221,128 @@ final class AttachTests: XCTestCase {
     }
 
     func nestedLeafFrame(_ domain: Domain, _ gpa: UInt64) -> UInt64? { host.nestedLeaf(domain, gpa)?.physical }
+
+    // MARK: A Linux guest's device page from its own RAM (ABI 0.9)
+
+    let devicePage: UInt64 = 0xC_0000
+    let controlPages: UInt64 = 0xD_0000
+
+    func linuxGuest(id: UInt16 = 2) -> Domain {
+        let linux = host.build(id: id, name: "linux", emulation: [.localAPIC, .serialPort])
+        forgetSharedPages(linux)
+        return linux
+    }
+
+    /// A Linux guest's attach with its device page and control pages.
+    func attachDevices(_ linux: Domain, events: UInt64? = nil, table: UInt64? = nil, entries: UInt32 = 512,
+                       flags: UInt32 = UInt32(TERN_ATTACH_DEVICES), device: UInt64? = nil, control: UInt64? = nil) -> Int64 {
+        attach(linux, events: events, table: table, entries: entries, via: TERN_UPCALL_VIA_VECTOR, line: 0xF3,
+               flags: flags, devicePage: device ?? devicePage, controlPages: control ?? controlPages).0
+    }
+
+    /// The page as the guest reads it, in its own RAM.
+    func guestDevicePage(_ domain: Domain, at gpa: UInt64) -> tern_device_page {
+        var page = tern_device_page()
+        XCTAssertTrue(withUnsafeMutableBytes(of: &page) { host.memory(of: domain).copyFromGuest(at: gpa, into: $0) })
+        return page
+    }
+
+    func entry(_ page: tern_device_page, _ index: Int) -> tern_device_entry {
+        withUnsafeBytes(of: page.entries) { $0.load(fromByteOffset: index * MemoryLayout<tern_device_entry>.size, as: tern_device_entry.self) }
+    }
+
+    func testALinuxGuestRefusesBadDevicePages() {
+        let linux = linuxGuest()
+        let page: UInt64 = 4096
+        let ramEnd: UInt64 = 2 << 20
+        XCTAssertEqual(attachDevices(linux, flags: 1 << 1), -Int64(TERN_EINVAL), "an unknown flag")
+        XCTAssertEqual(attachDevices(linux, flags: UInt32(TERN_ATTACH_DEVICES) | 1 << 31), -Int64(TERN_EINVAL), "an unknown flag")
+        XCTAssertEqual(attachDevices(linux, device: devicePage + 8), -Int64(TERN_EINVAL), "a misaligned device page")
+        XCTAssertEqual(attachDevices(linux, control: controlPages + 2048), -Int64(TERN_EINVAL), "misaligned control pages")
+        XCTAssertEqual(attachDevices(linux, device: eventPage), -Int64(TERN_EINVAL), "the device page is the event page")
+        XCTAssertEqual(attachDevices(linux, device: grantTable), -Int64(TERN_EINVAL), "the device page in the grant table")
+        XCTAssertEqual(attachDevices(linux, device: controlPages + 7 * page), -Int64(TERN_EINVAL), "the device page is a control page")
+        XCTAssertEqual(attachDevices(linux, control: grantTable - 4 * page), -Int64(TERN_EINVAL), "control pages over the grant table")
+        XCTAssertEqual(attachDevices(linux, control: eventPage - 8 * page), 0, "control pages just below the event page")
+        XCTAssertEqual(linux.devices.controlPagesGPA, eventPage - 8 * page)
+        XCTAssertEqual(attach(linux, events: 0).0, 0, "detached again")
+        XCTAssertEqual(attachDevices(linux, device: 1 << 40), -Int64(TERN_EFAULT), "a device page outside its RAM")
+        XCTAssertEqual(attachDevices(linux, control: ramEnd - 4 * page), -Int64(TERN_EFAULT), "control pages past its RAM")
+        XCTAssertEqual(attachDevices(linux, device: UInt64.max - page + 1), -Int64(TERN_EFAULT), "a device page at the top: no wrap")
+        XCTAssertEqual(attachDevices(linux, control: UInt64.max - page + 1), -Int64(TERN_EFAULT), "control pages that wrap")
+        XCTAssertEqual(attachDevices(linux, events: UInt64.max - page + 1), -Int64(TERN_EFAULT), "an event page that wraps")
+        XCTAssertEqual(attachDevices(linux, table: UInt64.max - page + 1), -Int64(TERN_EFAULT), "a grant table that wraps")
+        XCTAssertNil(linux.devices.page, "nothing was taken by a refused call")
+        XCTAssertNil(linux.events.page)
+        XCTAssertEqual(attachDevices(guest), -Int64(TERN_EEXIST), "a PV guest has its device page from its build")
+    }
+
+    func testA07RequestIsReadAndWrittenAs48Bytes() {
+        let linux = linuxGuest()
+        // What lies after a 0.7 caller's 48 bytes is not Tern's to read or write.
+        let tail: [UInt8] = Array(repeating: 0xA5, count: 16)
+        var r = tern_attach()
+        r.event_page_gpa = eventPage
+        r.grant_table_gpa = grantTable
+        r.grant_entries = 512
+        r.upcall_via = UInt32(TERN_UPCALL_VIA_VECTOR)
+        r.upcall_line = 0xF3
+        let memory = host.memory(of: linux)
+        XCTAssertTrue(withUnsafeBytes(of: &r) { memory.copyToGuest(at: request, from: UnsafeRawBufferPointer(rebasing: $0[..<48])) })
+        XCTAssertTrue(tail.withUnsafeBytes { memory.copyToGuest(at: request + 48, from: $0) })
+        XCTAssertEqual(host.call(linux, TERN_HC_ATTACH, request), 0)
+        var after = [UInt8](repeating: 0, count: 16)
+        XCTAssertTrue(after.withUnsafeMutableBytes { memory.copyFromGuest(at: request + 48, into: $0) })
+        XCTAssertEqual(after, tail, "the bytes after a 0.7 request are untouched")
+        XCTAssertNil(linux.devices.page, "no device page without TERN_ATTACH_DEVICES")
+        XCTAssertEqual(Devices.addChannel(frontend: linux, backend: dom0, devid: 0, host: host), -TERN_EINVAL,
+                       "attached without a device page: no devices")
+    }
+
+    func testALinuxGuestListsItsChannelInItsOwnPage() {
+        let linux = linuxGuest()
+        XCTAssertEqual(attach().0, 0, "Dom0, the backend")
+        XCTAssertEqual(Devices.addChannel(frontend: linux, backend: dom0, devid: 0, host: host), -TERN_EAGAIN,
+                       "not attached yet: try again once its core module is")
+        XCTAssertEqual(attachDevices(linux), 0)
+        var page = guestDevicePage(linux, at: devicePage)
+        XCTAssertEqual(page.magic, TERN_DEVICE_PAGE_MAGIC)
+        XCTAssertEqual(page.count, 0, "no console: a Linux guest's is its UART")
+        XCTAssertEqual(page.version % 2, 0)
+        XCTAssertEqual(Devices.addChannel(frontend: linux, backend: dom0, devid: 0, host: host), 0)
+        page = guestDevicePage(linux, at: devicePage)
+        XCTAssertEqual(page.count, 1)
+        let listed = entry(page, 0)
+        XCTAssertEqual(listed.type, UInt16(TERN_DEVICE_CHANNEL))
+        XCTAssertEqual(listed.backend, 0)
+        XCTAssertEqual(listed.grant_ref, 1, "slot 0 stays the console's")
+        XCTAssertEqual(listed.control_gpa, controlPages + 4096)
+        XCTAssertEqual(host.grantFlags(linux, ref: 1), UInt16(TERN_GRANT_ACCESS), "its control page granted to Dom0")
+        // Dom0 connects as tern-echo does.
+        let port = host.call(dom0, TERN_HC_EVTCHN_BIND_INTERDOMAIN, 2, UInt64(listed.port))
+        XCTAssertGreaterThan(port, 0)
+        XCTAssertGreaterThanOrEqual(host.call(dom0, TERN_HC_GRANT_MAP, 2, 1, dom0.grants.windowGPA, 0), 0)
+        XCTAssertEqual(attach(linux, events: 0).0, -Int64(TERN_EBUSY), "Dom0 maps its control page")
+        XCTAssertEqual(host.call(dom0, TERN_HC_GRANT_UNMAP, 0), 0)
+        XCTAssertEqual(attach(linux, events: 0).0, 0, "detached")
+        XCTAssertNil(linux.devices.page, "Tern writes nothing more there")
+        XCTAssertEqual(linux.devices.entries.count, 0)
+        XCTAssertEqual(host.status(dom0, port: port).state, UInt32(TERN_EVTCHN_PEER_CLOSED), "Dom0's end sees the close")
+        XCTAssertEqual(attachDevices(linux), 0, "and it may attach again, with no devices")
+        XCTAssertEqual(guestDevicePage(linux, at: devicePage).count, 0)
+    }
+
+    func testADetachingLinuxBackendClosesItsFrontendsEntry() {
+        let linux = linuxGuest()
+        XCTAssertEqual(attachDevices(linux), 0)
+        XCTAssertEqual(Devices.addChannel(frontend: guest, backend: linux, devid: 3, host: host), 0)
+        let page = guestDevicePage(linux, at: devicePage)
+        XCTAssertEqual(page.count, 1)
+        XCTAssertEqual(entry(page, 0).flags, TERN_DEVICE_FLAG_BACKEND)
+        XCTAssertEqual(entry(page, 0).control_gpa, 0, "the frontend's page address is not the backend's business")
+        XCTAssertEqual(attach(linux, events: 0).0, 0)
+        let theirs = host.deviceEntries(guest).entries.first { $0.type == UInt16(TERN_DEVICE_CHANNEL) }
+        XCTAssertEqual(theirs?.state, UInt32(TERN_DEVICE_CLOSED), "the frontend learns its backend is gone")
+    }
+
 }

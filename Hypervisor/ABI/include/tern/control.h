@@ -122,10 +122,24 @@ struct tern_system_info {
  * detaches: its ports close (peers see PEER_CLOSED), its mappings go, and
  * the pages are its own again. A domain built with an event page (a PV
  * guest) cannot attach another.
+ *
+ * ABI 0.9: with TERN_ATTACH_DEVICES in `flags`, the request is the whole
+ * struct (64 bytes; without it Tern reads and writes only the first
+ * TERN_ATTACH_SIZE_0_7) and also gives Tern a page for the caller's
+ * device page and TERN_DEVICE_CONTROL_PAGES pages for its devices'
+ * control pages (tern/device.h), from its own RAM: a Linux guest's core
+ * module, which a builder gave neither. Tern writes the device page (the
+ * guest only reads it, as a sequence lock) and the control pages it hands
+ * out; slot 0 stays the console's (a Linux guest has its UART instead:
+ * page 0 is unused). Detaching stops Tern using both.
  */
 #define TERN_UPCALL_VIA_ISA_IRQ 1       /* upcall_line: IRQ 3, 5 or 7 */
 #define TERN_UPCALL_VIA_VECTOR  2       /* upcall_line: a vector, 32-255 */
 #define TERN_DOM0_UPCALL_IRQ_DEFAULT 5  /* free on PC-compatible machines (QEMU's too) */
+
+/* struct tern_attach.flags (ABI 0.9; the field was reserved0, zero, before) */
+#define TERN_ATTACH_DEVICES     (1u << 0)  /* device_page_gpa and control_pages_gpa are given */
+#define TERN_ATTACH_SIZE_0_7    48         /* the request's bytes without TERN_ATTACH_DEVICES */
 
 struct tern_attach {
     uint64_t event_page_gpa;      /* IN: a zeroed page of the caller's RAM; 0 = detach */
@@ -133,13 +147,17 @@ struct tern_attach {
     uint32_t grant_entries;       /* IN: TERN_GRANT_ENTRIES_DEFAULT..MAX, whole pages */
     uint32_t upcall_via;          /* IN: TERN_UPCALL_VIA_* */
     uint32_t upcall_line;         /* IN: the IRQ or the vector */
-    uint32_t reserved0;           /* IN: zero */
+    uint32_t flags;               /* IN: TERN_ATTACH_* (ABI 0.9; zero before) */
     uint64_t grant_window_gpa;    /* OUT: 0 with no window */
     uint32_t grant_window_frames; /* OUT */
     uint32_t reserved1;           /* IN: zero */
+    /* ABI 0.9, read only with TERN_ATTACH_DEVICES: */
+    uint64_t device_page_gpa;     /* IN: a page of the caller's RAM for its device page */
+    uint64_t control_pages_gpa;   /* IN: TERN_DEVICE_CONTROL_PAGES pages of its RAM, one per frontend slot */
 };
 
-TERN_STATIC_ASSERT(sizeof(struct tern_attach) == 48, "tern_attach layout");
+TERN_STATIC_ASSERT(sizeof(struct tern_attach) == 64, "tern_attach layout");
+TERN_STATIC_ASSERT(__builtin_offsetof(struct tern_attach, device_page_gpa) == TERN_ATTACH_SIZE_0_7, "tern_attach 0.7 head");
 TERN_STATIC_ASSERT(sizeof(struct tern_domain_create) == 1136, "tern_domain_create layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_pool_size) == 16, "tern_pool_size layout");
 TERN_STATIC_ASSERT(sizeof(struct tern_system_info) == 128, "tern_system_info layout");
