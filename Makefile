@@ -79,8 +79,10 @@ DOM0_ABI      := $(DOM0)/kernel-abi
 DOM0_KERNEL   := $(DOM0)/vmlinuz
 DOM0_INITRD   := $(DOM0)/initramfs.cpio.lz4
 DOM0_TERN_KO  := $(DOM0)/tern.ko
-# The Linux guest's test initramfs (Guests/linux): busybox from Dom0's.
+# The Linux guest's test initramfs (Guests/linux): busybox from Dom0's,
+# and its modules (Guests/linux/driver: tern_guest.ko, tern_echo_front.ko).
 LINUX_GUEST_INITRD := $(BUILD)/guests/linux-initramfs.cpio.lz4
+LINUX_GUEST_KOS    := $(BUILD)/guests/tern_guest.ko $(BUILD)/guests/tern_echo_front.ko
 # The fast-boot command line measured in platform-facts.md (Dom0/cmdline).
 DOM0_CMDLINE  := $(shell cat Dom0/cmdline)
 
@@ -178,8 +180,16 @@ $(ELF): $(ASM_OBJECTS) $(BUILD)/terncore.o $(BUILD)/tern-swift.o $(BUILD)/runtim
 
 dom0: $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_INITRD) $(LINUX_GUEST_INITRD)
 
-$(LINUX_GUEST_INITRD): $(DOM0_INITRD) Guests/linux/init Guests/linux/build-initramfs.sh
+$(LINUX_GUEST_INITRD): $(DOM0_INITRD) $(LINUX_GUEST_KOS) Guests/linux/init Guests/linux/build-initramfs.sh
 	$(Q)bash Guests/linux/build-initramfs.sh $(DOM0) $@
+
+# The Linux guest's modules, against the headers tern.ko is built against
+# (one build makes both: the frontend links against tern_guest's symbols).
+$(word 2,$(LINUX_GUEST_KOS)): $(firstword $(LINUX_GUEST_KOS))
+$(firstword $(LINUX_GUEST_KOS)): $(DOM0_TERN_KO) $(wildcard Guests/linux/driver/*.c Guests/linux/driver/*.h) \
+                 Guests/linux/driver/Kbuild Guests/linux/driver/build.sh $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_STAMP)
+	@echo "  KMOD    $(LINUX_GUEST_KOS)"
+	$(Q)bash Guests/linux/driver/build.sh $(DOM0) $(BUILD)/guests
 
 # Decided at every make (the archive changes under us); the file is
 # rewritten, and so newer than what was built from it, only when the ABI

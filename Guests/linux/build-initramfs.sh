@@ -1,6 +1,8 @@
 #!/bin/bash
 # The Linux guest's test initramfs: busybox-static (the same package as
-# Dom0's, Dom0/initramfs/build.sh) and Guests/linux/init; no modules.
+# Dom0's, Dom0/initramfs/build.sh), Guests/linux/init and the guest's
+# modules (tern_guest.ko, tern_echo_front.ko, built next to OUTPUT by
+# Guests/linux/driver/build.sh) in /lib/modules.
 # Usage: build-initramfs.sh DOM0_BUILD_DIR OUTPUT
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -10,10 +12,17 @@ BUSYBOX="$DOM0/busybox/bin/busybox"
 [ -x "$BUSYBOX" ] || { echo "linux-guest initramfs: no $BUSYBOX (make dom0 unpacks it)" >&2; exit 1; }
 ROOT="$(dirname "$OUT")/linux-initramfs-root"
 rm -rf "$ROOT"
-mkdir -p "$ROOT"/{bin,proc,sys,dev,tmp}
+mkdir -p "$ROOT"/{bin,sbin,proc,sys,dev,tmp,lib/modules}
 cp "$BUSYBOX" "$ROOT/bin/busybox"
 for applet in $("$ROOT/bin/busybox" --list); do
     [ -e "$ROOT/bin/$applet" ] || ln -s busybox "$ROOT/bin/$applet"
+done
+# Where the kernel runs them (orderly_poweroff, orderly_reboot).
+for applet in poweroff reboot; do ln -s ../bin/busybox "$ROOT/sbin/$applet"; done
+for module in tern_guest tern_echo_front; do
+    ko="$(dirname "$OUT")/$module.ko"
+    [ -f "$ko" ] || { echo "linux-guest initramfs: no $ko (Guests/linux/driver/build.sh builds it)" >&2; exit 1; }
+    cp "$ko" "$ROOT/lib/modules/"
 done
 install -m 0755 "$HERE/init" "$ROOT/init"
 (cd "$ROOT" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) | lz4 -l -9 -q > "$OUT"
