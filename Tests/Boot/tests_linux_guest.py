@@ -73,3 +73,73 @@ def linux_guest_beside_dom0_is_destroyed_with_every_frame(args):
     check(int(gone.group(3)) - int(gone.group(2)) == returned, "the free count did not grow by what was returned", run)
     check(not re.search(rf"^\(d0\) +{d} +linux ", run.log[gone.end():], re.MULTILINE), "linux is still listed", run)
     check("crashed" not in run.log, "a domain crashed", run)
+
+
+# A kernel log line's start on a Linux guest's console (after its shell's
+# prompt when it came while the prompt waited).
+KLOG = r"(?:/ # )?\[ *[0-9.]+\] "
+
+
+def linux_guest_module(name, mem="128M"):
+    """A Linux guest's boot modules beside Dom0 (dom0_command's guests=):
+    Dom0's kernel and command line without `quiet` (its kernel log shows
+    on its console) and the test initramfs with its modules."""
+    with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
+        kernel_cmdline = f.read().strip().replace(" quiet", "").replace(",", ",,")
+    return (f"../dom0/vmlinux role=linux name={name} mem={mem} -- {kernel_cmdline}",
+            "linux-initramfs.cpio.lz4 role=linux-initrd")
+
+
+def wait_for_guest_line(text, seconds=240):
+    """A Dom0 shell command: wait (polling tern dmesg) until a guest printed `text`."""
+    return (f"i=0; until tern dmesg | grep -q '{text}'; do i=$((i+1)); [ $i -lt {seconds} ] || break; sleep 1; done; "
+            f"tern dmesg | grep -c '{text}'")
+
+
+@test
+def linux_guest_core_module_serves_tern_echo_and_powers_off(args):
+    """tern_guest.ko, the guest core, end to end: the Linux guest loads it
+    at boot (it attaches its event page, grant table, device page and
+    control pages, its upcall on a vector of its virtual LAPIC) and
+    tern_echo_front.ko. Dom0's tern-echo adds channel 0 to it: the
+    guest's bus sees the entry appear (TERN_VIRQ_DEVICES), the frontend
+    grants a ring page, publishes it (READY), and after CONNECTED makes
+    1000 event-channel round trips that the backend answers; both sides
+    count them. Then `poweroff` typed into its shell (tern console) stops
+    it as a poweroff through TERN_HC_SHUTDOWN (it has no ACPI power-off),
+    and every frame its build took comes back."""
+    command, _ = dom0_command(args, devices=False, guests=linux_guest_module("linux"))
+    send, done = shell(
+        wait_for_guest_line("linux-guest: ready"),
+        "/usr/lib/tern/tools/tern-echo 1",
+        "printf 'poweroff\\n' | timeout 5 tern console linux > /dev/null; sleep 2; tern list")
+    run = boot(command, done, timeout=420, send=send)
+    made = run.find(r"^\(tern\) d(\d+) linux: created, a Linux guest, 128 MiB RAM at 0, .*, (\d+) frames \(free now \d+\)$")
+    d, taken = made.group(1), int(made.group(2))
+    check(d == "1", f"the Linux guest is d{d}, not d1 (tern-echo is given 1)", run)
+    loaded = run.find(r"^\(d1\) linux-guest: tern_guest loaded \(attached to Tern \(ABI 0\.\d+\) as d1: event upcall on "
+                      r"vector (0x[0-9a-f]+) \(IRQ \d+\), grant table of 512 entries, device page at 0x[0-9a-f]+\)$")
+    check(0x20 <= int(loaded.group(1), 16) < 0x100, f"upcall vector {loaded.group(1)}", run)
+    run.find(r"^\(d1\) linux-guest: tern_echo_front loaded \(drivers on bus tern: tern-echo-front\)$")
+    # Dom0's side: the device, the handshake, the answers.
+    run.find(r"^\(d0\) tern-echo: channel 0 of d1: port \d+, control page ref 1 at 0x[0-9a-f]+$")
+    run.find(r"^\(d0\) tern-echo: port bound \(local \d+\); control page mapped by grant and by frame: same bytes$")
+    answered = run.find(r"^\(d0\) tern-echo: answered (\d+) event round trips$")
+    # The guest's side: its bus probed the channel, the frontend counted them.
+    run.find(rf"^\(d1\) {KLOG}tern_guest: device channel-0: backend d0, port \d+, control page ref 1$")
+    run.find(rf"^\(d1\) {KLOG}tern-echo-front: channel 0: ring page granted to d0 as ref (\d+), READY on port \d+$")
+    trips = run.find(rf"^\(d1\) {KLOG}tern-echo-front: channel 0: (\d+) round trips with d0 over port \d+ "
+                     r"in (\d+) us \((\d+) ns each\); ring granted as ref \d+$")
+    check(int(trips.group(1)) == 1000, f"the frontend made {trips.group(1)} round trips, not 1000", run)
+    check(int(answered.group(1)) == 1000, f"tern-echo answered {answered.group(1)} round trips, not 1000", run)
+    run.find(rf"^\(d1\) {KLOG}tern-echo-front: channel 0: closed$")
+    # poweroff in its shell: init powers off, the module's sys-off handler asks Tern.
+    run.find(r"^\(d1\) linux-guest: powering off$")
+    run.find(rf"^\(d1\) {KLOG}reboot: Power down$")
+    run.find(r"^\(tern\) d1 linux: shut down \(poweroff\)$")
+    gone = run.find(r"^\(tern\) d1 linux: destroyed, (\d+) frames returned, free frames (\d+) -> (\d+)$")
+    check(int(gone.group(1)) == taken, f"the Linux guest took {taken} frames and gave back {gone.group(1)}", run)
+    check(not re.search(r"^\(d0\) +1 +linux ", run.log[gone.end():], re.MULTILINE), "linux is still listed", run)
+    check("crashed" not in run.log, "a domain crashed", run)
+    check("unchecked MSR access" not in run.log, "Linux hit an MSR Tern refuses", run)
+    print(f"    tern-echo-front: {trips.group(1)} round trips in {trips.group(2)} us ({trips.group(3)} ns each)")
