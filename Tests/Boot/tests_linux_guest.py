@@ -90,10 +90,10 @@ def linux_guest_module(name, mem="128M"):
             "linux-initramfs.cpio.lz4 role=linux-initrd")
 
 
-def wait_for_guest_line(text, seconds=240):
-    """A Dom0 shell command: wait (polling tern dmesg) until a guest printed `text`."""
-    return (f"i=0; until tern dmesg | grep -q '{text}'; do i=$((i+1)); [ $i -lt {seconds} ] || break; sleep 1; done; "
-            f"tern dmesg | grep -c '{text}'")
+# A Dom0 shell command (short: typed lines can lose bytes while guests
+# print): wait until `guests` guests printed their init's ready line.
+def wait_until_ready(guests=1):
+    return f"until [ $(tern dmesg | grep -c 'ready$') -ge {guests} ]; do sleep 1; done"
 
 
 @test
@@ -110,7 +110,7 @@ def linux_guest_core_module_serves_tern_echo_and_powers_off(args):
     and every frame its build took comes back."""
     command, _ = dom0_command(args, devices=False, guests=linux_guest_module("linux"))
     send, done = shell(
-        wait_for_guest_line("linux-guest: ready"),
+        wait_until_ready(),
         "/usr/lib/tern/tools/tern-echo 1",
         "printf 'poweroff\\n' | timeout 5 tern console linux > /dev/null; sleep 2; tern list")
     run = boot(command, done, timeout=420, send=send)
@@ -143,3 +143,42 @@ def linux_guest_core_module_serves_tern_echo_and_powers_off(args):
     check("crashed" not in run.log, "a domain crashed", run)
     check("unchecked MSR access" not in run.log, "Linux hit an MSR Tern refuses", run)
     print(f"    tern-echo-front: {trips.group(1)} round trips in {trips.group(2)} us ({trips.group(3)} ns each)")
+
+
+@test
+def linux_guest_core_module_reboots_when_asked_and_reports_a_panic(args):
+    """The guest core's other ends, two Linux guests beside Dom0: `tern
+    reboot -w la` raises TERN_VIRQ_SHUTDOWN in la, whose module reads the
+    request from its domain info and reboots in order (its init runs
+    `reboot -f`, Linux's restart reaches the module's syscore shutdown):
+    Tern logs `shut down (reboot)`. In lb, `echo c > /proc/sysrq-trigger`
+    panics Linux, and the module's panic notifier reports it: `shut down
+    (crash)`. Both are destroyed with every frame back; Dom0 carries on."""
+    command, _ = dom0_command(args, devices=False, guests=linux_guest_module("la") + linux_guest_module("lb"))
+    send, done = shell(
+        wait_until_ready(guests=2),
+        "tern reboot -w la; tern list",
+        "echo 'echo c >/proc/sysrq-trigger' | timeout 5 tern console lb >/dev/null",
+        "sleep 2; tern list")
+    run = boot(command, done, timeout=420, send=send,
+               allowed=[r"^\(d\d+\) .*Kernel panic - not syncing: sysrq triggered crash$"])
+    ids = {}
+    for name in ("la", "lb"):
+        made = run.find(rf"^\(tern\) d(\d+) {name}: created, a Linux guest, 128 MiB RAM at 0, .*, (\d+) frames \(free now \d+\)$")
+        ids[name] = (made.group(1), int(made.group(2)))
+        # (its init's line, or the kernel's it quotes)
+        run.find(rf"^\(d{made.group(1)}\) .*attached to Tern \(ABI 0\.\d+\) as d{made.group(1)}: ")
+    (a, a_frames), (b, b_frames) = ids["la"], ids["lb"]
+    run.find(rf"^\(d{a}\) {KLOG}tern_guest: Tern asks for a reboot$")
+    run.find(rf"^\(d{a}\) linux-guest: rebooting$")
+    run.find(rf"^\(tern\) d{a} la: shut down \(reboot\)$")
+    run.find(rf"^\(d{b}\) {KLOG}sysrq: Trigger a crash$")
+    run.find(rf"^\(d{b}\) {KLOG}Kernel panic - not syncing: sysrq triggered crash$")
+    run.find(rf"^\(tern\) d{b} lb: shut down \(crash\)$")
+    for name, (d, taken) in ids.items():
+        gone = run.find(rf"^\(tern\) d{d} {name}: destroyed, (\d+) frames returned, free frames \d+ -> \d+$")
+        check(int(gone.group(1)) == taken, f"{name} took {taken} frames and gave back {gone.group(1)}", run)
+    after = run.log[run.find(rf"^\(tern\) d{b} lb: destroyed").end():]
+    check(re.search(r"^\(d0\) +0 +dom0 +running ", after, re.MULTILINE), "Dom0 is not listed running after", run)
+    check(not re.search(r"^\(d0\) +\d+ +l[ab] ", after, re.MULTILINE), "a Linux guest is still listed", run)
+    check("unchecked MSR access" not in run.log, "Linux hit an MSR Tern refuses", run)
