@@ -41,6 +41,13 @@ public struct Emulation: OptionSet, Equatable {
             && (!contains(.tscDeadlineTimer) || contains(.localAPIC))
     }
 
+    /// A HLT with interrupts off ends the domain as a poweroff: it has an
+    /// interrupt controller of Tern's (a Linux guest; its poweroff and halt
+    /// end in `cli; hlt` when nothing else powers it off), and no hardware
+    /// whose NMI could still wake it. A PV guest has no LAPIC (it blocks
+    /// with TERN_HC_BLOCK); Dom0 owns the machine (docs/porting.md).
+    public var haltWithInterruptsOffIsPowerOff: Bool { contains(.localAPIC) && !contains(.hardware) }
+
     /// Dom0's set: a Linux that drives the machine.
     public static let deviceOwner: Emulation = [.localAPIC, .serialPort, .legacyPICWatch, .hardware]
 }

@@ -156,6 +156,13 @@ final class LinuxGuestTests: XCTestCase {
 
     // MARK: Devices
 
+    func testOnlyALinuxGuestsHaltWithInterruptsOffIsAPowerOff() {
+        XCTAssertTrue(Emulation([.localAPIC, .tscDeadlineTimer, .serialPort, .virtualPIC]).haltWithInterruptsOffIsPowerOff)
+        XCTAssertFalse(Emulation.deviceOwner.haltWithInterruptsOffIsPowerOff, "Dom0: the hardware's NMI may wake it")
+        XCTAssertFalse(Emulation([]).haltWithInterruptsOffIsPowerOff, "a PV guest")
+        XCTAssertFalse(Emulation([.serialPort]).haltWithInterruptsOffIsPowerOff, "a PV guest with a UART")
+    }
+
     func testLinuxGuestEmulationIsConsistentAndNeedsNoHardware() {
         let set: Emulation = [.localAPIC, .tscDeadlineTimer, .serialPort, .virtualPIC]
         XCTAssertTrue(set.isConsistent)

@@ -22,6 +22,13 @@ final class ConfigOverridesTests: XCTestCase {
         XCTAssertEqual(config, GuestConfig(name: "web2", kernel: "/k.elf", memoryMiB: 8, cmdline: "a=1 b=2"))
     }
 
+    func testMemoryFromTheCommandLineCountsAsGiven() throws {
+        XCTAssertTrue(try parse("name = \"l\"\nkernel = \"/vmlinux\"\n", "memory=64").get().memoryGiven,
+                      "a Linux kernel then keeps 64, not its 128 default")
+        XCTAssertFalse(try parse("name = \"l\"\nkernel = \"/vmlinux\"\n").get().memoryGiven)
+        XCTAssertTrue(try parse(file).get().memoryGiven)
+    }
+
     func testASettingCanSupplyAMissingKey() throws {
         XCTAssertEqual(try parse("kernel = \"/k.elf\"", "name=\"x\"").get().name, "x")
         XCTAssertEqual(error("", "name=\"x\""), "g.cfg: kernel: missing")

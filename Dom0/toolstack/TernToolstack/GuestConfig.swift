@@ -45,6 +45,14 @@ public struct GuestConfig: Equatable {
 
     public var memoryBytes: UInt64 { memoryMiB << 20 }
 
+    /// Equal configs create the same guest: whether memory was written out
+    /// or defaulted is not part of it.
+    public static func == (a: GuestConfig, b: GuestConfig) -> Bool {
+        a.name == b.name && a.kernel == b.kernel && a.ramdisk == b.ramdisk && a.memoryMiB == b.memoryMiB
+            && a.vcpus == b.vcpus && a.cmdline == b.cmdline && a.weight == b.weight
+            && a.onPoweroff == b.onPoweroff && a.onReboot == b.onReboot && a.onCrash == b.onCrash
+    }
+
     public static func parse(_ text: String, file: String, overrides: [String] = []) throws(ConfigError) -> GuestConfig {
         var values: [String: ConfigSyntax.Setting] = [:]
         for (index, line) in ConfigSyntax.lines(text).enumerated() {
@@ -124,6 +132,7 @@ extension GuestConfig {
                                   problem: "\(memory) is not an even number of MiB from \(GuestConfig.minMemoryMiB) to \(GuestConfig.maxMemoryMiB)")
             }
             memoryMiB = memory
+            memoryGiven = true   // an initializer's assignment runs no didSet
         }
         if let (path, _) = try string("ramdisk"), !path.isEmpty { ramdisk = path }
         if let (vcpus, origin) = try number("vcpus") {

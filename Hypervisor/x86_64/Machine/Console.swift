@@ -32,6 +32,17 @@ enum Console {
     /// over the prefix; "\n" is sent as "\r\n").
     static func uartOutput(_ byte: UInt8, from domain: Domain) {
         if byte == UInt8(ascii: "\r") { return }
+        // A guest created without TERN_CREATE_CONSOLE_TO_SERIAL: its lines
+        // go only into Tern's log, as its PV console's would.
+        if !domain.consoleToSerial && !domain.emulation.contains(.hardware) {
+            if byte == UInt8(ascii: "\n") {
+                domain.context.uartLine.withUnsafeBytes { GuestHypercallHost.logLine(from: domain, $0, toSerial: false) }
+                domain.context.uartLine.removeAll(keepingCapacity: true)
+            } else if domain.context.uartLine.count < DomainContext.uartLineLimit {
+                domain.context.uartLine.append(byte)
+            }
+            return
+        }
         if uartLineOwner != domain.id {
             cutUARTLine()
             writePrefix(domain.id)

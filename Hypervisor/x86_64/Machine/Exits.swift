@@ -17,6 +17,7 @@ enum Exits {
 
     static let undefinedOpcode: UInt64 = 6
     static let generalProtection: UInt64 = 13
+    static let rflagsInterruptFlag: UInt64 = 1 << 9   // RFLAGS.IF (SDM vol. 1, 3.4.3)
 
     enum Next {
         case resume        // run this vCPU again
@@ -31,6 +32,17 @@ enum Exits {
         case SVMExit.vmmcall:
             return hypercall(vcpu, domain, vmcb)
         case SVMExit.hlt:
+            if domain.emulation.haltWithInterruptsOffIsPowerOff && vmcb.rflags & rflagsInterruptFlag == 0 {
+                // Nothing can wake it (Tern sends a guest no NMI): its last
+                // instruction, as a PC that halts for good; Xen's hvm_hlt
+                // takes the vCPU down, and the domain powers off with it.
+                flushConsole(domain)
+                domain.name.withUnsafeBytes {
+                    Log.info("d\(domain.id) \(text: $0): halted with interrupts off at RIP \(hex: vmcb.rip): shut down (poweroff)")
+                }
+                domain.stop(.poweroff, shutdownCode: UInt64(TERN_SHUTDOWN_POWEROFF), now: SystemTime.nowNanoseconds(), tsc: tern_rdtsc())
+                return .reschedule
+            }
             let wokenAtEntry = tookOfferedUpcallFirst(vcpu, vmcb)
             vmcb.rip &+= hltLength
             return sleepUnlessWoken(vcpu, domain, vmcb, wokenAtEntry: wokenAtEntry)
