@@ -176,7 +176,9 @@ final class LinuxGuestTests: XCTestCase {
         XCTAssertEqual(EmulatedDevices.nestedFault(at: 0xFEE0_0030, writeToPresentPage: false, localAPICPage: 0xFEE0_0000, in: set),
                        .localAPIC(offset: 0x30))
         XCTAssertEqual(EmulatedDevices.nestedFault(at: 0x4000_0000, writeToPresentPage: false, localAPICPage: 0xFEE0_0000, in: set),
-                       .crash, "outside its memory: no .hardware, no #GP grace")
+                       .refuseForeign, "outside its memory: #GP, as for Dom0 (/dev/mem reads fail cleanly)")
+        XCTAssertEqual(EmulatedDevices.nestedFault(at: 0x4000_0000, writeToPresentPage: false, localAPICPage: 0xFEE0_0000, in: []),
+                       .crash, "a PV guest outside its memory")
         XCTAssertNotNil(DomainContext(for: set).legacyPIC)
     }
 

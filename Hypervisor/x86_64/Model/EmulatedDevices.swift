@@ -37,7 +37,7 @@ public enum EmulatedDevices {
         /// #GP: a write to a read-only page of its own (a read-only grant
         /// mapping, the device page).
         case refuseReadOnly
-        /// Outside its memory: the domain crashes.
+        /// Outside a PV guest's memory: the domain crashes.
         case crash
     }
 
@@ -51,6 +51,10 @@ public enum EmulatedDevices {
             return .localAPIC(offset: Int(gpa - localAPICPage))
         }
         if emulation.contains(.hardware) { return .refuseForeign }
-        return writeToPresentPage ? .refuseReadOnly : .crash
+        if writeToPresentPage { return .refuseReadOnly }
+        // A Linux (it has Tern's LAPIC) gets #GP, as Dom0: a read it made
+        // under an exception table (/dev/mem's copy_from_kernel_nofault)
+        // fails cleanly; a PV guest touching what is not its own is broken.
+        return emulation.contains(.localAPIC) ? .refuseForeign : .crash
     }
 }
