@@ -83,6 +83,13 @@ DOM0_TERN_KO  := $(DOM0)/tern.ko
 # and its modules (Guests/linux/driver: tern_guest.ko, tern_echo_front.ko).
 LINUX_GUEST_INITRD := $(BUILD)/guests/linux-initramfs.cpio.lz4
 LINUX_GUEST_KOS    := $(BUILD)/guests/tern_guest.ko $(BUILD)/guests/tern_echo_front.ko
+# Dom0's data disk (docs/dom0.md, "Data disk"): ext4 labelled tern-data,
+# mounted by Dom0 at /var/lib/tern; DATA_DISK_FILES are what the build
+# puts on it (path in the file system = file here). A sparse file: the
+# size leaves room for guest disk images.
+DATA_DISK       := $(DOM0)/data.img
+DATA_DISK_SIZE  := 1G
+DATA_DISK_FILES := linux/vmlinux=$(DOM0)/vmlinux.trimmed linux/initramfs.cpio.lz4=$(LINUX_GUEST_INITRD)
 # The fast-boot command line measured in platform-facts.md (Dom0/cmdline).
 DOM0_CMDLINE  := $(shell cat Dom0/cmdline)
 
@@ -96,10 +103,11 @@ help:
 	@echo "make help           this list"
 	@echo "make guests         build only the guests"
 	@echo "make iso            build build/tern.iso (GRUB, multiboot2: Tern, Dom0, the guests)"
-	@echo "make dom0           fetch Dom0's kernel; build tern.ko, tern, the C tools, the initramfs"
-	@echo "make run            boot the ISO in QEMU to Dom0's root shell (Ctrl-A X quits)"
+	@echo "make dom0           fetch Dom0's kernel; build tern.ko, tern, the C tools, the initramfs, the data disk"
+	@echo "make run            boot Tern (QEMU -kernel) to Dom0's root shell; /var/lib/tern is build/tern-data.img (Ctrl-A X quits)"
 	@echo "make run-kernel     boot tern.elf with QEMU -kernel, no Dom0 (TERN_CMDLINE=..., TERN_MODULES=...)"
-	@echo "make run-dom0-bare  boot Dom0's kernel and initramfs under plain QEMU, no Tern"
+	@echo "make run-dom0-bare  boot Dom0's kernel and initramfs under plain QEMU, no Tern, same devices"
+	@echo "make command-run    print make run's QEMU command (NUL-separated; also command-run-dom0-bare)"
 	@echo "make test           every check and test; ends with one line: N passed, N failed"
 	@echo "make unit-test      the SAFETY and test-docs checks, then swift test"
 	@echo "make boot-test      the QEMU boot tests only (Tests/Boot)"
@@ -178,7 +186,7 @@ $(ELF): $(ASM_OBJECTS) $(BUILD)/terncore.o $(BUILD)/tern-swift.o $(BUILD)/runtim
 	$(Q)$(TERN_LD) $(LD_FLAGS) $(ASM_OBJECTS) $(BUILD)/terncore.o $(BUILD)/tern-swift.o $(BUILD)/runtime.o $(BUILD)/memory.o -o $@
 	@size=$$(stat -c %s $@); echo "built $@ ($$size bytes)"
 
-dom0: $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_INITRD) $(LINUX_GUEST_INITRD)
+dom0: $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_INITRD) $(LINUX_GUEST_INITRD) $(DATA_DISK)
 
 $(LINUX_GUEST_INITRD): $(DOM0_INITRD) $(LINUX_GUEST_KOS) Guests/linux/init Guests/linux/build-initramfs.sh
 	$(Q)bash Guests/linux/build-initramfs.sh $(DOM0) $@
@@ -227,17 +235,68 @@ $(DOM0_INITRD): $(DOM0_ABI) $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DO
 	@echo "  CPIO    $@"
 	$(Q)bash Dom0/initramfs/build.sh $(DOM0)
 
-# The Dom0 kernel and initramfs under plain QEMU, no hypervisor: the
-# baseline Tern's Dom0 boot is measured against (issue 4). Ctrl-A X quits.
-run-dom0-bare: $(DOM0_KERNEL) $(DOM0_INITRD)
-	$(QEMU) $(QEMU_COMMON) -m 1G -kernel $(DOM0_KERNEL) -initrd $(DOM0_INITRD) -append "$(DOM0_CMDLINE)"
-
-iso: $(ISO)
-# The ISO's Dom0 kernel: vmlinux without its trailing zeros and section
-# data (53 -> 34 MB; GRUB reads the CD-ROM slowly: docs/dom0.md).
+# vmlinux without its trailing zeros and section data (53 -> 34 MB): the
+# Dom0 kernel of make run and the ISO (less to load), and the guest kernel
+# on the data disk.
 $(DOM0)/vmlinux.trimmed: $(DOM0_KERNEL) Dom0/trim-vmlinux.py
 	@echo "  TRIM    $@"
 	$(Q)python3 Dom0/trim-vmlinux.py $(DOM0)/vmlinux $@
+
+# Dom0's data disk (DATA_DISK, above).
+$(DATA_DISK): $(DOM0)/vmlinux.trimmed $(LINUX_GUEST_INITRD) Dom0/data-disk.sh | $(DEPS_STAMP)
+	@echo "  EXT4    $@"
+	$(Q)bash Dom0/data-disk.sh build $@ $(DATA_DISK_SIZE) $(DATA_DISK_FILES)
+
+# make run's copy of the data disk, kept between runs with what the user
+# made in Dom0 (saved configs, later guest disks): created from data.img
+# once, then only the build's own files (DATA_DISK_FILES) are rewritten in
+# it when data.img is newer. `rm build/tern-data.img` starts afresh.
+RUN_DATA_COPY := $(BUILD)/tern-data.img
+$(RUN_DATA_COPY): $(DATA_DISK) Dom0/data-disk.sh
+	$(Q)if [ -f $@ ]; then bash Dom0/data-disk.sh refresh $@ $(DATA_DISK_FILES); \
+	else cp --sparse=always $(DATA_DISK) $@ && echo "  COPY    $@ (your Dom0's /var/lib/tern, kept between runs)"; fi
+	$(Q)touch $@
+
+# make run and run-dom0-bare: QEMU with a scratch virtio disk (vda,
+# build/disk.img, kept between runs), the data disk (vdb) and virtio-net on
+# QEMU's user network. make bench and the boot tests run the same commands
+# (`make -s command-run`, below) with their own disks: RUN_DISK,
+# RUN_DATA_DISK, RUN_DRIVE_OPTIONS (",snapshot=on": nothing is written).
+RUN_DISK      := $(BUILD)/disk.img
+RUN_DISK_SIZE := 64M
+RUN_DATA_DISK := $(RUN_DATA_COPY)
+RUN_DRIVE_OPTIONS :=
+RUN_DEVICES := -drive file=$(RUN_DISK),format=raw,if=virtio$(RUN_DRIVE_OPTIONS) \
+               -drive file=$(RUN_DATA_DISK),format=raw,if=virtio$(RUN_DRIVE_OPTIONS) \
+               -netdev user,id=n0 -device virtio-net-pci,netdev=n0
+
+# make run: Tern by QEMU's multiboot loader (-kernel), Dom0's kernel,
+# initramfs and the example guests as boot modules (QEMU's -initrd list;
+# a comma in an option is doubled): the same set as the ISO's first GRUB
+# entry (Boot/grub.cfg), without GRUB reading them from the CD-ROM.
+comma := ,
+RUN_DOM0_MEM := 512M
+RUN_MODULES := $(DOM0)/vmlinux.trimmed role=dom0 -- $(subst $(comma),$(comma)$(comma),$(DOM0_CMDLINE)),$(DOM0_INITRD) role=dom0-initrd,$(BUILD)/guests/hello.elf name=hello mem=4M,$(BUILD)/guests/sleeper.elf name=sleeper mem=4M -- rounds=0 ms=1000
+COMMAND_run := $(QEMU) $(QEMU_COMMON) -m 1G -kernel $(ELF) -append "$(TERN_CMDLINE) dom0_mem=$(RUN_DOM0_MEM)" \
+               -initrd "$(RUN_MODULES)" $(RUN_DEVICES)
+# The Dom0 kernel and initramfs under plain QEMU, no hypervisor, with the
+# same devices: the baseline Tern's Dom0 boot is measured against (issue 4).
+COMMAND_run-dom0-bare := $(QEMU) $(QEMU_COMMON) -m 1G -kernel $(DOM0_KERNEL) -initrd $(DOM0_INITRD) -append "$(DOM0_CMDLINE)" $(RUN_DEVICES)
+
+# Prints a run target's QEMU command, one argument per NUL-terminated
+# string, building nothing (scripts/bench.py, Tests/Boot/common.py).
+command-%:
+	@printf '%s\0' $(COMMAND_$*)
+
+$(RUN_DISK):
+	$(Q)truncate -s $(RUN_DISK_SIZE) $@
+
+# Ctrl-A X quits. Ctrl-A Ctrl-A typed three times switches the console
+# input between Dom0 and Tern (make run).
+run-dom0-bare: $(DOM0_KERNEL) $(DOM0_INITRD) $(RUN_DATA_COPY) $(RUN_DISK)
+	$(COMMAND_run-dom0-bare)
+
+iso: $(ISO)
 
 $(ISO): $(ELF) $(GUEST_ELVES) Boot/grub.cfg Dom0/cmdline $(DOM0)/vmlinux.trimmed $(DOM0_INITRD)
 	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/guests
@@ -248,16 +307,11 @@ $(ISO): $(ELF) $(GUEST_ELVES) Boot/grub.cfg Dom0/cmdline $(DOM0)/vmlinux.trimmed
 	$(Q)sed 's|@DOM0_CMDLINE@|$(DOM0_CMDLINE)|' Boot/grub.cfg > $(BUILD)/iso/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || (cat $(BUILD)/grub-mkrescue.log; exit 1)
 
-# Boot the ISO through GRUB (multiboot2) to Dom0's root shell, with a
-# virtio disk (build/disk.img, kept between runs) and virtio-net on QEMU's
-# user network. Ctrl-A X quits QEMU; Ctrl-A Ctrl-A typed three times
-# switches the console input between Dom0 and Tern.
-RUN_DISK := $(BUILD)/disk.img
-RUN_DEVICES := -drive file=$(RUN_DISK),format=raw,if=virtio -netdev user,id=n0 -device virtio-net-pci,netdev=n0
-run: $(ISO)
-	@[ -f $(RUN_DISK) ] || truncate -s 64M $(RUN_DISK)
+# Boot Tern with QEMU -kernel to Dom0's root shell (COMMAND_run above;
+# the ISO, GRUB's multiboot2 path as on real hardware, is `make iso`).
+run: $(ELF) $(GUEST_ELVES) $(DOM0)/vmlinux.trimmed $(DOM0_INITRD) $(RUN_DATA_COPY) $(RUN_DISK)
 	@echo "Booting Tern in QEMU (TCG) to Dom0's root shell. Quit with Ctrl-A then X."
-	$(QEMU) $(QEMU_COMMON) -m 1G -cdrom $(ISO) -boot d $(RUN_DEVICES)
+	$(COMMAND_run)
 
 # Boot tern.elf directly with QEMU's multiboot1 loader (faster, no GRUB, no
 # Dom0); TERN_MODULES="build/guests/hello.elf name=hello,..." adds guests
@@ -278,15 +332,15 @@ docs-check:
 unit-test: safety-check docs-check $(DEPS_STAMP)
 	swift test
 
-boot-test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD)
+boot-test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD) $(DATA_DISK)
 	python3 Tests/Boot/boottest.py --elf $(ELF) --iso $(ISO)
 
 # The SAFETY and test-docs checks, host unit tests, then boot tests; the
 # last line is the combined summary (each check counts as one test).
-test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD)
+test: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD) $(DATA_DISK)
 	python3 scripts/run-tests.py --elf $(ELF) --iso $(ISO)
 
-bench: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD)
+bench: $(ELF) $(ISO) $(GUEST_ELVES) $(DOM0_KERNEL) $(DOM0_INITRD) $(LINUX_GUEST_INITRD) $(DATA_DISK)
 	python3 scripts/bench.py --elf $(ELF) --iso $(ISO) $(if $(ONLY),--only $(ONLY))
 
 clean:

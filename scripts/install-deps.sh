@@ -17,6 +17,8 @@ want python3 python3
 want cpio cpio
 want lz4 lz4
 [ -x /sbin/depmod ] || [ -x /usr/sbin/depmod ] || need_pkgs+=(kmod)
+# Dom0's data disk (Dom0/data-disk.sh): mke2fs -d, debugfs, e2fsck.
+[ -x /sbin/mke2fs ] || [ -x /usr/sbin/mke2fs ] || need_pkgs+=(e2fsprogs)
 # Dom0's tern.ko (Dom0/driver/build.sh): the compiler the Debian kernel was
 # built with, make, strip, and libelf for the headers' objtool.
 want gcc-12 gcc-12
