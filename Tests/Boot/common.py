@@ -10,6 +10,7 @@ import tempfile
 from qemu import BootFailure, qemu_command
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 
 # The ABI minor version the guests and Dom0 print (major is 0), from the header.
 with open(os.path.join(HERE, "..", "..", "Hypervisor", "ABI", "include", "tern", "abi.h")) as _abi:
@@ -71,11 +72,19 @@ def check_frames_back(run):
     check(m.group(1) == m.group(2), f"frames leaked: {m.group(1)} free now, {m.group(2)} before the guests", run)
 
 
-def dom0_command(args, cmdline="dom0_mem=384M", kernel_extra="", guests=(), devices=True, qemu_extra=()):
+# Dom0's data disk as `make` builds it (docs/dom0.md, "Data disk"). The
+# tests attach it with snapshot=on: what Dom0 writes goes to a temporary
+# overlay, never into the file.
+DATA_DISK = "build/dom0/data.img"
+DATA_DISK_DRIVE = ["-drive", f"file={DATA_DISK},format=raw,if=virtio,snapshot=on"]
+
+
+def dom0_command(args, cmdline="dom0_mem=384M", kernel_extra="", guests=(), devices=True, qemu_extra=(), data_disk=None):
     """QEMU with Tern, Dom0 (kernel and initramfs as boot modules), guest
-    modules after them, (devices=True) a virtio disk and virtio-net on
-    QEMU's user network, and `qemu_extra` arguments. Returns (command,
-    disk file or None)."""
+    modules after them, (devices=True) a virtio disk (vda) and virtio-net
+    on QEMU's user network, (data_disk, by default as devices) the data
+    disk (snapshot=on), and `qemu_extra` arguments. Returns (command, disk
+    file or None)."""
     with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
         # QEMU's -initrd splits at commas: ",," is a literal one.
         kernel_cmdline = (f.read().strip() + kernel_extra).replace(",", ",,")
@@ -88,7 +97,28 @@ def dom0_command(args, cmdline="dom0_mem=384M", kernel_extra="", guests=(), devi
         disk.truncate(16 << 20)
         extra += ["-drive", f"file={disk.name},format=raw,if=virtio",
                   "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]
+    if devices if data_disk is None else data_disk:
+        extra += DATA_DISK_DRIVE
     return qemu_command(elf=args.elf, memory="1G", cmdline=cmdline, defaults=True, extra=extra + list(qemu_extra)), disk
+
+
+def make_run_command(args, target="run", overrides=()):
+    """The QEMU command `make TARGET` runs (run: Tern by -kernel with Dom0
+    and the example guests; run-dom0-bare: Dom0's kernel alone), as the
+    Makefile says (`make -s command-TARGET`), with its own scratch disk and
+    the data disk, both snapshot=on; `overrides` are more make variables
+    (NAME=value). Returns (command, the temporary
+    directory of the scratch disk: it goes when this is dropped)."""
+    scratch = tempfile.TemporaryDirectory()
+    disk = os.path.join(scratch.name, "disk.img")
+    overrides = [f"ELF={args.elf}", f"RUN_DISK={disk}", f"RUN_DATA_DISK={DATA_DISK}", "RUN_DRIVE_OPTIONS=,snapshot=on",
+                 *overrides]
+    # Not the calling make's jobserver or flags (make test runs the tests).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    # The scratch disk (make's rule gives it make run's size), then the command.
+    out = subprocess.run(["make", "-s", "--no-print-directory", "-C", ROOT, disk, f"command-{target}"] + overrides,
+                         capture_output=True, env=env, check=True).stdout
+    return [a.decode() for a in out.split(b"\0")[:-1]], scratch
 
 
 DOM0_PROMPT = r"^\(d0\) / # "

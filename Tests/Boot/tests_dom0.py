@@ -1,13 +1,14 @@
 """Boot tests of Dom0 (dom0_*): its kernel bare and under Tern, its shell,
 disk and network, /proc/tern, Dom0 backends of channels, and a hostile
 Dom0's interrupt programming."""
+import hashlib
 import os
 import re
 import tempfile
 import time
 
-from common import (ABI_MINOR, HERE, check, check_tern_info_frames_back, dom0_abi, dom0_command, shell,
-                    symbol_address, test)
+from common import (ABI_MINOR, DATA_DISK, HERE, ROOT, check, check_tern_info_frames_back, dom0_abi, dom0_command,
+                    shell, symbol_address, test)
 from qemu import boot, qemu_command
 
 
@@ -74,7 +75,41 @@ def dom0_shell_answers_on_the_console(args):
     run = boot(command, done, timeout=240, send=send)
     run.find(rf"^\(d0\) {dom0_abi()}$")
     run.find(r"^\(d0\) hypervisor-flags: [1-9]")
+    # No data disk here: init says so and goes on.
+    run.find(r"^\(d0\) tern-dom0: no tern-data disk; /var/lib/tern is in RAM$")
     run.find(r"^\(d0\) " + " ".join(f"word{i:02}" for i in range(40)) + "$")
+
+
+@test
+def dom0_mounts_its_data_disk(args):
+    """Dom0's init finds the data disk by its label (tern-data) among the
+    disks, here the second (vdb), and mounts it at /var/lib/tern (ext4,
+    writable; docs/dom0.md "Data disk"): the guest kernel and initramfs
+    there are the build's files, byte for byte. The test attaches the
+    image snapshot=on: what Dom0 writes does not reach the file."""
+    files = {"linux/vmlinux": "build/dom0/vmlinux.trimmed",
+             "linux/initramfs.cpio.lz4": "build/guests/linux-initramfs.cpio.lz4"}
+    sums = {}
+    for path, source in files.items():
+        with open(os.path.join(ROOT, source), "rb") as f:
+            sums[path] = hashlib.md5(f.read()).hexdigest()
+    before = os.stat(os.path.join(ROOT, DATA_DISK))
+    send, done = shell(
+        "grep ' /var/lib/tern ' /proc/mounts",
+        "cd /var/lib/tern && md5sum " + " ".join(files) + "; cd /",
+        "echo written > /var/lib/tern/probe.cfg && sync && cat /var/lib/tern/probe.cfg")
+    command, disk = dom0_command(args)
+    with disk:
+        run = boot(command, done, timeout=240, send=send)
+    free = int(run.find(r"^\(d0\) tern-dom0: /var/lib/tern on vdb \(ext4, (\d+) MiB free\)$").group(1))
+    check(free > 0, "no free space on the data disk", run)
+    run.find(r"^\(d0\) /dev/vdb /var/lib/tern ext4 rw,noatime")
+    for path, digest in sums.items():
+        run.find(rf"^\(d0\) {digest}  {re.escape(path)}$")
+    run.find(r"^\(d0\) written$")
+    after = os.stat(os.path.join(ROOT, DATA_DISK))
+    check((after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size),
+          f"{DATA_DISK} changed under the test", run)
 
 
 @test
