@@ -25,8 +25,10 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "Boot"))
+from common import make_run_command  # noqa: E402
 from qemu import boot, qemu_command  # noqa: E402
 
 BOOT_COMPLETE = r"\(tern\) Boot complete"
@@ -145,6 +147,48 @@ def dom0_channel(args):
         print(f"  {'event-channel round trip:':26}{ns:>8} ns ({1_000_000_000 // max(ns, 1)} per second, {m.group(1)} of them)")
     else:
         print("  no figure (ping did not finish)")
+
+
+def time_to_shell(command, prompt):
+    """QEMU start to Dom0's shell prompt (`prompt`, a regex; a prompt ends
+    no line, so it is timed as boot's send trigger sees it), and init's
+    length ("tern-dom0: init started" to "tern-dom0: ready"), one run."""
+    seen = {}
+    start = time.monotonic()
+
+    def at_prompt(_log):
+        seen["prompt"] = time.monotonic() - start
+        return "echo shell-up\n"
+
+    run = boot(command, r"^(\(d0\) )?shell-up$", timeout=240, send=[(prompt, at_prompt)])
+    return seen["prompt"], run.time_of(r"tern-dom0: ready") - run.time_of(r"tern-dom0: init started"), run
+
+
+def make_run(args, runs=5):
+    """`make run`'s path against `make run-dom0-bare` (the same Dom0 kernel,
+    initramfs and devices under plain QEMU), QEMU start to Dom0's shell
+    prompt, median of `runs`, taken alternately in the same run; the
+    commands are the Makefile's (`make -s command-run`), with the data disk
+    and a scratch disk snapshot=on. Goal (issue 16): within 1.3x of bare."""
+    paths = {"make run (Tern by -kernel)": ("run", r"^\(d0\) / # "),
+             "make run-dom0-bare": ("run-dom0-bare", r"^/ # ")}
+    commands = {label: make_run_command(args, target) for label, (target, _) in paths.items()}
+    figures = {label: [] for label in paths}
+    for _ in range(runs):
+        for label, (_, prompt) in paths.items():
+            shell, init, run = time_to_shell(commands[label][0], prompt)
+            if label.startswith("make run ") and not re.search(r"tern-dom0: /var/lib/tern on vd", run.log):
+                raise SystemExit("bench: make run's Dom0 did not mount its data disk:\n" + run.log[-2000:])
+            figures[label].append((shell, init))
+    print(f"== make run's path vs bare QEMU, QEMU start -> Dom0's shell prompt (median of {runs}, wall time)")
+    print(f"  {'path':28} {'to shell':>8} {'(min-max)':>13} {'init':>6}")
+    for label, values in figures.items():
+        shells = [v[0] for v in values]
+        print(f"  {label:28} {statistics.median(shells):7.2f}s ({min(shells):.2f}-{max(shells):.2f}) "
+              f"{statistics.median(v[1] for v in values):6.2f}")
+    ratio = statistics.median(v[0] for v in figures["make run (Tern by -kernel)"]) / \
+        statistics.median(v[0] for v in figures["make run-dom0-bare"])
+    print(f"  make run / bare: {ratio:.2f}x (goal: within 1.3x)")
 
 
 def dom0_boot(args, runs=5):
@@ -333,7 +377,7 @@ def icount_phases(args):
             print("  " + line)
 
 
-SECTIONS = (image_and_boot, guests, ring, channels, dom0_boot, dom0_channel, toolstack, toolstack_waking, toolstack_icount,
+SECTIONS = (image_and_boot, guests, ring, channels, make_run, dom0_boot, dom0_channel, toolstack, toolstack_waking, toolstack_icount,
             icount_phases)
 
 
