@@ -276,7 +276,8 @@ RUN_DEVICES := -drive file=$(RUN_DISK),format=raw,if=virtio$(RUN_DRIVE_OPTIONS) 
 # entry (Boot/grub.cfg), without GRUB reading them from the CD-ROM.
 comma := ,
 RUN_DOM0_MEM := 512M
-RUN_MODULES := $(DOM0)/vmlinux.trimmed role=dom0 -- $(subst $(comma),$(comma)$(comma),$(DOM0_CMDLINE)),$(DOM0_INITRD) role=dom0-initrd,$(BUILD)/guests/hello.elf name=hello mem=4M,$(BUILD)/guests/sleeper.elf name=sleeper mem=4M -- rounds=0 ms=1000
+RUN_DOM0_KERNEL := $(DOM0)/vmlinux.trimmed
+RUN_MODULES := $(RUN_DOM0_KERNEL) role=dom0 -- $(subst $(comma),$(comma)$(comma),$(DOM0_CMDLINE)),$(DOM0_INITRD) role=dom0-initrd,$(BUILD)/guests/hello.elf name=hello mem=4M,$(BUILD)/guests/sleeper.elf name=sleeper mem=4M -- rounds=0 ms=1000
 COMMAND_run := $(QEMU) $(QEMU_COMMON) -m 1G -kernel $(ELF) -append "$(TERN_CMDLINE) dom0_mem=$(RUN_DOM0_MEM)" \
                -initrd "$(RUN_MODULES)" $(RUN_DEVICES)
 # The Dom0 kernel and initramfs under plain QEMU, no hypervisor, with the

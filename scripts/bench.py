@@ -5,8 +5,11 @@
   QEMU -kernel (multiboot1), Tern alone: median, min and max of several
   runs (the banner is Tern's first line, so "to banner" is QEMU + firmware
   + loader, and "banner -> boot complete" is Tern itself);
+- make run's path (Tern by QEMU -kernel with Dom0, the example guests and
+  the data disk) against make run-dom0-bare, QEMU start to Dom0's shell
+  prompt, by the Makefile's own commands;
 - Dom0: QEMU start to Dom0 userspace ready by phase (firmware+loader, Tern,
-  kernel, init), via -kernel and via the GRUB ISO (make run's path),
+  kernel, init), via -kernel and via the GRUB ISO (make iso's path),
   against the same kernel and initramfs under plain QEMU;
 - the hypervisor image size (file, loaded, text/rodata/data/bss);
 - the boot phase table under -icount shift=0,sleep=off (deterministic);
@@ -194,7 +197,7 @@ def make_run(args, runs=5):
 def dom0_boot(args, runs=5):
     """QEMU start to Dom0 userspace ready, split into phases, median of
     `runs`: Tern's path via QEMU -kernel (multiboot1) and via the GRUB ISO
-    (`make run`'s), against the same kernel and initramfs under plain QEMU
+    (`make iso`'s, real hardware's), against the same kernel and initramfs under plain QEMU
     (no hypervisor), in the same run. Goal (issue 4): within 1.3x of bare.
     Phase ends: Tern's banner (firmware + loader before it), Tern's "Boot
     complete" (Dom0 and the guests built), init's first line (the kernel),
@@ -208,7 +211,7 @@ def dom0_boot(args, runs=5):
             "-kernel", "build/dom0/vmlinuz", "-initrd", "build/dom0/initramfs.cpio.lz4", "-append", cmdline]),
         "Tern via -kernel (multiboot1)": qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M",
                                                       defaults=True, extra=["-initrd", modules]),
-        "Tern via GRUB ISO (make run)": qemu_command(iso=args.iso, memory="1G", defaults=True),
+        "Tern via GRUB ISO (make iso)": qemu_command(iso=args.iso, memory="1G", defaults=True),
     }
     rows = {}
     for label, command in paths.items():
