@@ -270,14 +270,15 @@ RUN_DEVICES := -drive file=$(RUN_DISK),format=raw,if=virtio$(RUN_DRIVE_OPTIONS) 
                -drive file=$(RUN_DATA_DISK),format=raw,if=virtio$(RUN_DRIVE_OPTIONS) \
                -netdev user,id=n0 -device virtio-net-pci,netdev=n0
 
-# make run: Tern by QEMU's multiboot loader (-kernel), Dom0's kernel,
-# initramfs and the example guests as boot modules (QEMU's -initrd list;
-# a comma in an option is doubled): the same set as the ISO's first GRUB
-# entry (Boot/grub.cfg), without GRUB reading them from the CD-ROM.
+# make run: Tern by QEMU's multiboot loader (-kernel), Dom0's kernel and
+# initramfs as boot modules (QEMU's -initrd list; a comma in an option is
+# doubled), without GRUB reading them from the CD-ROM. No example guests
+# beside it (the ISO's first GRUB entry has two): they took Dom0's CPU
+# while it booted; Dom0's shell creates guests (tern create /etc/tern/...).
 comma := ,
 RUN_DOM0_MEM := 512M
 RUN_DOM0_KERNEL := $(DOM0)/vmlinux.trimmed
-RUN_MODULES := $(RUN_DOM0_KERNEL) role=dom0 -- $(subst $(comma),$(comma)$(comma),$(DOM0_CMDLINE)),$(DOM0_INITRD) role=dom0-initrd,$(BUILD)/guests/hello.elf name=hello mem=4M,$(BUILD)/guests/sleeper.elf name=sleeper mem=4M -- rounds=0 ms=1000
+RUN_MODULES := $(RUN_DOM0_KERNEL) role=dom0 -- $(subst $(comma),$(comma)$(comma),$(DOM0_CMDLINE)),$(DOM0_INITRD) role=dom0-initrd
 COMMAND_run := $(QEMU) $(QEMU_COMMON) -m 1G -kernel $(ELF) -append "$(TERN_CMDLINE) dom0_mem=$(RUN_DOM0_MEM)" \
                -initrd "$(RUN_MODULES)" $(RUN_DEVICES)
 # The Dom0 kernel and initramfs under plain QEMU, no hypervisor, with the

@@ -200,7 +200,8 @@ public enum DomainBuilder {
     /// and zeroing is one call), frame by frame otherwise. `identity`: the
     /// guest sees each run at its host address (Dom0).
     static func populate<Host: PhysicalMemory>(
-        _ domain: Domain, frames count: Int, identity: Bool = false, host: Host, allocator: inout FrameAllocator
+        _ domain: Domain, frames count: Int, identity: Bool = false, zeroed: Bool = true, host: Host,
+        allocator: inout FrameAllocator
     ) throws(Error) {
         let chunk = Int(GuestLayout.memoryUnit / FrameAllocator.frameSize)
         var runsLeft = true   // once no aligned 2 MiB run is free, stop looking
@@ -219,6 +220,7 @@ public enum DomainBuilder {
                 run = 1
             }
             domain.addMemory(hostBase: base, frames: run, identity: identity)
+            guard zeroed else { continue }
             // A guest must never see what a frame held before.
             guard let bytes = host.mutableBytes(at: base, count: run * Int(FrameAllocator.frameSize)) else {
                 throw .hostMemoryUnreachable
