@@ -380,8 +380,66 @@ def icount_phases(args):
             print("  " + line)
 
 
+LINUX_CFG = "/etc/tern/linux.cfg"
+LINUX_READY = "guest: ready"          # Guests/linux/init's last line
+XL_CREATE_TO_USERSPACE_SECONDS = 30.0  # Xen 4.17's xl create to a Linux guest's userspace here (issue 16)
+
+
+def linux_cfg_cmdline():
+    """The kernel command line of Dom0's /etc/tern/linux.cfg."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "Dom0", "initramfs", "etc-tern", "linux.cfg")) as f:
+        return re.search(r'^cmdline = "(.*)"$', f.read(), re.M).group(1)
+
+
+def linux_guest(args, runs=5, guests=8):
+    """A Linux guest (Debian's kernel, the test initramfs; linux.cfg):
+    `tern create` in Dom0 to the guest's init's ready line (`tern create
+    --time --ready`, median of `runs`, 128 MiB, each destroyed before the
+    next) beside the same kernel (vmlinux, QEMU's PVH boot) and initramfs
+    booted bare by QEMU with 128 MiB, QEMU start to the same line (median
+    of `runs`), in the same run; then `guests` guests of 64 MiB created one
+    after the other, each once the one before is ready: the 1st against
+    the last (the others running beside it). Goals (issue 16): create to
+    ready within 1.2x of bare, the last within 10% of the 1st; Xen 4.17's
+    xl create needs about 30 s to a guest's userspace here."""
+    bare = []
+    for _ in range(runs):
+        run = boot(qemu_command(memory="128M", extra=["-kernel", "build/dom0/vmlinux.trimmed", "-initrd",
+                                                      "build/guests/linux-initramfs.cpio.lz4", "-append", linux_cfg_cmdline()]),
+                   rf"linux-{LINUX_READY}$", timeout=240)
+        bare.append(run.time_of(rf"linux-{LINUX_READY}$"))
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Dom0", "cmdline")) as f:
+        dom0 = f.read().strip().replace(",", ",,")
+    modules = f"build/dom0/vmlinux role=dom0 -- {dom0},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"
+    command = qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True,
+                           extra=["-initrd", modules, "-drive", "file=build/dom0/data.img,format=raw,if=virtio,snapshot=on"])
+    timed = f"--time --ready '{LINUX_READY}'"
+    script = (f"for r in $(seq {runs}); do tern create {timed} {LINUX_CFG} 'name="b'$r'"' | sed 's/^/one: /'; "
+              "tern destroy b$r; done; "
+              f"for i in $(seq {guests}); do tern create {timed} {LINUX_CFG} 'name="l'$i'"' memory=64 | sed "s/^/n$i: /"; done; "
+              "echo bench-done
+")
+    run = boot(command, r"^\(d0\) bench-done$", timeout=1800, send=[(r"^\(d0\) / # ", script)])
+    ready = rf"'{re.escape(LINUX_READY)}' after (\d+) us"
+    one = [int(m) / 1e6 for m in re.findall(rf"^\(d0\) one: created .*; {ready}$", run.log, re.M)]
+    nth = {int(n): int(t) / 1e6 for n, t in re.findall(rf"^\(d0\) n(\d+): created .*; {ready}$", run.log, re.M)}
+    if len(one) != runs or len(nth) != guests:
+        raise SystemExit("bench: a Linux guest did not reach its ready line:
+" + run.log[-3000:])
+    create, base = statistics.median(one), statistics.median(bare)
+    print(f"== Linux guest: tern create -> its init's ready line, beside the same kernel and initramfs bare (median of {runs}, wall time)")
+    print(f"  tern create (128 MiB)     {create:6.2f}s ({min(one):.2f}-{max(one):.2f})")
+    print(f"  bare QEMU (128M, PVH)     {base:6.2f}s ({min(bare):.2f}-{max(bare):.2f})  QEMU start -> the same line")
+    print(f"  tern create / bare: {create / base:.2f}x (goal: at most 1.2x); "
+          f"Xen 4.17 xl create ~{XL_CREATE_TO_USERSPACE_SECONDS:.0f} s: {XL_CREATE_TO_USERSPACE_SECONDS / create:.1f}x faster")
+    print(f"  {guests} guests of 64 MiB, each created once the one before was ready: " +
+          ", ".join(f"{nth[i]:.2f}" for i in sorted(nth)) + " s")
+    print(f"  guest {guests} / guest 1: {nth[guests] / nth[1]:.2f}x (goal: within 10%)")
+
+
 SECTIONS = (image_and_boot, guests, ring, channels, make_run, dom0_boot, dom0_channel, toolstack, toolstack_waking, toolstack_icount,
-            icount_phases)
+            icount_phases, linux_guest)
 
 
 def main():

@@ -29,12 +29,18 @@ struct Create: ParsableCommand {
     @Flag(name: [.customShort("c"), .long], help: "Then show the guest's console, as `tern console` (Ctrl-] leaves).")
     var console = false
     @Flag(help: "Print how long the create took and when the guest's first console line came.") var time = false
+    @Option(help: ArgumentHelp("With --time: also wait for the guest's first console line containing TEXT (its init's ready line) and print when it came.",
+                               valueName: "TEXT"))
+    var ready: String?
 
     static let stallVariable = "TERN_TEST_STALL_BEFORE_COMMIT"
     static let firstLineTimeoutMicroseconds: UInt64 = 10_000_000
+    static let readyTimeoutMicroseconds: UInt64 = 300_000_000
 
     func validate() throws {
         if dryRun && (console || time) { throw ValidationError("--dry-run creates nothing: no --console or --time with it") }
+        if ready != nil && !time { throw ValidationError("--ready TEXT is timed: give --time with it") }
+        if ready?.isEmpty == true { throw ValidationError("--ready needs the text to wait for") }
     }
 
     /// The config (with the command line's settings), the kernel image (its
@@ -92,10 +98,19 @@ struct Create: ParsableCommand {
         }
         let source = created.fromPool ? "from pool" : "fresh"
         var line = "created d\(created.domid) \(guest.name) in \(createdIn) us (Tern: build \(created.buildNanoseconds / 1000) us, \(source)); "
-        if let firstLine = waitForFirstLine(created.domid, device: device, waiter: waiter!, from: logStart, since: begin) {
+        if let firstLine = waitForLine(created.domid, containing: nil, device: device, waiter: waiter!, from: logStart, since: begin,
+                                       timeout: Create.firstLineTimeoutMicroseconds) {
             line += "first console line after \(firstLine) us"
         } else {
             line += "no console line within \(Create.firstLineTimeoutMicroseconds / 1_000_000) s"
+        }
+        if let text = ready {
+            if let at = waitForLine(created.domid, containing: Array(text.utf8), device: device, waiter: waiter!, from: logStart,
+                                    since: begin, timeout: Create.readyTimeoutMicroseconds) {
+                line += "; '\(text)' after \(at) us"
+            } else {
+                line += "; no '\(text)' within \(Create.readyTimeoutMicroseconds / 1_000_000) s"
+            }
         }
         Output.out(line + "\n")
         if console { try attach(created.domid) }
@@ -119,22 +134,29 @@ struct Create: ParsableCommand {
         try command.run()
     }
 
-    /// Microseconds from `since` until Tern's log shows a line of `domid`.
-    /// Bytes, not Strings: this runs while the new guest is being timed.
-    func waitForFirstLine(_ domid: UInt32, device: ControlDevice, waiter: LogWaiter, from start: UInt64, since: UInt64) -> UInt64? {
+    /// Microseconds from `since` until Tern's log shows a line of `domid`
+    /// (holding `text`, if given). Bytes, not Strings: this runs while the
+    /// new guest is being timed.
+    func waitForLine(_ domid: UInt32, containing text: [UInt8]?, device: ControlDevice, waiter: LogWaiter, from start: UInt64,
+                     since: UInt64, timeout: UInt64) -> UInt64? {
         var position = start
-        var previous: UInt8 = UInt8(ascii: "\n")   // the log position is at a line start
-        var matched = 0                              // bytes of the marker matched at a line start
+        var line: [UInt8] = []                      // the log position is at a line start
         let marker = Array(ConsoleLines.prefix(domid).utf8)
-        while Clock.microseconds() - since < Create.firstLineTimeoutMicroseconds {
+        func matches(_ line: [UInt8]) -> Bool {
+            guard line.starts(with: marker) else { return false }
+            guard let text, !text.isEmpty else { return true }
+            return line.count >= text.count && (0...(line.count - text.count)).contains { line[$0..<($0 + text.count)].elementsEqual(text) }
+        }
+        while Clock.microseconds() - since < timeout {
             guard let chunk = try? device.readLog(from: position) else { return nil }
             position = chunk.next
             for byte in chunk.bytes {
-                if matched > 0 || previous == UInt8(ascii: "\n") {
-                    matched = byte == marker[matched] ? matched + 1 : 0
-                    if matched == marker.count { return Clock.microseconds() - since }
+                if byte == UInt8(ascii: "\n") {
+                    if matches(line) { return Clock.microseconds() - since }
+                    line.removeAll(keepingCapacity: true)
+                } else {
+                    line.append(byte)
                 }
-                previous = byte
             }
             if chunk.bytes.isEmpty { waiter.wait(milliseconds: 100) }
         }
