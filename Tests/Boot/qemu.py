@@ -71,12 +71,23 @@ def qemu_command(elf=None, iso=None, cmdline=None, memory="512M", icount=False, 
     return args + list(extra)
 
 
+TYPE_CHUNK = 8        # bytes typed at a time
+TYPE_PAUSE = 0.01     # seconds between them
+
+
 def type_text(proc, text, log_lines):
     if callable(text):
         text = text("\n".join(log_lines))
     if text:
-        proc.stdin.write(text.encode())
-        proc.stdin.flush()
+        # In pieces, as a fast typist: a whole line written at once lost a
+        # byte now and then under load (Dom0's shell saw "linu/vmlinux";
+        # where it is lost is not known yet).
+        data = text.encode()
+        for at in range(0, len(data), TYPE_CHUNK):
+            proc.stdin.write(data[at:at + TYPE_CHUNK])
+            proc.stdin.flush()
+            if at + TYPE_CHUNK < len(data):
+                time.sleep(TYPE_PAUSE)
 
 
 def boot(command, until, timeout=60.0, expect_failure=False, settle_lines=0, allowed=(), count=1, send=()):

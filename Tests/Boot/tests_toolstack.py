@@ -91,7 +91,7 @@ def toolstack_refuses_bad_configs(args):
     send, done = shell(*commands)
     command, _ = dom0_command(args, devices=False)
     run = boot(command, done, timeout=300, send=send)
-    run.find(r"^\(d0\) unknown: tern: /tmp/unknown\.cfg:3: colour: unknown key \(known: name, kernel, memory, vcpus, cmdline, weight, devices, "
+    run.find(r"^\(d0\) unknown: tern: /tmp/unknown\.cfg:3: colour: unknown key \(known: name, kernel, ramdisk, memory, vcpus, cmdline, weight, devices, "
              r"on_poweroff, on_reboot, on_crash\)$")
     run.find(r"^\(d0\) oddmem: tern: /tmp/oddmem\.cfg:3: memory: 3 is not an even number of MiB from 2 to 65536$")
     run.find(r"^\(d0\) vcpus: tern: /tmp/vcpus\.cfg:3: vcpus: 2: only 1 vCPU per guest is supported for now$")
@@ -218,7 +218,7 @@ def toolstack_cli_checks_and_one_line_errors(args):
     run.find(r"^\(d0\) negative: 1 tern: -1: no such domain$")
     run.find(r"^\(d0\) prepare: 1 tern: 300 shells: at most 256 can be ready \(of all sizes together\)$")
     run.find(r"^\(d0\) zero: 1 tern: /dev/zero: not a regular file \(a character device\)$")
-    run.find(r"^\(d0\) busybox: 1 tern: /bin/busybox: not a Tern guest \(no Tern ELF note; docs/porting\.md\)$")
+    run.find(r"^\(d0\) busybox: 1 tern: /bin/busybox: not a Tern guest \(no Tern ELF note\) nor a Linux vmlinux \(no PVH entry note\); docs/porting\.md$")
     run.find(r"^\(d0\) big: 1 tern: /tmp/big\.elf: 65 MiB: larger than the 64 MiB a guest image may be \(TERN_IMAGE_FRAMES_MAX\)$")
     run.find(r"^\(d0\) setting: 1 tern: command line: memory: 3 is not an even number of MiB from 2 to 65536$")
     run.find(rf"^\(d0\) dryrun: 0 would create h2: kernel /usr/lib/tern/guests/hello\.elf \(\d+ KiB, Tern ABI 0\.{ABI_MINOR}\), "

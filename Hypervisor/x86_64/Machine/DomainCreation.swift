@@ -114,6 +114,7 @@ extension Domains {
         static func gather(_ file: CallerFrames) -> Result<Scratch, DomainCreateFailure> {
             let pages = (file.bytes + Int(Layout.pageSize) - 1) / Int(Layout.pageSize)
             guard let base = Platform.frames!.allocateContiguousFromTop(count: pages) else { return .failure(.outOfMemory) }
+            // SAFETY: an empty buffer (no address, no bytes): nothing is read through it.
             let scratch = Scratch(base: base, pages: pages, bytes: UnsafeRawBufferPointer(start: nil, count: 0))
             guard let buffer = PhysicalWindow.directMap.mutableBytes(at: base, count: pages * Int(Layout.pageSize)) else {
                 scratch.free()

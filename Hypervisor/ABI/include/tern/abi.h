@@ -201,7 +201,7 @@ struct tern_domain_info {
  * it stopped and learns how much it missed. A call copies at most
  * min(size, TERN_LOG_READ_MAX) bytes.
  */
-#define TERN_LOG_RING_SIZE 1048576 /* ABI 0.9: 1 MiB (64 KiB before: eight Linux guests booting at once overran it) */
+#define TERN_LOG_RING_SIZE 65536
 #define TERN_LOG_READ_MAX  4096
 
 struct tern_log_read {
