@@ -415,18 +415,16 @@ def linux_guest(args, runs=5, guests=8):
     command = qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True,
                            extra=["-initrd", modules, "-drive", "file=build/dom0/data.img,format=raw,if=virtio,snapshot=on"])
     timed = f"--time --ready '{LINUX_READY}'"
-    script = (f"for r in $(seq {runs}); do tern create {timed} {LINUX_CFG} 'name="b'$r'"' | sed 's/^/one: /'; "
+    script = (f"for r in $(seq {runs}); do tern create {timed} {LINUX_CFG} 'name=\"b'$r'\"' | sed 's/^/one: /'; "
               "tern destroy b$r; done; "
-              f"for i in $(seq {guests}); do tern create {timed} {LINUX_CFG} 'name="l'$i'"' memory=64 | sed "s/^/n$i: /"; done; "
-              "echo bench-done
-")
+              f"for i in $(seq {guests}); do tern create {timed} {LINUX_CFG} 'name=\"l'$i'\"' memory=64 | sed \"s/^/n$i: /\"; done; "
+              "echo bench-done\n")
     run = boot(command, r"^\(d0\) bench-done$", timeout=1800, send=[(r"^\(d0\) / # ", script)])
     ready = rf"'{re.escape(LINUX_READY)}' after (\d+) us"
     one = [int(m) / 1e6 for m in re.findall(rf"^\(d0\) one: created .*; {ready}$", run.log, re.M)]
     nth = {int(n): int(t) / 1e6 for n, t in re.findall(rf"^\(d0\) n(\d+): created .*; {ready}$", run.log, re.M)}
     if len(one) != runs or len(nth) != guests:
-        raise SystemExit("bench: a Linux guest did not reach its ready line:
-" + run.log[-3000:])
+        raise SystemExit("bench: a Linux guest did not reach its ready line:\n" + run.log[-3000:])
     create, base = statistics.median(one), statistics.median(bare)
     print(f"== Linux guest: tern create -> its init's ready line, beside the same kernel and initramfs bare (median of {runs}, wall time)")
     print(f"  tern create (128 MiB)     {create:6.2f}s ({min(one):.2f}-{max(one):.2f})")
