@@ -33,12 +33,18 @@ public struct Emulation: OptionSet, Equatable {
     /// one requires. With .localAPIC only.
     public static let tscDeadlineTimer = Emulation(rawValue: 1 << 5)
 
+    /// A CMOS clock of Tern's on ports 0x70/0x71 (VirtualRTC): the wall
+    /// time, read only. Not with `.hardware` (the device owner has the
+    /// real one).
+    public static let cmosClock = Emulation(rawValue: 1 << 6)
+
     /// The 8259 watch passes accesses on to the real chips: only the
     /// domain that owns the hardware may have it, and then no virtual pair
     /// on the same ports.
     public var isConsistent: Bool {
         (!contains(.legacyPICWatch) || contains(.hardware)) && !(contains(.legacyPICWatch) && contains(.virtualPIC))
             && (!contains(.tscDeadlineTimer) || contains(.localAPIC))
+            && !(contains(.cmosClock) && contains(.hardware))
     }
 
     /// A HLT with interrupts off ends the domain as a poweroff: it has an

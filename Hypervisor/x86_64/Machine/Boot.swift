@@ -56,6 +56,7 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
         Panic.fatal("timer: the PIT never completed its calibration countdown")
     }
     Platform.tscHz = calibration.tscHz
+    CMOSClockEmulation.readMachineClock()   // before Dom0 owns the clock
     Log.info("Calibrated: TSC \(calibration.tscHz / 1000) kHz, LAPIC timer \(calibration.lapicCountsPerSecond / 1000) kHz (divide by \(LAPIC.timerDivisor))")
     phases.mark("timer-calibration", tsc: tern_rdtsc())
 

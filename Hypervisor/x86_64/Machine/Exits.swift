@@ -235,6 +235,7 @@ enum Exits {
             case .serialPort: value = SerialPortEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
             case .legacyPIC: value = LegacyPICEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
             case .virtualPIC: value = LegacyPICEmulation.virtualAccess(port: port, isIn: isIn, value: byte, domain: domain)
+            case .cmosClock: value = CMOSClockEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
             }
             if isIn { vmcb.rax = IOExit.byteRead(rax: vmcb.rax, value: value) }
             vmcb.rip = exit.nextRIP

@@ -184,3 +184,11 @@ extension SVM {
     nonisolated(unsafe) static var msrPermissionMap: UInt64 = 0
     nonisolated(unsafe) static var asidCount: UInt32 = 0
 }
+
+// CMOSClockEmulation.swift
+extension CMOSClockEmulation {
+    // SAFETY (both): written once by the boot sequence (readMachineClock,
+    // before any domain runs), only read after.
+    nonisolated(unsafe) static var bootWallSeconds: UInt64 = 0
+    nonisolated(unsafe) static var bootSystemNanoseconds: UInt64 = 0
+}

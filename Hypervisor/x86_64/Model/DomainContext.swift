@@ -10,6 +10,8 @@ public struct DomainContext {
     /// What it programs into the 8259 pair (Emulation.legacyPICWatch, the
     /// real chips; Emulation.virtualPIC, Tern's alone).
     public var legacyPIC: LegacyPICPair?
+    /// Its CMOS clock (Emulation.cmosClock).
+    public var rtc: VirtualRTC?
     /// Its console line so far from the UART (up to `uartLineLimit`
     /// bytes), and whether another line cut it on the serial port (then it
     /// is written again before its next byte: Console.uartOutput).
@@ -22,6 +24,7 @@ public struct DomainContext {
     /// The models for a domain with `emulation`.
     public init(for emulation: Emulation) {
         if emulation.contains(.serialPort) { uart = VirtualUART() }
+        if emulation.contains(.cmosClock) { rtc = VirtualRTC() }
         if emulation.contains(.legacyPICWatch) || emulation.contains(.virtualPIC) { legacyPIC = LegacyPICPair() }
     }
 }

@@ -16,6 +16,7 @@ public enum EmulatedDevices {
         case serialPort
         case legacyPIC
         case virtualPIC
+        case cmosClock
     }
 
     /// The device that serves `port`, if the domain has one there. The
@@ -25,6 +26,7 @@ public enum EmulatedDevices {
         if emulation.contains(.serialPort) && serialPorts.contains(port) { return .serialPort }
         if emulation.contains(.legacyPICWatch) && legacyPICPorts.contains(port) { return .legacyPIC }
         if emulation.contains(.virtualPIC) && legacyPICPorts.contains(port) { return .virtualPIC }
+        if emulation.contains(.cmosClock) && (port == VirtualRTC.indexPort || port == VirtualRTC.dataPort) { return .cmosClock }
         return nil
     }
 
