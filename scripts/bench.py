@@ -423,17 +423,22 @@ def linux_guest(args, runs=5, guests=8):
     ready = rf"'{re.escape(LINUX_READY)}' after (\d+) us"
     one = [int(m) / 1e6 for m in re.findall(rf"^\(d0\) one: created .*; {ready}$", run.log, re.M)]
     nth = {int(n): int(t) / 1e6 for n, t in re.findall(rf"^\(d0\) n(\d+): created .*; {ready}$", run.log, re.M)}
-    if len(one) != runs or len(nth) != guests:
-        raise SystemExit("bench: a Linux guest did not reach its ready line:\n" + run.log[-3000:])
+    if not one:
+        raise SystemExit("bench: no Linux guest reached its ready line:\n" + run.log[-3000:])
     create, base = statistics.median(one), statistics.median(bare)
     print(f"== Linux guest: tern create -> its init's ready line, beside the same kernel and initramfs bare (median of {runs}, wall time)")
     print(f"  tern create (128 MiB)     {create:6.2f}s ({min(one):.2f}-{max(one):.2f})")
     print(f"  bare QEMU (128M, PVH)     {base:6.2f}s ({min(bare):.2f}-{max(bare):.2f})  QEMU start -> the same line")
     print(f"  tern create / bare: {create / base:.2f}x (goal: at most 1.2x); "
           f"Xen 4.17 xl create ~{XL_CREATE_TO_USERSPACE_SECONDS:.0f} s: {XL_CREATE_TO_USERSPACE_SECONDS / create:.1f}x faster")
-    print(f"  {guests} guests of 64 MiB, each created once the one before was ready: " +
-          ", ".join(f"{nth[i]:.2f}" for i in sorted(nth)) + " s")
-    print(f"  guest {guests} / guest 1: {nth[guests] / nth[1]:.2f}x (goal: within 10%)")
+    if len(one) != runs:
+        print(f"  ({runs - len(one)} of {runs} single guests did not reach their ready line within 300 s: stalled)")
+    print(f"  {guests} guests of 64 MiB, each created once the one before was ready (s to ready; - stalled): " +
+          ", ".join(f"{nth[i]:.2f}" if i in nth else "-" for i in range(1, guests + 1)))
+    if 1 in nth and guests in nth:
+        print(f"  guest {guests} / guest 1: {nth[guests] / nth[1]:.2f}x (goal: within 10%)")
+    else:
+        print(f"  guest {guests} / guest 1: no figure (a stalled boot; docs/porting.md)")
 
 
 SECTIONS = (image_and_boot, guests, ring, channels, make_run, dom0_boot, dom0_channel, toolstack, toolstack_waking, toolstack_icount,
