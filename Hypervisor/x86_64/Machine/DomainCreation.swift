@@ -84,10 +84,7 @@ extension Domains {
             DomainBuilder.release(domain, allocator: &Platform.frames!)
             return .failure(.noVMCB)
         }
-        table[Int(id)] = domain
-        domain.markBuilt()
-        for vcpu in domain.vcpus { scheduler.add(vcpu, weight: domain.weight) }
-        domain.timing.built = tern_rdtsc()
+        addToTable(domain)
         let used = freeBefore - Platform.frames!.freeFrames
         let source: StaticString = shell == nil ? "" : " from the pool"
         name.withUnsafeBytes { text in
@@ -97,6 +94,15 @@ extension Domains {
             }
         }
         return .success(domain)
+    }
+
+    /// A built domain (its vCPU set up) takes its id in the table and its
+    /// place in the scheduler, paused: PV and Linux guests alike.
+    static func addToTable(_ domain: Domain) {
+        table[Int(domain.id)] = domain
+        domain.markBuilt()
+        for vcpu in domain.vcpus { scheduler.add(vcpu, weight: domain.weight) }
+        domain.timing.built = tern_rdtsc()
     }
 
     /// Lets a built (paused) domain's vCPUs run.

@@ -61,10 +61,7 @@ extension Domains {
             DomainBuilder.release(domain, allocator: &Platform.frames!)
             return .failure(.noVMCB)
         }
-        table[Int(id)] = domain
-        domain.markBuilt()
-        for vcpu in domain.vcpus { scheduler.add(vcpu, weight: domain.weight) }
-        domain.timing.built = tern_rdtsc()
+        addToTable(domain)
         let used = freeBefore - Platform.frames!.freeFrames
         name.withUnsafeBytes { text in
             Log.info("d\(id) \(text: text): created, a Linux guest, \(bytes: domain.memoryBytes) RAM at 0, PVH entry \(hex: start.entry), start info at \(hex: start.startInfo), \(used) frames (free now \(Platform.frames!.freeFrames))")
