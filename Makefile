@@ -81,7 +81,7 @@ DOM0_INITRD   := $(DOM0)/initramfs.cpio.lz4
 DOM0_TERN_KO  := $(DOM0)/tern.ko
 # The Linux guest's test initramfs (Guests/linux): busybox from Dom0's,
 # and its modules (Guests/linux/driver: tern_guest.ko, tern_echo_front.ko).
-LINUX_GUEST_INITRD := $(BUILD)/guests/linux-initramfs.cpio.lz4
+LINUX_GUEST_INITRD := $(BUILD)/guests/linux-initramfs.cpio.gz
 LINUX_GUEST_KOS    := $(BUILD)/guests/tern_guest.ko $(BUILD)/guests/tern_echo_front.ko
 # Dom0's data disk (docs/dom0.md, "Data disk"): ext4 labelled tern-data,
 # mounted by Dom0 at /var/lib/tern; DATA_DISK_FILES are what the build
@@ -89,7 +89,7 @@ LINUX_GUEST_KOS    := $(BUILD)/guests/tern_guest.ko $(BUILD)/guests/tern_echo_fr
 # size leaves room for guest disk images.
 DATA_DISK       := $(DOM0)/data.img
 DATA_DISK_SIZE  := 1G
-DATA_DISK_FILES := linux/vmlinux=$(DOM0)/vmlinux.trimmed linux/initramfs.cpio.lz4=$(LINUX_GUEST_INITRD)
+DATA_DISK_FILES := linux/vmlinux=$(DOM0)/vmlinux.trimmed linux/initramfs.cpio.gz=$(LINUX_GUEST_INITRD)
 # The fast-boot command line measured in platform-facts.md (Dom0/cmdline).
 DOM0_CMDLINE  := $(shell cat Dom0/cmdline)
 

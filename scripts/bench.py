@@ -406,7 +406,7 @@ def linux_guest(args, runs=5, guests=8):
     bare = []
     for _ in range(runs):
         run = boot(qemu_command(memory="128M", extra=["-kernel", "build/dom0/vmlinux.trimmed", "-initrd",
-                                                      "build/guests/linux-initramfs.cpio.lz4", "-append", linux_cfg_cmdline()]),
+                                                      "build/guests/linux-initramfs.cpio.gz", "-append", linux_cfg_cmdline()]),
                    rf"linux-{LINUX_READY}$", timeout=240)
         bare.append(run.time_of(rf"linux-{LINUX_READY}$"))
     with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Dom0", "cmdline")) as f:

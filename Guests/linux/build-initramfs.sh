@@ -25,5 +25,10 @@ for module in tern_guest tern_echo_front; do
     cp "$ko" "$ROOT/lib/modules/"
 done
 install -m 0755 "$HERE/init" "$ROOT/init"
-(cd "$ROOT" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) | lz4 -l -9 -q > "$OUT"
+# gzip, not LZ4 as Dom0's: the kernel unpacks LZ4's legacy format through
+# an 8 MiB buffer, and in a 64 MiB guest (19 MiB free after the kernel)
+# that peak ran it out of memory in 5 of 30 boots ("System is deadlocked
+# on memory"); gzip's 32 KiB window never did (0 of 40), at the same boot
+# time (docs/porting.md, "Linux guests").
+(cd "$ROOT" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) | gzip -9 -n > "$OUT"
 echo "linux-guest initramfs: $(stat -c %s "$OUT") bytes -> $OUT" >&2

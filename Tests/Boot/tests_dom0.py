@@ -88,7 +88,7 @@ def dom0_mounts_its_data_disk(args):
     there are the build's files, byte for byte. The test attaches the
     image snapshot=on: what Dom0 writes does not reach the file."""
     files = {"linux/vmlinux": "build/dom0/vmlinux.trimmed",
-             "linux/initramfs.cpio.lz4": "build/guests/linux-initramfs.cpio.lz4"}
+             "linux/initramfs.cpio.gz": "build/guests/linux-initramfs.cpio.gz"}
     sums = {}
     for path, source in files.items():
         with open(os.path.join(ROOT, source), "rb") as f:

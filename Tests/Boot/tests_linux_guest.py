@@ -21,7 +21,7 @@ def linux_guest_boots_to_its_shell(args):
         kernel_cmdline = f.read().strip().replace(",", ",,").replace(" quiet", "")
     run = boot(qemu_command(elf=args.elf, memory="1G", cmdline="loglvl=info", extra=[
         "-initrd", f"build/dom0/vmlinux role=linux name=linux mem=128M -- {kernel_cmdline},"
-                   "build/guests/linux-initramfs.cpio.lz4 role=linux-initrd"]),
+                   "build/guests/linux-initramfs.cpio.gz role=linux-initrd"]),
         r"^\(d1\) linux-guest: ready$", timeout=240)
     run.find(r"^\(tern\) d1 linux: created, a Linux guest, 128 MiB RAM at 0, PVH entry 0x1000850")
     run.find(rf"^\(d1\) \[ *[0-9.]+\] Linux version {dom0_abi()} ")
@@ -41,6 +41,36 @@ def linux_guest_boots_to_its_shell(args):
     print(f"    Linux guest: QEMU start to its init's ready {run.seconds:.2f} s")
 
 
+def linux_cfg_cmdline():
+    """The kernel command line of Dom0's /etc/tern/linux.cfg (what `tern
+    create /etc/tern/linux.cfg` boots with), for QEMU's -initrd (",," is a
+    comma)."""
+    with open(os.path.join(HERE, "..", "..", "Dom0", "initramfs", "etc-tern", "linux.cfg")) as f:
+        cmdline = re.search(r'^cmdline = "(.*)"$', f.read(), re.MULTILINE).group(1)
+    return cmdline.replace(",", ",,")
+
+
+@test
+def linux_guest_panic_before_its_core_module_is_its_crash(args):
+    """A Linux guest in 64 MiB with linux.cfg's command line whose kernel
+    panics before its guest core module could report it (no init: it
+    cannot mount a root file system): `panic=-1 reboot=t` make the panic
+    restart at once by a triple fault, which Tern takes as the guest's
+    crash, logged with its RIP, and its frames come back; nothing is left
+    spinning. Without those options it would spin until the timeout."""
+    run = boot(qemu_command(elf=args.elf, memory="512M", cmdline="loglvl=info", extra=[
+        "-initrd", f"build/dom0/vmlinux.trimmed role=linux name=linux mem=64M -- "
+                   f"{linux_cfg_cmdline()} rdinit=/no-such-init,"
+                   "build/guests/linux-initramfs.cpio.gz role=linux-initrd"]),
+        r"^\(tern\) No guests left", timeout=240, expect_failure=True)
+    made = run.find(r"^\(tern\) d1 linux: created, a Linux guest, 64 MiB RAM at 0, .*, (\d+) frames \(free now \d+\)$")
+    taken = int(made.group(1))
+    run.find(r"^\(d1\) \[ *[0-9.]+\] Kernel panic - not syncing: VFS: Unable to mount root fs")
+    run.find(r"^\(tern\) WARNING: d1 linux crashed: triple fault \(shutdown\) at RIP 0x[0-9a-f]+$")
+    gone = run.find(r"^\(tern\) d1 linux: destroyed, (\d+) frames returned")
+    check(int(gone.group(1)) == taken, f"the guest took {taken} frames and gave back {gone.group(1)}", run)
+
+
 @test
 def linux_guest_beside_dom0_is_destroyed_with_every_frame(args):
     """The Linux guest beside Dom0: Dom0's `tern list` shows it running,
@@ -53,7 +83,7 @@ def linux_guest_beside_dom0_is_destroyed_with_every_frame(args):
         kernel_cmdline = f.read().strip().replace(",", ",,")
     command, _ = dom0_command(args, devices=False, guests=(
         f"../dom0/vmlinux role=linux name=linux mem=128M -- {kernel_cmdline}",
-        "linux-initramfs.cpio.lz4 role=linux-initrd"))
+        "linux-initramfs.cpio.gz role=linux-initrd"))
     # Its UART is its console: `tern console` shows what it printed.
     send, done = shell(
         "sleep 30; tern list",
@@ -87,7 +117,7 @@ def linux_guest_module(name, mem="128M"):
     with open(os.path.join(HERE, "..", "..", "Dom0", "cmdline")) as f:
         kernel_cmdline = f.read().strip().replace(" quiet", "").replace(",", ",,")
     return (f"../dom0/vmlinux role=linux name={name} mem={mem} -- {kernel_cmdline}",
-            "linux-initramfs.cpio.lz4 role=linux-initrd")
+            "linux-initramfs.cpio.gz role=linux-initrd")
 
 
 # A Dom0 shell command (short: typed lines can lose bytes while guests
