@@ -34,6 +34,13 @@ let package = Package(
             dependencies: ["TernABI"],
             path: "Hypervisor/ABI/Ring"
         ),
+        // Dom0's block backend: blkif request handling over ring memory,
+        // pure (no I/O): copy once, validate the copy, complete responses.
+        .target(
+            name: "TernBlock",
+            dependencies: ["TernABI", "TernRing"],
+            path: "Dom0/blockback/TernBlock"
+        ),
         // Dom0 toolstack: C wrappers for ioctl(2) and termios, the library
         // (config, checks, formatting, /dev/tern), the CLI.
         .target(name: "TernSyscalls", path: "Dom0/toolstack/TernSyscalls"),
@@ -51,6 +58,11 @@ let package = Package(
             name: "TernCoreTests",
             dependencies: ["TernCore", "TernRing"],
             path: "Tests/TernCoreTests"
+        ),
+        .testTarget(
+            name: "BlockBackendTests",
+            dependencies: ["TernBlock"],
+            path: "Tests/BlockBackendTests"
         ),
         .testTarget(
             name: "ToolstackTests",
