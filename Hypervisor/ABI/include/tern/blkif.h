@@ -221,6 +221,14 @@ struct tern_blkif_control {
     uint32_t frontend_reserved[26];   /* zero */
 };
 
+/* The backend's one read of the control page (step 4): a volatile copy,
+ * checked as a copy. */
+static inline void tern_blkif_copy_control(struct tern_blkif_control *copy,
+                                           const volatile struct tern_blkif_control *control)
+{
+    *copy = *control;
+}
+
 TERN_STATIC_ASSERT(sizeof(struct tern_blkif_segment) == 8, "tern_blkif_segment layout");
 TERN_STATIC_ASSERT(__builtin_offsetof(struct tern_blkif_segment, first_sect) == 4, "first_sect");
 TERN_STATIC_ASSERT(__builtin_offsetof(struct tern_blkif_segment, last_sect) == 5, "last_sect");
