@@ -71,6 +71,8 @@ public final class Domain {
     /// Accesses refused to a privileged domain outside its memory (its
     /// guest got #GP instead of being crashed); counted, and logged sparingly.
     public var refusedAccesses: UInt64 = 0
+    /// Its vCPUs' #VMEXITs by reason (logged when it is destroyed).
+    public var exits = ExitCounts()
     /// Inter-domain state (docs/abi.md): event-channel ports, grant table
     /// and mappings, device page.
     public var events = EventChannels()

@@ -38,6 +38,11 @@ public struct Emulation: OptionSet, Equatable {
     /// real one).
     public static let cmosClock = Emulation(rawValue: 1 << 6)
 
+    /// Counter 2 of an 8254 of Tern's and its gate in port 0x61
+    /// (VirtualPIT): what Linux calibrates its CPU clock against at boot.
+    /// Not with `.hardware` (the device owner has the real one).
+    public static let pitChannel2 = Emulation(rawValue: 1 << 7)
+
     /// The 8259 watch passes accesses on to the real chips: only the
     /// domain that owns the hardware may have it, and then no virtual pair
     /// on the same ports.
@@ -45,6 +50,7 @@ public struct Emulation: OptionSet, Equatable {
         (!contains(.legacyPICWatch) || contains(.hardware)) && !(contains(.legacyPICWatch) && contains(.virtualPIC))
             && (!contains(.tscDeadlineTimer) || contains(.localAPIC))
             && !(contains(.cmosClock) && contains(.hardware))
+            && !(contains(.pitChannel2) && contains(.hardware))
     }
 
     /// A HLT with interrupts off ends the domain as a poweroff: it has an

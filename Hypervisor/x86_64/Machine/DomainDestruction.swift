@@ -87,13 +87,16 @@ extension Domains {
     }
 
     /// "dN name: timing: create X us, first run Y us after, run to stop Z
-    /// us, destroy W us" (make bench reads these lines).
+    /// us, destroy W us" (make bench reads these lines), then "dN name:
+    /// exits: TOTAL (reason N, ...)", its #VMEXITs by reason (ExitCounts).
     static func logTiming(_ domain: Domain, destroyCycles: UInt64) {
         let t = domain.timing
         func us(_ cycles: UInt64) -> UInt64 { BootPhases.microseconds(cycles: cycles, tscHz: Platform.tscHz) }
         guard t.firstRun != 0, t.stopped >= t.firstRun else { return }
         domain.name.withUnsafeBytes { name in
             Log.info("d\(domain.id) \(text: name): timing: create \(us(t.built &- t.buildStart)) us, run to stop \(us(t.stopped &- t.firstRun)) us, destroy \(us(destroyCycles)) us")
+            let exits = domain.exits.summary()
+            exits.withUnsafeBytes { Log.info("d\(domain.id) \(text: name): exits: \(text: $0)") }
         }
     }
 }

@@ -28,10 +28,13 @@ enum Exits {
         let code = vmcb.exitCode
         switch code {
         case SVMExit.intr, SVMExit.nmi, SVMExit.smi, SVMExit.initSignal, SVMExit.vintr:
+            domain.exits.count(.hostInterrupt)
             return .resume    // a host event: the run loop takes it
         case SVMExit.vmmcall:
+            domain.exits.count(.hypercall)
             return hypercall(vcpu, domain, vmcb)
         case SVMExit.hlt:
+            domain.exits.count(.halt)
             if domain.emulation.haltWithInterruptsOffIsPowerOff && vmcb.rflags & rflagsInterruptFlag == 0 {
                 // Nothing can wake it (Tern sends a guest no NMI): its last
                 // instruction, as a PC that halts for good; Xen's hvm_hlt
@@ -47,10 +50,12 @@ enum Exits {
             vmcb.rip &+= hltLength
             return sleepUnlessWoken(vcpu, domain, vmcb, wokenAtEntry: wokenAtEntry)
         case SVMExit.cpuid:
+            domain.exits.count(.cpuid)
             cpuid(vcpu, domain, vmcb)
             vmcb.rip &+= cpuidLength
             return .resume
         case SVMExit.msr:
+            domain.exits.count(.msr)
             return msr(vcpu, domain, vmcb)
         case SVMExit.ioio:
             return io(vcpu, domain, vmcb)
@@ -61,13 +66,16 @@ enum Exits {
             switch EmulatedDevices.nestedFault(at: gpa, writeToPresentPage: fault.isWriteToPresentPage,
                                                localAPICPage: LocalAPICEmulation.page, in: domain.emulation) {
             case .localAPIC(let offset):
+                domain.exits.count(.localAPIC)
                 if LocalAPICEmulation.emulate(vcpu, domain, vmcb, offset: offset) { return .resume }
                 refuseAccess(domain, vmcb, access)
                 return .resume
             case .refuseForeign:
+                domain.exits.count(.nestedFault)
                 refuseAccess(domain, vmcb, access)
                 return .resume
             case .refuseReadOnly:
+                domain.exits.count(.nestedFault)
                 // A write to a page present in the nested table: a
                 // read-only grant mapping or the device page. #GP, as
                 // for a refused access.
@@ -95,6 +103,7 @@ enum Exits {
             inject(vmcb, vector: undefinedOpcode)
             return .resume
         case SVMExit.invd:
+            domain.exits.count(.other)
             vmcb.rip &+= invdLength   // nothing to invalidate for a guest
             return .resume
         default:
@@ -232,15 +241,27 @@ enum Exits {
             let byte = UInt8(truncatingIfNeeded: vmcb.rax)
             let value: UInt8
             switch device {
-            case .serialPort: value = SerialPortEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
-            case .legacyPIC: value = LegacyPICEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
-            case .virtualPIC: value = LegacyPICEmulation.virtualAccess(port: port, isIn: isIn, value: byte, domain: domain)
-            case .cmosClock: value = CMOSClockEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
+            case .serialPort:
+                domain.exits.count(.serialPort)
+                value = SerialPortEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
+            case .legacyPIC:
+                domain.exits.count(.interruptController)
+                value = LegacyPICEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
+            case .virtualPIC:
+                domain.exits.count(.interruptController)
+                value = LegacyPICEmulation.virtualAccess(port: port, isIn: isIn, value: byte, domain: domain)
+            case .cmosClock:
+                domain.exits.count(.cmosClock)
+                value = CMOSClockEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
+            case .pitChannel2:
+                domain.exits.count(.pit)
+                value = PITChannel2Emulation.access(port: port, isIn: isIn, value: byte, domain: domain)
             }
             if isIn { vmcb.rax = IOExit.byteRead(rax: vmcb.rax, value: value) }
             vmcb.rip = exit.nextRIP
             return .resume
         }
+        domain.exits.count(.refusedPort)
         if isIn { vmcb.rax = exit.allOnesRead(rax: vmcb.rax) }
         Log.debug("d\(domain.id): port \(hex: port) access denied at RIP \(hex: vmcb.rip)")
         vmcb.rip = exit.nextRIP

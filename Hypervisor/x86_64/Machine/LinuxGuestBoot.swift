@@ -12,7 +12,7 @@ extension Domains {
     /// console. No `.hardware` (ports it does not own read all ones, MSRs
     /// Tern does not model are #GP) and no 8259 watch (which reaches the
     /// real chips).
-    static let linuxGuestEmulation: Emulation = [.localAPIC, .tscDeadlineTimer, .serialPort, .virtualPIC, .cmosClock]
+    static let linuxGuestEmulation: Emulation = [.localAPIC, .tscDeadlineTimer, .serialPort, .virtualPIC, .cmosClock, .pitChannel2]
 
     static func createLinuxFromModule(_ kernel: BootInfo.Module, initrd: BootInfo.Module?) {
         guard let (options, image) = moduleToStart(kernel) else { return }

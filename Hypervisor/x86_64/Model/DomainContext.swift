@@ -12,6 +12,8 @@ public struct DomainContext {
     public var legacyPIC: LegacyPICPair?
     /// Its CMOS clock (Emulation.cmosClock).
     public var rtc: VirtualRTC?
+    /// Its 8254's counter 2 (Emulation.pitChannel2).
+    public var pit: VirtualPIT?
     /// Its console line so far from the UART (up to `uartLineLimit`
     /// bytes), and whether another line cut it on the serial port (then it
     /// is written again before its next byte: Console.uartOutput).
@@ -25,6 +27,7 @@ public struct DomainContext {
     public init(for emulation: Emulation) {
         if emulation.contains(.serialPort) { uart = VirtualUART() }
         if emulation.contains(.cmosClock) { rtc = VirtualRTC() }
+        if emulation.contains(.pitChannel2) { pit = VirtualPIT() }
         if emulation.contains(.legacyPICWatch) || emulation.contains(.virtualPIC) { legacyPIC = LegacyPICPair() }
     }
 }

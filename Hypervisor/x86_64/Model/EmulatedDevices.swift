@@ -11,12 +11,15 @@ public enum EmulatedDevices {
     public static let picMasterCommand: UInt16 = 0x20, picMasterData: UInt16 = 0x21
     public static let picSlaveCommand: UInt16 = 0xA0, picSlaveData: UInt16 = 0xA1
     public static let legacyPICPorts: [UInt16] = [picMasterCommand, picMasterData, picSlaveCommand, picSlaveData]
+    /// Counter 2's data port, the 8254's control port and port 0x61 (VirtualPIT).
+    public static let pitChannel2Ports: [UInt16] = [VirtualPIT.counter2Port, VirtualPIT.controlPort, VirtualPIT.systemControlPort]
 
     public enum PortDevice: Equatable {
         case serialPort
         case legacyPIC
         case virtualPIC
         case cmosClock
+        case pitChannel2
     }
 
     /// The device that serves `port`, if the domain has one there. The
@@ -27,6 +30,7 @@ public enum EmulatedDevices {
         if emulation.contains(.legacyPICWatch) && legacyPICPorts.contains(port) { return .legacyPIC }
         if emulation.contains(.virtualPIC) && legacyPICPorts.contains(port) { return .virtualPIC }
         if emulation.contains(.cmosClock) && (port == VirtualRTC.indexPort || port == VirtualRTC.dataPort) { return .cmosClock }
+        if emulation.contains(.pitChannel2) && pitChannel2Ports.contains(port) { return .pitChannel2 }
         return nil
     }
 
