@@ -432,6 +432,8 @@ def linux_guest(args, runs=5, guests=8, quiet_runs=3):
               f"for i in $(seq {guests}); do tern create {timed} {LINUX_CFG} 'name=\"l'$i'\"' memory=64 | sed \"s/^/n$i: /\"; done; "
               "echo bench-done\n")
     run = boot(command, r"^\(d0\) bench-done$", timeout=1800, send=[(r"^\(d0\) / # ", script)])
+    with open("build/bench-linux-guest.log", "w") as f:   # what a stalled guest did: tern console shows only its own lines
+        f.write(run.log)
     ready = rf"'{re.escape(LINUX_READY)}' after (\d+) us"
     one = [int(m) / 1e6 for m in re.findall(rf"^\(d0\) one: created .*; {ready}$", run.log, re.M)]
     quiet = [int(m) / 1e6 for m in re.findall(rf"^\(d0\) quiet: created .*; {ready}$", run.log, re.M)]

@@ -12,6 +12,9 @@ import TernGuestC
 ///                grant, a corrupt ring (ChannelAttacks.swift)
 ///   timerstorm, timerpoll, timerfuzz
 ///                the timer, upcall and block calls (TimerAttacks.swift)
+///   scribble, leakcheck
+///                leaves a marker in its free memory / looks for one left
+///                by an earlier guest (MemoryLeakCheck.swift)
 @_cdecl("tern_guest_main")
 func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     let info = StartInfo(startInfo)
@@ -20,6 +23,10 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
         return attack.run()
     } else if let attack = TimerAttack(mode: mode) {
         return attack.run(info)
+    } else if mode == Array("scribble".utf8) {
+        return MemoryLeakCheck.scribble()
+    } else if mode == Array("leakcheck".utf8) {
+        return MemoryLeakCheck.check()
     } else if mode == Array("triplefault".utf8) {
         print("hostile: loading an empty IDT and raising #BP")
         tern_guest_console_flush()
@@ -60,7 +67,7 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
         print("hostile: badptr done")
         return Int64(TERN_SHUTDOWN_POWEROFF)
     } else {
-        print("hostile: unknown mode; use mode=triplefault|badmem|badcall|badptr|grants|rowrite|closetwice|foreignport|corrupt|timerstorm|timerpoll|timerfuzz")
+        print("hostile: unknown mode; use mode=triplefault|badmem|badcall|badptr|grants|rowrite|closetwice|foreignport|corrupt|timerstorm|timerpoll|timerfuzz|scribble|leakcheck")
     }
     return Int64(TERN_SHUTDOWN_CRASH)
 }

@@ -361,3 +361,31 @@ def toolstack_shutdown_reboot_and_weights(args):
     run.find(r"^\(d0\) +0 +dom0 +running +\d+ +1 +[\d.]+ +512 +[\d.]+ +- +-$")
     run.find(r"^\(d0\) +1 +sleeper +(running|blocked) +4 +1 +[\d.]+ +100 +[\d.]+ +- +-$")
     check("crashed" not in run.log, "a domain crashed", run)
+
+
+@test
+def toolstack_a_guests_memory_never_reaches_the_next(args):
+    """What a guest leaves in its memory never reaches a later guest:
+    `hostile mode=scribble` (448 MiB, most of the free memory) fills its
+    free memory with a marker and powers off; `mode=leakcheck` created
+    right after gets most of the same frames back (Tern zeroes them at its
+    build) and finds no word that is not zero; a second round after a
+    pause finds nothing either. The frames come back."""
+    send, done = shell(
+        "tern info | grep memory",
+        "H=/tmp/h.cfg; printf 'kernel = \"%s\"\\n' /usr/lib/tern/guests/hostile.elf > $H",
+        "w(){ while tern list | grep -q \" $1 \"; do sleep 1; done; }",
+        "tern create $H 'name=\"s1\"' memory=448 'cmdline=\"mode=scribble\"'; w s1",
+        "tern create $H 'name=\"a\"' memory=448 'cmdline=\"mode=leakcheck\"'; w a",
+        "tern create $H 'name=\"s2\"' memory=448 'cmdline=\"mode=scribble\"'; w s2",
+        "sleep 5; tern create $H 'name=\"b\"' memory=448 'cmdline=\"mode=leakcheck\"'; w b",
+        "for g in s1 a s2 b; do tern console $g </dev/null | sed \"s/^/$g: /\"; done",
+        "tern info | grep memory")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=400, send=send)
+    for name in ("s1", "s2"):
+        run.find(rf"^\(d0\) {name}: hostile: scribbled 4\d\d MiB of free memory with the marker$")
+    for name in ("a", "b"):
+        run.find(rf"^\(d0\) {name}: hostile: leakcheck: 4\d\d MiB of free memory, 0 words not zero, 0 with the marker$")
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
+    check("crashed" not in run.log, "a domain crashed", run)

@@ -104,18 +104,20 @@ struct Create: ParsableCommand {
         }
         let source = created.fromPool ? "from pool" : "fresh"
         var line = "created d\(created.domid) \(guest.name) in \(createdIn) us (read and checked in \(checkedIn) us; Tern: build \(created.buildNanoseconds / 1000) us, \(source)); "
-        if let firstLine = waitForLine(created.domid, containing: nil, device: device, waiter: waiter!, from: logStart, since: commandStart,
-                                       timeout: Create.firstLineTimeoutMicroseconds) {
-            line += "first console line after \(firstLine) us"
-        } else {
-            line += "no console line within \(Create.firstLineTimeoutMicroseconds / 1_000_000) s"
+        let stopped = "stopped first (tern console \(guest.name))"
+        var ended = false
+        switch waitForLine(created.domid, named: guest.name, containing: nil, device: device, waiter: waiter!, from: logStart,
+                           since: commandStart, timeout: Create.firstLineTimeoutMicroseconds) {
+        case .seen(let at): line += "first console line after \(at) us"
+        case .stopped: line += "no console line: \(stopped)"; ended = true
+        case .timedOut: line += "no console line within \(Create.firstLineTimeoutMicroseconds / 1_000_000) s"
         }
-        if let text = ready {
-            if let at = waitForLine(created.domid, containing: Array(text.utf8), device: device, waiter: waiter!, from: logStart,
-                                    since: commandStart, timeout: Create.readyTimeoutMicroseconds) {
-                line += "; '\(text)' after \(at) us"
-            } else {
-                line += "; no '\(text)' within \(Create.readyTimeoutMicroseconds / 1_000_000) s"
+        if let text = ready, !ended {
+            switch waitForLine(created.domid, named: guest.name, containing: Array(text.utf8), device: device, waiter: waiter!,
+                               from: logStart, since: commandStart, timeout: Create.readyTimeoutMicroseconds) {
+            case .seen(let at): line += "; '\(text)' after \(at) us"
+            case .stopped: line += "; no '\(text)': \(stopped)"
+            case .timedOut: line += "; no '\(text)' within \(Create.readyTimeoutMicroseconds / 1_000_000) s"
             }
         }
         Output.out(line + "\n")
@@ -140,25 +142,42 @@ struct Create: ParsableCommand {
         try command.run()
     }
 
-    /// Microseconds from `since` until Tern's log shows a line of `domid`
-    /// (holding `text`, if given). Bytes, not Strings: this runs while the
-    /// new guest is being timed.
-    func waitForLine(_ domid: UInt32, containing text: [UInt8]?, device: ControlDevice, waiter: LogWaiter, from start: UInt64,
-                     since: UInt64, timeout: UInt64) -> UInt64? {
+    enum Wait {
+        case seen(UInt64)   // microseconds from `since`
+        case stopped        // Tern logged the guest's end first
+        case timedOut
+    }
+
+    /// Until Tern's log shows a line of `domid` (holding `text`, if
+    /// given), or a line of Tern's saying the guest stopped (crashed, shut
+    /// down, destroyed: it will print nothing more). Bytes, not Strings:
+    /// this runs while the new guest is being timed.
+    func waitForLine(_ domid: UInt32, named name: String, containing text: [UInt8]?, device: ControlDevice, waiter: LogWaiter,
+                     from start: UInt64, since: UInt64, timeout: UInt64) -> Wait {
         var position = start
         var line: [UInt8] = []                      // the log position is at a line start
         let marker = Array(ConsoleLines.prefix(domid).utf8)
+        let ternMarker = Array("(tern) ".utf8)
+        let itself = Array("d\(domid) \(name)".utf8)
+        let ends = ["crashed", "shut down", "destroyed"].map { Array($0.utf8) }
+        func holds(_ line: [UInt8], _ part: [UInt8]) -> Bool {
+            line.count >= part.count && (0...(line.count - part.count)).contains { line[$0..<($0 + part.count)].elementsEqual(part) }
+        }
         func matches(_ line: [UInt8]) -> Bool {
             guard line.starts(with: marker) else { return false }
             guard let text, !text.isEmpty else { return true }
-            return line.count >= text.count && (0...(line.count - text.count)).contains { line[$0..<($0 + text.count)].elementsEqual(text) }
+            return holds(line, text)
+        }
+        func endsIt(_ line: [UInt8]) -> Bool {
+            line.starts(with: ternMarker) && holds(line, itself) && ends.contains { holds(line, $0) }
         }
         while Clock.microseconds() - since < timeout {
-            guard let chunk = try? device.readLog(from: position) else { return nil }
+            guard let chunk = try? device.readLog(from: position) else { return .timedOut }
             position = chunk.next
             for byte in chunk.bytes {
                 if byte == UInt8(ascii: "\n") {
-                    if matches(line) { return Clock.microseconds() - since }
+                    if matches(line) { return .seen(Clock.microseconds() - since) }
+                    if endsIt(line) { return .stopped }
                     line.removeAll(keepingCapacity: true)
                 } else {
                     line.append(byte)
@@ -169,7 +188,7 @@ struct Create: ParsableCommand {
             // that the timing takes little of the CPU the guest boots on.
             if chunk.bytes.isEmpty, !waiter.wait(milliseconds: 100).isEmpty { Clock.sleep(milliseconds: Create.batchMilliseconds) }
         }
-        return nil
+        return .timedOut
     }
 }
 
