@@ -37,7 +37,7 @@ final class KeptLogsTests: XCTestCase {
         let logs = KeptLogs(directory: scratch.url.path)
         for n in 1...(KeptLogs.olderInstancesKept + 2) {
             logs.startInstance(KeptLogHeader(domid: 1, name: "sleeper", createdNanoseconds: UInt64(n), position: UInt64(n * 100)))
-            logs.append("instance \(n)\n", to: "sleeper")
+            logs.append("instance \(n)", to: "sleeper")
         }
         let last = KeptLogs.olderInstancesKept + 2
         XCTAssertEqual(logs.read(at: logs.path("sleeper"))?.lines, ["instance \(last)"])
@@ -54,11 +54,11 @@ final class KeptLogsTests: XCTestCase {
         let scratch = try Scratch(self)
         let logs = KeptLogs(directory: scratch.url.path)
         logs.startInstance(KeptLogHeader(domid: 1, name: "hello", createdNanoseconds: nil, position: 100))
-        logs.append("hello once\n", to: "hello")
+        logs.append("hello once", to: "hello")
         logs.startInstance(KeptLogHeader(domid: 1, name: "web", createdNanoseconds: 7, position: 300))
-        logs.append("web, d1\n", to: "web")
+        logs.append("web, d1", to: "web")
         logs.startInstance(KeptLogHeader(domid: 2, name: "web", createdNanoseconds: 9, position: 500))
-        logs.append("web, d2\n", to: "web")
+        logs.append("web, d2", to: "web")
         XCTAssertEqual(logs.last("hello")?.lines, ["hello once"])
         XCTAssertEqual(logs.last("web")?.lines, ["web, d2"])
         XCTAssertEqual(logs.last("1")?.lines, ["web, d1"], "d1's last instance: the older web (web.log.1), not hello")

@@ -25,15 +25,6 @@ public struct ConsoleKeeper {
     public mutating func keep(_ lines: [LogLine], lookup: Lookup, readOn: () -> [LogLine]) {
         var queue = lines
         var i = 0
-        // Consecutive lines for one file are written together: one
-        // open/write/close for a run of a guest's boot log, not one a line
-        // (logd shares the CPU with the guests whose lines it keeps).
-        var batch = (name: "", text: "")
-        func flush() {
-            if !batch.text.isEmpty { logs.append(batch.text, to: batch.name) }
-            batch = ("", "")
-        }
-        defer { flush() }
         while i < queue.count {
             let line = queue[i]
             i += 1
@@ -46,7 +37,6 @@ public struct ConsoleKeeper {
                     queue += since
                     if since.contains(where: isLater) || row?.name != created.name { row = nil }
                 }
-                flush()   // its lines before a new instance of the name starts
                 if row?.privileged == true {   // Dom0: its console is not in Tern's log
                     current[created.domid] = nil
                     continue
@@ -57,10 +47,7 @@ public struct ConsoleKeeper {
             } else if let guest = line.guest {
                 let name = current[guest.domid] ?? adopt(guest.domid, at: line.position, lookup: lookup)
                 current[guest.domid] = name
-                if name != batch.name { flush() }
-                batch.name = name
-                batch.text += guest.text
-                batch.text += "\n"
+                logs.append(guest.text, to: name)
             }
         }
     }

@@ -37,10 +37,9 @@ public struct KeptLogs {
         _ = Files.replace(path(header.name), with: header.line + "\n")
     }
 
-    /// Console lines (each ending in a newline) of the last instance
-    /// named `name`.
-    public func append(_ lines: String, to name: String) {
-        Files.append(lines, to: path(name))
+    /// A console line of the last instance named `name`.
+    public func append(_ text: Substring, to name: String) {
+        Files.append(text + "\n", to: path(name))
     }
 
     /// The first line of a kept file, if it is a header.

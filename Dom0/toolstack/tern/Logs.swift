@@ -41,11 +41,6 @@ struct Logd: ParsableCommand {
 
     static let idleMilliseconds: Int32 = 1000
     static let retryMilliseconds: UInt32 = 500
-    /// A guest that prints wakes logd at every line; it gathers this long
-    /// before it reads, so that a booting guest's log is kept in a few
-    /// dozen writes rather than one a line, and logd takes less of the CPU
-    /// the guest is booting on. A domain that stops is acted on at once.
-    static let batchMilliseconds: UInt32 = 100
 
     /// Each round keeps what Tern logged, then acts on guests that
     /// stopped (Lifecycle: after the log, so that a stopped guest's last
@@ -68,8 +63,7 @@ struct Logd: ParsableCommand {
         while true {
             catchUp(&keeper, &reader, device)
             lifecycle.wake()
-            let notified = waiter.wait(milliseconds: Logd.idleMilliseconds)
-            if notified == [TERN_VIRQ_CONSOLE] { Clock.sleep(milliseconds: Logd.batchMilliseconds) }
+            waiter.wait(milliseconds: Logd.idleMilliseconds)
         }
     }
 
