@@ -240,22 +240,13 @@ enum Exits {
         if let device = EmulatedDevices.device(forPort: port, string: exit.isString, in: domain.emulation) {
             let byte = UInt8(truncatingIfNeeded: vmcb.rax)
             let value: UInt8
+            domain.exits.count(exitReason(device))
             switch device {
-            case .serialPort:
-                domain.exits.count(.serialPort)
-                value = SerialPortEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
-            case .legacyPIC:
-                domain.exits.count(.interruptController)
-                value = LegacyPICEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
-            case .virtualPIC:
-                domain.exits.count(.interruptController)
-                value = LegacyPICEmulation.virtualAccess(port: port, isIn: isIn, value: byte, domain: domain)
-            case .cmosClock:
-                domain.exits.count(.cmosClock)
-                value = CMOSClockEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
-            case .pitChannel2:
-                domain.exits.count(.pit)
-                value = PITChannel2Emulation.access(port: port, isIn: isIn, value: byte, domain: domain)
+            case .serialPort: value = SerialPortEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
+            case .legacyPIC: value = LegacyPICEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
+            case .virtualPIC: value = LegacyPICEmulation.virtualAccess(port: port, isIn: isIn, value: byte, domain: domain)
+            case .cmosClock: value = CMOSClockEmulation.access(port: port, isIn: isIn, value: byte, domain: domain)
+            case .pitChannel2: value = PITChannel2Emulation.access(port: port, isIn: isIn, value: byte, domain: domain)
             }
             if isIn { vmcb.rax = IOExit.byteRead(rax: vmcb.rax, value: value) }
             vmcb.rip = exit.nextRIP
@@ -266,6 +257,16 @@ enum Exits {
         Log.debug("d\(domain.id): port \(hex: port) access denied at RIP \(hex: vmcb.rip)")
         vmcb.rip = exit.nextRIP
         return .resume
+    }
+
+    /// The exit-count reason of a port exit a device of the domain served.
+    static func exitReason(_ device: EmulatedDevices.PortDevice) -> ExitCounts.Reason {
+        switch device {
+        case .serialPort: return .serialPort
+        case .legacyPIC, .virtualPIC: return .interruptController
+        case .cmosClock: return .cmosClock
+        case .pitChannel2: return .pit
+        }
     }
 
     static func inject(_ vmcb: VMCB, vector: UInt64, errorCode: UInt32? = nil) {
