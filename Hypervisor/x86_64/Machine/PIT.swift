@@ -4,15 +4,17 @@ import TernCPU
 /// The 8254 PIT: used once at boot, as a known clock to calibrate the TSC
 /// and the LAPIC timer.
 enum PIT {
-    static let frequencyHz: UInt64 = 1_193_182
-    static let channel2Data: UInt16 = 0x42
-    static let command: UInt16 = 0x43
+    // The chip's facts are defined once, with the guests' model of it
+    // (Model/VirtualPIT.swift).
+    static let frequencyHz = VirtualPIT.frequencyHz
+    static let channel2Data = VirtualPIT.counter2Port
+    static let command = VirtualPIT.controlPort
     /// Port 0x61 (NMI status and control): bit 0 gates channel 2, bit 1
     /// drives the speaker, bit 5 reads channel 2's output.
-    static let control: UInt16 = 0x61
-    static let gate2: UInt8 = 1 << 0
-    static let speaker: UInt8 = 1 << 1
-    static let output2: UInt8 = 1 << 5
+    static let control = VirtualPIT.systemControlPort
+    static let gate2 = VirtualPIT.gateBit
+    static let speaker = VirtualPIT.speakerDataBit
+    static let output2 = VirtualPIT.outputBit
     /// Channel 2, lobyte/hibyte access, mode 0 (interrupt on terminal count), binary.
     static let channel2Mode0: UInt8 = 0xB0
     static let calibrationMilliseconds: UInt64 = 10

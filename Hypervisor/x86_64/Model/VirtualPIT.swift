@@ -52,10 +52,10 @@ public struct VirtualPIT: Equatable {
     static let statusOutput: UInt8 = 1 << 7
     static let statusNullCount: UInt8 = 1 << 6
     // Port 0x61.
-    static let gateBit: UInt8 = 1 << 0
-    static let speakerDataBit: UInt8 = 1 << 1
+    public static let gateBit: UInt8 = 1 << 0
+    public static let speakerDataBit: UInt8 = 1 << 1
     static let refreshBit: UInt8 = 1 << 4
-    static let outputBit: UInt8 = 1 << 5
+    public static let outputBit: UInt8 = 1 << 5
 
     public enum AccessMode: UInt8 { case latch = 0, lowByte = 1, highByte = 2, lowThenHigh = 3 }
 
