@@ -15,6 +15,8 @@ import TernGuestC
 ///   scribble, leakcheck
 ///                leaves a marker in its free memory / looks for one left
 ///                by an earlier guest (MemoryLeakCheck.swift)
+///   vectors      its XMM registers start zero and keep its values while
+///                others run (VectorRegisterCheck.swift)
 @_cdecl("tern_guest_main")
 func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     let info = StartInfo(startInfo)
@@ -27,6 +29,8 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
         return MemoryLeakCheck.scribble()
     } else if mode == Array("leakcheck".utf8) {
         return MemoryLeakCheck.check()
+    } else if mode == Array("vectors".utf8) {
+        return VectorRegisterCheck.run(info)
     } else if mode == Array("triplefault".utf8) {
         print("hostile: loading an empty IDT and raising #BP")
         tern_guest_console_flush()
@@ -67,7 +71,7 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
         print("hostile: badptr done")
         return Int64(TERN_SHUTDOWN_POWEROFF)
     } else {
-        print("hostile: unknown mode; use mode=triplefault|badmem|badcall|badptr|grants|rowrite|closetwice|foreignport|corrupt|timerstorm|timerpoll|timerfuzz|scribble|leakcheck")
+        print("hostile: unknown mode; use mode=triplefault|badmem|badcall|badptr|grants|rowrite|closetwice|foreignport|corrupt|timerstorm|timerpoll|timerfuzz|scribble|leakcheck|vectors")
     }
     return Int64(TERN_SHUTDOWN_CRASH)
 }

@@ -74,6 +74,7 @@ extension Domains {
     static func release(_ domain: Domain) {
         let before = Platform.frames!.freeFrames
         let frames = domain.memoryFrameCount + domain.overheadFrames.count
+        GuestFPU.forget(domain)   // its vCPUs' save areas are among these frames
         let failures = DomainBuilder.release(domain, allocator: &Platform.frames!)
         table[Int(domain.id)] = nil
         DomainPool.memoryReturned()

@@ -99,8 +99,12 @@ enum Exits {
             crash(domain, .badState, "VMRUN refused its state (VMEXIT_INVALID), RIP \(hex: vmcb.rip)")
             return .reschedule
         case SVMExit.vmrun, SVMExit.vmload, SVMExit.vmsave, SVMExit.stgi, SVMExit.clgi, SVMExit.skinit,
-             SVMExit.monitor, SVMExit.mwait, SVMExit.mwaitArmed, SVMExit.xsetbv, SVMExit.invlpga, SVMExit.icebp:
+             SVMExit.monitor, SVMExit.mwait, SVMExit.mwaitArmed, SVMExit.invlpga, SVMExit.icebp:
             inject(vmcb, vector: undefinedOpcode)
+            return .resume
+        case SVMExit.xsetbv:
+            domain.exits.count(.other)
+            if !GuestFPU.xsetbv(vcpu, vmcb) { inject(vmcb, vector: generalProtection, errorCode: 0) }
             return .resume
         case SVMExit.invd:
             domain.exits.count(.other)
@@ -165,7 +169,8 @@ enum Exits {
         let host = tern_cpuid(leaf, subleaf)
         let r = CPUIDPolicy.filter(leaf: leaf, subleaf: subleaf,
                                    host: .init(eax: host.eax, ebx: host.ebx, ecx: host.ecx, edx: host.edx),
-                                   tscDeadlineTimer: domain.emulation.contains(.tscDeadlineTimer))
+                                   tscDeadlineTimer: domain.emulation.contains(.tscDeadlineTimer),
+                                   guestCR4: vmcb.cr4, extendedState: GuestFPU.limits)
         vmcb.rax = UInt64(r.eax)
         vcpu.context.registers.rbx = UInt64(r.ebx)
         vcpu.context.registers.rcx = UInt64(r.ecx)

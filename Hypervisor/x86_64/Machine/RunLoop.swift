@@ -56,11 +56,12 @@ enum RunLoop {
     }
 
     /// One VMRUN: the vCPU's interrupts offered, the ASID picked (and
-    /// flushed), run.
+    /// flushed), its vector registers in place, run.
     static func enter(_ vcpu: VCPU, _ domain: Domain, _ vmcb: VMCB) {
         InterruptDelivery.prepareEntry(vcpu, domain, vmcb)
         ASIDs.prepare(vcpu, vmcb)
         vcpu.context.upcallOfferedAtRIP = vmcb.virtualInterrupt & VMCB.virtualIRQ != 0 ? vmcb.rip : nil
+        GuestFPU.switchTo(vcpu)
         let start = tern_rdtsc()
         withUnsafeMutablePointer(to: &vcpu.context.registers) { registers in
             // SAFETY: GuestRegisters and tern_guest_regs are the same 14 u64s

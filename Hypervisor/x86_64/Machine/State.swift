@@ -16,6 +16,22 @@ extension ASIDs {
     nonisolated(unsafe) static var owner: [UInt32] = []   // per ASID: (domid << 8 | vcpu) + 1, 0 = none
 }
 
+// GuestFPU.swift
+extension GuestFPU {
+    // SAFETY (these three): set once at boot by enable(), read-only after;
+    // the interrupt handler never touches them (nor the x87/SSE registers).
+    /// XSAVE is there (else FXSAVE: x87 and SSE only).
+    nonisolated(unsafe) static var hasXSAVE = false
+    /// The XCR0 components Tern switches (ExtendedState.managedComponents).
+    nonisolated(unsafe) static var managed: UInt64 = ExtendedState.x87 | ExtendedState.sse
+    /// Bytes of the XSAVE area for `managed` (CPUID 0xD.0 EBX with it in XCR0).
+    // SAFETY: as the two above.
+    nonisolated(unsafe) static var areaBytes = ExtendedState.legacyRegionBytes
+    /// The vCPU whose state is in the registers now, if any.
+    // SAFETY: changed only on the run loop's way into VMRUN and at destroy.
+    nonisolated(unsafe) static var owner: VCPU?
+}
+
 // Domains (DomainTable.swift and the domain life cycle; BootChannels.swift)
 extension Domains {
     // SAFETY: only the boot sequence touches it (filled while the boot

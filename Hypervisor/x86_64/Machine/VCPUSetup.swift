@@ -11,7 +11,7 @@ enum VCPUStart {
     case pvh32(PVHLoader.StartState)
 }
 
-/// A domain's first vCPU: its VMCB (and, for the domain that owns the
+/// A domain's first vCPU: its VMCB, its x87/SSE/AVX save area (and, for the domain that owns the
 /// hardware, its own I/O permission map), in the start state its builder
 /// chose.
 extension Domains {
@@ -20,6 +20,8 @@ extension Domains {
     static func setUpVCPU(_ domain: Domain, _ start: VCPUStart) -> Bool {
         guard let frame = Platform.allocateFrame(), let page = PhysicalWindow.directMap.frame(frame) else { return false }
         domain.addOverheadFrame(frame)
+        guard let stateFrame = Platform.allocateFrame(), let statePage = PhysicalWindow.directMap.frame(stateFrame) else { return false }
+        domain.addOverheadFrame(stateFrame)
         var ioPermissionMap = SVM.ioPermissionMap
         if domain.emulation.contains(.hardware) {
             guard let io = hardwareIOPermissionMap(domain) else { return false }
@@ -34,6 +36,7 @@ extension Domains {
 
         let vcpu = VCPU(domainID: domain.id, index: 0)
         LocalAPICEmulation.attach(to: vcpu, of: domain)
+        GuestFPU.attach(statePage, to: vcpu)
         vcpu.context.vmcb = frame
         vcpu.context.vmcbPage = page
         switch start {

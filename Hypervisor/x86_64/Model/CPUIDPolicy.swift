@@ -18,6 +18,11 @@ public enum CPUIDPolicy {
     static let leaf1ECXX2APIC: UInt32 = 1 << 21
     static let leaf1ECXHypervisor: UInt32 = 1 << 31
     static let leaf1ECXTSCDeadline: UInt32 = 1 << 24
+    static let leaf1ECXOSXSAVE: UInt32 = 1 << 27
+    // Leaf 0xD: XSAVE's components and sizes (APM vol. 3, "CPUID Fn0000_000D").
+    static let extendedStateLeaf: UInt32 = 0xD
+    static let firstComponentSubleaf: UInt32 = 2
+    static let lastComponentSubleaf: UInt32 = 62
     // Leaf 6 EAX (thermal and power): the APIC timer always runs.
     static let powerLeaf: UInt32 = 6
     static let leaf6EAXARAT: UInt32 = 1 << 2
@@ -25,15 +30,40 @@ public enum CPUIDPolicy {
     static let extECXSVM: UInt32 = 1 << 2
     static let svmFeatureLeaf: UInt32 = 0x8000_000A
 
+    /// What Tern switches of the vCPU's extended state (ExtendedState):
+    /// the XCR0 components and the XSAVE area they need.
+    public struct ExtendedStateLimits: Equatable {
+        public var components: UInt64, bytes: UInt32
+        public init(components: UInt64, bytes: UInt32) { self.components = components; self.bytes = bytes }
+    }
+
     /// `tscDeadlineTimer`: the guest's virtual LAPIC has the TSC-deadline
     /// mode and an always-running timer (Emulation.tscDeadlineTimer).
-    public static func filter(leaf: UInt32, subleaf: UInt32, host: Registers, tscDeadlineTimer: Bool = false) -> Registers {
+    /// `guestCR4`: OSXSAVE in leaf 1 is the guest's CR4 bit, not the host's
+    /// (as the CPU reports it: software checks it before XGETBV).
+    /// `extendedState`: leaf 0xD names only the components Tern switches.
+    public static func filter(leaf: UInt32, subleaf: UInt32, host: Registers, tscDeadlineTimer: Bool = false,
+                              guestCR4: UInt64? = nil, extendedState: ExtendedStateLimits? = nil) -> Registers {
         var r = host
         switch leaf {
         case 1:
             r.ecx &= ~(leaf1ECXMonitor | leaf1ECXVMX | leaf1ECXX2APIC | leaf1ECXTSCDeadline)
             r.ecx |= leaf1ECXHypervisor
             if tscDeadlineTimer { r.ecx |= leaf1ECXTSCDeadline }
+            if let guestCR4 {
+                r.ecx &= ~leaf1ECXOSXSAVE
+                if guestCR4 & ExtendedState.cr4OSXSAVE != 0 { r.ecx |= leaf1ECXOSXSAVE }
+            }
+        case extendedStateLeaf:
+            guard let limits = extendedState else { break }
+            if subleaf == 0 {
+                r.eax = UInt32(truncatingIfNeeded: limits.components)
+                r.edx = UInt32(truncatingIfNeeded: limits.components >> 32)
+                r.ecx = limits.bytes   // EBX (the size for the XCR0 in force) stays the CPU's
+            } else if (firstComponentSubleaf...lastComponentSubleaf).contains(subleaf),
+                      limits.components & (1 << UInt64(subleaf)) == 0 {
+                r = Registers(eax: 0, ebx: 0, ecx: 0, edx: 0)
+            }
         case powerLeaf:
             if tscDeadlineTimer { r.eax |= leaf6EAXARAT }
         case 0x8000_0001:

@@ -16,6 +16,11 @@ public struct VCPUContext {
     /// exit path needs no address lookup.
     public var vmcbPage: UnsafeMutableRawPointer?
     public var registers = GuestRegisters()
+    /// Its x87/SSE/AVX registers while another vCPU runs: a frame of its
+    /// domain's, as Tern reaches it (Machine/GuestFPU.swift), and the XCR0
+    /// it last set (ExtendedState).
+    public var extendedStateArea: UnsafeMutableRawPointer?
+    public var xcr0: UInt64 = ExtendedState.resetXCR0
     /// The ASID needs a TLB flush before the next VMRUN.
     public var flushTLB = true
     /// The guest RIP of the last VMRUN if it entered with a virtual

@@ -44,6 +44,30 @@ static inline uint64_t tern_read_cr3(void) { uint64_t v; __asm__ volatile("mov %
 static inline uint64_t tern_read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
 static inline void tern_write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
 static inline void tern_write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+/*
+ * A guest's x87/SSE/AVX state (AMD APM vol. 2, 11.5 "XSAVE/XRSTOR" and
+ * vol. 4 FXSAVE): Tern itself never uses these registers (built without
+ * SSE), so they hold the state of the vCPU that ran last, and
+ * Machine/GuestFPU.swift swaps them when another vCPU runs. The area is
+ * 64-byte aligned (a frame); the mask is EDX:EAX.
+ */
+static inline uint64_t tern_xgetbv(uint32_t xcr) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(xcr));
+    return ((uint64_t)hi << 32) | lo;
+}
+static inline void tern_xsetbv(uint32_t xcr, uint64_t value) {
+    __asm__ volatile("xsetbv" : : "c"(xcr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)) : "memory");
+}
+static inline void tern_xsave(void *area, uint64_t mask) {
+    __asm__ volatile("xsave64 (%0)" : : "r"(area), "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void tern_xrstor(const void *area, uint64_t mask) {
+    __asm__ volatile("xrstor64 (%0)" : : "r"(area), "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void tern_fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" : : "r"(area) : "memory"); }
+static inline void tern_fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" : : "r"(area) : "memory"); }
+static inline void tern_write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
 static inline uint64_t tern_read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
 static inline void tern_cli(void) { __asm__ volatile("cli" : : : "memory"); }
 static inline void tern_sti(void) { __asm__ volatile("sti" : : : "memory"); }
