@@ -42,7 +42,7 @@ def check_normal_boot(run, loader):
     phases = parse_phases(run)
     run.find(r"^\(tern\) SVM: enabled with nested paging")
     for name in ("entry-to-swift", "console-bootinfo", "frame-allocator", "page-tables",
-                 "descriptor-tables", "timer-calibration", "timer-first-ticks", "svm", "domains", "total"):
+                 "descriptor-tables", "timer-calibration", "timer-first-ticks", "svm", "fpu", "domains", "total"):
         check(name in phases, f"phase {name} missing from the phase table", run)
     check(phases["total"] >= sum(v for k, v in phases.items() if k != "total") - len(phases),
           "phase total is less than the sum of the phases", run)

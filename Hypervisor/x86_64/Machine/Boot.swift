@@ -65,13 +65,14 @@ func ternMain(_ magic: UInt32, _ infoAddress: UInt32, _ entryTSC: UInt64) -> Nev
 
     if let error = SVM.enable() { Panic.fatal(SVM.message(error)) }
     Log.info("SVM: enabled with nested paging, \(SVM.asidCount) ASIDs; ports and MSRs intercepted by default")
+    phases.mark("svm", tsc: tern_rdtsc())
     if let error = GuestFPU.enable() { Panic.fatal(GuestFPU.message(error)) }
     if GuestFPU.hasXSAVE {
         Log.info("FPU: each vCPU's x87/SSE/AVX registers are its own: XSAVE, XCR0 components \(hex: GuestFPU.managed), \(GuestFPU.areaBytes) bytes a vCPU")
     } else {
         Log.info("FPU: each vCPU's x87/SSE registers are its own: FXSAVE, \(GuestFPU.areaBytes) bytes a vCPU")
     }
-    phases.mark("svm", tsc: tern_rdtsc())
+    phases.mark("fpu", tsc: tern_rdtsc())
 
     Domains.freeFramesBeforeGuests = Platform.frames!.freeFrames
     Domains.totalFrames = Platform.frames!.freeFrames
