@@ -1,11 +1,17 @@
 import TernABI
 
 /// Adding and removing devices: Tern's half of the toolstack's work
-/// (tern/device.h). A channel gets a control page in the frontend's
-/// memory granted to the backend with the reserved ref of its slot, a
-/// port in the frontend unbound for the backend, and an entry in both
-/// device pages; each side is told with TERN_VIRQ_DEVICES.
+/// (tern/device.h). A split device (a channel, a disk) gets a control page
+/// in the frontend's memory granted to the backend with the reserved ref
+/// of its slot, a port in the frontend unbound for the backend, and an
+/// entry in both device pages; each side is told with TERN_VIRQ_DEVICES.
+/// What the control page holds past its first bytes is the two ends'
+/// business (tern/blkif.h for a disk): Tern only zeroes it.
 public enum Devices {
+    /// The device types a backend domain serves through a control page, a
+    /// ring and an event channel (TERN_HC_DEVICE_ADD, _REMOVE).
+    public static let splitTypes: [UInt16] = [UInt16(TERN_DEVICE_CHANNEL), UInt16(TERN_DEVICE_BLOCK)]
+
     /// The console every DomU starts with: control page 0 holds the ring,
     /// its port is bound to Tern (ConsoleDevice).
     public static func addConsole(to domain: Domain) -> Bool {
@@ -24,12 +30,20 @@ public enum Devices {
     }
 
     /// A TERN_DEVICE_CHANNEL from `frontend` to `backend`; 0 or -TERN_E*.
-    /// A backend without a device page (Dom0: Linux has none) is not
-    /// listed anywhere: its toolstack learns the port and ref from
-    /// TERN_HC_DEVICE_ADD's answer.
     public static func addChannel<Host: HypercallHost>(
         frontend: Domain, backend: Domain, devid: UInt16, host: Host
     ) -> Int32 {
+        addSplitDevice(type: UInt16(TERN_DEVICE_CHANNEL), frontend: frontend, backend: backend, devid: devid, host: host)
+    }
+
+    /// A split device of `type` (one of `splitTypes`) from `frontend` to
+    /// `backend`; 0 or -TERN_E*. A backend without a device page (Dom0:
+    /// Linux has none) is not listed anywhere: its toolstack learns the
+    /// port and ref from TERN_HC_DEVICE_ADD's answer.
+    public static func addSplitDevice<Host: HypercallHost>(
+        type: UInt16, frontend: Domain, backend: Domain, devid: UInt16, host: Host
+    ) -> Int32 {
+        guard splitTypes.contains(type) else { return -TERN_EINVAL }
         guard frontend !== backend else { return -TERN_EINVAL }
         guard !frontend.state.isStopped, !backend.state.isStopped else { return -TERN_ENOENT }
         // A Linux guest gets its device page from its core module (TERN_HC_ATTACH
@@ -39,7 +53,6 @@ public enum Devices {
         guard frontend.devices.page != nil, backend.devices.page != nil || backend.privileged,
               frontend.events.page != nil, frontend.grants.entries >= UInt32(DeviceList.slots) else { return -TERN_EINVAL }
         let backendListed = backend.devices.page != nil
-        let type = UInt16(TERN_DEVICE_CHANNEL)
         guard frontend.devices.index(type: type, devid: devid, frontend: frontend.id) == nil else { return -TERN_EEXIST }
         guard frontend.devices.makeRoom(), !backendListed || backend.devices.makeRoom(),
               let slot = frontend.devices.takeSlot(avoiding: { frontend.grants.isMapped($0) }) else { return -TERN_ENOSPC }
@@ -83,11 +96,10 @@ public enum Devices {
         domain.emulation.contains(.localAPIC) && !domain.emulation.contains(.hardware) && !domain.privileged
     }
 
-    /// Removes a channel: its port closes (the backend's end sees
+    /// Removes a split device: its port closes (the backend's end sees
     /// PEER_CLOSED), its reserved grant ends (a mapping the backend still
     /// holds stays until it unmaps), both entries go.
-    public static func removeChannel<Host: HypercallHost>(frontend: Domain, devid: UInt16, host: Host) -> Int32 {
-        let type = UInt16(TERN_DEVICE_CHANNEL)
+    public static func removeSplitDevice<Host: HypercallHost>(type: UInt16, frontend: Domain, devid: UInt16, host: Host) -> Int32 {
         guard let index = frontend.devices.index(type: type, devid: devid, frontend: frontend.id) else { return -TERN_ENOENT }
         let entry = frontend.devices.entries[index]
         if let binding = frontend.events.binding(UInt64(entry.port)) {
@@ -121,14 +133,14 @@ extension Hypercalls {
         guard withUnsafeMutableBytes(of: &request, { host.memory(of: caller).copyFromGuest(at: gpa, into: $0) }) else {
             return error(TERN_EFAULT)
         }
-        guard request.type == UInt16(TERN_DEVICE_CHANNEL), request.flags == 0, request.reserved == 0 else { return error(TERN_EINVAL) }
+        guard Devices.splitTypes.contains(request.type), request.flags == 0, request.reserved == 0 else { return error(TERN_EINVAL) }
         request.port = 0
         request.grant_ref = 0
         request.control_gpa = 0
         guard let frontend = host.domain(withID: request.frontend), let backend = host.domain(withID: request.backend) else {
             return error(TERN_ENOENT)
         }
-        let result = Devices.addChannel(frontend: frontend, backend: backend, devid: request.devid, host: host)
+        let result = Devices.addSplitDevice(type: request.type, frontend: frontend, backend: backend, devid: request.devid, host: host)
         guard result == 0 else { return .resume(Int64(result)) }
         // The answer: what the backend needs to connect (a backend with no
         // device page has no other way to learn it).
@@ -146,8 +158,10 @@ extension Hypercalls {
         frontend raw: UInt64, type: UInt64, devid: UInt64, caller: Domain, host: Host
     ) -> HypercallOutcome {
         guard caller.privileged else { return error(TERN_EPERM) }
-        guard type == UInt64(TERN_DEVICE_CHANNEL), devid <= UInt64(UInt16.max) else { return error(TERN_EINVAL) }
+        guard type <= UInt64(UInt16.max), Devices.splitTypes.contains(UInt16(type)), devid <= UInt64(UInt16.max) else {
+            return error(TERN_EINVAL)
+        }
         guard raw <= UInt64(UInt16.max), let frontend = host.domain(withID: UInt16(raw)) else { return error(TERN_ENOENT) }
-        return .resume(Int64(Devices.removeChannel(frontend: frontend, devid: UInt16(devid), host: host)))
+        return .resume(Int64(Devices.removeSplitDevice(type: UInt16(type), frontend: frontend, devid: UInt16(devid), host: host)))
     }
 }

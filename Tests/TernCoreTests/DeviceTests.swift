@@ -93,6 +93,38 @@ final class DeviceTests: XCTestCase {
         XCTAssertEqual(host.grantFlags(a, ref: 1), 0, "the control page's grant ended")
     }
 
+    func testADiskIsAddedAndRemovedAsAChannelIsBesideOne() {
+        let dom0 = host.build(id: 0, name: "dom0", privileged: true)
+        // Junk where the control page goes: a disk's starts zeroed (its
+        // backend's version 0 means "not ready yet", tern/blkif.h).
+        let control = a.sharedLayout!.control_pages_gpa + 4096
+        XCTAssertTrue(host.memory(of: a).copyToGuest(at: control, from: UnsafeRawBufferPointer(start: [UInt8](repeating: 0xEE, count: 4096), count: 4096)))
+        var request = tern_device_add(type: UInt16(TERN_DEVICE_BLOCK), devid: 0, frontend: 1, backend: 2, flags: 0, reserved: 0,
+                                      port: 0, grant_ref: 0, control_gpa: 0)
+        let at: UInt64 = 0x9_0000
+        XCTAssertTrue(withUnsafeBytes(of: &request) { host.memory(of: dom0).copyToGuest(at: at, from: $0) })
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, at), 0)
+        XCTAssertEqual(Devices.addChannel(frontend: a, backend: b, devid: 0, host: host), 0, "a channel with the same devid is another device")
+        let entries = host.deviceEntries(a).entries
+        XCTAssertEqual(entries.map { $0.type }, [UInt16(TERN_DEVICE_CONSOLE), UInt16(TERN_DEVICE_BLOCK), UInt16(TERN_DEVICE_CHANNEL)])
+        XCTAssertEqual(entries[1].control_gpa, control)
+        XCTAssertTrue(host.memory(of: a).mutableBytes(at: control, count: 4096)!.allSatisfy { $0 == 0 })
+        XCTAssertEqual(host.deviceEntries(b).entries[1].type, UInt16(TERN_DEVICE_BLOCK))
+        XCTAssertEqual(host.deviceEntries(b).entries[1].flags, TERN_DEVICE_FLAG_BACKEND)
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, at), -Int64(TERN_EEXIST))
+        // Removal names the type: the disk goes, the channel stays.
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_BLOCK), 0), 0)
+        XCTAssertEqual(host.deviceEntries(a).entries.map { $0.type }, [UInt16(TERN_DEVICE_CONSOLE), UInt16(TERN_DEVICE_CHANNEL)])
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_BLOCK), 0), -Int64(TERN_ENOENT))
+        // Types that are not split devices are refused, as is a type past 16 bits.
+        for type in [UInt16(TERN_DEVICE_CONSOLE), 0, 4, UInt16.max] {
+            request.type = type
+            XCTAssertTrue(withUnsafeBytes(of: &request) { host.memory(of: dom0).copyToGuest(at: at, from: $0) })
+            XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, at), -Int64(TERN_EINVAL), "type \(type)")
+        }
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_BLOCK) | 1 << 16, 0), -Int64(TERN_EINVAL))
+    }
+
     func testAPeersDeathMarksTheEntryClosed() {
         XCTAssertEqual(Devices.addChannel(frontend: a, backend: b, devid: 0, host: host), 0)
         a.markStopped(.crashed)

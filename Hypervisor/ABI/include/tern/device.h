@@ -58,7 +58,7 @@ struct tern_device_page {
 };
 
 struct tern_device_add {
-    uint16_t type;            /* IN: TERN_DEVICE_CHANNEL (the console is Tern's) */
+    uint16_t type;            /* IN: TERN_DEVICE_CHANNEL, or TERN_DEVICE_BLOCK (ABI 0.10); the console is Tern's */
     uint16_t devid;           /* IN: unique per frontend and type */
     uint16_t frontend;        /* IN: domid */
     uint16_t backend;         /* IN: domid, not the frontend */
