@@ -41,6 +41,13 @@ let package = Package(
             dependencies: ["TernABI", "TernRing"],
             path: "Dom0/blockback/TernBlock"
         ),
+        // Dom0's block backend process: the disk image, the guest's pages,
+        // the serving loop (`tern block-backend`, docs/blockback.md).
+        .target(
+            name: "TernBlockBackend",
+            dependencies: ["TernABI", "TernRing", "TernBlock", "TernToolstack", "TernSyscalls"],
+            path: "Dom0/blockback/TernBlockBackend"
+        ),
         // Dom0 toolstack: C wrappers for ioctl(2) and termios, the library
         // (config, checks, formatting, /dev/tern), the CLI.
         .target(name: "TernSyscalls", path: "Dom0/toolstack/TernSyscalls"),
@@ -51,7 +58,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "tern",
-            dependencies: ["TernToolstack", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TernToolstack", "TernBlockBackend", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Dom0/toolstack/tern"
         ),
         .testTarget(

@@ -19,6 +19,7 @@ final class SavedConfigTests: XCTestCase {
             cmdline = 'say "hi" # not a comment'
             weight = 256
             devices = []
+            disk = []
             on_poweroff = "destroy"
             on_reboot = "restart"
             on_crash = "restart"
@@ -27,6 +28,12 @@ final class SavedConfigTests: XCTestCase {
         XCTAssertEqual(try GuestConfig.parse(text, file: SavedConfig.path("web")), config)
         let keys = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { String($0.split(separator: " ")[0]) }
         XCTAssertEqual(keys, GuestConfig.knownKeys, "every key, explicit")
+    }
+
+    func testDisksAreSavedAndParseBack() throws {
+        let config = try GuestConfig.parse("name = \"db\"\nkernel = \"/k\"\ndisk = [ \"/d/a.img,xvda\", \"/d/b.img,xvdb,ro\" ]\n", file: "db.cfg")
+        XCTAssertTrue(config.savedText.contains("\ndisk = [ \"/d/a.img,xvda,rw\", \"/d/b.img,xvdb,ro\" ]\n"), config.savedText)
+        XCTAssertEqual(try GuestConfig.parse(config.savedText, file: "saved").disks, config.disks)
     }
 
     func testWhereItGoesAndTheKernelMadeAbsolute() throws {

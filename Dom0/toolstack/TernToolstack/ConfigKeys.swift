@@ -22,6 +22,7 @@ extension GuestConfig {
         Key(name: "cmdline", meaning: "\"...\": command line, at most \(maxCmdline) bytes (PV: \(maxPVCmdline))", defaultValue: "empty"),
         Key(name: "weight", meaning: "scheduler weight (share of the CPU), 1 to \(maxWeight)", defaultValue: "\(defaults.weight)"),
         Key(name: "devices", meaning: "[] only: each guest has its console, nothing else yet", defaultValue: "[]"),
+        Key(name: "disk", meaning: "[\"PATH,xvda,rw\", ...]: disks from Dom0 (or ro)", defaultValue: "[]"),
     ] + GuestEnd.allCases.map { end in
         Key(name: end.key, meaning: "\"destroy\", \"restart\" or \"preserve\" when it \(end.when)",
             defaultValue: defaults.action(end).rawValue)

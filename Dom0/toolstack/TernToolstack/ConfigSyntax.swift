@@ -56,6 +56,36 @@ enum ConfigSyntax {
         return out
     }
 
+    /// A list's items, split at commas outside quotes; a quoted item
+    /// without its quotes (`[ "/a.img,xvda,rw", "/b.img,xvdb" ]`: two).
+    static func listItems(_ inner: String, key: String, at origin: ConfigOrigin) throws(ConfigError) -> [String] {
+        var items: [String] = [], current = ""
+        var quote: Character? = nil
+        for c in inner {
+            if let q = quote {
+                if c == q { quote = nil }
+                current.append(c)
+            } else if quotes.contains(c) {
+                quote = c
+                current.append(c)
+            } else if c == "," {
+                items.append(current)
+                current = ""
+            } else {
+                current.append(c)
+            }
+        }
+        guard quote == nil else { throw ConfigError(origin, key: key, problem: "unterminated string in the list") }
+        items.append(current)
+        return items.map { item in
+            let text = item.trimmed
+            if let first = text.first, quotes.contains(first), text.count >= 2, text.last == first {
+                return String(text.dropFirst().dropLast())
+            }
+            return text
+        }
+    }
+
     static func value(_ raw: String, key: String, at origin: ConfigOrigin) throws(ConfigError) -> Value {
         if let quote = raw.first, quotes.contains(quote) {
             guard raw.count >= 2, raw.last == quote else { throw ConfigError(origin, key: key, problem: "unterminated string") }
@@ -67,7 +97,7 @@ enum ConfigSyntax {
             guard raw.hasSuffix("]") else { throw ConfigError(origin, key: key, problem: "unterminated list") }
             let inner = String(raw.dropFirst().dropLast()).trimmed
             if inner.isEmpty { return .list([]) }
-            return .list(inner.split(separator: ",").map { String($0).trimmed })
+            return .list(try listItems(inner, key: key, at: origin))
         }
         guard !raw.isEmpty, raw.utf8.count <= maxDigits, raw.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = UInt64(raw) else {
             guard !raw.isEmpty else { throw ConfigError(origin, key: key, problem: "no value") }

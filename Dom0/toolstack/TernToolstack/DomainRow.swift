@@ -44,6 +44,9 @@ public struct DomainRow: Equatable {
     /// Stopped, and kept by Tern (TERN_CREATE_KEEP_ON_*) until destroyed:
     /// the only stopped domains Tern lists (it destroys the others at once).
     public var isKeptStopped: Bool { state == UInt32(TERN_DOMAIN_SHUTDOWN) || state == UInt32(TERN_DOMAIN_CRASHED) }
+    /// It will not run again: stopped (kept or not), dying or dead. Its
+    /// backends let go of it (a dying domain waits for their mappings).
+    public var isStopped: Bool { isKeptStopped || state == UInt32(TERN_DOMAIN_DYING) || state == UInt32(TERN_DOMAIN_DEAD) }
 
     public static let stateNames = ["created", "paused", "running", "blocked", "shutdown", "crashed", "dying", "dead"]
     public var stateName: String { Int(state) < DomainRow.stateNames.count ? DomainRow.stateNames[Int(state)] : "unknown" }

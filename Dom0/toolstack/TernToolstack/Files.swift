@@ -40,6 +40,29 @@ public enum Files {
         _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
+    /// Writes all of `text` to an open descriptor (a pipe).
+    public static func send(_ text: String, to fd: Int32) {
+        var bytes = Array(text.utf8)
+        // SAFETY: write(2) reads bytes.count bytes from bytes' storage.
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// The first line read from `fd` (without its newline), or what came
+    /// before end of file; nil if nothing came within the time.
+    public static func firstLine(from fd: Int32, timeoutMilliseconds: Int32) -> String? {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+            guard poll(&fds, 1, timeoutMilliseconds) > 0 else { return nil }
+            let n = Glibc.read(fd, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 || byte == UInt8(ascii: "\n") { break }
+            bytes.append(byte)
+        }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The names in a directory (without "." and ".."); empty if it cannot be read.
     public static func names(in directory: String) -> [String] {
         guard let dir = opendir(directory) else { return [] }

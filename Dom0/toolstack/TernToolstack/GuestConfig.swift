@@ -32,6 +32,8 @@ public struct GuestConfig: Equatable {
     public var onPoweroff: EndAction = .destroy   // xl's defaults
     public var onReboot: EndAction = .restart
     public var onCrash: EndAction = .destroy
+    /// `disk = [ ... ]`: served by a block backend in Dom0 each (DiskSpec).
+    public var disks: [DiskSpec] = []
 
     public static let minMemoryMiB: UInt64 = 2
     public static let maxMemoryMiB: UInt64 = 65536
@@ -154,6 +156,27 @@ extension GuestConfig {
             guard case .list(let devices) = setting.value else { throw ConfigError(setting.origin, key: "devices", problem: "must be a list [ ... ]") }
             guard devices.isEmpty else {
                 throw ConfigError(setting.origin, key: "devices", problem: "only the console exists for now (every guest has it); the list must be empty")
+            }
+        }
+        if let setting = values["disk"] {
+            guard case .list(let specs) = setting.value else {
+                throw ConfigError(setting.origin, key: "disk", problem: "must be a list [ \"PATH,xvda,rw\", ... ]")
+            }
+            guard specs.count <= DiskSpec.maxDisks else {
+                throw ConfigError(setting.origin, key: "disk", problem: "\(specs.count) disks, at most \(DiskSpec.maxDisks)")
+            }
+            for text in specs {
+                let spec: DiskSpec
+                do throws(DiskSpec.Problem) { spec = try DiskSpec.parse(text) } catch {
+                    throw ConfigError(setting.origin, key: "disk", problem: error.description)
+                }
+                if disks.contains(where: { $0.vdev == spec.vdev }) {
+                    throw ConfigError(setting.origin, key: "disk", problem: "\(spec.vdev) is named twice")
+                }
+                if disks.contains(where: { $0.target == spec.target }) {
+                    throw ConfigError(setting.origin, key: "disk", problem: "\(spec.target) is named twice")
+                }
+                disks.append(spec)
             }
         }
         for end in GuestEnd.allCases {

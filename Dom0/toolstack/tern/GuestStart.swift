@@ -14,6 +14,12 @@ enum GuestStart {
         } catch {
             throw GuestLoad.Problem(error.creating(guest))
         }
+        do throws(GuestLoad.Problem) {
+            try BlockBackends.start(guest, domid: created.domid)
+        } catch {
+            try? device.control(created.domid, TERN_DOMCTL_DESTROY)
+            throw error
+        }
         do throws(ControlDevice.Failure) {
             try device.control(created.domid, TERN_DOMCTL_UNPAUSE)
             beforeCommit()

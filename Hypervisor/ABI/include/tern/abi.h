@@ -113,6 +113,7 @@ static inline int64_t tern_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint
 /* Errors, as negative return values (same numbers as Linux errno). */
 #define TERN_EPERM    1
 #define TERN_ENOENT   2
+#define TERN_EIO      5   /* (the guest SDK's: a device answered with an error) */
 #define TERN_ENOEXEC  8
 #define TERN_EAGAIN  11
 #define TERN_ENOMEM  12

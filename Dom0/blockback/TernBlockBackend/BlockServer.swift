@@ -1,0 +1,194 @@
+import Glibc
+import TernABI
+import TernBlock
+import TernRing
+import TernToolstack
+
+/// One guest disk served from Dom0 (docs/blockback.md): the control-page
+/// handshake (docs/abi.md "Block devices"), then the ring: each request
+/// copied out once and checked (TernBlock), done on the disk image, and
+/// answered with a complete response. A request that fails its checks, or
+/// names pages Dom0 may not map, fails alone (one log line for the first
+/// few of each device); a broken ring closes only this device. It returns
+/// when the guest is gone or closes the device.
+public final class BlockServer {
+    let device: ControlDevice
+    let events: EventChannel
+    let image: DiskImage
+    let log: BackendLog
+    let frontend: UInt32
+    let controlRef: UInt32
+    public let disk: BlockDiskProperties
+
+    /// How long the loop sleeps without a notification before it looks
+    /// whether the guest still exists.
+    static let idleMilliseconds: Int32 = 1000
+    /// Offending requests logged per device before it goes quiet (the
+    /// count is logged at every `logEvery`-th after).
+    static let loggedOffenses = 3, logEvery = 1000
+    static let sectorBytes = UInt64(TERN_BLKIF_SECTOR_SIZE)
+
+    var offenses = 0
+    public private(set) var requestsServed: UInt64 = 0
+
+    public init(device: ControlDevice, events: EventChannel, image: DiskImage, log: BackendLog,
+                frontend: UInt32, controlRef: UInt32) {
+        self.device = device
+        self.events = events
+        self.image = image
+        self.log = log
+        self.frontend = frontend
+        self.controlRef = controlRef
+        var features: BlockFeatures = [.flush, .persistent]
+        if image.isRegularFile && !image.readOnly { features.insert(.discard) }
+        disk = BlockDiskProperties(sectors: image.sectors, readOnly: image.readOnly, features: features)!
+    }
+
+    public enum End: Equatable {
+        /// The guest is gone, or closed the device.
+        case frontendGone
+        /// The frontend broke the protocol; the device is closed.
+        case refused(String)
+        /// Dom0 could not do its part (mapping the control page or ring).
+        case failed(String)
+    }
+
+    /// Serves until the end; what ended it.
+    public func run() -> End {
+        let control: UnsafeMutableRawPointer
+        do throws(ControlDevice.Failure) {
+            control = try device.mapGrant(domid: frontend, ref: controlRef, readOnly: false)
+        } catch {
+            return guestExists() ? .failed("cannot map the control page: \(error)") : .frontendGone
+        }
+        defer { device.unmap(control) }
+        let link = ControlLink(control)
+        BlockControlPage.publish(disk, to: control)
+        events.notify()
+        // Step 3 is the frontend's: wait for it (a restarted backend finds it done).
+        while link.frontendState != UInt32(TERN_LINK_READY) {
+            if link.frontendState == UInt32(TERN_LINK_CLOSED) { return .frontendGone }
+            if !events.wait(milliseconds: BlockServer.idleMilliseconds) && !guestExists() { return .frontendGone }
+        }
+        tern_ring_rmb()   // the frontend's fields after its state
+        let settings: FrontendSettings
+        switch BlockControlPage.frontendSettings(BlockControlPage.copy(from: control), offering: disk) {
+        case .success(let s): settings = s
+        case .failure(let refusal):
+            close(link, error: refusal.errorCode)
+            return .refused(refusal.description)
+        }
+        guard settings.geometry.pages == 1 else {   // max_ring_order is 0
+            close(link, error: UInt32(TERN_BLKIF_ERROR_RING_ORDER))
+            return .refused("ring order \(settings.geometry.order), 0 offered")
+        }
+        let ring: UnsafeMutableRawPointer
+        do throws(ControlDevice.Failure) {
+            ring = try device.mapGrant(domid: frontend, ref: settings.ringRefs[0], readOnly: false)
+        } catch {
+            close(link, error: UInt32(TERN_BLKIF_ERROR_RING_REF))
+            return .refused("ring grant ref \(settings.ringRefs[0]) cannot be mapped: \(error)")
+        }
+        defer { device.unmap(ring) }
+        var consumer = BlockRingConsumer(attaching: ring, geometry: settings.geometry)
+        let pages = GrantPages(device: device, domid: frontend, persistent: settings.features.contains(.persistent),
+                               limit: Int(settings.geometry.entries) * Int(TERN_BLKIF_MAX_SEGMENTS))
+        link.backendState = UInt32(TERN_LINK_CONNECTED)
+        events.notify()
+        log.info("connected: \(image.path) \(image.readOnly ? "read-only" : "read-write"), \(disk.sectors) sectors, " +
+                 "\(settings.geometry.entries) slots, \(settings.features.contains(.persistent) ? "persistent grants" : "grants mapped per request")" +
+                 (consumer.outstanding == 0 && consumer.requestsConsumed != 0 ? ", re-attached at response \(consumer.requestsConsumed)" : ""))
+        return serve(&consumer, pages: pages, link: link)
+    }
+
+    func serve(_ consumer: inout BlockRingConsumer, pages: GrantPages, link: ControlLink) -> End {
+        let validator = RequestValidator(disk: disk)
+        while true {
+            switch consumer.takeBatch() {
+            case .ringBroken(let broken):
+                close(link, error: UInt32(TERN_BLKIF_ERROR_RING_BROKEN))
+                return .refused(broken.description)
+            case .requests(let batch):
+                for request in batch {
+                    let status = execute(request, validator: validator, pages: pages)
+                    pages.releaseTemporary()
+                    _ = consumer.push(BlockResponse(answering: request, status: status))
+                    requestsServed &+= 1
+                }
+                if consumer.publishResponses() { events.notify() }
+            }
+            if consumer.finalCheckForRequests() { continue }
+            if link.frontendState == UInt32(TERN_LINK_CLOSED) { return .frontendGone }
+            if !events.wait(milliseconds: BlockServer.idleMilliseconds) && !guestExists() { return .frontendGone }
+        }
+    }
+
+    /// Does one checked request; its status.
+    func execute(_ request: BlockRequestCopy, validator: RequestValidator, pages: GrantPages) -> BlockStatus {
+        let command: BlockCommand
+        switch validator.validate(request) {
+        case .success(let c): command = c
+        case .failure(let rejection):
+            offend("request \(request.id) refused: \(rejection)")
+            return rejection.status
+        }
+        switch command {
+        case .transfer(let transfer):
+            var pieces: [iovec] = []
+            pieces.reserveCapacity(transfer.segments.count)
+            for segment in transfer.segments {
+                let page: UnsafeMutableRawPointer
+                do throws(ControlDevice.Failure) {
+                    page = try pages.page(segment.grantRef, backendWrites: transfer.direction == .read)
+                } catch {
+                    offend("request \(request.id): grant ref \(segment.grantRef) cannot be mapped: \(error)")
+                    return .error
+                }
+                let first = Int(segment.firstSector) * Int(BlockServer.sectorBytes)
+                let length = (Int(segment.lastSector) - Int(segment.firstSector) + 1) * Int(BlockServer.sectorBytes)
+                // SAFETY: first + length <= one page (the validator checked
+                // first <= last <= 7); the page stays mapped until answered.
+                pieces.append(iovec(iov_base: page + first, iov_len: length))
+            }
+            var done = image.transfer(pieces, at: transfer.startSector * BlockServer.sectorBytes, write: transfer.direction == .write)
+            if done && transfer.durable { done = image.sync() }
+            if !done { log.warning("request \(request.id): \(transfer.direction == .read ? "read" : "write") at sector \(transfer.startSector) failed: \(String(cString: strerror(errno)))") }
+            return done ? .okay : .error
+        case .flush:
+            return image.sync() ? .okay : .error
+        case .discard(let discard):
+            return image.discard(at: discard.startSector * BlockServer.sectorBytes, length: discard.sectorCount * BlockServer.sectorBytes)
+                ? .okay : .error
+        case .indirect:
+            // Not offered (max_indirect_segments 0): the validator refuses it first.
+            return .notSupported
+        }
+    }
+
+    /// A request the guest got wrong: the first few are logged, then every
+    /// `logEvery`-th with the count.
+    func offend(_ line: String) {
+        offenses += 1
+        if offenses <= BlockServer.loggedOffenses {
+            log.warning(line + (offenses == BlockServer.loggedOffenses ? " (further ones are counted, not logged)" : ""))
+        } else if offenses % BlockServer.logEvery == 0 {
+            log.warning("\(offenses) requests refused so far")
+        }
+    }
+
+    /// Closes the device for a broken protocol: backend_error, then CLOSED.
+    func close(_ link: ControlLink, error: UInt32) {
+        link.backendError = error
+        tern_ring_wmb()
+        link.backendState = UInt32(TERN_LINK_CLOSED)
+        events.notify()
+    }
+
+    func guestExists() -> Bool {
+        do throws(ControlDevice.Failure) {
+            return try device.domains().contains { $0.id == frontend && !$0.isStopped }
+        } catch {
+            return false
+        }
+    }
+}

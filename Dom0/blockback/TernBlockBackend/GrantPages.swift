@@ -1,0 +1,57 @@
+import TernToolstack
+
+/// The guest's data pages as the backend reaches them. With persistent
+/// grants (TERN_BLKIF_FEATURE_PERSISTENT, as Xen's feature-persistent) a
+/// page is mapped the first time its ref comes and kept for the device's
+/// life, so the data path has no map or unmap per request; at most `limit`
+/// are kept (a frontend that keeps naming new refs gets the rest mapped
+/// per request, so it cannot use up Dom0's grant window). Without the
+/// feature every page is mapped for its request only.
+public final class GrantPages {
+    let device: ControlDevice
+    let domid: UInt32
+    let persistent: Bool
+    public let limit: Int
+    var kept: [UInt32: UnsafeMutableRawPointer] = [:]
+    var temporary: [UnsafeMutableRawPointer] = []
+
+    public init(device: ControlDevice, domid: UInt32, persistent: Bool, limit: Int) {
+        self.device = device
+        self.domid = domid
+        self.persistent = persistent
+        self.limit = limit
+    }
+
+    deinit {
+        releaseTemporary()
+        for page in kept.values { device.unmap(page) }
+    }
+
+    public var keptCount: Int { kept.count }
+
+    /// The page granted as `ref`, writable when the backend writes into it
+    /// (a disk read). Throws what Tern or tern.ko refused (a ref not
+    /// granted to Dom0, granted read-only for a read, ...).
+    public func page(_ ref: UInt32, backendWrites: Bool) throws(ControlDevice.Failure) -> UnsafeMutableRawPointer {
+        if persistent {
+            if let page = kept[ref] { return page }
+            // Kept pages serve reads and writes alike: mapped writable.
+            let page = try device.mapGrant(domid: domid, ref: ref, readOnly: false)
+            if kept.count < limit {
+                kept[ref] = page
+            } else {
+                temporary.append(page)
+            }
+            return page
+        }
+        let page = try device.mapGrant(domid: domid, ref: ref, readOnly: !backendWrites)
+        temporary.append(page)
+        return page
+    }
+
+    /// After a request is answered: the pages mapped for it alone go.
+    public func releaseTemporary() {
+        for page in temporary { device.unmap(page) }
+        temporary.removeAll(keepingCapacity: true)
+    }
+}
