@@ -11,6 +11,8 @@ import TernGuestC
 ///             the disk is still there (after the guest was destroyed and
 ///             created again)
 ///   readonly  a write is refused and a read works
+///   badrequests, ringindex, storm, vanish: a hostile frontend
+///             (BlockAttacks.swift)
 @_cdecl("tern_guest_main")
 func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     let info = StartInfo(startInfo)
@@ -31,8 +33,10 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
         ok = check.verify(&disk, replaying: true)
     } else if mode == Array("readonly".utf8) {
         ok = readOnlyRefusesWrites(&disk)
+    } else if let attacked = BlockAttacks.run(mode, &disk, info) {
+        ok = attacked
     } else {
-        print("disk: unknown mode; use mode=pattern|verify|readonly")
+        print("disk: unknown mode; use mode=pattern|verify|readonly|badrequests|ringindex|storm|vanish")
         ok = false
     }
     print("disk: \(ok ? "passed" : "FAILED")")

@@ -45,7 +45,7 @@ def block_pv_guest_disk_keeps_what_it_wrote(args):
     run.find(r"^\(d0\) b: disk: passed$")
     for d in re.findall(r"^\(tern\) d(\d+) [ab]: created", run.log, re.MULTILINE):
         run.find(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{d}/xvda: connected: /var/lib/tern/disks/a\.img read-write, 32768 sectors, 32 slots, persistent grants$")
-        run.find(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{d}/xvda: guest gone: \d+ requests served$")
+        run.find(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{d}/xvda: guest gone: \d+ requests served, 0 refused$")
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
     check("crash" not in run.log, "a domain crashed", run)
 
@@ -82,5 +82,83 @@ def block_read_only_disk_and_bad_disks_are_refused(args):
     run.find(r"^\(d0\) tern: /tmp/bad\.cfg:5: disk: vdev \"sda\" is not xvda\.\.xvdz$")
     check(len(re.findall(r"^\(d0\) rc=1$", run.log, re.MULTILINE)) == 3, "a bad disk's create did not fail", run)
     run.find(r"^\(d0\) 0$")   # none of them listed
-    run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvda: request \d+ refused: operation 1 on a read-only disk$")
+    run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvda: request \d+ refused: operation 1 on a read-only disk \(this disk's further refused requests are counted, not logged\)$")
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
+
+
+@test
+def block_backend_killed_mid_run_is_restarted(args):
+    """The serving process of a disk killed (SIGKILL) while its guest
+    writes and reads back 20,000 runs: its supervisor starts it again, the
+    new one re-attaches to the ring where the answers stopped (requests in
+    flight are taken again), and the guest finishes with every sector
+    right, never having noticed. Every frame comes back; no backend
+    process is left."""
+    send, done = shell(
+        "tern info | grep memory",
+        MK_DEF, WAIT_GONE_DEF, CFG_DEF,
+        "mk k 16; D k 'mode=pattern rounds=20000' /var/lib/tern/disks/k.img,xvda,rw",
+        "tern create /tmp/k.cfg; sleep 3",
+        "kill -9 $(ps | grep event-f[d] | awk '{print $1}'); sleep 2; ps | grep -c block-backen[d]",
+        "w k; tern console k </dev/null | sed 's/^/k: /'",
+        "sleep 2; dmesg | grep tern-blkback; ps | grep -c block-backen[d]",
+        "tern info | grep memory")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=400, send=send)
+    run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvda: the backend died \(signal 9\): starting it again; requests in flight are taken again$")
+    run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvda: connected: .*, re-attached at response \d+$")
+    run.find(r"^\(d0\) k: disk: 20000 writes of 1-88 sectors \(\d+ in all\) read back equal; flushed$")
+    run.find(r"^\(d0\) k: disk: passed$")
+    after = run.log[run.log.index("dmesg | grep tern-blkback"):]
+    check(re.search(r"^\(d0\) 0$", after, re.MULTILINE), "a block backend process is left", run)
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
+
+
+@test
+def block_hostile_frontends_hurt_only_their_own_disk(args):
+    """While a victim guest writes and reads back 3,000 runs on its disk,
+    hostile frontends (Guests/disk, BlockAttacks.swift) take turns:
+    14 malformed requests (zero or 12 segments, sectors past the disk,
+    wrapping, reversed or past the page, refs not granted, Tern's or
+    read-only for a read, operations not offered), each refused with a
+    whole response while the disk keeps working, and logged once for that
+    disk; req_prod moved 1,000 past the ring (the backend closes that disk,
+    RING_BROKEN, one line); 20,000 notifications; a guest that crashes
+    with 8 writes in flight. The victim passes, Tern and Dom0 carry on,
+    no backend process is left and every frame comes back."""
+    send, done = shell(
+        "tern info | grep memory",
+        MK_DEF, WAIT_GONE_DEF, CFG_DEF,
+        "for d in v h1 h2 h3 h4; do mk $d 16; done",
+        "D v 'mode=pattern rounds=3000' /var/lib/tern/disks/v.img,xvda,rw; tern create /tmp/v.cfg",
+        "D h1 mode=badrequests /var/lib/tern/disks/h1.img,xvda,rw; tern create /tmp/h1.cfg; w h1",
+        "D h2 mode=ringindex /var/lib/tern/disks/h2.img,xvda,rw; tern create /tmp/h2.cfg; w h2",
+        "D h3 'mode=storm count=20000' /var/lib/tern/disks/h3.img,xvda,rw; tern create /tmp/h3.cfg; w h3",
+        "D h4 mode=vanish /var/lib/tern/disks/h4.img,xvda,rw; tern create /tmp/h4.cfg; w h4",
+        "w v; for g in v h1 h2 h3 h4; do tern console $g </dev/null | sed \"s/^/$g: /\"; done",
+        "sleep 3; dmesg | grep tern-blkback; ps | grep -c block-backen[d]",
+        "tern list",
+        "tern info | grep memory")
+    command, _ = dom0_command(args, devices=False)
+    run = boot(command, done, timeout=400, send=send)
+    ids = {m.group(2): m.group(1) for m in re.finditer(r"^\(tern\) d(\d+) (v|h\d): created", run.log, re.MULTILINE)}
+    run.find(r"^\(d0\) v: disk: 3000 writes of 1-88 sectors \(\d+ in all\) read back equal; flushed$")
+    run.find(r"^\(d0\) v: disk: passed$")
+    run.find(r"^\(d0\) h1: disk: 14 malformed requests refused one by one, each response whole; the disk still works$")
+    run.find(r"^\(d0\) h1: disk: passed$")
+    # (Domain ids are reused: h1's lines are those between its backend's
+    # connection and its end.)
+    start = run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvda: connected: /var/lib/tern/disks/h1\.img ").end()
+    end = run.find(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{ids['h1']}/xvda: guest gone: \d+ requests served, 14 refused$").start()
+    refused = re.findall(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{ids['h1']}/xvda: request \d+ refused: .*$", run.log[start:end], re.MULTILINE)
+    check(len(refused) == 1, f"the malformed requests' disk logged {len(refused)} refusal lines, not one", run)
+    run.find(r"^\(d0\) h2: disk: ring index 1000 ahead: backend closed the disk: true, error 5$")
+    run.find(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{ids['h2']}/xvda: device closed: ring broken: req_prod \d+ with \d+ requests taken, \d+ answered, 32 slots$")
+    run.find(r"^\(d0\) h3: disk: 20000 notifications sent; a read after them works$")
+    run.find(r"^\(d0\) h4: disk: 8 writes published; crashing before their answers$")
+    run.find(rf"^\(tern\) d{ids['h4']} h4: shut down \(crash\)$")
+    run.find(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{ids['v']}/xvda: guest gone: \d+ requests served, 0 refused$")
+    after = run.log[run.log.index("dmesg | grep tern-blkback"):]
+    check(re.search(r"^\(d0\) 0$", after, re.MULTILINE), "a block backend process is left", run)
+    run.find(r"^\(d0\) +0 +dom0 +running ")
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])

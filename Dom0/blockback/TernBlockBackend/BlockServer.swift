@@ -23,12 +23,12 @@ public final class BlockServer {
     /// How long the loop sleeps without a notification before it looks
     /// whether the guest still exists.
     static let idleMilliseconds: Int32 = 1000
-    /// Offending requests logged per device before it goes quiet (the
-    /// count is logged at every `logEvery`-th after).
-    static let loggedOffenses = 3, logEvery = 1000
+    /// A device's first offending request is logged, with why; the rest
+    /// are counted (a line at every `logEvery`-th, and the total at the end).
+    static let logEvery = 1000
     static let sectorBytes = UInt64(TERN_BLKIF_SECTOR_SIZE)
 
-    var offenses = 0
+    public private(set) var offenses = 0
     public private(set) var requestsServed: UInt64 = 0
 
     public init(device: ControlDevice, events: EventChannel, image: DiskImage, log: BackendLog,
@@ -165,12 +165,12 @@ public final class BlockServer {
         }
     }
 
-    /// A request the guest got wrong: the first few are logged, then every
-    /// `logEvery`-th with the count.
+    /// A request the guest got wrong: one line for the device's first,
+    /// then a count at every `logEvery`-th.
     func offend(_ line: String) {
         offenses += 1
-        if offenses <= BlockServer.loggedOffenses {
-            log.warning(line + (offenses == BlockServer.loggedOffenses ? " (further ones are counted, not logged)" : ""))
+        if offenses == 1 {
+            log.warning(line + " (this disk's further refused requests are counted, not logged)")
         } else if offenses % BlockServer.logEvery == 0 {
             log.warning("\(offenses) requests refused so far")
         }

@@ -55,7 +55,7 @@ struct BlockBackend: ParsableCommand {
                                  frontend: domain, controlRef: controlRef)
         switch server.run() {
         case .frontendGone:
-            log.info("guest gone: \(server.requestsServed) requests served")
+            log.info("guest gone: \(server.requestsServed) requests served, \(server.offenses) refused")
             return 0
         case .refused(let why):
             log.warning("device closed: \(why)")

@@ -12,10 +12,13 @@ import TernGuestC
 ///     try disk.flush()
 public struct BlockFrontend {
     public let device: tern_device_entry
+    let control: BlockControl
     var ring: FrontRing<tern_blkif_request, tern_blkif_response>
+    /// The ring's shared page (a hostile guest writes its indices itself).
+    public let ringPage: UnsafeMutableRawPointer
     /// The data pages and their grants: a request's segment i uses page i.
     let pages: UnsafeMutableRawPointer
-    let pageRefs: [UInt32]
+    public let pageRefs: [UInt32]
     var nextID: UInt64 = 1
 
     public let sectors: UInt64
@@ -58,7 +61,8 @@ public struct BlockFrontend {
             }
             Events.wait(for: device.port)
         }
-        return BlockFrontend(device: device, ring: ring, pages: pages, pageRefs: refs, sectors: backend.sectors,
+        return BlockFrontend(device: device, control: control, ring: ring, ringPage: page, pages: pages, pageRefs: refs,
+                             sectors: backend.sectors,
                              sectorSize: backend.sector_size,
                              readOnly: backend.backend_info & UInt32(TERN_BLKIF_INFO_READONLY) != 0,
                              backendFeatures: backend.backend_features)
@@ -87,9 +91,19 @@ public struct BlockFrontend {
         try submit(operation: UInt8(TERN_BLKIF_OP_FLUSH_DISKCACHE), sector: 0, count: 0)
     }
 
+    /// The backend closed the disk (and why: TERN_BLKIF_ERROR_*).
+    public var backendClosed: Bool { control.backendState == UInt32(TERN_LINK_CLOSED) }
+    public var backendError: UInt32 { control.backendError }
+
+    /// A fresh request id.
+    public mutating func takeID() -> UInt64 {
+        defer { nextID &+= 1 }
+        return nextID
+    }
+
     /// A raw request, as written (hostile guests build their own); its
-    /// response's status.
-    public mutating func submit(_ request: tern_blkif_request) throws(TernError) -> Int16 {
+    /// response, whole.
+    public mutating func submit(_ request: tern_blkif_request) throws(TernError) -> tern_blkif_response {
         do throws(RingError) { try ring.push(request) } catch { throw TernError(TERN_ENOSPC) }
         if ring.publish() { _ = Events.send(device.port) }
         while true {
@@ -100,11 +114,14 @@ public struct BlockFrontend {
                     print("blkfront: response for id \(response.id), expected \(request.id)")
                     throw TernError(TERN_EIO)
                 }
-                return response.status
+                return response
             }
             let more: Bool
             do throws(RingError) { more = try ring.finalCheckForResponses() } catch { throw TernError(TERN_EIO) }
-            if !more { Events.wait(for: device.port) }
+            if !more {
+                if backendClosed { throw TernError(TERN_ENOTCONN) }
+                Events.wait(for: device.port)
+            }
         }
     }
 
@@ -115,8 +132,7 @@ public struct BlockFrontend {
         guard count >= 0, count <= BlockFrontend.maxSectorsPerRequest else { throw TernError(TERN_EINVAL) }
         var request = tern_blkif_request()
         request.operation = operation
-        request.id = nextID
-        nextID &+= 1
+        request.id = takeID()
         request.sector_number = sector
         let perPage = Int(TERN_BLKIF_SECTORS_PER_PAGE)
         let segments = (count + perPage - 1) / perPage
@@ -129,7 +145,7 @@ public struct BlockFrontend {
                 raw.storeBytes(of: segment, toByteOffset: i * MemoryLayout<tern_blkif_segment>.stride, as: tern_blkif_segment.self)
             }
         }
-        let status = try submit(request)
+        let status = try submit(request).status
         guard status == Int16(TERN_BLKIF_RSP_OKAY) else {
             throw TernError(status == Int16(TERN_BLKIF_RSP_EOPNOTSUPP) ? TERN_ENOSYS : TERN_EIO)
         }

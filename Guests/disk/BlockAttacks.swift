@@ -1,0 +1,122 @@
+import TernGuestC
+
+/// A hostile frontend (issue 17): what it sends must fail alone, never
+/// hurt the backend, Dom0, Tern or another guest's disk. `mode=`:
+///   badrequests  malformed requests (zero or 12 segments, sectors past the
+///                disk or reversed or past the page, refs not granted or
+///                granted read-only for a read, operations not offered),
+///                each answered with an error status and a response whose
+///                reserved bytes are zero; a good read works after each
+///   ringindex    req_prod moved a thousand past the ring: the backend
+///                closes this disk (RING_BROKEN) and nothing else
+///   storm        `count=` (default 20000) notifications with no request
+///                between, then a good read
+///   vanish       publishes requests and crashes before their answers
+enum BlockAttacks {
+    static let unusedRef: UInt32 = 300   // never granted by this guest
+
+    static func run(_ mode: [UInt8], _ disk: inout BlockFrontend, _ info: StartInfo) -> Bool? {
+        if mode == Array("badrequests".utf8) { return badRequests(&disk) }
+        if mode == Array("ringindex".utf8) { return ringIndex(&disk) }
+        if mode == Array("storm".utf8) { return storm(&disk, count: Int(info.number("count") ?? 20000)) }
+        if mode == Array("vanish".utf8) { vanish(&disk) }
+        return nil
+    }
+
+    static func request(_ disk: inout BlockFrontend, operation: Int32, sector: UInt64 = 0,
+                        segments: [(UInt32, UInt8, UInt8)]) -> tern_blkif_request {
+        var r = tern_blkif_request()
+        r.operation = UInt8(operation)
+        r.id = disk.takeID()
+        r.sector_number = sector
+        r.nr_segments = UInt8(truncatingIfNeeded: segments.count)
+        withUnsafeMutableBytes(of: &r.seg) { raw in
+            for (i, (ref, first, last)) in segments.prefix(Int(TERN_BLKIF_MAX_SEGMENTS)).enumerated() {
+                // SAFETY: seg holds 11 segments; prefix keeps i < 11.
+                raw.storeBytes(of: tern_blkif_segment(gref: ref, first_sect: first, last_sect: last, reserved: 0),
+                               toByteOffset: i * MemoryLayout<tern_blkif_segment>.stride, as: tern_blkif_segment.self)
+            }
+        }
+        return r
+    }
+
+    static func badRequests(_ disk: inout BlockFrontend) -> Bool {
+        let good = disk.pageRefs[0]
+        let readOnlyPage = Page.allocate()
+        let readOnlyRef: UInt32
+        do throws(TernError) { readOnlyRef = try Grants.grant(readOnlyPage, to: disk.device.backend, readOnly: true) } catch { return false }
+        let past = disk.sectors
+        let read = TERN_BLKIF_OP_READ, write = TERN_BLKIF_OP_WRITE
+        var cases: [(String, tern_blkif_request, Int16)] = [
+            ("zero segments", request(&disk, operation: read, segments: []), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("past the disk", request(&disk, operation: read, sector: past, segments: [(good, 0, 7)]), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("ending past the disk", request(&disk, operation: write, sector: past - 1, segments: [(good, 0, 7)]), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("sector wrapping", request(&disk, operation: read, sector: UInt64.max - 2, segments: [(good, 0, 7)]), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("reversed sectors", request(&disk, operation: read, segments: [(good, 5, 2)]), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("sector past the page", request(&disk, operation: read, segments: [(good, 0, 8)]), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("ref not granted", request(&disk, operation: read, segments: [(unusedRef, 0, 7)]), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("ref 0 (Tern's)", request(&disk, operation: write, segments: [(0, 0, 7)]), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("read into a read-only grant", request(&disk, operation: read, segments: [(readOnlyRef, 0, 7)]), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("unknown operation 99", request(&disk, operation: 99, segments: [(good, 0, 7)]), Int16(TERN_BLKIF_RSP_EOPNOTSUPP)),
+            ("reserved operation 4", request(&disk, operation: TERN_BLKIF_OP_RESERVED_1, segments: [(good, 0, 7)]), Int16(TERN_BLKIF_RSP_EOPNOTSUPP)),
+            ("write barrier", request(&disk, operation: TERN_BLKIF_OP_WRITE_BARRIER, segments: [(good, 0, 7)]), Int16(TERN_BLKIF_RSP_EOPNOTSUPP)),
+            ("indirect, not offered", request(&disk, operation: TERN_BLKIF_OP_INDIRECT, segments: [(good, 0, 7)]), Int16(TERN_BLKIF_RSP_EOPNOTSUPP)),
+        ]
+        var twelve = request(&disk, operation: read, segments: [(good, 0, 7)])
+        twelve.nr_segments = UInt8(TERN_BLKIF_MAX_SEGMENTS) + 1
+        cases.append(("12 segments", twelve, Int16(TERN_BLKIF_RSP_ERROR)))
+        var allAsExpected = true
+        for (name, bad, expected) in cases {
+            do throws(TernError) {
+                let response = try disk.submit(bad)
+                // An INDIRECT request's response names its indirect_op (the
+                // byte after the operation: nr_segments in this layout).
+                let operation = bad.operation == UInt8(TERN_BLKIF_OP_INDIRECT) ? bad.nr_segments : bad.operation
+                let clean = response.reserved0 == 0 && response.reserved1 == 0 && response.operation == operation
+                if response.status != expected || !clean {
+                    print("disk: \(name): status \(response.status), expected \(expected); padding zero: \(clean)")
+                    allAsExpected = false
+                }
+                try disk.read(sector: 0, count: 8)   // the disk still works
+            } catch {
+                print("disk: \(name): error \(error.code)")
+                return false
+            }
+        }
+        print("disk: \(cases.count) malformed requests refused one by one, each response whole; the disk still works")
+        return allAsExpected
+    }
+
+    static func ringIndex(_ disk: inout BlockFrontend) -> Bool {
+        let header = disk.ringPage.bindMemory(to: tern_ring_header.self, capacity: 1)
+        // SAFETY: the ring's header, this guest's own page; one volatile write.
+        tern_ring_store(&header.pointee.req_prod, tern_ring_load(&header.pointee.req_prod) &+ 1000)
+        _ = Events.send(disk.device.port)
+        let deadline = Tern.now() &+ 10_000_000_000
+        while !disk.backendClosed && Tern.now() < deadline { _ = Events.wait(for: disk.device.port, until: deadline) }
+        print("disk: ring index 1000 ahead: backend closed the disk: \(disk.backendClosed), error \(disk.backendError)")
+        return disk.backendClosed && disk.backendError == UInt32(TERN_BLKIF_ERROR_RING_BROKEN)
+    }
+
+    static func storm(_ disk: inout BlockFrontend, count: Int) -> Bool {
+        for _ in 0..<count { _ = Events.send(disk.device.port) }
+        do throws(TernError) { try disk.read(sector: 0, count: 8) } catch {
+            print("disk: read after the storm: error \(error.code)")
+            return false
+        }
+        print("disk: \(count) notifications sent; a read after them works")
+        return true
+    }
+
+    static func vanish(_ disk: inout BlockFrontend) -> Never {
+        for i in 0..<8 {
+            let r = request(&disk, operation: TERN_BLKIF_OP_WRITE, sector: UInt64(i) * 88,
+                            segments: (0..<11).map { (disk.pageRefs[$0], 0, 7) })
+            // Published without waiting: the guest is gone before the answers.
+            do throws(RingError) { try disk.ring.push(r) } catch { break }
+        }
+        if disk.ring.publish() { _ = Events.send(disk.device.port) }
+        print("disk: 8 writes published; crashing before their answers")
+        Tern.shutdown(TERN_SHUTDOWN_CRASH)
+    }
+}
