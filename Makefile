@@ -80,16 +80,21 @@ DOM0_KERNEL   := $(DOM0)/vmlinuz
 DOM0_INITRD   := $(DOM0)/initramfs.cpio.lz4
 DOM0_TERN_KO  := $(DOM0)/tern.ko
 # The Linux guest's test initramfs (Guests/linux): busybox from Dom0's,
-# and its modules (Guests/linux/driver: tern_guest.ko, tern_echo_front.ko).
+# and its modules (Guests/linux/driver: tern_guest.ko, tern_echo_front.ko,
+# tern_blkfront.ko).
 LINUX_GUEST_INITRD := $(BUILD)/guests/linux-initramfs.cpio.gz
-LINUX_GUEST_KOS    := $(BUILD)/guests/tern_guest.ko $(BUILD)/guests/tern_echo_front.ko
+LINUX_GUEST_KOS    := $(BUILD)/guests/tern_guest.ko $(BUILD)/guests/tern_echo_front.ko $(BUILD)/guests/tern_blkfront.ko
 # Dom0's data disk (docs/dom0.md, "Data disk"): ext4 labelled tern-data,
 # mounted by Dom0 at /var/lib/tern; DATA_DISK_FILES are what the build
 # puts on it (path in the file system = file here). A sparse file: the
 # size leaves room for guest disk images.
 DATA_DISK       := $(DOM0)/data.img
 DATA_DISK_SIZE  := 1G
-DATA_DISK_FILES := linux/vmlinux=$(DOM0)/vmlinux.trimmed linux/initramfs.cpio.gz=$(LINUX_GUEST_INITRD)
+# The Linux guests' tools disk (Guests/linux/build-tools-disk.sh): mkfs.ext4,
+# fsck.ext4 and tern-diskbench for a guest's disk tests and bench.
+LINUX_TOOLS_DISK := $(BUILD)/guests/linux-tools.img
+DATA_DISK_FILES := linux/vmlinux=$(DOM0)/vmlinux.trimmed linux/initramfs.cpio.gz=$(LINUX_GUEST_INITRD) \
+                   linux/tools.img=$(LINUX_TOOLS_DISK)
 # The fast-boot command line measured in platform-facts.md (Dom0/cmdline).
 DOM0_CMDLINE  := $(shell cat Dom0/cmdline)
 
@@ -192,8 +197,8 @@ $(LINUX_GUEST_INITRD): $(DOM0_INITRD) $(LINUX_GUEST_KOS) Guests/linux/init Guest
 	$(Q)bash Guests/linux/build-initramfs.sh $(DOM0) $@
 
 # The Linux guest's modules, against the headers tern.ko is built against
-# (one build makes both: the frontend links against tern_guest's symbols).
-$(word 2,$(LINUX_GUEST_KOS)): $(firstword $(LINUX_GUEST_KOS))
+# (one build makes them all: the frontends link against tern_guest's symbols).
+$(wordlist 2,$(words $(LINUX_GUEST_KOS)),$(LINUX_GUEST_KOS)): $(firstword $(LINUX_GUEST_KOS))
 $(firstword $(LINUX_GUEST_KOS)): $(DOM0_TERN_KO) $(wildcard Guests/linux/driver/*.c Guests/linux/driver/*.h) \
                  Guests/linux/driver/Kbuild Guests/linux/driver/build.sh $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_STAMP)
 	@echo "  KMOD    $(LINUX_GUEST_KOS)"
@@ -219,13 +224,13 @@ $(DOM0_TERN_KO): $(DOM0_ABI) $(DOM0_KERNEL) $(wildcard Dom0/driver/*.c Dom0/driv
 # The toolstack CLI, static, for the initramfs (Dom0/toolstack/build.sh).
 DOM0_TERN_CLI := $(DOM0)/tern
 TOOLSTACK_SOURCES := Package.swift $(wildcard Dom0/toolstack/*/*.swift Dom0/toolstack/*/*.c Dom0/toolstack/*/include/*.h) \
-                     $(wildcard Hypervisor/ABI/include/tern/*.h)
+                     $(wildcard Dom0/blockback/*/*.swift Hypervisor/ABI/Ring/*.swift) $(wildcard Hypervisor/ABI/include/tern/*.h)
 $(DOM0_TERN_CLI): $(TOOLSTACK_SOURCES) Dom0/toolstack/build.sh | $(DEPS_STAMP)
 	@echo "  SWIFT   $@"
 	$(Q)bash Dom0/toolstack/build.sh $(DOM0)
 
 # Dom0 tools in C (Dom0/tools), static against musl, for the initramfs.
-DOM0_TOOLS := $(DOM0)/tern-echo $(DOM0)/tern-hostile-pic $(DOM0)/tern-hostile-msi
+DOM0_TOOLS := $(DOM0)/tern-echo $(DOM0)/tern-hostile-pic $(DOM0)/tern-hostile-msi $(DOM0)/tern-diskbench
 $(DOM0)/%: Dom0/tools/%.c $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_STAMP)
 	@echo "  CC      $@"
 	$(Q)mkdir -p $(DOM0) && musl-gcc -O2 -static -Wall -Wextra -Werror -I Hypervisor/ABI/include -o $@ $< && strip $@
@@ -243,7 +248,11 @@ $(DOM0)/vmlinux.trimmed: $(DOM0_KERNEL) Dom0/trim-vmlinux.py
 	$(Q)python3 Dom0/trim-vmlinux.py $(DOM0)/vmlinux $@
 
 # Dom0's data disk (DATA_DISK, above).
-$(DATA_DISK): $(DOM0)/vmlinux.trimmed $(LINUX_GUEST_INITRD) Dom0/data-disk.sh | $(DEPS_STAMP)
+$(LINUX_TOOLS_DISK): $(DOM0)/tern-diskbench Guests/linux/build-tools-disk.sh Guests/linux/disk-test | $(DEPS_STAMP)
+	@echo "  EXT2    $@"
+	$(Q)bash Guests/linux/build-tools-disk.sh $@ $(DOM0)/tern-diskbench
+
+$(DATA_DISK): $(DOM0)/vmlinux.trimmed $(LINUX_GUEST_INITRD) $(LINUX_TOOLS_DISK) Dom0/data-disk.sh | $(DEPS_STAMP)
 	@echo "  EXT4    $@"
 	$(Q)bash Dom0/data-disk.sh build $@ $(DATA_DISK_SIZE) $(DATA_DISK_FILES)
 

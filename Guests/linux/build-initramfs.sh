@@ -1,8 +1,8 @@
 #!/bin/bash
 # The Linux guest's test initramfs: busybox-static (the same package as
 # Dom0's, Dom0/initramfs/build.sh), Guests/linux/init and the guest's
-# modules (tern_guest.ko, tern_echo_front.ko, built next to OUTPUT by
-# Guests/linux/driver/build.sh) in /lib/modules.
+# modules (tern_guest.ko, tern_echo_front.ko, tern_blkfront.ko, built
+# next to OUTPUT by Guests/linux/driver/build.sh) in /lib/modules.
 # Usage: build-initramfs.sh DOM0_BUILD_DIR OUTPUT
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -19,7 +19,7 @@ for applet in $("$ROOT/bin/busybox" --list); do
 done
 # Where the kernel runs them (orderly_poweroff, orderly_reboot).
 for applet in poweroff reboot; do ln -s ../bin/busybox "$ROOT/sbin/$applet"; done
-for module in tern_guest tern_echo_front; do
+for module in tern_guest tern_echo_front tern_blkfront; do
     ko="$(dirname "$OUT")/$module.ko"
     [ -f "$ko" ] || { echo "linux-guest initramfs: no $ko (Guests/linux/driver/build.sh builds it)" >&2; exit 1; }
     cp "$ko" "$ROOT/lib/modules/"

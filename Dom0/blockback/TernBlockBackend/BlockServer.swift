@@ -30,6 +30,9 @@ public final class BlockServer {
 
     public private(set) var offenses = 0
     public private(set) var requestsServed: UInt64 = 0
+    /// TERN_VIRQ_DOMAIN_DIED: a destroyed guest's disk is let go of at once
+    /// (its image unlocked, its memory no longer held by our mappings).
+    let died: EventChannel?
 
     public init(device: ControlDevice, events: EventChannel, image: DiskImage, log: BackendLog,
                 frontend: UInt32, controlRef: UInt32) {
@@ -39,21 +42,32 @@ public final class BlockServer {
         self.log = log
         self.frontend = frontend
         self.controlRef = controlRef
+        died = device.watch(virq: TERN_VIRQ_DOMAIN_DIED)
         var features: BlockFeatures = [.flush, .persistent]
         if image.isRegularFile && !image.readOnly { features.insert(.discard) }
         disk = BlockDiskProperties(sectors: image.sectors, readOnly: image.readOnly, features: features)!
     }
 
     public enum End: Equatable {
-        /// The guest is gone, or closed the device.
+        /// The guest is gone.
         case frontendGone
-        /// The frontend broke the protocol; the device is closed.
-        case refused(String)
-        /// Dom0 could not do its part (mapping the control page or ring).
+        /// Dom0 could not do its part (mapping the control page).
         case failed(String)
     }
 
-    /// Serves until the end; what ended it.
+    /// How one connection ended.
+    enum Session: Equatable {
+        case guestGone
+        /// The frontend set CLOSED (its driver went): a new one may connect.
+        case frontendClosed
+        /// The frontend broke the protocol: this disk closed with an error
+        /// until the frontend starts over.
+        case refused(String)
+    }
+
+    /// Serves the disk for the guest's life: a connection per frontend
+    /// (a driver unloaded and loaded again, or one that broke the protocol
+    /// and starts over, gets the handshake again).
     public func run() -> End {
         let control: UnsafeMutableRawPointer
         do throws(ControlDevice.Failure) {
@@ -63,12 +77,32 @@ public final class BlockServer {
         }
         defer { device.unmap(control) }
         let link = ControlLink(control)
+        while true {
+            switch connect(control, link: link) {
+            case .guestGone:
+                return .frontendGone
+            case .frontendClosed:
+                link.backendState = UInt32(TERN_LINK_CLOSED)
+                events.notify()
+                log.info("the guest closed the disk: \(requestsServed) requests served, \(offenses) refused; waiting for it to connect again")
+            case .refused(let why):
+                log.warning("device closed: \(why)")
+            }
+            // A new handshake starts from a frontend that is not READY.
+            while link.frontendState == UInt32(TERN_LINK_READY) {
+                if !idle() { return .frontendGone }
+            }
+        }
+    }
+
+    /// One connection: the handshake's backend steps, then serving.
+    func connect(_ control: UnsafeMutableRawPointer, link: ControlLink) -> Session {
+        link.backendError = UInt32(TERN_BLKIF_ERROR_NONE)
         BlockControlPage.publish(disk, to: control)
         events.notify()
         // Step 3 is the frontend's: wait for it (a restarted backend finds it done).
         while link.frontendState != UInt32(TERN_LINK_READY) {
-            if link.frontendState == UInt32(TERN_LINK_CLOSED) { return .frontendGone }
-            if !events.wait(milliseconds: BlockServer.idleMilliseconds) && !guestExists() { return .frontendGone }
+            if !idle() { return .guestGone }
         }
         tern_ring_rmb()   // the frontend's fields after its state
         let settings: FrontendSettings
@@ -101,7 +135,7 @@ public final class BlockServer {
         return serve(&consumer, pages: pages, link: link)
     }
 
-    func serve(_ consumer: inout BlockRingConsumer, pages: GrantPages, link: ControlLink) -> End {
+    func serve(_ consumer: inout BlockRingConsumer, pages: GrantPages, link: ControlLink) -> Session {
         let validator = RequestValidator(disk: disk)
         while true {
             switch consumer.takeBatch() {
@@ -118,8 +152,8 @@ public final class BlockServer {
                 if consumer.publishResponses() { events.notify() }
             }
             if consumer.finalCheckForRequests() { continue }
-            if link.frontendState == UInt32(TERN_LINK_CLOSED) { return .frontendGone }
-            if !events.wait(milliseconds: BlockServer.idleMilliseconds) && !guestExists() { return .frontendGone }
+            if link.frontendState == UInt32(TERN_LINK_CLOSED) { return .frontendClosed }
+            if !idle() { return .guestGone }
         }
     }
 
@@ -182,6 +216,22 @@ public final class BlockServer {
         tern_ring_wmb()
         link.backendState = UInt32(TERN_LINK_CLOSED)
         events.notify()
+    }
+
+    /// Sleeps until the guest notifies, a domain dies, or a second
+    /// passes; false if the guest is gone (looked up after a death and
+    /// after a quiet second).
+    func idle() -> Bool {
+        var fds = [pollfd(fd: events.fd, events: Int16(POLLIN), revents: 0)]
+        if let died { fds.append(pollfd(fd: died.fd, events: Int16(POLLIN), revents: 0)) }
+        let ready = poll(&fds, nfds_t(fds.count), BlockServer.idleMilliseconds)
+        guard ready > 0 else { return guestExists() }
+        if fds[0].revents & Int16(POLLIN) != 0 { events.takeNow() }
+        if fds.count > 1 && fds[1].revents & Int16(POLLIN) != 0 {
+            died?.takeNow()
+            return guestExists()
+        }
+        return true
     }
 
     func guestExists() -> Bool {

@@ -7,6 +7,7 @@ import TernSyscalls
 /// exclusive for a writable one), its size in 512-byte sectors.
 public final class DiskImage {
     public static let sectorSize: UInt64 = 512
+    static let lockWaitMicroseconds: UInt32 = 2_000_000, lockPollMicroseconds: UInt32 = 20_000
     public let path: String
     public let fd: Int32
     public let readOnly: Bool
@@ -33,8 +34,16 @@ public final class DiskImage {
     public init(path: String, readOnly: Bool) throws(Failure) {
         let fd = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(path, errno) }
-        guard flock(fd, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
+        // A guest just destroyed may still be letting go of it (its
+        // backend ends when it learns the guest died): wait a little.
+        var waited: UInt32 = 0
+        while flock(fd, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
             let error = errno
+            if error == EWOULDBLOCK && waited < DiskImage.lockWaitMicroseconds {
+                usleep(DiskImage.lockPollMicroseconds)
+                waited += DiskImage.lockPollMicroseconds
+                continue
+            }
             close(fd)
             if error == EWOULDBLOCK { throw .inUse(path, readOnly: readOnly) }
             throw .cannotOpen(path, error)

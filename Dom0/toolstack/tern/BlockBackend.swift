@@ -57,9 +57,6 @@ struct BlockBackend: ParsableCommand {
         case .frontendGone:
             log.info("guest gone: \(server.requestsServed) requests served, \(server.offenses) refused")
             return 0
-        case .refused(let why):
-            log.warning("device closed: \(why)")
-            return 0
         case .failed(let why):
             log.warning(why)
             return 1

@@ -108,8 +108,26 @@ extension DomainOperationCommand {
         do throws(ControlDevice.Failure) { try device.control(row.id, Self.operation) } catch {
             throw fail("d\(row.id) \(row.name): \(error.description)")
         }
+        if Self.operation == TERN_DOMCTL_DESTROY { waitUntilGone(row, on: device) }
+    }
+
+    /// As `xl destroy`, returns once the domain is gone: while its
+    /// backends still map its pages (a disk's end when they learn it died)
+    /// it is listed `dying`; its images are free again after.
+    func waitUntilGone(_ row: DomainRow, on device: ControlDevice) {
+        var waited: UInt32 = 0
+        while waited < destroyWaitMilliseconds {
+            let rows = (try? device.domains()) ?? []
+            guard rows.contains(where: { $0.id == row.id && $0.createdNanoseconds == row.createdNanoseconds }) else { return }
+            Clock.sleep(milliseconds: destroyPollMilliseconds)
+            waited += destroyPollMilliseconds
+        }
+        Output.err("tern: d\(row.id) \(row.name): still dying after \(destroyWaitMilliseconds / 1000) s (another domain maps its memory)\n")
     }
 }
+
+/// How long `tern destroy` waits for a dying domain to go.
+let destroyWaitMilliseconds: UInt32 = 10_000, destroyPollMilliseconds: UInt32 = 20
 
 struct Pause: DomainOperationCommand {
     static let configuration = CommandConfiguration(abstract: "Pause a domain (its vCPUs stop until unpaused).")

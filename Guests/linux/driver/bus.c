@@ -34,6 +34,7 @@ static const char *tern_type_name(u16 type)
 	switch (type) {
 	case TERN_DEVICE_CONSOLE: return "console";
 	case TERN_DEVICE_CHANNEL: return "channel";
+	case TERN_DEVICE_BLOCK: return "block";
 	default: return "device";
 	}
 }

@@ -239,7 +239,8 @@ static void tern_upcall_irq_free(void)
 static void tern_pages_free(void)
 {
 	free_page((unsigned long)tern_attached.events);
-	free_page((unsigned long)tern_attached.grants);
+	if (tern_attached.grants)
+		free_pages((unsigned long)tern_attached.grants, get_order(TERN_GUEST_GRANT_PAGES * PAGE_SIZE));
 	free_page((unsigned long)tern_attached.devices);
 	if (tern_attached.control_pages)
 		free_pages((unsigned long)tern_attached.control_pages, get_order(TERN_DEVICE_CONTROL_PAGES * PAGE_SIZE));
@@ -255,9 +256,10 @@ int tern_events_attach(void)
 	long ret;
 	int err = -ENOMEM;
 
-	BUILD_BUG_ON(TERN_GRANT_ENTRIES_DEFAULT * sizeof(struct tern_grant_entry) != PAGE_SIZE);
+	BUILD_BUG_ON(TERN_GUEST_GRANT_ENTRIES * sizeof(struct tern_grant_entry) != TERN_GUEST_GRANT_PAGES * PAGE_SIZE);
+	BUILD_BUG_ON(TERN_GUEST_GRANT_ENTRIES > TERN_GRANT_ENTRIES_MAX);
 	tern_attached.events = (void *)get_zeroed_page(GFP_KERNEL);
-	tern_attached.grants = (void *)get_zeroed_page(GFP_KERNEL);
+	tern_attached.grants = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO, get_order(TERN_GUEST_GRANT_PAGES * PAGE_SIZE));
 	tern_attached.devices = (void *)get_zeroed_page(GFP_KERNEL);
 	tern_attached.control_pages = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO,
 							       get_order(TERN_DEVICE_CONTROL_PAGES * PAGE_SIZE));
@@ -265,7 +267,7 @@ int tern_events_attach(void)
 	if (!tern_attached.events || !tern_attached.grants || !tern_attached.devices ||
 	    !tern_attached.control_pages || !req)
 		goto fail;
-	tern_attached.grant_entries = TERN_GRANT_ENTRIES_DEFAULT;
+	tern_attached.grant_entries = TERN_GUEST_GRANT_ENTRIES;
 	tern_attached.control_pages_gpa = __pa(tern_attached.control_pages);
 	/* Requested first: an upcall right after the attach finds its handler. */
 	err = tern_upcall_irq_alloc();
