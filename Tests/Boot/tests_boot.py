@@ -78,7 +78,7 @@ def boot_make_run_to_dom0_shell(args):
     run.find(rf"^\(d0\) tern-dom0: ready \(kernel {dom0_abi()}\)$")
     run.find(r"^\(d0\) +0 +dom0 +running +512 +1 +[\d.]+ +privileged$")
     check(not re.search(r"^\(d0\) +[1-9]\d* +\S+ +(running|blocked)", run.log, re.MULTILINE), "a guest beside Dom0", run)
-    run.find(r"^\(d0\) initramfs.cpio.gz +vmlinux$")
+    run.find(r"^\(d0\) initramfs.cpio.gz +tools.img +vmlinux$")
     print(f"    QEMU start to Dom0's shell by make run's path: {run.time_of(DOM0_PROMPT):.2f} s (to its prompt's line)")
 
 
