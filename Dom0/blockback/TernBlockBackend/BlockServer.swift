@@ -234,11 +234,5 @@ public final class BlockServer {
         return true
     }
 
-    func guestExists() -> Bool {
-        do throws(ControlDevice.Failure) {
-            return try device.domains().contains { $0.id == frontend && !$0.isStopped }
-        } catch {
-            return false
-        }
-    }
+    func guestExists() -> Bool { device.isLive(domid: frontend) }
 }

@@ -48,23 +48,12 @@ public final class DiskImage {
             if error == EWOULDBLOCK { throw .inUse(path, readOnly: readOnly) }
             throw .cannotOpen(path, error)
         }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let error = errno
+        let measured: (bytes: UInt64, isRegularFile: Bool)
+        do throws(Failure) { measured = try DiskImage.measure(fd, path: path) } catch {
             close(fd)
-            throw .cannotOpen(path, error)
+            throw error
         }
-        let kind = info.st_mode & S_IFMT
-        var size: UInt64
-        if kind == S_IFREG {
-            size = UInt64(info.st_size)
-        } else if kind == S_IFBLK {
-            let end = lseek(fd, 0, SEEK_END)
-            size = end > 0 ? UInt64(end) : 0
-        } else {
-            close(fd)
-            throw .notADisk(path, "not a regular file or a block device")
-        }
+        let size = measured.bytes
         guard size >= DiskImage.sectorSize, size % DiskImage.sectorSize == 0 else {
             close(fd)
             throw .notADisk(path, "\(size) bytes: a disk is a whole number of 512-byte sectors, at least one")
@@ -73,19 +62,31 @@ public final class DiskImage {
         self.fd = fd
         self.readOnly = readOnly
         self.bytes = size
-        self.isRegularFile = kind == S_IFREG
+        self.isRegularFile = measured.isRegularFile
     }
 
     /// An image already open and locked (a worker inherits its supervisor's).
     public init(adopting fd: Int32, path: String, readOnly: Bool) throws(Failure) {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .cannotOpen(path, errno) }
-        let kind = info.st_mode & S_IFMT
+        let measured = try DiskImage.measure(fd, path: path)
         self.path = path
         self.fd = fd
         self.readOnly = readOnly
-        self.isRegularFile = kind == S_IFREG
-        self.bytes = kind == S_IFREG ? UInt64(info.st_size) : UInt64(max(0, lseek(fd, 0, SEEK_END)))
+        self.bytes = measured.bytes
+        self.isRegularFile = measured.isRegularFile
+    }
+
+    /// An open image's size in bytes, and whether it is a regular file (a
+    /// block device's size is where its end is).
+    static func measure(_ fd: Int32, path: String) throws(Failure) -> (bytes: UInt64, isRegularFile: Bool) {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .cannotOpen(path, errno) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return (UInt64(info.st_size), true)
+        case S_IFBLK:
+            let end = lseek(fd, 0, SEEK_END)
+            return (end > 0 ? UInt64(end) : 0, false)
+        default: throw .notADisk(path, "not a regular file or a block device")
+        }
     }
 
     deinit { close(fd) }

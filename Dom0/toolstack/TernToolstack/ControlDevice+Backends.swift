@@ -77,6 +77,12 @@ extension ControlDevice {
     }
 
     public static let pageSize = 4096
+
+    /// Domain `domid` exists and may still run (not stopped, dying or
+    /// dead): a backend serves it; false too if Tern cannot be asked.
+    public func isLive(domid: UInt32) -> Bool {
+        (try? domains().contains { $0.id == domid && !$0.isStopped }) ?? false
+    }
 }
 
 extension EventChannel {

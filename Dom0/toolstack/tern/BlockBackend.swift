@@ -133,9 +133,7 @@ struct BlockBackend: ParsableCommand {
         }
     }
 
-    func guestExists(_ device: ControlDevice) -> Bool {
-        (try? device.domains().contains { $0.id == domain && !$0.isStopped }) ?? false
-    }
+    func guestExists(_ device: ControlDevice) -> Bool { device.isLive(domid: domain) }
 }
 
 /// Starting the block backends of a guest being created.
