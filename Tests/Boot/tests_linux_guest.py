@@ -126,6 +126,13 @@ def wait_until_ready(guests=1):
     return f"until [ $(tern dmesg | grep -c 'ready$') -ge {guests} ]; do sleep 1; done"
 
 
+# A Dom0 shell command: wait until no domain named `name` is listed (what
+# was typed into its console may reach its shell only seconds later on a
+# busy machine; the boot's timeout bounds the wait).
+def wait_until_gone(name):
+    return f"until ! tern list | grep -q ' {name} '; do sleep 1; done"
+
+
 @test
 def linux_guest_core_module_serves_tern_echo_and_powers_off(args):
     """tern_guest.ko, the guest core, end to end: the Linux guest loads it
@@ -142,7 +149,8 @@ def linux_guest_core_module_serves_tern_echo_and_powers_off(args):
     send, done = shell(
         wait_until_ready(),
         "/usr/lib/tern/tools/tern-echo 1",
-        "printf 'poweroff\\n' | timeout 5 tern console linux > /dev/null; sleep 2; tern list")
+        "printf 'poweroff\\n' | timeout 5 tern console linux > /dev/null",
+        wait_until_gone("linux") + "; tern list")
     run = boot(command, done, timeout=420, send=send)
     made = run.find(r"^\(tern\) d(\d+) linux: created, a Linux guest, 128 MiB RAM at 0, .*, (\d+) frames \(free now \d+\)$")
     d, taken = made.group(1), int(made.group(2))
@@ -189,7 +197,7 @@ def linux_guest_core_module_reboots_when_asked_and_reports_a_panic(args):
         wait_until_ready(guests=2),
         "tern reboot -w la; tern list",
         "echo 'echo c >/proc/sysrq-trigger' | timeout 5 tern console lb >/dev/null",
-        "sleep 2; tern list")
+        wait_until_gone("lb") + "; tern list")
     run = boot(command, done, timeout=420, send=send,
                allowed=[r"^\(d\d+\) .*Kernel panic - not syncing: sysrq triggered crash$"])
     ids = {}
@@ -303,7 +311,7 @@ def linux_guest_reboot_restarts_it_and_a_crash_stops_only_it(args):
         "printf 'reboot\\n' | timeout 3 tern console la > /dev/null",
         "sleep 3; w la; tern list",
         "printf 'echo c > /proc/sysrq-trigger\\n' | timeout 3 tern console lb >/dev/null",
-        "sleep 2; tern list",
+        wait_until_gone("lb") + "; tern list",
         in_guest("la", "A", "echo A alive"),
         "tern destroy la; tern info | grep memory")
     run = boot(command, done, timeout=480, send=send)
