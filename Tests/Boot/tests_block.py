@@ -44,7 +44,8 @@ def block_pv_guest_disk_keeps_what_it_wrote(args):
     check(written == again and written > 1000, f"the first guest checked {written} sectors, the second {again}", run)
     run.find(r"^\(d0\) b: disk: passed$")
     for d in re.findall(r"^\(tern\) d(\d+) [ab]: created", run.log, re.MULTILINE):
-        run.find(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{d}/xvda: connected: /var/lib/tern/disks/a\.img read-write, 32768 sectors, 32 slots, persistent grants$")
+        run.find(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{d}/xvda: connected: /var/lib/tern/disks/a\.img read-write, 32768 sectors, 32 slots, persistent grants, "
+                 r"buffered I/O \(no direct I/O on this file: Invalid argument\)$")   # (/var/lib/tern is Dom0's tmpfs here)
         run.find(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{d}/xvda: guest gone: \d+ requests served, 0 refused$")
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
     check("crash" not in run.log, "a domain crashed", run)
@@ -103,10 +104,11 @@ def block_backend_killed_mid_run_is_restarted(args):
         "w k; tern console k </dev/null | sed 's/^/k: /'",
         "sleep 2; dmesg | grep tern-blkback; ps | grep -c block-backen[d]",
         "tern info | grep memory")
-    command, _ = dom0_command(args, devices=False)
+    # (On the data disk's ext4: the direct, asynchronous path.)
+    command, _ = dom0_command(args, devices=False, data_disk=True)
     run = boot(command, done, timeout=400, send=send)
     run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvda: the backend died \(signal 9\): starting it again; requests in flight are taken again$")
-    run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvda: connected: .*, re-attached at response \d+$")
+    run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvda: connected: .*, direct asynchronous I/O, re-attached at response \d+$")
     run.find(r"^\(d0\) k: disk: 20000 writes of 1-88 sectors \(\d+ in all\) read back equal; flushed$")
     run.find(r"^\(d0\) k: disk: passed$")
     after = run.log[run.log.index("dmesg | grep tern-blkback"):]
@@ -139,7 +141,7 @@ def block_hostile_frontends_hurt_only_their_own_disk(args):
         "sleep 3; dmesg | grep tern-blkback; ps | grep -c block-backen[d]",
         "tern list",
         "tern info | grep memory")
-    command, _ = dom0_command(args, devices=False)
+    command, _ = dom0_command(args, devices=False, data_disk=True)   # (the direct, asynchronous path)
     run = boot(command, done, timeout=400, send=send)
     ids = {m.group(2): m.group(1) for m in re.finditer(r"^\(tern\) d(\d+) (v|h\d): created", run.log, re.MULTILINE)}
     run.find(r"^\(d0\) v: disk: 3000 writes of 1-88 sectors \(\d+ in all\) read back equal; flushed$")
@@ -217,6 +219,9 @@ def block_linux_guest_ext4_survives_a_new_guest(args):
     run.find(r"^\(d0\) disktest: fsck status 0 \(.*\)$")
     run.find(r"^\(d0\) disktest: checksums match: 4 files$")
     run.find(r"^\(d0\) disktest: xvda 131072 xvdb ro 1$")   # 64 MiB in 512-byte sectors; the tools disk read-only
+    # Its disks are files on the data disk's ext4: direct I/O.
+    check(len(re.findall(r"tern-blkback d\d+/xvda: connected: .*, direct asynchronous I/O$", run.log, re.MULTILINE)) == 2,
+          "the two guests' xvda backends did not both do direct asynchronous I/O", run)
     check(len(re.findall(r"tern-blkback d\d+/xvda: guest gone: \d+ requests served, 0 refused$", run.log, re.MULTILINE)) == 2,
           "the two guests' xvda backends did not both end cleanly", run)
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])

@@ -27,8 +27,14 @@ public final class BlockServer {
     /// are counted (a line at every `logEvery`-th, and the total at the end).
     static let logEvery = 1000
     static let sectorBytes = UInt64(TERN_BLKIF_SECTOR_SIZE)
+    /// backend_max_ring_order (BlockDiskProperties offers it).
+    static let ringOrderMax: UInt32 = 0
+    /// The most data one request carries: 11 segments of a page each.
+    static let requestBytesMax = Int(TERN_BLKIF_MAX_SEGMENTS) * Int(TERN_BLKIF_PAGE_SIZE)
 
     public private(set) var offenses = 0
+    public private(set) var diskFailures = 0
+    static let diskFailuresLogged = 5
     public private(set) var requestsServed: UInt64 = 0
     /// TERN_VIRQ_DOMAIN_DIED: a destroyed guest's disk is let go of at once
     /// (its image unlocked, its memory no longer held by our mappings).
@@ -45,7 +51,8 @@ public final class BlockServer {
         died = device.watch(virq: TERN_VIRQ_DOMAIN_DIED)
         var features: BlockFeatures = [.flush, .persistent]
         if image.isRegularFile && !image.readOnly { features.insert(.discard) }
-        disk = BlockDiskProperties(sectors: image.sectors, readOnly: image.readOnly, features: features)!
+        disk = BlockDiskProperties(sectors: image.sectors, readOnly: image.readOnly, features: features,
+                                   maxRingOrder: BlockServer.ringOrderMax)!
     }
 
     public enum End: Equatable {
@@ -69,6 +76,11 @@ public final class BlockServer {
     /// (a driver unloaded and loaded again, or one that broke the protocol
     /// and starts over, gets the handshake again).
     public func run() -> End {
+        // One bounce buffer per ring slot (the largest ring offered).
+        let slots = Int(BlockRingGeometry(order: BlockServer.ringOrderMax)!.entries)
+        guard let buffers = BounceBuffers(count: slots, bytesEach: BlockServer.requestBytesMax) else {
+            return .failed("no memory for \(slots) buffers of \(BlockServer.requestBytesMax) bytes")
+        }
         let control: UnsafeMutableRawPointer
         do throws(ControlDevice.Failure) {
             control = try device.mapGrant(domid: frontend, ref: controlRef, readOnly: false)
@@ -78,7 +90,7 @@ public final class BlockServer {
         defer { device.unmap(control) }
         let link = ControlLink(control)
         while true {
-            switch connect(control, link: link) {
+            switch connect(control, link: link, buffers: buffers) {
             case .guestGone:
                 return .frontendGone
             case .frontendClosed:
@@ -96,7 +108,7 @@ public final class BlockServer {
     }
 
     /// One connection: the handshake's backend steps, then serving.
-    func connect(_ control: UnsafeMutableRawPointer, link: ControlLink) -> Session {
+    func connect(_ control: UnsafeMutableRawPointer, link: ControlLink, buffers: BounceBuffers) -> Session {
         link.backendError = UInt32(TERN_BLKIF_ERROR_NONE)
         BlockControlPage.publish(disk, to: control)
         events.notify()
@@ -112,9 +124,9 @@ public final class BlockServer {
             close(link, error: refusal.errorCode)
             return .refused(refusal.description)
         }
-        guard settings.geometry.pages == 1 else {   // max_ring_order is 0
+        guard settings.geometry.order <= BlockServer.ringOrderMax else {
             close(link, error: UInt32(TERN_BLKIF_ERROR_RING_ORDER))
-            return .refused("ring order \(settings.geometry.order), 0 offered")
+            return .refused("ring order \(settings.geometry.order), \(BlockServer.ringOrderMax) offered")
         }
         let ring: UnsafeMutableRawPointer
         do throws(ControlDevice.Failure) {
@@ -127,75 +139,51 @@ public final class BlockServer {
         var consumer = BlockRingConsumer(attaching: ring, geometry: settings.geometry)
         let pages = GrantPages(device: device, domid: frontend, persistent: settings.features.contains(.persistent),
                                limit: Int(settings.geometry.entries) * Int(TERN_BLKIF_MAX_SEGMENTS))
+        // (Its operations end before it does: the next connection reuses the buffers.)
+        let queue = DiskQueue(image: image, depth: Int(settings.geometry.entries) * 2, keeping: buffers)
         link.backendState = UInt32(TERN_LINK_CONNECTED)
         events.notify()
         log.info("connected: \(image.path) \(image.readOnly ? "read-only" : "read-write"), \(disk.sectors) sectors, " +
                  "\(settings.geometry.entries) slots, \(settings.features.contains(.persistent) ? "persistent grants" : "grants mapped per request")" +
+                 ", " + (queue.bufferedBecause.map { "buffered I/O (\($0))" } ?? "direct asynchronous I/O") +
                  (consumer.outstanding == 0 && consumer.requestsConsumed != 0 ? ", re-attached at response \(consumer.requestsConsumed)" : ""))
-        return serve(&consumer, pages: pages, link: link)
+        return serve(&consumer, pages: pages, queue: queue, buffers: buffers, link: link)
     }
 
-    func serve(_ consumer: inout BlockRingConsumer, pages: GrantPages, link: ControlLink) -> Session {
-        let validator = RequestValidator(disk: disk)
+    func serve(_ consumer: inout BlockRingConsumer, pages: GrantPages, queue: DiskQueue,
+               buffers: BounceBuffers, link: ControlLink) -> Session {
+        var work = RequestsInFlight(validator: RequestValidator(disk: disk), pages: pages, buffers: buffers, queue: queue)
+        defer { work.abandon() }
         while true {
             switch consumer.takeBatch() {
             case .ringBroken(let broken):
                 close(link, error: UInt32(TERN_BLKIF_ERROR_RING_BROKEN))
                 return .refused(broken.description)
             case .requests(let batch):
-                for request in batch {
-                    let status = execute(request, validator: validator, pages: pages)
-                    pages.releaseTemporary()
-                    _ = consumer.push(BlockResponse(answering: request, status: status))
-                    requestsServed &+= 1
-                }
-                if consumer.publishResponses() { events.notify() }
+                if !batch.isEmpty { work.start(batch, server: self) }
             }
+            work.reapAll(server: self)
+            // Answers in ring order (RequestsInFlight): the responses written
+            // always answer the oldest requests, so a restarted backend
+            // knows which to take again.
+            while let (request, status) = work.takeAnswered() {
+                _ = consumer.push(BlockResponse(answering: request, status: status))
+                requestsServed &+= 1
+            }
+            if consumer.publishResponses() { events.notify() }
             if consumer.finalCheckForRequests() { continue }
-            if link.frontendState == UInt32(TERN_LINK_CLOSED) { return .frontendClosed }
-            if !idle() { return .guestGone }
+            if work.isEmpty && link.frontendState == UInt32(TERN_LINK_CLOSED) { return .frontendClosed }
+            if !idle(alsoWaking: queue.wakeFD) { return .guestGone }
         }
     }
 
-    /// Does one checked request; its status.
-    func execute(_ request: BlockRequestCopy, validator: RequestValidator, pages: GrantPages) -> BlockStatus {
-        let command: BlockCommand
-        switch validator.validate(request) {
-        case .success(let c): command = c
-        case .failure(let rejection):
-            offend("request \(request.id) refused: \(rejection)")
-            return rejection.status
-        }
-        switch command {
-        case .transfer(let transfer):
-            var pieces: [iovec] = []
-            pieces.reserveCapacity(transfer.segments.count)
-            for segment in transfer.segments {
-                let page: UnsafeMutableRawPointer
-                do throws(ControlDevice.Failure) {
-                    page = try pages.page(segment.grantRef, backendWrites: transfer.direction == .read)
-                } catch {
-                    offend("request \(request.id): grant ref \(segment.grantRef) cannot be mapped: \(error)")
-                    return .error
-                }
-                let first = Int(segment.firstSector) * Int(BlockServer.sectorBytes)
-                let length = (Int(segment.lastSector) - Int(segment.firstSector) + 1) * Int(BlockServer.sectorBytes)
-                // SAFETY: first + length <= one page (the validator checked
-                // first <= last <= 7); the page stays mapped until answered.
-                pieces.append(iovec(iov_base: page + first, iov_len: length))
-            }
-            var done = image.transfer(pieces, at: transfer.startSector * BlockServer.sectorBytes, write: transfer.direction == .write)
-            if done && transfer.durable { done = image.sync() }
-            if !done { log.warning("request \(request.id): \(transfer.direction == .read ? "read" : "write") at sector \(transfer.startSector) failed: \(String(cString: strerror(errno)))") }
-            return done ? .okay : .error
-        case .flush:
-            return image.sync() ? .okay : .error
-        case .discard(let discard):
-            return image.discard(at: discard.startSector * BlockServer.sectorBytes, length: discard.sectorCount * BlockServer.sectorBytes)
-                ? .okay : .error
-        case .indirect:
-            // Not offered (max_indirect_segments 0): the validator refuses it first.
-            return .notSupported
+    /// The disk failed an operation the guest asked for (not the guest's
+    /// fault): the first few are logged, each with why.
+    func diskFailed(_ what: String, error: Int32) {
+        diskFailures += 1
+        if diskFailures <= BlockServer.diskFailuresLogged {
+            log.warning("\(what) failed: \(error == 0 ? "short transfer" : String(cString: strerror(error)))" +
+                        (diskFailures == BlockServer.diskFailuresLogged ? " (further disk errors are counted, not logged)" : ""))
         }
     }
 
@@ -221,13 +209,16 @@ public final class BlockServer {
     /// Sleeps until the guest notifies, a domain dies, or a second
     /// passes; false if the guest is gone (looked up after a death and
     /// after a quiet second).
-    func idle() -> Bool {
-        var fds = [pollfd(fd: events.fd, events: Int16(POLLIN), revents: 0)]
-        if let died { fds.append(pollfd(fd: died.fd, events: Int16(POLLIN), revents: 0)) }
+    /// `alsoWaking`: another fd whose readiness ends the sleep (the disk
+    /// queue's completions).
+    func idle(alsoWaking wakeFD: Int32? = nil) -> Bool {
+        var fds = [pollfd(fd: events.fd, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: died?.fd ?? -1, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wakeFD ?? -1, events: Int16(POLLIN), revents: 0)]   // (poll skips fd -1)
         let ready = poll(&fds, nfds_t(fds.count), BlockServer.idleMilliseconds)
         guard ready > 0 else { return guestExists() }
         if fds[0].revents & Int16(POLLIN) != 0 { events.takeNow() }
-        if fds.count > 1 && fds[1].revents & Int16(POLLIN) != 0 {
+        if fds[1].revents & Int16(POLLIN) != 0 {
             died?.takeNow()
             return guestExists()
         }

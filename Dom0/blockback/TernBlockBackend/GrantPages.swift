@@ -13,7 +13,6 @@ public final class GrantPages {
     let persistent: Bool
     public let limit: Int
     var kept: [UInt32: UnsafeMutableRawPointer] = [:]
-    var temporary: [UnsafeMutableRawPointer] = []
 
     public init(device: ControlDevice, domid: UInt32, persistent: Bool, limit: Int) {
         self.device = device
@@ -23,16 +22,18 @@ public final class GrantPages {
     }
 
     deinit {
-        releaseTemporary()
         for page in kept.values { device.unmap(page) }
     }
 
     public var keptCount: Int { kept.count }
 
     /// The page granted as `ref`, writable when the backend writes into it
-    /// (a disk read). Throws what Tern or tern.ko refused (a ref not
+    /// (a disk read). A page mapped for this request alone is added to
+    /// `temporary` (the request's own list: `release` it once the request
+    /// is answered). Throws what Tern or tern.ko refused (a ref not
     /// granted to Dom0, granted read-only for a read, ...).
-    public func page(_ ref: UInt32, backendWrites: Bool) throws(ControlDevice.Failure) -> UnsafeMutableRawPointer {
+    public func page(_ ref: UInt32, backendWrites: Bool,
+                     temporary: inout [UnsafeMutableRawPointer]) throws(ControlDevice.Failure) -> UnsafeMutableRawPointer {
         if persistent {
             if let page = kept[ref] { return page }
             // Kept pages serve reads and writes alike: mapped writable.
@@ -50,8 +51,8 @@ public final class GrantPages {
     }
 
     /// After a request is answered: the pages mapped for it alone go.
-    public func releaseTemporary() {
+    public func release(_ temporary: inout [UnsafeMutableRawPointer]) {
         for page in temporary { device.unmap(page) }
-        temporary.removeAll(keepingCapacity: true)
+        temporary.removeAll()
     }
 }

@@ -23,4 +23,33 @@ int tern_punch_hole(int fd, long long offset, long long length);
  * terminal). Its pid or -errno. */
 int tern_spawn(char *const argv[], const int *fds, int nfds, int detach);
 
+/* Linux native AIO (aio.c), the block backend's direct I/O. */
+struct iovec;
+enum { TERN_AIO_READ = 0, TERN_AIO_WRITE = 1, TERN_AIO_FDSYNC = 2 };
+enum { TERN_AIO_REAP_MAX = 64 };
+/* One finished operation: the tag it was submitted with, and its result
+ * (bytes transferred, or -errno). */
+struct tern_aio_event {
+    unsigned long long tag;
+    long long result;
+};
+/* io_setup(depth): 0 or -errno. */
+int tern_aio_setup(unsigned depth, unsigned long *context);
+/* Submits one operation on fd: a read or write of pieces[0..count) at
+ * offset (preadv/pwritev), or an fdatasync (pieces, count and offset
+ * unused). Its completion carries `tag` and, when resfd >= 0, adds 1 to
+ * that eventfd. 1 or -errno. */
+int tern_aio_submit(unsigned long context, int fd, int operation, const struct iovec *pieces, int count,
+                    long long offset, unsigned long long tag, int resfd);
+/* The completions ready now (never waits), at most min(max,
+ * TERN_AIO_REAP_MAX): how many, or -errno. */
+int tern_aio_reap(unsigned long context, struct tern_aio_event *events, int max);
+/* io_destroy: waits for operations still in flight. */
+void tern_aio_destroy(unsigned long context);
+/* eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC): the fd or -errno. */
+int tern_eventfd(void);
+/* `fd`'s file opened again with O_DIRECT (no page cache): the new fd or
+ * -errno (EINVAL: its file system has no direct I/O, e.g. tmpfs). */
+int tern_open_direct(int fd, int read_only);
+
 #endif
