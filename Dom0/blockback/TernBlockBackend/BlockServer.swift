@@ -36,6 +36,18 @@ public final class BlockServer {
     public private(set) var diskFailures = 0
     static let diskFailuresLogged = 5
     public private(set) var requestsServed: UInt64 = 0
+    /// What serving cost, for `make bench` (docs/blockback.md, "Measuring").
+    public struct Figures {
+        /// Notifications the frontend sent that woke the backend, and those it sent the frontend.
+        public var notificationsTaken: UInt64 = 0
+        public var notificationsSent: UInt64 = 0
+        /// Batches taken from the ring (non-empty), disk operations started.
+        public var batches: UInt64 = 0
+        public var diskOperations: UInt64 = 0
+        /// Time with requests taken and not yet answered.
+        public var busyMicroseconds: UInt64 = 0
+    }
+    public private(set) var figures = Figures()
     /// TERN_VIRQ_DOMAIN_DIED: a destroyed guest's disk is let go of at once
     /// (its image unlocked, its memory no longer held by our mappings).
     let died: EventChannel?
@@ -154,15 +166,21 @@ public final class BlockServer {
                buffers: BounceBuffers, link: ControlLink) -> Session {
         var work = RequestsInFlight(validator: RequestValidator(disk: disk), pages: pages, buffers: buffers, queue: queue)
         defer { work.abandon() }
+        let operationsBefore = figures.diskOperations   // (earlier connections')
+        var busySince: UInt64?
         while true {
             switch consumer.takeBatch() {
             case .ringBroken(let broken):
                 close(link, error: UInt32(TERN_BLKIF_ERROR_RING_BROKEN))
                 return .refused(broken.description)
             case .requests(let batch):
-                if !batch.isEmpty { work.start(batch, server: self) }
+                if !batch.isEmpty {
+                    figures.batches &+= 1
+                    work.start(batch, server: self)
+                }
             }
             work.reapAll(server: self)
+            figures.diskOperations = operationsBefore &+ work.operationsStarted
             // Answers in ring order (RequestsInFlight): the responses written
             // always answer the oldest requests, so a restarted backend
             // knows which to take again.
@@ -170,7 +188,13 @@ public final class BlockServer {
                 _ = consumer.push(BlockResponse(answering: request, status: status))
                 requestsServed &+= 1
             }
-            if consumer.publishResponses() { events.notify() }
+            if consumer.publishResponses() {
+                events.notify()
+                figures.notificationsSent &+= 1
+            }
+            let now = BlockServer.microseconds()
+            if let since = busySince { figures.busyMicroseconds &+= now &- since }
+            busySince = work.isEmpty ? nil : now
             if consumer.finalCheckForRequests() { continue }
             if work.isEmpty && link.frontendState == UInt32(TERN_LINK_CLOSED) { return .frontendClosed }
             if !idle(alsoWaking: queue.wakeFD) { return .guestGone }
@@ -217,12 +241,18 @@ public final class BlockServer {
                    pollfd(fd: wakeFD ?? -1, events: Int16(POLLIN), revents: 0)]   // (poll skips fd -1)
         let ready = poll(&fds, nfds_t(fds.count), BlockServer.idleMilliseconds)
         guard ready > 0 else { return guestExists() }
-        if fds[0].revents & Int16(POLLIN) != 0 { events.takeNow() }
+        if fds[0].revents & Int16(POLLIN) != 0 { figures.notificationsTaken &+= UInt64(events.takeNow()) }
         if fds[1].revents & Int16(POLLIN) != 0 {
             died?.takeNow()
             return guestExists()
         }
         return true
+    }
+
+    static func microseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
     }
 
     func guestExists() -> Bool { device.isLive(domid: frontend) }

@@ -83,29 +83,54 @@ public final class DiskQueue {
 
     public var isDirect: Bool { direct != nil }
 
-    /// Starts `operation` on `pieces` (backend memory that stays valid and
-    /// untouched until its completion) at byte `offset`.
+    /// Queues `operation` on `pieces` (backend memory that stays valid and
+    /// untouched until its completion) at byte `offset`; `commit` starts
+    /// what is queued.
     public func submit(_ operation: Operation, pieces: [iovec], offset: UInt64, tag: UInt64) {
         let submitted = Submitted(operation: operation, pieces: pieces, offset: offset)
-        guard let direct else { return finishedAlready.append(doBuffered(submitted, tag: tag)) }
-        let code: Int32
-        switch operation {
-        case .read: code = Int32(TERN_AIO_READ)
-        case .write: code = Int32(TERN_AIO_WRITE)
-        case .sync: code = Int32(TERN_AIO_FDSYNC)
+        guard direct != nil else { return finishedAlready.append(doBuffered(submitted, tag: tag)) }
+        queued.append((tag, submitted))
+    }
+    var queued: [(tag: UInt64, operation: Submitted)] = []
+
+    /// Starts every queued operation, as few io_submit calls as it takes
+    /// (one per TERN_AIO_SUBMIT_MAX): the disk sees them together.
+    public func commit() {
+        guard let direct, !queued.isEmpty else { return }
+        var requests: [tern_aio_request] = []
+        var pieces: [iovec] = []
+        var next = 0
+        while next < queued.count {
+            let batch = queued[next..<min(queued.count, next + Int(TERN_AIO_SUBMIT_MAX))]
+            requests.removeAll(keepingCapacity: true)
+            pieces.removeAll(keepingCapacity: true)
+            for (tag, operation) in batch {
+                let code: Int32
+                switch operation.operation {
+                case .read: code = Int32(TERN_AIO_READ)
+                case .write: code = Int32(TERN_AIO_WRITE)
+                case .sync: code = Int32(TERN_AIO_FDSYNC)
+                }
+                requests.append(tern_aio_request(operation: code, first_piece: Int32(pieces.count),
+                                                 piece_count: Int32(operation.pieces.count), offset: Int64(operation.offset), tag: tag))
+                pieces.append(contentsOf: operation.pieces)
+            }
+            // SAFETY: both arrays are read during the call only (the kernel
+            // copies iocbs and iovecs in io_submit); the memory the iovecs
+            // name is the caller's, valid until each completion is reaped.
+            let started = requests.withUnsafeBufferPointer { list in
+                pieces.withUnsafeBufferPointer { tern_aio_submit(context, direct, list.baseAddress, Int32(list.count), $0.baseAddress, wakeFD!) }
+            }
+            let taken = max(0, Int(started))
+            for (tag, operation) in batch.prefix(taken) { inFlight[tag] = operation }
+            // What the kernel did not take is done at once, buffered.
+            for (tag, operation) in batch.dropFirst(taken) {
+                fallbacks += 1
+                finishedAlready.append(doBuffered(operation, tag: tag))
+            }
+            next += batch.count
         }
-        // SAFETY: `pieces` is read during the call only (the kernel copies
-        // the iovec array in io_submit); the memory it names is the caller's,
-        // valid until the completion is reaped.
-        let result = pieces.withUnsafeBufferPointer { list in
-            tern_aio_submit(context, direct, code, list.baseAddress, Int32(list.count), Int64(offset), tag, wakeFD!)
-        }
-        if result == 1 {
-            inFlight[tag] = submitted
-        } else {
-            fallbacks += 1
-            finishedAlready.append(doBuffered(submitted, tag: tag))
-        }
+        queued.removeAll(keepingCapacity: true)
     }
 
     /// Whether any operation is still on the disk.
@@ -115,11 +140,14 @@ public final class DiskQueue {
     public func reap() -> [Completion] {
         var done = finishedAlready
         finishedAlready.removeAll()
-        guard direct != nil, !inFlight.isEmpty else { return done }
         if let wakeFD {
+            // Cleared before looking, and always: a completion counted after
+            // the last look (its event reaped then) must not leave the
+            // eventfd readable, or the serving loop's poll would spin.
             var count: UInt64 = 0
-            _ = read(wakeFD, &count, MemoryLayout<UInt64>.size)   // cleared before looking: a later one wakes the poll
+            _ = read(wakeFD, &count, MemoryLayout<UInt64>.size)
         }
+        guard direct != nil, !inFlight.isEmpty else { return done }
         var events = [tern_aio_event](repeating: tern_aio_event(), count: Int(TERN_AIO_REAP_MAX))
         while true {
             let got = events.withUnsafeMutableBufferPointer { tern_aio_reap(context, $0.baseAddress, Int32($0.count)) }

@@ -53,6 +53,8 @@ struct RequestsInFlight {
     var firstSequence: UInt64 = 0
     var operations: [UInt64: Operation] = [:]
     var nextTag: UInt64 = 0
+    /// Disk operations started (a write made durable counts twice).
+    private(set) var operationsStarted: UInt64 = 0
     static let sectorBytes = Int(TERN_BLKIF_SECTOR_SIZE)
 
     init(validator: RequestValidator, pages: GrantPages, buffers: BounceBuffers, queue: DiskQueue) {
@@ -93,6 +95,7 @@ struct RequestsInFlight {
             }
         }
         flushRun(&self)
+        queue.commit()
     }
 
     /// Checks request `index`, maps its pages, fills its bounce buffer for
@@ -181,6 +184,7 @@ struct RequestsInFlight {
         }
         operations[tag] = Operation(members: members, kind: kind, startSector: startSector, durable: durable)
         queue.submit(kind, pieces: pieces, offset: startSector * UInt64(RequestsInFlight.sectorBytes), tag: tag)
+        operationsStarted &+= 1
     }
 
     /// Everything the disk finished: reads copied out, statuses set.
@@ -189,6 +193,7 @@ struct RequestsInFlight {
             let done = queue.reap()
             if done.isEmpty { return }
             for completion in done { finish(completion, server: server) }
+            queue.commit()   // the syncs of durable writes
         }
     }
 
@@ -198,6 +203,7 @@ struct RequestsInFlight {
             operation.syncing = true   // written: now made durable, then answered
             operations[completion.tag] = operation
             queue.submit(.sync, pieces: [], offset: 0, tag: completion.tag)
+            operationsStarted &+= 1
             return
         }
         operations[completion.tag] = nil

@@ -24,35 +24,43 @@ int tern_aio_setup(unsigned depth, unsigned long *context)
     return 0;
 }
 
-int tern_aio_submit(unsigned long context, int fd, int operation, const struct iovec *pieces, int count,
-                    long long offset, unsigned long long tag, int resfd)
+int tern_aio_submit(unsigned long context, int fd, const struct tern_aio_request *requests, int count,
+                    const struct iovec *pieces, int resfd)
 {
-    struct iocb request;
-    struct iocb *list[1] = { &request };
-    memset(&request, 0, sizeof request);
-    request.aio_data = tag;
-    request.aio_fildes = (unsigned)fd;
-    switch (operation) {
-    case TERN_AIO_READ:
-    case TERN_AIO_WRITE:
-        /* The kernel copies the iovec array during io_submit: it need
-         * not outlive this call (the buffers it names must). */
-        request.aio_lio_opcode = operation == TERN_AIO_READ ? IOCB_CMD_PREADV : IOCB_CMD_PWRITEV;
-        request.aio_buf = (unsigned long long)(unsigned long)pieces;
-        request.aio_nbytes = (unsigned long long)count;
-        request.aio_offset = offset;
-        break;
-    case TERN_AIO_FDSYNC:
-        request.aio_lio_opcode = IOCB_CMD_FDSYNC;
-        break;
-    default:
+    struct iocb blocks[TERN_AIO_SUBMIT_MAX];
+    struct iocb *list[TERN_AIO_SUBMIT_MAX];
+    if (count < 0 || count > TERN_AIO_SUBMIT_MAX)
         return -EINVAL;
+    for (int i = 0; i < count; i++) {
+        struct iocb *request = &blocks[i];
+        memset(request, 0, sizeof *request);
+        request->aio_data = requests[i].tag;
+        request->aio_fildes = (unsigned)fd;
+        switch (requests[i].operation) {
+        case TERN_AIO_READ:
+        case TERN_AIO_WRITE:
+            /* The kernel copies the iovec arrays during io_submit: they
+             * need not outlive this call (the buffers they name must). */
+            request->aio_lio_opcode = requests[i].operation == TERN_AIO_READ ? IOCB_CMD_PREADV : IOCB_CMD_PWRITEV;
+            request->aio_buf = (unsigned long long)(unsigned long)(pieces + requests[i].first_piece);
+            request->aio_nbytes = (unsigned long long)requests[i].piece_count;
+            request->aio_offset = requests[i].offset;
+            break;
+        case TERN_AIO_FDSYNC:
+            request->aio_lio_opcode = IOCB_CMD_FDSYNC;
+            break;
+        default:
+            return -EINVAL;
+        }
+        if (resfd >= 0) {
+            request->aio_flags = IOCB_FLAG_RESFD;
+            request->aio_resfd = (unsigned)resfd;
+        }
+        list[i] = request;
     }
-    if (resfd >= 0) {
-        request.aio_flags = IOCB_FLAG_RESFD;
-        request.aio_resfd = (unsigned)resfd;
-    }
-    long submitted = syscall(SYS_io_submit, (aio_context_t)context, 1L, list);
+    /* One call for the whole batch: the block layer plugs it, so Dom0's
+     * disk driver is kicked once for all of it, not once per operation. */
+    long submitted = syscall(SYS_io_submit, (aio_context_t)context, (long)count, list);
     return submitted < 0 ? -errno : (int)submitted;
 }
 

@@ -56,6 +56,9 @@ struct BlockBackend: ParsableCommand {
         switch server.run() {
         case .frontendGone:
             log.info("guest gone: \(server.requestsServed) requests served, \(server.offenses) refused")
+            let f = server.figures
+            log.info("figures: \(server.requestsServed) requests in \(f.batches) batches, \(f.diskOperations) disk operations; " +
+                     "notifications \(f.notificationsTaken) taken, \(f.notificationsSent) sent; busy \(f.busyMicroseconds / 1000) ms")
             return 0
         case .failed(let why):
             log.warning(why)

@@ -35,12 +35,24 @@ struct tern_aio_event {
 };
 /* io_setup(depth): 0 or -errno. */
 int tern_aio_setup(unsigned depth, unsigned long *context);
-/* Submits one operation on fd: a read or write of pieces[0..count) at
- * offset (preadv/pwritev), or an fdatasync (pieces, count and offset
- * unused). Its completion carries `tag` and, when resfd >= 0, adds 1 to
- * that eventfd. 1 or -errno. */
-int tern_aio_submit(unsigned long context, int fd, int operation, const struct iovec *pieces, int count,
-                    long long offset, unsigned long long tag, int resfd);
+/* One operation of a batch: a read or write of the pieces
+ * [first_piece, first_piece + piece_count) of the batch's iovec array at
+ * offset (preadv/pwritev), or an fdatasync (pieces and offset unused).
+ * Its completion carries `tag`. */
+struct tern_aio_request {
+    int operation;
+    int first_piece;
+    int piece_count;
+    long long offset;
+    unsigned long long tag;
+};
+enum { TERN_AIO_SUBMIT_MAX = 128 };
+/* Submits requests[0..count) on fd in one io_submit; each completion adds
+ * 1 to the eventfd resfd when resfd >= 0. How many were submitted (the
+ * first ones; fewer than count when the kernel took only those), or
+ * -errno for none. */
+int tern_aio_submit(unsigned long context, int fd, const struct tern_aio_request *requests, int count,
+                    const struct iovec *pieces, int resfd);
 /* The completions ready now (never waits), at most min(max,
  * TERN_AIO_REAP_MAX): how many, or -errno. */
 int tern_aio_reap(unsigned long context, struct tern_aio_event *events, int max);
