@@ -18,7 +18,11 @@
   a minimal guest, in wall time and under -icount;
 - channels between two guests (ping and pong): event-channel round-trip
   latency and 4 KiB payload throughput by grant mapping and by grant copy,
-  in wall time and under -icount.
+  in wall time and under -icount;
+- block I/O: Dom0 on its virtio disk against a Linux guest on xvda (a file
+  on that disk, served by Dom0's block backend), sequential 1 MiB and
+  random 4 KiB (queue depth 32) reads and writes with tern-diskbench: MB/s,
+  IOPS, the guest/Dom0 ratio, and upcalls and hypercalls per request.
 Wall times are noisy on a shared 2-core machine: compare ratios within one
 run, not figures across runs.
 """
@@ -459,8 +463,209 @@ def linux_guest(args, runs=5, guests=8, quiet_runs=3):
         print(f"  guest {guests} / guest 1: no figure (a stalled boot; docs/porting.md)")
 
 
+# The block section (docs/blockback.md, "Measuring"): tern-diskbench's four
+# tests, each run in Dom0 on a file of the scratch disk and then in the
+# guest on xvda, another file of the same size on the same disk.
+BLOCK_DISK = "build/bench-block.img"
+BLOCK_DISK_SIZE = "1200M"          # mke2fs's units; sparse on the host
+BLOCK_LABEL = "tern-bench"         # not tern-data: Dom0's init mounts that one
+BLOCK_FILE_MIB = 512               # dom0.img and guest.img, each written whole
+BLOCK_SPAN_MIB = 256               # the part of each file the tests use
+BLOCK_SECONDS = 10                 # per test and side
+BLOCK_TESTS = ("seqwrite", "seqread", "randwrite", "randread")   # writes first: the reads read written blocks
+BLOCK_GUEST_MIB = 128
+BLOCK_RESULT = r"(\w+): ([\d.]+) MB/s, (\d+) IOPS \((\d+) requests in ([\d.]+) s\)"
+
+# Dom0's part, run from the scratch disk (bench.py puts it there with
+# mke2fs -d): sh run.sh SECONDS SPAN_MIB FILE_MIB GUEST_MIB. Every line
+# it prints for bench.py starts with "block: ". w, C: the boot tests'
+# helpers (tests_linux_guest.WAIT_DEF, tests_block.RUN_DEF), filled in.
+BLOCK_SCRIPT = r"""
+S=$1 SPAN=$2 MIB=$3 MEM=$4 M=/mnt/bench B=/usr/lib/tern/tools/tern-diskbench
+say(){ echo "block: $*"; }
+# Upcalls Tern raised in Dom0 so far (tern.ko's IRQ); page cache emptied.
+ev(){ awk '/tern-events/{print $2}' /proc/interrupts; }
+fresh(){ sync; echo 3 > /proc/sys/vm/drop_caches; }
+@WAIT_DEF@
+@RUN_DEF@
+for f in dom0 guest; do dd if=/dev/zero of=$M/$f.img bs=1M count=$MIB 2>/dev/null; done; sync
+say "files: dom0.img $(du -k $M/dom0.img | cut -f1) KiB, guest.img $(du -k $M/guest.img | cut -f1) KiB allocated"
+tern create /etc/tern/linux.cfg 'name="bench"' memory=$MEM \
+  "disk=[\"$M/guest.img,xvda,rw\",\"@TOOLS_IMG@,xvdb,ro\"]" > /dev/null
+w bench
+# T TEST SECONDS SPAN (in the guest): the test; then "counters", before
+# and after it: the upcalls Tern raised in the guest (its tern-events
+# IRQ) and the requests xvda completed (/sys/block/xvda/stat: reads,
+# writes, discards, flushes). Short lines: Tern cuts a console line at 160.
+C bench 'mkdir /tools; mount -o ro /dev/xvdb /tools; N(){ echo $(awk "/tern-events/{print \$2}" /proc/interrupts) $(awk "{print \$1+\$5+\$12+\$16}" /sys/block/xvda/stat); }; T(){ a=$(N); r=$(/tools/bin/tern-diskbench /dev/xvda $1 $2 $3 2>&1); echo "blk $r"; echo "blk counters $1: $a $(N)"; }; echo blk ready' blk | sed 's/^blk /block: guest /'
+for t in @TESTS@; do
+  fresh; say "dom0 $($B $M/dom0.img $t $S $SPAN 2>&1)"
+  fresh; e=$(ev); C bench "T $t $S $SPAN" blk | sed 's/^blk /block: guest /'; say "dom0 events $t: $e / $(ev)"
+done
+# Tern logs the guest's exits (hypercalls among them) at its destroy; its
+# backends log what they served and what it cost (their figures line).
+tern destroy bench; sleep 1; dmesg | grep -E "tern-blkback d[0-9]+/xvda: (guest gone|figures)" | sed "s/^/block: /"
+"""
+
+
+def block_cache_mode(path):
+    """cache=none (QEMU opens the image with O_DIRECT) where the host's
+    file system takes O_DIRECT, else writeback (tmpfs has no O_DIRECT)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    except OSError:
+        return "writeback"
+    os.close(fd)
+    return "none"
+
+
+def block_disk(script):
+    """build/bench-block.img, made afresh: a sparse ext4 image labelled
+    tern-bench holding run.sh, by the host's mke2fs -d as Dom0's data disk
+    (Dom0/data-disk.sh; inode tables zeroed here, so that Dom0's kernel does
+    not zero them in the background during the tests)."""
+    stage = BLOCK_DISK + ".root"
+    subprocess.run(["rm", "-rf", stage, BLOCK_DISK], check=True)
+    os.makedirs(stage)
+    with open(os.path.join(stage, "run.sh"), "w") as f:
+        f.write(script)
+    open(BLOCK_DISK, "w").close()   # mke2fs gives it the size (sparse)
+    env = dict(os.environ, PATH=os.environ.get("PATH", "") + ":/sbin:/usr/sbin")
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", BLOCK_LABEL,
+                    "-E", "root_owner=0:0,lazy_itable_init=0,lazy_journal_init=1",
+                    "-d", stage, BLOCK_DISK, BLOCK_DISK_SIZE], check=True, env=env)
+    subprocess.run(["rm", "-rf", stage], check=True)
+
+
+def block(args):
+    """Block I/O in the same run, Dom0 on its virtio disk against a Linux
+    guest (linux.cfg, 128 MiB, tern_blkfront.ko) on xvda, a file on that
+    disk served by Dom0's block backend. QEMU gets a scratch disk, made
+    here (BLOCK_DISK: ext4, sparse), as Dom0's second virtio disk (vdb,
+    after the data disk), with cache=none: QEMU reads and writes it with
+    O_DIRECT, so no test is served from the host's page cache, which this
+    run does not control (the other jobs on the machine, what is still
+    dirty from the files' writing); both sides go through that one drive,
+    so the comparison is fair in either mode, this one just leaves the
+    host's cache out of both. In Dom0: two files of BLOCK_FILE_MIB written
+    whole from /dev/zero (allocated, not sparse), dom0.img and guest.img;
+    one guest with guest.img as xvda and the tools disk as xvdb. Then per
+    test (seqwrite first, so that the reads read written blocks; seqread,
+    randwrite, randread) tern-diskbench (O_DIRECT, native AIO: fio's
+    libaio method; 1 MiB requests at depth 1, 4 KiB at random offsets at
+    depth 32) for BLOCK_SECONDS over the first BLOCK_SPAN_MIB, in Dom0 on
+    dom0.img, then in the guest on /dev/xvda, Dom0's page cache emptied
+    before each (the backend does direct I/O; a file system without it
+    would go through the cache). Interleaved
+    per test, so both sides of a test see the same noise. Goal (issue 17):
+    the guest at least 80% of Dom0's throughput and IOPS.
+    Per request: the ring requests the guest's xvda completed in each test
+    (/sys/block/xvda/stat: a 1 MiB read is several, each at most 11
+    pages), the upcalls Tern raised in the guest (its tern-events IRQ:
+    the backend's notifications, coalesced) and in Dom0 (the guest's
+    notifications and anything else of Dom0's in that window); the
+    guest's hypercalls only over its life (Tern's exit counts, logged at
+    its destroy: fewer than 350 of them are its boot's and a minute's
+    idling, as measured with a guest left idle), against every request
+    its backends served; the backend's own figures (batches, merged disk
+    operations, notifications each way). Tern shows exit counts only at a
+    destroy (so none per test) and never for Dom0."""
+    from tests_block import RUN_DEF, TOOLS_IMG
+    from tests_linux_guest import WAIT_DEF
+    script = (BLOCK_SCRIPT.replace("@WAIT_DEF@", WAIT_DEF).replace("@RUN_DEF@", RUN_DEF)
+              .replace("@TOOLS_IMG@", TOOLS_IMG).replace("@TESTS@", " ".join(BLOCK_TESTS)))
+    block_disk(script)
+    cache = block_cache_mode(BLOCK_DISK)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "Dom0", "cmdline")) as f:
+        dom0 = f.read().strip().replace(",", ",,")
+    modules = f"build/dom0/vmlinux role=dom0 -- {dom0},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"
+    command = qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True,
+                           extra=["-initrd", modules,
+                                  "-drive", "file=build/dom0/data.img,format=raw,if=virtio,snapshot=on",
+                                  "-drive", f"file={BLOCK_DISK},format=raw,if=virtio,cache={cache}"])
+    typed = (f"mkdir -p /mnt/bench; d=$(findfs LABEL={BLOCK_LABEL}); echo \"block: scratch disk $d\"; "
+             f"mount -o noatime $d /mnt/bench && sh /mnt/bench/run.sh {BLOCK_SECONDS} {BLOCK_SPAN_MIB} "
+             f"{BLOCK_FILE_MIB} {BLOCK_GUEST_MIB} || echo \"block: failed ($?)\"; echo block: the e''nd\n")
+    start = time.monotonic()
+    try:
+        run = boot(command, r"^\(d0\) block: the end$", timeout=1200, send=[(r"^\(d0\) / # ", typed)])
+    finally:
+        os.remove(BLOCK_DISK)
+    took = time.monotonic() - start
+    with open("build/bench-block.log", "w") as f:
+        f.write(run.log)
+    log = run.log
+    dom0 = {m.group(1): m for m in re.finditer(rf"^\(d0\) block: dom0 {BLOCK_RESULT}$", log, re.M)}
+    guest = {m.group(1): m for m in re.finditer(rf"^\(d0\) block: guest {BLOCK_RESULT}$", log, re.M)}
+    if not dom0 or not guest:
+        raise SystemExit("bench: the block section has no figures (build/bench-block.log):\n" + log[-3000:])
+    # (guest upcalls, xvda requests) before and after each of the guest's tests; Dom0's upcalls around it.
+    counters = {m.group(1): [int(n) for n in m.group(2, 3, 4, 5)] for m in re.finditer(
+        r"^\(d0\) block: guest counters (\w+): (\d+) (\d+) (\d+) (\d+)$", log, re.M)}
+    dom0_upcalls = {m.group(1): int(m.group(3)) - int(m.group(2)) for m in re.finditer(
+        r"^\(d0\) block: dom0 events (\w+): (\d+) / (\d+)$", log, re.M)}
+    device = re.search(r"^\(d0\) block: scratch disk (\S+)$", log, re.M)
+    print(f"== Block I/O: Dom0 on its virtio disk vs a Linux guest on xvda, a file on that disk "
+          f"(same run, {BLOCK_SECONDS} s a test, wall time, TCG)")
+    print(f"  method: tern-diskbench, fio's libaio method (O_DIRECT, Linux native AIO): seq 1 MiB requests at depth 1, "
+          f"rand 4 KiB at random offsets at depth 32, over the first {BLOCK_SPAN_MIB} MiB; Dom0 on dom0.img, the guest "
+          f"on xvda = guest.img ({BLOCK_FILE_MIB} MiB each, allocated, on {device.group(1) if device else '?'}: ext4, "
+          f"QEMU cache={cache}); each test in Dom0, then in the guest")
+    print(f"  {'test':10} {'Dom0 MB/s':>10} {'IOPS':>7}   {'guest MB/s':>10} {'IOPS':>7}   guest/Dom0")
+    ratios = []
+    for test in BLOCK_TESTS:
+        d, g = dom0.get(test), guest.get(test)
+        ratio = int(g.group(3)) / max(int(d.group(3)), 1) if d and g else None
+        if ratio is not None:
+            ratios.append(ratio)
+        print(f"  {test:10} " + (f"{float(d.group(2)):10.1f} {int(d.group(3)):7d}" if d else f"{'-':>10} {'-':>7}") + "   "
+              + (f"{float(g.group(2)):10.1f} {int(g.group(3)):7d}" if g else f"{'-':>10} {'-':>7}")
+              + f"   {f'{ratio:.2f}' if ratio is not None else '-':>10}")
+    if ratios:
+        print(f"  guest/Dom0, lowest: {min(ratios):.2f} (goal: at least 0.80; the same for MB/s and IOPS: "
+              f"both sides make requests of one size)")
+    print("  per request of the guest's xvda (ring requests, from its /sys/block/xvda/stat; upcalls: Tern raising "
+          "the domain's event IRQ, so notifications coalesce):")
+    print(f"  {'test':10} {'app I/Os':>9} {'ring requests':>14} {'per I/O':>8} {'guest upcalls':>14} {'Dom0 upcalls':>13}")
+    for test in BLOCK_TESTS:
+        if test not in guest or test not in counters:
+            print(f"  {test:10} no counters")
+            continue
+        e0, r0, e1, r1 = counters[test]
+        requests, ios = r1 - r0, int(guest[test].group(4))
+        per = lambda n: f"{n / max(requests, 1):.3f}"
+        print(f"  {test:10} {ios:9d} {requests:14d} {requests / max(ios, 1):8.1f} {per(e1 - e0):>14} "
+              f"{per(dom0_upcalls[test]) if test in dom0_upcalls else '-':>13}")
+    served = {m.group(1): int(m.group(2)) for m in re.finditer(
+        r"tern-blkback d\d+/(xvd\w): guest gone: (\d+) requests served", log)}
+    figures = re.search(r"tern-blkback d\d+/xvda: figures: (\d+) requests in (\d+) batches, (\d+) disk operations; "
+                        r"notifications (\d+) taken, (\d+) sent; busy (\d+) ms", log)
+    if figures:
+        n, batches, operations, taken, sent, busy = (int(x) for x in figures.groups())
+        print(f"  xvda's backend over the guest's life: {n} requests in {batches} batches ({n / max(batches, 1):.1f} a batch), "
+              f"{operations} disk operations ({n / max(operations, 1):.1f} requests each: adjacent ones merged); "
+              f"notifications per request: {taken / max(n, 1):.3f} from the guest, {sent / max(n, 1):.3f} to it")
+    exits = re.search(r"^\(tern\) d\d+ bench: exits: (\d+) \((.*)\)$", log, re.M)
+    total = sum(served.values())
+    if exits and total:
+        calls = re.search(r"\bhypercall (\d+)", exits.group(2))
+        listed = [int(n) for n in re.findall(r"\b[a-z]+ (\d+)", exits.group(2))]
+        hypercalls = (f"{int(calls.group(1))} hypercalls, {int(calls.group(1)) / total:.3f} per request" if calls
+                      else f"hypercalls not among the reasons listed (under {min(listed)}), "
+                           f"under {min(listed) / total:.3f} per request")
+        print(f"  guest hypercalls over its whole life (boot, idle during Dom0's tests, its own tests): {hypercalls} "
+              f"served ({', '.join(f'{k} {v}' for k, v in sorted(served.items()))})")
+        print(f"  its exits: {exits.group(1)} ({exits.group(2)})")
+    else:
+        print("  guest hypercalls per request: no figure (no exits line at its destroy, or no served counts)")
+    print("  not available: hypercalls per test (Tern shows a domain's exit counts only at its destroy), "
+          "Dom0's hypercalls (it is never destroyed)")
+    print(f"  the section took {took:.0f} s (QEMU start to the end; log in build/bench-block.log)")
+
+
 SECTIONS = (image_and_boot, guests, ring, channels, make_run, dom0_boot, dom0_channel, toolstack, toolstack_waking, toolstack_icount,
-            icount_phases, linux_guest)
+            icount_phases, linux_guest, block)
 
 
 def main():

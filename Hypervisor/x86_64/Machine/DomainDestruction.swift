@@ -64,6 +64,7 @@ extension Domains {
             domain.name.withUnsafeBytes { name in
                 Log.info("d\(domain.id) \(text: name): dying: \(domain.grants.mappedByOthers) grant mappings by other domains keep its memory until they unmap")
             }
+            logTiming(domain, destroyCycles: tern_rdtsc() &- destroyStart)   // (its run is over all the same)
             return
         }
         release(domain)
