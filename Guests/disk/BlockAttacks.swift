@@ -12,6 +12,14 @@ import TernGuestC
 ///   storm        `count=` (default 20000) notifications with no request
 ///                between, then a good read
 ///   vanish       publishes requests and crashes before their answers
+///   doublefetch  `rounds=` (default 200) writes of 8 sectors at sector 0
+///                that it keeps rewriting in the ring after publishing them
+///                until the answer comes: the slot flips between the write
+///                as sent and one past the disk's end with 11 segments of
+///                ref 0, and the backend may copy it at any point, torn
+///                included. Each answer must be whole, OK or ERROR; a
+///                backend that checked one version and did another would
+///                write past the end (the test sees the image grow)
 enum BlockAttacks {
     static let unusedRef: UInt32 = 300   // never granted by this guest
 
@@ -20,6 +28,7 @@ enum BlockAttacks {
         if mode == Array("ringindex".utf8) { return ringIndex(&disk) }
         if mode == Array("storm".utf8) { return storm(&disk, count: Int(info.number("count") ?? 20000)) }
         if mode == Array("vanish".utf8) { vanish(&disk) }
+        if mode == Array("doublefetch".utf8) { return doubleFetch(&disk, rounds: Int(info.number("rounds") ?? 200)) }
         return nil
     }
 
@@ -118,5 +127,87 @@ enum BlockAttacks {
         if disk.ring.publish() { _ = Events.send(disk.device.port) }
         print("disk: 8 writes published; crashing before their answers")
         Tern.shutdown(TERN_SHUTDOWN_CRASH)
+    }
+
+    static func doubleFetch(_ disk: inout BlockFrontend, rounds: Int) -> Bool {
+        let header = disk.ringPage.bindMemory(to: tern_ring_header.self, capacity: 1)
+        /// How long one round rewrites before it leaves the slot as sent
+        /// and waits (the backend runs when this guest is preempted).
+        let flipNanoseconds: UInt64 = 50_000_000
+        var okay = 0, refused = 0, flips = 0, overwritten = 0
+        for _ in 0..<rounds {
+            let honest = request(&disk, operation: TERN_BLKIF_OP_WRITE, sector: 0, segments: [(disk.pageRefs[0], 0, 7)])
+            var evil = honest
+            evil.sector_number = disk.sectors
+            evil.nr_segments = UInt8(TERN_BLKIF_MAX_SEGMENTS)
+            let slot = disk.ringPage + disk.ring.layout.offset(ofSlot: disk.ring.requestsProduced)
+            // SAFETY: the ring's header, this guest's own page; volatile reads.
+            let answeredBefore = tern_ring_load(&header.pointee.rsp_prod)
+            do throws(RingError) { try disk.ring.push(honest) } catch { return false }
+            if disk.ring.publish() { _ = Events.send(disk.device.port) }
+            let until = Tern.now() &+ flipNanoseconds
+            var evilNext = true
+            // Rewrites stop once the answer is in the slot; the clock is read
+            // first (it may exit to Tern, where Dom0 gets the CPU), so that
+            // the look at rsp_prod and the store are a few instructions apart.
+            while Tern.now() < until {
+                // SAFETY: as above.
+                if tern_ring_load(&header.pointee.rsp_prod) != answeredBefore { break }
+                // SAFETY: the request's slot in this guest's ring page (offset
+                // masked into the page by RingLayout); a plain, tearable store.
+                slot.storeBytes(of: evilNext ? evil : honest, as: tern_blkif_request.self)
+                evilNext.toggle()
+                flips += 1
+            }
+            if tern_ring_load(&header.pointee.rsp_prod) == answeredBefore {
+                // SAFETY: as above: left as sent while it waits.
+                slot.storeBytes(of: honest, as: tern_blkif_request.self)
+            }
+            var response: tern_blkif_response?
+            while response == nil {
+                do throws(RingError) {
+                    response = try disk.ring.takeResponse()
+                    var more = response != nil
+                    if !more { more = try disk.ring.finalCheckForResponses() }
+                    if !more {
+                        if disk.backendClosed { print("disk: double fetch: the backend closed the disk"); return false }
+                        Events.wait(for: disk.device.port)
+                    }
+                } catch {
+                    print("disk: double fetch: bad response index")
+                    return false
+                }
+            }
+            let r = response!
+            // This guest can be preempted between its look at rsp_prod and
+            // its store: the backend's answer then lies under the request it
+            // stored (a response's id is where a request's first 8 bytes go).
+            if r.id != honest.id && (r.id == firstWord(honest) || r.id == firstWord(evil)) {
+                overwritten += 1
+                continue
+            }
+            let whole = r.id == honest.id && r.operation == UInt8(TERN_BLKIF_OP_WRITE) && r.reserved0 == 0 && r.reserved1 == 0
+            if whole && r.status == Int16(TERN_BLKIF_RSP_OKAY) {
+                okay += 1
+            } else if whole && r.status == Int16(TERN_BLKIF_RSP_ERROR) {
+                refused += 1
+            } else {
+                print("disk: double fetch: answer id \(r.id) (sent \(honest.id)), status \(r.status), padding zero: \(r.reserved0 == 0 && r.reserved1 == 0)")
+                return false
+            }
+        }
+        do throws(TernError) { try disk.read(sector: 0, count: 8) } catch {
+            print("disk: double fetch: a read after it: error \(error.code)")
+            return false
+        }
+        // (Short: Tern cuts a console line at 160 bytes.)
+        print("disk: double fetch: \(rounds) writes rewritten after publishing (\(flips) rewrites): \(okay) as sent, " +
+              "\(refused) refused, \(overwritten) under a late rewrite; a read works")
+        return okay + refused + overwritten == rounds && okay + refused > 0
+    }
+
+    /// A request's first 8 bytes, as a response's id would read them.
+    static func firstWord(_ request: tern_blkif_request) -> UInt64 {
+        withUnsafeBytes(of: request) { $0.loadUnaligned(as: UInt64.self) }
     }
 }

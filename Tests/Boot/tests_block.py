@@ -126,24 +126,37 @@ def block_hostile_frontends_hurt_only_their_own_disk(args):
     whole response while the disk keeps working, and logged once for that
     disk; req_prod moved 1,000 past the ring (the backend closes that disk,
     RING_BROKEN, one line); 20,000 notifications; a guest that crashes
-    with 8 writes in flight. The victim passes, Tern and Dom0 carry on,
-    no backend process is left and every frame comes back."""
+    with 8 writes in flight; a guest that keeps rewriting each of 200
+    published writes in the ring until it is answered (a double fetch:
+    each answer whole, OK or ERROR, and nothing written past the disk,
+    whose image keeps its size). The victim passes, Tern and Dom0 carry
+    on, no backend process is left and every frame comes back."""
     send, done = shell(
         "tern info | grep memory",
         MK_DEF, WAIT_GONE_DEF, CFG_DEF,
-        "for d in v h1 h2 h3 h4; do mk $d 16; done",
+        "for d in v h1 h2 h3 h4 h5; do mk $d 16; done",
         "D v 'mode=pattern rounds=3000' /var/lib/tern/disks/v.img,xvda,rw; tern create /tmp/v.cfg",
         "D h1 mode=badrequests /var/lib/tern/disks/h1.img,xvda,rw; tern create /tmp/h1.cfg; w h1",
         "D h2 mode=ringindex /var/lib/tern/disks/h2.img,xvda,rw; tern create /tmp/h2.cfg; w h2",
         "D h3 'mode=storm count=20000' /var/lib/tern/disks/h3.img,xvda,rw; tern create /tmp/h3.cfg; w h3",
         "D h4 mode=vanish /var/lib/tern/disks/h4.img,xvda,rw; tern create /tmp/h4.cfg; w h4",
-        "w v; for g in v h1 h2 h3 h4; do tern console $g </dev/null | sed \"s/^/$g: /\"; done",
+        "D h5 'mode=doublefetch rounds=200' /var/lib/tern/disks/h5.img,xvda,rw; tern create /tmp/h5.cfg; w h5",
+        "echo h5 image bytes $(wc -c < /var/lib/tern/disks/h5.img)",
+        "w v; for g in v h1 h2 h3 h4 h5; do tern console $g </dev/null | sed \"s/^/$g: /\"; done",
         "sleep 3; dmesg | grep tern-blkback; ps | grep -c block-backen[d]",
         "tern list",
         "tern info | grep memory")
     command, _ = dom0_command(args, devices=False, data_disk=True)   # (the direct, asynchronous path)
     run = boot(command, done, timeout=400, send=send)
     ids = {m.group(2): m.group(1) for m in re.finditer(r"^\(tern\) d(\d+) (v|h\d): created", run.log, re.MULTILINE)}
+    # Rewritten after publishing: every answer whole (OK or ERROR), and
+    # nothing written past the disk (the 16 MiB image did not grow).
+    fetched = run.find(r"^\(d0\) h5: disk: double fetch: 200 writes rewritten after publishing \(\d+ rewrites\): "
+                       r"(\d+) as sent, (\d+) refused, (\d+) under a late rewrite; a read works$")
+    check(int(fetched.group(1)) + int(fetched.group(2)) >= 100, "fewer than half the rewritten writes' answers were read", run)
+    print(f"    double fetch: {fetched.group(1)} done as sent, {fetched.group(2)} refused, {fetched.group(3)} answers under a late rewrite")
+    run.find(r"^\(d0\) h5: disk: passed$")
+    run.find(r"^\(d0\) h5 image bytes 16777216$")
     run.find(r"^\(d0\) v: disk: 3000 writes of 1-88 sectors \(\d+ in all\) read back equal; flushed$")
     run.find(r"^\(d0\) v: disk: passed$")
     run.find(r"^\(d0\) h1: disk: 14 malformed requests refused one by one, each response whole; the disk still works$")
