@@ -26,7 +26,6 @@ public final class BlockServer {
     /// A device's first offending request is logged, with why; the rest
     /// are counted (a line at every `logEvery`-th, and the total at the end).
     static let logEvery = 1000
-    static let sectorBytes = UInt64(TERN_BLKIF_SECTOR_SIZE)
     /// backend_max_ring_order (BlockDiskProperties offers it).
     static let ringOrderMax: UInt32 = 0
     /// The most data one request carries: 11 segments of a page each.
