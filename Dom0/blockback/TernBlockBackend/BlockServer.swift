@@ -191,7 +191,7 @@ public final class BlockServer {
                 events.notify()
                 figures.notificationsSent &+= 1
             }
-            let now = BlockServer.microseconds()
+            let now = Clock.microseconds()
             if let since = busySince { figures.busyMicroseconds &+= now &- since }
             busySince = work.isEmpty ? nil : now
             if consumer.finalCheckForRequests() { continue }
@@ -246,12 +246,6 @@ public final class BlockServer {
             return guestExists()
         }
         return true
-    }
-
-    static func microseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
     }
 
     func guestExists() -> Bool { device.isLive(domid: frontend) }

@@ -39,6 +39,8 @@ public final class DiskQueue {
     public let wakeFD: Int32?
     var inFlight: [UInt64: Submitted] = [:]
     var finishedAlready: [Completion] = []
+    /// Where `reap` takes completions into (kept: it runs every pass).
+    var events = [tern_aio_event](repeating: tern_aio_event(), count: Int(TERN_AIO_REAP_MAX))
     /// Operations redone buffered because direct I/O refused them.
     public private(set) var fallbacks = 0
 
@@ -148,7 +150,6 @@ public final class DiskQueue {
             _ = read(wakeFD, &count, MemoryLayout<UInt64>.size)
         }
         guard direct != nil, !inFlight.isEmpty else { return done }
-        var events = [tern_aio_event](repeating: tern_aio_event(), count: Int(TERN_AIO_REAP_MAX))
         while true {
             let got = events.withUnsafeMutableBufferPointer { tern_aio_reap(context, $0.baseAddress, Int32($0.count)) }
             guard got > 0 else { break }
