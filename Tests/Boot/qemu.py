@@ -25,7 +25,15 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 class BootFailure(Exception):
     def __init__(self, message, log):
         tail = "\n".join(log.splitlines()[-40:])
-        super().__init__(f"{message}\n--- last lines of the serial log ---\n{tail}\n---")
+        # TERN_BOOT_LOGS=DIR keeps each failed boot's whole serial log there.
+        kept = ""
+        if os.environ.get("TERN_BOOT_LOGS"):
+            os.makedirs(os.environ["TERN_BOOT_LOGS"], exist_ok=True)
+            path = os.path.join(os.environ["TERN_BOOT_LOGS"], f"failed-{os.getpid()}-{int(time.time())}.log")
+            with open(path, "w") as f:
+                f.write(log)
+            kept = f" (all of it: {path})"
+        super().__init__(f"{message}\n--- last lines of the serial log{kept} ---\n{tail}\n---")
         self.log = log
 
 

@@ -241,3 +241,84 @@ def block_linux_guest_ext4_survives_a_new_guest(args):
           "the two guests' xvda backends did not both end cleanly", run)
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
     check("crashed" not in run.log, "a domain crashed", run)
+
+
+# X NAME VDEV: in NAME's shell, until /sys/block/VDEV exists (at most 10 s).
+APPEARS = "for i in $(seq 50); do [ -e /sys/block/{vdev} ] && break; sleep 0.2; done"
+
+
+@test
+def block_attach_and_detach_under_load(args):
+    """`tern block-attach` gives a running Linux guest a third disk
+    (xvdc): it appears, `block-list` shows it connected, and random writes
+    read back on it. With a writer looping on it (dd, fsync each round),
+    `tern block-detach` ends cleanly: the backend answers what it took,
+    logs `detached`, the disk leaves the guest, the writer ends with an
+    I/O error instead of hanging, and the guest's other disks keep
+    working. The image is free again: attached a second time it works,
+    and is detached idle. Bad attaches and detaches are refused with a
+    reason; the saved config follows. Afterwards no backend process or
+    record is left and every frame comes back."""
+    from tests_linux_guest import WAIT_DEF
+    disks = "/var/lib/tern/disks"
+    appears = APPEARS.format(vdev="xvdc")
+    send, done = shell(
+        "tern info | grep memory",
+        MK_DEF, WAIT_DEF, RUN_DEF,
+        f"mk l 64; mk x 40; " + linux_with_disk("l1", f"{disks}/l.img") + "; w l1",
+        "C l1 'mkdir /tools; mount -o ro /dev/xvdb /tools' disktest",
+        f"tern block-attach l1 {disks}/x.img,xvdc,rw; echo attach status $?",
+        f"C l1 '{appears}; DISK=/dev/xvdc /tools/bin/disk-test random 10' disktest",
+        "tern block-list l1; grep disk /var/lib/tern/l1.cfg",
+        # Refused, each with its reason.
+        f"tern block-attach l1 {disks}/x.img xvdd rw; tern block-attach l1 {disks}/y.img,xvdc; "
+        f"tern block-attach l1 /nonexistent.img,xvdd; tern block-attach 0 {disks}/x.img,xvdd; tern block-detach l1 xvdq; "
+        "echo refusals done",
+        # The load: 4 MiB writes, each fsync'ed, until one fails.
+        # (In braces: C appends "; echo ...", which may not follow a "&".)
+        "C l1 '{ (n=0; while dd if=/dev/zero of=/dev/xvdc bs=64k count=64 conv=fsync 2>/tmp/dd.err; do n=$((n+1)); done; "
+        "echo \"disktest: load ended after $n rounds: $(tail -n 1 /tmp/dd.err)\" >/tmp/load) & }' disktest",
+        "sleep 5; tern block-detach l1 xvdc; echo detach status $?; tern block-list l1; grep disk /var/lib/tern/l1.cfg",
+        "C l1 'for i in $(seq 50); do [ -e /tmp/load ] && break; sleep 0.2; done; cat /tmp/load; "
+        "echo disktest: xvdc $(ls /sys/block | grep -c xvdc); /tools/bin/disk-test random 5; md5sum /tools/bin/disk-test' disktest",
+        f"tern block-attach l1 {disks}/x.img,xvdc,rw; echo attach status $?",
+        f"C l1 '{appears}; DISK=/dev/xvdc /tools/bin/disk-test random 5' disktest",
+        "tern block-detach l1 2; echo detach status $?",
+        "tern destroy l1; sleep 2; dmesg | grep tern-blkback",
+        "echo backends $(ps | grep -c block-backen[d]) records $(ls /run/tern/disks | wc -l)",
+        "tern info | grep memory")
+    command, _ = dom0_command(args, devices=False, data_disk=True)
+    run = boot(command, done, timeout=700, send=send)
+    run.find(r"^\(d0\) attach status 0$")
+    run.find(r"^\(d0\) disktest: random: 10 writes of 1-300 sectors read back, 0 differ$")
+    run.find(rf"^\(d0\) l1 +xvda +rw +\d+ +connected +{disks}/l\.img$")
+    run.find(rf"^\(d0\) l1 +xvdc +rw +\d+ +connected +{disks}/x\.img$")
+    run.find(rf'^\(d0\) disk = \[ "{disks}/l\.img,xvda,rw", "/var/lib/tern/linux/tools\.img,xvdb,ro", "{disks}/x\.img,xvdc,rw" \]$')
+    run.find(rf"^\(d0\) tern: d\d+ l1: {disks}/x\.img is already its xvdc$")
+    run.find(r"^\(d0\) tern: d\d+ l1: xvdc is already attached \(/var/lib/tern/disks/x\.img\)$")
+    run.find(r"^\(d0\) tern: l1: disk xvdd: /nonexistent\.img: .*$")
+    run.find(r"^\(d0\) tern: d0 dom0: Dom0 has its own disks; block-attach gives a guest one$")
+    run.find(r"^\(d0\) tern: d\d+ l1: no disk xvdq attached \(its disks: xvda, xvdb\, xvdc\)$")
+    # Detached under load: the backend answered what it had taken.
+    run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvdc: detaching: answering the requests taken, taking no more$")
+    run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvdc: detached: \d+ requests served, 0 refused$")
+    run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvdc: removed from the guest$")
+    # block-list and the saved config after it: xvda and xvdb.
+    listed = run.log[run.log.index("detach status 0"):]
+    listed = listed[:listed.index("disk = [")]
+    check(re.search(r"^\(d0\) l1 +xvdb +ro ", listed, re.MULTILINE) and not re.search(r" xvdc ", listed),
+          "block-list after the detach is not xvda and xvdb", run)
+    run.find(rf'^\(d0\) disk = \[ "{disks}/l\.img,xvda,rw", "/var/lib/tern/linux/tools\.img,xvdb,ro" \]$')
+    loaded = run.find(r"^\(d0\) disktest: load ended after (\d+) rounds: .*(Input/output error|No such device).*$")
+    check(int(loaded.group(1)) >= 1, "the writer did no round before the detach", run)
+    run.find(r"^\(d0\) disktest: xvdc 0$")
+    run.find(r"^\(d0\) disktest: random: 5 writes of 1-300 sectors read back, 0 differ$")
+    # Attached again (the image unlocked), used, detached idle.
+    check(len(re.findall(r"^\(d0\) attach status 0$", run.log, re.MULTILINE)) == 2, "the second attach failed", run)
+    check(len(re.findall(r"^\(d0\) disktest: random: 5 writes of 1-300 sectors read back, 0 differ$", run.log, re.MULTILINE)) == 2,
+          "the disk attached again did not work", run)
+    run.find(r"^\(d0\) detach status 0$")
+    check(len(re.findall(r"tern-blkback d\d+/xvdc: detached: ", run.log)) == 2, "the second detach did not end its backend", run)
+    run.find(r"^\(d0\) backends 0 records 0$")
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
+    check("crashed" not in run.log, "a domain crashed", run)

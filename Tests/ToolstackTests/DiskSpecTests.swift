@@ -53,4 +53,12 @@ final class DiskSpecTests: XCTestCase {
         XCTAssertEqual(error("disk = [ \"/a.img,sda\" ]"), "g.cfg:3: disk: vdev \"sda\" is not xvda..xvdz")
         XCTAssertEqual(error("disk = \"/a.img,xvda\""), "g.cfg:3: disk: must be a list [ \"PATH,xvda,rw\", ... ]")
     }
+
+    func testTheSavedTextParsesBackEvenWithACommaInTheTarget() throws {
+        for text in ["/d/web.img,xvda,rw", "vdev=xvdc,access=ro,target=/d/a,b.img"] {
+            let spec = try DiskSpec.parse(text)
+            XCTAssertEqual(spec.text, text)
+            XCTAssertEqual(try DiskSpec.parse(spec.text), spec)
+        }
+    }
 }

@@ -2,6 +2,7 @@ import Glibc
 import TernABI
 import TernBlock
 import TernRing
+import TernSyscalls
 import TernToolstack
 
 /// One guest disk served from Dom0 (docs/blockback.md): the control-page
@@ -10,7 +11,8 @@ import TernToolstack
 /// answered with a complete response. A request that fails its checks, or
 /// names pages Dom0 may not map, fails alone (one log line for the first
 /// few of each device); a broken ring closes only this device. It returns
-/// when the guest is gone or closes the device.
+/// when the guest is gone, or when told to stop (`tern block-detach`:
+/// SIGTERM on `stopFD`) once what it took is answered.
 public final class BlockServer {
     let device: ControlDevice
     let events: EventChannel
@@ -50,9 +52,17 @@ public final class BlockServer {
     /// TERN_VIRQ_DOMAIN_DIED: a destroyed guest's disk is let go of at once
     /// (its image unlocked, its memory no longer held by our mappings).
     let died: EventChannel?
+    /// Readable when the disk is to be detached (a signalfd), if any.
+    let stopFD: Int32?
+    /// Told to stop: no new request is taken; those taken are answered.
+    public private(set) var stopping = false
+    /// Told each state the disk enters, in words (`tern block-list`).
+    let onState: (String) -> Void
 
     public init(device: ControlDevice, events: EventChannel, image: DiskImage, log: BackendLog,
-                frontend: UInt32, controlRef: UInt32) {
+                frontend: UInt32, controlRef: UInt32, stopFD: Int32? = nil, onState: @escaping (String) -> Void = { _ in }) {
+        self.stopFD = stopFD
+        self.onState = onState
         self.device = device
         self.events = events
         self.image = image
@@ -69,6 +79,8 @@ public final class BlockServer {
     public enum End: Equatable {
         /// The guest is gone.
         case frontendGone
+        /// Told to stop: every request taken was answered.
+        case detached
         /// Dom0 could not do its part (mapping the control page).
         case failed(String)
     }
@@ -76,6 +88,7 @@ public final class BlockServer {
     /// How one connection ended.
     enum Session: Equatable {
         case guestGone
+        case detached
         /// The frontend set CLOSED (its driver went): a new one may connect.
         case frontendClosed
         /// The frontend broke the protocol: this disk closed with an error
@@ -104,16 +117,21 @@ public final class BlockServer {
             switch connect(control, link: link, buffers: buffers) {
             case .guestGone:
                 return .frontendGone
+            case .detached:
+                return .detached
             case .frontendClosed:
                 link.backendState = UInt32(TERN_LINK_CLOSED)
                 events.notify()
+                onState("closed by the guest")
                 log.info("the guest closed the disk: \(requestsServed) requests served, \(offenses) refused; waiting for it to connect again")
             case .refused(let why):
+                onState("refused the guest")   // (why: in the log)
                 log.warning("device closed: \(why)")
             }
             // A new handshake starts from a frontend that is not READY.
             while link.frontendState == UInt32(TERN_LINK_READY) {
                 if !idle() { return .frontendGone }
+                if stopping { return .detached }
             }
         }
     }
@@ -124,8 +142,10 @@ public final class BlockServer {
         BlockControlPage.publish(disk, to: control)
         events.notify()
         // Step 3 is the frontend's: wait for it (a restarted backend finds it done).
+        if link.frontendState != UInt32(TERN_LINK_READY) { onState("waiting for the guest") }
         while link.frontendState != UInt32(TERN_LINK_READY) {
             if !idle() { return .guestGone }
+            if stopping { return .detached }
         }
         tern_ring_rmb()   // the frontend's fields after its state
         let settings: FrontendSettings
@@ -154,6 +174,7 @@ public final class BlockServer {
         let queue = DiskQueue(image: image, depth: Int(settings.geometry.entries) * 2, keeping: buffers)
         link.backendState = UInt32(TERN_LINK_CONNECTED)
         events.notify()
+        onState("connected")
         log.info("connected: \(image.path) \(image.readOnly ? "read-only" : "read-write"), \(disk.sectors) sectors, " +
                  "\(settings.geometry.entries) slots, \(settings.features.contains(.persistent) ? "persistent grants" : "grants mapped per request")" +
                  ", " + (queue.bufferedBecause.map { "buffered I/O (\($0))" } ?? "direct asynchronous I/O") +
@@ -168,7 +189,7 @@ public final class BlockServer {
         let operationsBefore = figures.diskOperations   // (earlier connections')
         var busySince: UInt64?
         while true {
-            switch consumer.takeBatch() {
+            switch stopping ? .requests([]) : consumer.takeBatch() {
             case .ringBroken(let broken):
                 close(link, error: UInt32(TERN_BLKIF_ERROR_RING_BROKEN))
                 return .refused(broken.description)
@@ -194,7 +215,11 @@ public final class BlockServer {
             let now = Clock.microseconds()
             if let since = busySince { figures.busyMicroseconds &+= now &- since }
             busySince = work.isEmpty ? nil : now
-            if consumer.finalCheckForRequests() { continue }
+            if stopping {
+                if work.isEmpty { return .detached }
+            } else if consumer.finalCheckForRequests() {
+                continue
+            }
             if work.isEmpty && link.frontendState == UInt32(TERN_LINK_CLOSED) { return .frontendClosed }
             if !idle(alsoWaking: queue.wakeFD) { return .guestGone }
         }
@@ -233,13 +258,19 @@ public final class BlockServer {
     /// passes; false if the guest is gone (looked up after a death and
     /// after a quiet second).
     /// `alsoWaking`: another fd whose readiness ends the sleep (the disk
-    /// queue's completions).
+    /// queue's completions). A stop signal sets `stopping`.
     func idle(alsoWaking wakeFD: Int32? = nil) -> Bool {
         var fds = [pollfd(fd: events.fd, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: died?.fd ?? -1, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeFD ?? -1, events: Int16(POLLIN), revents: 0)]   // (poll skips fd -1)
+                   pollfd(fd: wakeFD ?? -1, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: stopFD ?? -1, events: Int16(POLLIN), revents: 0)]   // (poll skips fd -1)
         let ready = poll(&fds, nfds_t(fds.count), BlockServer.idleMilliseconds)
         guard ready > 0 else { return guestExists() }
+        if fds[3].revents & Int16(POLLIN) != 0, let stopFD, tern_signal_take(stopFD) != 0, !stopping {
+            stopping = true
+            onState("detaching")
+            log.info("detaching: answering the requests taken, taking no more")
+        }
         if fds[0].revents & Int16(POLLIN) != 0 { figures.notificationsTaken &+= UInt64(events.takeNow()) }
         if fds[1].revents & Int16(POLLIN) != 0 {
             died?.takeNow()

@@ -72,8 +72,12 @@ public struct DiskSpec: Equatable {
         return DiskSpec(target: target, vdev: vdev, readOnly: readOnly)
     }
 
-    /// The spec as `tern block-list` and the saved config write it.
-    public var text: String { "\(target),\(vdev),\(readOnly ? "ro" : "rw")" }
+    /// The spec as the saved config writes it: positional, or with keys
+    /// (target last) when the target holds a comma; parses back to itself.
+    public var text: String {
+        let access = readOnly ? "ro" : "rw"
+        return target.contains(",") ? "vdev=\(vdev),access=\(access),target=\(target)" : "\(target),\(vdev),\(access)"
+    }
 }
 
 extension Substring {

@@ -98,7 +98,7 @@ public struct DomainRow: Equatable {
         return out + "\""
     }
 
-    static func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
+    public static func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
         let fill = String(repeating: " ", count: max(0, width - s.count))
         return right ? fill + s : s + fill
     }

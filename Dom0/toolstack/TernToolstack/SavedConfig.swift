@@ -23,6 +23,23 @@ public enum SavedConfig {
         return "\(file): cannot save the config: \(Files.errorText(problem))"
     }
 
+    /// Changes the disks of `name`'s saved config (`tern block-attach` and
+    /// `block-detach`, so a restart by `tern logd` keeps what was attached,
+    /// as libxl keeps a domain's hot-plugged devices). Nil when done or
+    /// when there is no saved config (a guest from before, or one Tern
+    /// did not save); why not, if it failed.
+    public static func changeDisks(of name: String, in directory: String = SavedConfig.directory,
+                                   _ change: (inout [DiskSpec]) -> Void) -> String? {
+        let file = path(name, in: directory)
+        guard case .success(let bytes) = Files.read(file) else { return nil }
+        var config: GuestConfig
+        do throws(ConfigError) { config = try GuestConfig.parse(String(decoding: bytes, as: UTF8.self), file: file) } catch {
+            return "cannot update the saved config: \(error)"
+        }
+        change(&config.disks)
+        return save(config, cwd: "/", in: directory)
+    }
+
     /// `path` from `cwd` if it is relative.
     public static func absolute(_ path: String, in cwd: String) -> String {
         path.hasPrefix("/") ? path : (cwd.hasSuffix("/") ? cwd : cwd + "/") + path

@@ -11,7 +11,9 @@ import TernToolstack
 /// (the image, open and locked; the device, added to the guest; Dom0's end
 /// of its event channel) and a worker it starts with them as descriptors 3
 /// and 4, and starts again if it dies (at most `restarts` times a minute).
-/// It ends when the guest is gone; then the device goes with the guest.
+/// It ends when the guest is gone (the device goes with the guest), or
+/// on SIGTERM (`tern block-detach`): the worker answers the requests it
+/// took and ends, then the device is removed from the guest.
 struct BlockBackend: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "block-backend",
@@ -32,6 +34,10 @@ struct BlockBackend: ParsableCommand {
     /// Waiting for a Linux guest's core module to attach its device page.
     static let attachPollMicroseconds: UInt32 = 50_000
     static let workerEventFD: Int32 = 3, workerImageFD: Int32 = 4
+    /// How long a detach waits for the worker to answer what it took
+    /// (a disk operation that hangs longer is abandoned: the worker is killed).
+    static let detachDrainSeconds: time_t = 10
+    static let superviseWakeMilliseconds: Int32 = 1000
 
     func run() throws {
         let log = BackendLog(domid: domain, vdev: vdev)
@@ -51,11 +57,17 @@ struct BlockBackend: ParsableCommand {
             log.warning("\(error)")
             return 1
         }
+        // SIGTERM (blocked since the supervisor started us) means detach.
+        let stopFD = [SIGTERM].withUnsafeBufferPointer { tern_signals_as_fd($0.baseAddress, Int32($0.count)) }
+        let (domain, vdev) = (domain, vdev)
         let server = BlockServer(device: device, events: EventChannel.adopting(fd: eventFD), image: image, log: log,
-                                 frontend: domain, controlRef: controlRef)
-        switch server.run() {
-        case .frontendGone:
-            log.info("guest gone: \(server.requestsServed) requests served, \(server.offenses) refused")
+                                 frontend: domain, controlRef: controlRef, stopFD: stopFD >= 0 ? stopFD : nil) { state in
+            DiskRecord.setState(state, domid: domain, vdev: vdev)
+        }
+        let end = server.run()
+        switch end {
+        case .frontendGone, .detached:
+            log.info("\(end == .detached ? "detached" : "guest gone"): \(server.requestsServed) requests served, \(server.offenses) refused")
             let f = server.figures
             log.info("figures: \(server.requestsServed) requests in \(f.batches) batches, \(f.diskOperations) disk operations; " +
                      "notifications \(f.notificationsTaken) taken, \(f.notificationsSent) sent; busy \(f.busyMicroseconds / 1000) ms")
@@ -86,6 +98,27 @@ struct BlockBackend: ParsableCommand {
             report("error: \(error)")
             return 1
         }
+        guard let created = ((try? device.domains()) ?? []).first(where: { $0.id == domain && !$0.isStopped })?.createdNanoseconds else {
+            report("error: domain \(domain) is not running")
+            return 1
+        }
+        let record: DiskRecordLock
+        switch DiskRecordLock.claim(DiskRecord(domid: domain, created: created, pid: getpid(), disk: spec)) {
+        case .success(let held): record = held
+        case .failure(let refusal):
+            report("error: \(refusal)")
+            return 1
+        }
+        defer { record.release() }
+        // SIGTERM (detach) and SIGCHLD (the worker ended) wake the loops
+        // below; the worker inherits SIGTERM blocked and reads it itself.
+        let signals = [SIGTERM, SIGCHLD].withUnsafeBufferPointer { tern_signals_as_fd($0.baseAddress, Int32($0.count)) }
+        guard signals >= 0 else {
+            report("error: cannot take signals: \(String(cString: strerror(-signals)))")
+            return 1
+        }
+        defer { close(signals) }
+        DiskRecord.setState("starting", domid: domain, vdev: vdev)
         report("ready")
         // A Linux guest lists devices once its core module attached.
         var added: ControlDevice.AddedDevice?
@@ -94,6 +127,11 @@ struct BlockBackend: ParsableCommand {
                 added = try device.addDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
             } catch {
                 if case .tern(let code) = error, code == -Int64(TERN_EAGAIN), guestExists(device) {
+                    DiskRecord.setState("waiting for the guest", domid: domain, vdev: vdev)
+                    if tern_signal_take(signals) == SIGTERM {
+                        log.info("detached before the guest took the disk")
+                        return 0
+                    }
                     usleep(BlockBackend.attachPollMicroseconds)
                     continue
                 }
@@ -109,6 +147,7 @@ struct BlockBackend: ParsableCommand {
             return 1
         }
         var starts: [time_t] = []
+        var detachDeadline: time_t?
         while true {
             let now = time(nil)
             starts = starts.filter { now - $0 < time_t(BlockBackend.restartWindowSeconds) } + [now]
@@ -125,14 +164,45 @@ struct BlockBackend: ParsableCommand {
             let pid = Spawn.run(arguments, fds: [events.fd, image.fd], detach: false)
             guard pid > 0 else {
                 log.warning("cannot start the backend: \(String(cString: strerror(-pid)))")
+                try? device.removeDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
                 return 1
             }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            if detachDeadline != nil { kill(pid, SIGTERM) }
+            let status = waitForWorker(pid, signals: signals, log: log, detachDeadline: &detachDeadline)
             let signal = status & 0x7F   // WTERMSIG: the low 7 bits, 0 for a normal exit
-            if signal == 0 { return (status >> 8) & 0xFF }
             guard guestExists(device) else { return 0 }
+            if signal == 0 || detachDeadline != nil {
+                // Detached (or the worker gave up): the guest loses the disk.
+                try? device.removeDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
+                if detachDeadline != nil { log.info("removed from the guest") }
+                return signal == 0 ? (status >> 8) & 0xFF : 0
+            }
             log.warning("the backend died (signal \(signal)): starting it again; requests in flight are taken again")
+        }
+    }
+
+    /// Waits for worker `pid` to end (its wait status); SIGTERM meanwhile
+    /// is passed on (a detach), and a worker that has not ended
+    /// `detachDrainSeconds` after it is killed.
+    func waitForWorker(_ pid: pid_t, signals: Int32, log: BackendLog, detachDeadline: inout time_t?) -> Int32 {
+        var status: Int32 = 0
+        while true {
+            var ended = waitpid(pid, &status, WNOHANG)
+            while ended < 0 && errno == EINTR { ended = waitpid(pid, &status, WNOHANG) }
+            if ended == pid || ended < 0 { return status }
+            var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, 1, BlockBackend.superviseWakeMilliseconds)
+            while case let signal = tern_signal_take(signals), signal != 0 {
+                if signal == SIGTERM && detachDeadline == nil {
+                    detachDeadline = time(nil) + BlockBackend.detachDrainSeconds
+                    kill(pid, SIGTERM)
+                }
+            }
+            if let deadline = detachDeadline, time(nil) >= deadline {
+                log.warning("the backend did not answer its requests within \(BlockBackend.detachDrainSeconds) s of the detach: killed")
+                kill(pid, SIGKILL)
+                detachDeadline = .max   // (once)
+            }
         }
     }
 
@@ -148,27 +218,31 @@ enum BlockBackends {
     /// has opened and locked its image when this returns. A problem names
     /// the disk; backends already started end when the domain is destroyed.
     static func start(_ guest: GuestConfig, domid: UInt32) throws(GuestLoad.Problem) {
-        for disk in guest.disks {
-            var pipeEnds: [Int32] = [0, 0]
-            guard pipe(&pipeEnds) == 0 else {
-                throw GuestLoad.Problem("\(guest.name): disk \(disk.vdev): cannot make a pipe: \(String(cString: strerror(errno)))")
-            }
-            var arguments = ["/proc/self/exe", "block-backend", "--domain", "\(domid)", "--vdev", disk.vdev, "--status-fd", "3"]
-            if disk.readOnly { arguments.append("--read-only") }
-            arguments.append(disk.target)
-            // (Only descriptor 3, the write end's copy, reaches the backend.)
-            for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-            let pid = Spawn.run(arguments, fds: [pipeEnds[1]], detach: true)
-            close(pipeEnds[1])
-            defer { close(pipeEnds[0]) }
-            guard pid > 0 else {
-                throw GuestLoad.Problem("\(guest.name): disk \(disk.vdev): cannot start its backend: \(String(cString: strerror(-pid)))")
-            }
-            let line = Files.firstLine(from: pipeEnds[0], timeoutMilliseconds: readyTimeoutMilliseconds)
-            guard line == "ready" else {
-                let why = line.map { $0.hasPrefix("error: ") ? String($0.dropFirst("error: ".count)) : $0 } ?? "its backend did not start"
-                throw GuestLoad.Problem("\(guest.name): disk \(disk.vdev): \(why)")
-            }
+        for disk in guest.disks { try start(disk, guest: guest.name, domid: domid) }
+    }
+
+    /// The backend of `disk` for domain `domid` (named `guest`), once it
+    /// has opened and locked the image (`tern create`, `tern block-attach`).
+    static func start(_ disk: DiskSpec, guest: String, domid: UInt32) throws(GuestLoad.Problem) {
+        var pipeEnds: [Int32] = [0, 0]
+        guard pipe(&pipeEnds) == 0 else {
+            throw GuestLoad.Problem("\(guest): disk \(disk.vdev): cannot make a pipe: \(String(cString: strerror(errno)))")
+        }
+        var arguments = ["/proc/self/exe", "block-backend", "--domain", "\(domid)", "--vdev", disk.vdev, "--status-fd", "3"]
+        if disk.readOnly { arguments.append("--read-only") }
+        arguments.append(disk.target)
+        // (Only descriptor 3, the write end's copy, reaches the backend.)
+        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        let pid = Spawn.run(arguments, fds: [pipeEnds[1]], detach: true)
+        close(pipeEnds[1])
+        defer { close(pipeEnds[0]) }
+        guard pid > 0 else {
+            throw GuestLoad.Problem("\(guest): disk \(disk.vdev): cannot start its backend: \(String(cString: strerror(-pid)))")
+        }
+        let line = Files.firstLine(from: pipeEnds[0], timeoutMilliseconds: readyTimeoutMilliseconds)
+        guard line == "ready" else {
+            let why = line.map { $0.hasPrefix("error: ") ? String($0.dropFirst("error: ".count)) : $0 } ?? "its backend did not start"
+            throw GuestLoad.Problem("\(guest): disk \(disk.vdev): \(why)")
         }
     }
 }

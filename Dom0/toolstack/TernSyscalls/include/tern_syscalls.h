@@ -64,4 +64,11 @@ int tern_eventfd(void);
  * -errno (EINVAL: its file system has no direct I/O, e.g. tmpfs). */
 int tern_open_direct(int fd, int read_only);
 
+/* Signals as descriptors (a backend's "detach" is SIGTERM, docs/blockback.md):
+ * blocks `signals` in the calling thread (children started after inherit
+ * the mask) and returns a non-blocking signalfd for them, or -errno. */
+int tern_signals_as_fd(const int *signals, int count);
+/* The next signal pending on such a descriptor: its number, 0 for none. */
+int tern_signal_take(int fd);
+
 #endif
