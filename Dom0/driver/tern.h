@@ -39,7 +39,7 @@ static inline int tern_errno(long ret)
 extern u32 tern_abi_version; /* what TERN_HC_VERSION returned at load */
 
 /* Dom0's grant window (TERN_HC_ATTACH; frames 0: not attached). */
-#define TERN_WINDOW_FRAMES_MAX 4096
+#define TERN_WINDOW_FRAMES_MAX 16384
 extern u64 tern_window_gpa;
 extern u32 tern_window_frames;
 

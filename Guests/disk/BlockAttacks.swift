@@ -4,7 +4,10 @@ import TernGuestC
 /// hurt the backend, Dom0, Tern or another guest's disk. `mode=`:
 ///   badrequests  malformed requests (zero or 12 segments, sectors past the
 ///                disk or reversed or past the page, refs not granted or
-///                granted read-only for a read, operations not offered),
+///                granted read-only for a read, operations not offered;
+///                INDIRECT ones with no segments or more than offered, an
+///                indirect page not granted, a flush as indirect_op, a bad
+///                segment inside the indirect page; a good INDIRECT read works),
 ///                each answered with an error status and a response whose
 ///                reserved bytes are zero; a good read works after each
 ///   ringindex    req_prod moved a thousand past the ring: the backend
@@ -69,7 +72,30 @@ enum BlockAttacks {
             ("unknown operation 99", request(&disk, operation: 99, segments: [(good, 0, 7)]), Int16(TERN_BLKIF_RSP_EOPNOTSUPP)),
             ("reserved operation 4", request(&disk, operation: TERN_BLKIF_OP_RESERVED_1, segments: [(good, 0, 7)]), Int16(TERN_BLKIF_RSP_EOPNOTSUPP)),
             ("write barrier", request(&disk, operation: TERN_BLKIF_OP_WRITE_BARRIER, segments: [(good, 0, 7)]), Int16(TERN_BLKIF_RSP_EOPNOTSUPP)),
-            ("indirect, not offered", request(&disk, operation: TERN_BLKIF_OP_INDIRECT, segments: [(good, 0, 7)]), Int16(TERN_BLKIF_RSP_EOPNOTSUPP)),
+        ]
+        // INDIRECT: the segments in a page of this guest's, granted
+        // read-only (the backend only reads it); one bad segment among good ones.
+        let indirectPage = Page.allocate()
+        let indirectRef: UInt32
+        do throws(TernError) { indirectRef = try Grants.grant(indirectPage, to: disk.device.backend, readOnly: true) } catch { return false }
+        let segments = indirectPage.bindMemory(to: tern_blkif_segment.self, capacity: Int(TERN_BLKIF_SEGMENTS_PER_INDIRECT_PAGE))
+        for i in 0..<Int(TERN_BLKIF_SEGMENTS_PER_INDIRECT_PAGE) {
+            // SAFETY: the page holds SEGMENTS_PER_INDIRECT_PAGE segments (8 bytes each, 4096 in all).
+            segments[i] = tern_blkif_segment(gref: disk.pageRefs[i % disk.pageRefs.count], first_sect: 0, last_sect: 7, reserved: 0)
+        }
+        let reversedAt = 20
+        // SAFETY: reversedAt < SEGMENTS_PER_INDIRECT_PAGE.
+        segments[reversedAt] = tern_blkif_segment(gref: good, first_sect: 6, last_sect: 1, reserved: 0)
+        cases += [
+            ("indirect, no segments", indirect(&disk, op: read, segments: 0, page: indirectRef), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("indirect, more segments than offered",
+             indirect(&disk, op: read, segments: UInt16(disk.maxIndirectSegments) + 1, page: indirectRef), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("indirect page not granted", indirect(&disk, op: read, segments: 12, page: unusedRef), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("indirect flush", indirect(&disk, op: TERN_BLKIF_OP_FLUSH_DISKCACHE, segments: 12, page: indirectRef), Int16(TERN_BLKIF_RSP_ERROR)),
+            ("indirect, segment 20 reversed", indirect(&disk, op: read, segments: UInt16(reversedAt) + 1, page: indirectRef),
+             Int16(TERN_BLKIF_RSP_ERROR)),
+            ("indirect read of 20 pages (good)", indirect(&disk, op: read, segments: UInt16(reversedAt), page: indirectRef),
+             Int16(TERN_BLKIF_RSP_OKAY)),
         ]
         var twelve = request(&disk, operation: read, segments: [(good, 0, 7)])
         twelve.nr_segments = UInt8(TERN_BLKIF_MAX_SEGMENTS) + 1
@@ -92,8 +118,26 @@ enum BlockAttacks {
                 return false
             }
         }
-        print("disk: \(cases.count) malformed requests refused one by one, each response whole; the disk still works")
+        print("disk: \(cases.count - 1) malformed requests refused one by one, each response whole; a good indirect read works; the disk still works")
         return allAsExpected
+    }
+
+    /// An INDIRECT request (its own layout in the slot's bytes): `segments`
+    /// segments from the indirect page granted as `page`, at sector 0.
+    static func indirect(_ disk: inout BlockFrontend, op: Int32, segments: UInt16, page: UInt32) -> tern_blkif_request {
+        var i = tern_blkif_request_indirect()
+        i.operation = UInt8(TERN_BLKIF_OP_INDIRECT)
+        i.indirect_op = UInt8(op)
+        i.nr_segments = segments
+        i.id = disk.takeID()
+        i.indirect_grefs.0 = page
+        var r = tern_blkif_request()
+        withUnsafeMutableBytes(of: &r) { slot in
+            // SAFETY: the indirect layout (64 bytes) fits the request's 112,
+            // as both share a ring slot (tern_blkif_slot).
+            slot.storeBytes(of: i, toByteOffset: 0, as: tern_blkif_request_indirect.self)
+        }
+        return r
     }
 
     static func ringIndex(_ disk: inout BlockFrontend) -> Bool {

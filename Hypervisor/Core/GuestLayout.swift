@@ -39,7 +39,10 @@ public struct GuestLayout: Equatable {
     /// addresses QEMU's CPUs report. Its page tables exist from Dom0's
     /// build on, so a map never allocates.
     public static let dom0GrantWindow: UInt64 = 256 << 30
-    public static let dom0GrantWindowFrames = 1024
+    /// 64 MiB of address space: every disk's persistent grants (352 pages
+    /// each, docs/blockback.md) of dozens of guests at once. Its page
+    /// tables (34 frames) are made at Dom0's build.
+    public static let dom0GrantWindowFrames = 16384
     /// What the guest's identity map covers: its memory and Tern's area.
     public var mappedBytes: UInt64 { memoryBytes + GuestLayout.ternAreaSize }
 

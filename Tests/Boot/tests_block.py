@@ -120,11 +120,13 @@ def block_backend_killed_mid_run_is_restarted(args):
 def block_hostile_frontends_hurt_only_their_own_disk(args):
     """While a victim guest writes and reads back 3,000 runs on its disk,
     hostile frontends (Guests/disk, BlockAttacks.swift) take turns:
-    14 malformed requests (zero or 12 segments, sectors past the disk,
+    18 malformed requests (zero or 12 segments, sectors past the disk,
     wrapping, reversed or past the page, refs not granted, Tern's or
-    read-only for a read, operations not offered), each refused with a
-    whole response while the disk keeps working, and logged once for that
-    disk; req_prod moved 1,000 past the ring (the backend closes that disk,
+    read-only for a read, operations not offered; INDIRECT ones with no
+    segments or too many, an indirect page not granted, a flush inside,
+    a reversed segment in the indirect page), each refused with a whole
+    response while the disk keeps working (a good INDIRECT read works),
+    and logged once for that disk; req_prod moved 1,000 past the ring (the backend closes that disk,
     RING_BROKEN, one line); 20,000 notifications; a guest that crashes
     with 8 writes in flight; a guest that keeps rewriting each of 200
     published writes in the ring until it is answered (a double fetch:
@@ -161,12 +163,12 @@ def block_hostile_frontends_hurt_only_their_own_disk(args):
     run.find(r"^\(d0\) h5 image bytes 16777216$")
     run.find(r"^\(d0\) v: disk: 3000 writes of 1-88 sectors \(\d+ in all\) read back equal; flushed$")
     run.find(r"^\(d0\) v: disk: passed$")
-    run.find(r"^\(d0\) h1: disk: 14 malformed requests refused one by one, each response whole; the disk still works$")
+    run.find(r"^\(d0\) h1: disk: 18 malformed requests refused one by one, each response whole; a good indirect read works; the disk still works$")
     run.find(r"^\(d0\) h1: disk: passed$")
     # (Domain ids are reused: h1's lines are those between its backend's
     # connection and its end.)
     start = run.find(r"^\(d0\) \[ *[\d.]+\] tern-blkback d\d+/xvda: connected: /var/lib/tern/disks/h1\.img ").end()
-    end = run.find(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{ids['h1']}/xvda: guest gone: \d+ requests served, 14 refused$").start()
+    end = run.find(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{ids['h1']}/xvda: guest gone: \d+ requests served, 18 refused$").start()
     refused = re.findall(rf"^\(d0\) \[ *[\d.]+\] tern-blkback d{ids['h1']}/xvda: request \d+ refused: .*$", run.log[start:end], re.MULTILINE)
     check(len(refused) == 1, f"the malformed requests' disk logged {len(refused)} refusal lines, not one", run)
     run.find(r"^\(d0\) h2: disk: ring index 1000 ahead: backend closed the disk: true, error 5$")
@@ -224,6 +226,7 @@ def block_linux_guest_ext4_survives_a_new_guest(args):
         "C l2 'mkdir /tools; mount -o ro /dev/xvdb /tools' disktest",
         "C l2 '/tools/bin/disk-test check' disktest",
         "C l2 'echo disktest: xvda $(cat /sys/block/xvda/size) xvdb ro $(cat /sys/block/xvdb/ro)' disktest",
+        "C l2 'dmesg | grep \"tern-blkfront: xvda: ring\" | sed \"s/^/disktest: /\"' disktest",
         "tern destroy l2; sleep 2; dmesg | grep tern-blkback",
         "tern info | grep memory")
     command, _ = dom0_command(args, devices=False, data_disk=True)
@@ -234,6 +237,9 @@ def block_linux_guest_ext4_survives_a_new_guest(args):
     run.find(r"^\(d0\) disktest: fsck status 0 \(.*\)$")
     run.find(r"^\(d0\) disktest: checksums match: 4 files$")
     run.find(r"^\(d0\) disktest: xvda 131072 xvdb ro 1$")   # 64 MiB in 512-byte sectors; the tools disk read-only
+    # Requests above 11 pages go as INDIRECT ones (blkfront's max_indirect_segments).
+    run.find(r"^\(d0\) disktest: .*tern-blkfront: xvda: ring of 1 page \(ref \d+\) granted to d0, persistent grants, "
+             r"requests of up to 32 pages \(indirect\), READY on port \d+$")
     # Its disks are files on the data disk's ext4: direct I/O.
     check(len(re.findall(r"tern-blkback d\d+/xvda: connected: .*, direct asynchronous I/O$", run.log, re.MULTILINE)) == 2,
           "the two guests' xvda backends did not both do direct asynchronous I/O", run)

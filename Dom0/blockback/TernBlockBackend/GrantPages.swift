@@ -36,8 +36,18 @@ public final class GrantPages {
                      temporary: inout [UnsafeMutableRawPointer]) throws(ControlDevice.Failure) -> UnsafeMutableRawPointer {
         if persistent {
             if let page = kept[ref] { return page }
-            // Kept pages serve reads and writes alike: mapped writable.
-            let page = try device.mapGrant(domid: domid, ref: ref, readOnly: false)
+            // Kept pages serve reads and writes alike: mapped writable. A
+            // page the backend only reads may be granted read-only (an
+            // indirect page, a write's data): then mapped for this request.
+            let page: UnsafeMutableRawPointer
+            do throws(ControlDevice.Failure) {
+                page = try device.mapGrant(domid: domid, ref: ref, readOnly: false)
+            } catch {
+                guard !backendWrites else { throw error }
+                let page = try device.mapGrant(domid: domid, ref: ref, readOnly: true)
+                temporary.append(page)
+                return page
+            }
             if kept.count < limit {
                 kept[ref] = page
             } else {

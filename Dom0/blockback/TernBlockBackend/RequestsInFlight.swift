@@ -113,49 +113,7 @@ struct RequestsInFlight {
         }
         switch command {
         case .transfer(let transfer):
-            var pieces: [iovec] = []
-            pieces.reserveCapacity(transfer.segments.count)
-            for segment in transfer.segments {
-                let page: UnsafeMutableRawPointer
-                do throws(ControlDevice.Failure) {
-                    page = try pages.page(segment.grantRef, backendWrites: transfer.direction == .read,
-                                          temporary: &taken[index].temporary)
-                } catch {
-                    server.offend("request \(request.id): grant ref \(segment.grantRef) cannot be mapped: \(error)")
-                    pages.release(&taken[index].temporary)
-                    taken[index].status = .error
-                    return nil
-                }
-                let first = Int(segment.firstSector) * RequestsInFlight.sectorBytes
-                let length = (Int(segment.lastSector) - Int(segment.firstSector) + 1) * RequestsInFlight.sectorBytes
-                // SAFETY: first + length <= one page (the validator checked
-                // first <= last < sectors per page); the page stays mapped
-                // until the request is answered.
-                pieces.append(iovec(iov_base: page + first, iov_len: length))
-            }
-            let bytes = pieces.reduce(0) { $0 + $1.iov_len }
-            // One buffer per ring slot, and never more requests taken than slots.
-            guard let buffer = buffers.take(), bytes <= buffers.bytesEach else {
-                pages.release(&taken[index].temporary)
-                taken[index].status = .error
-                return nil
-            }
-            taken[index].buffer = buffer
-            taken[index].bytes = bytes
-            if transfer.direction == .write {
-                var into = buffers.address(buffer)
-                for piece in pieces {
-                    // SAFETY: the source is a mapped guest page range (above);
-                    // the destination stays inside the buffer (bytes <= bytesEach).
-                    memcpy(into, piece.iov_base, piece.iov_len)
-                    into += piece.iov_len
-                }
-                pages.release(&taken[index].temporary)   // the data is the backend's now
-            } else {
-                taken[index].destination = pieces
-            }
-            return .transfer(transfer.direction, startSector: transfer.startSector, sectors: transfer.sectorCount,
-                             durable: transfer.durable)
+            return prepare(index, transfer, server: server)
         case .flush:
             return .flush
         case .discard(let discard):
@@ -163,11 +121,85 @@ struct RequestsInFlight {
             taken[index].status = queue.image.discard(at: discard.startSector * bytes, length: discard.sectorCount * bytes)
                 ? .okay : .error
             return nil
-        case .indirect:
-            // Not offered (max_indirect_segments 0): the validator refuses it first.
-            taken[index].status = .notSupported
+        case .indirect(let header):
+            // Its segments: the indirect pages mapped, copied out once,
+            // the copy checked (Xen's "read indirect descriptors once").
+            var indirectPages: [UnsafeRawPointer] = []
+            for ref in header.pageRefs {
+                do throws(ControlDevice.Failure) {
+                    indirectPages.append(UnsafeRawPointer(try pages.page(ref, backendWrites: false, temporary: &taken[index].temporary)))
+                } catch {
+                    return refuse(index, "request \(request.id): indirect page grant ref \(ref) cannot be mapped: \(error)",
+                                  status: .error, server: server)
+                }
+            }
+            guard let segments = IndirectSegments.copy(for: header, from: indirectPages) else {
+                return refuse(index, "request \(request.id): indirect pages missing", status: .error, server: server)
+            }
+            switch validator.validate(header, segments: segments) {
+            case .success(let transfer):
+                return prepare(index, transfer, server: server)
+            case .failure(let rejection):
+                return refuse(index, "request \(request.id) refused: \(rejection)", status: rejection.status, server: server)
+            }
+        }
+    }
+
+    /// Request `index` fails alone: logged (BlockServer.offend), its pages
+    /// mapped for it alone let go.
+    mutating func refuse(_ index: Int, _ why: String, status: BlockStatus, server: BlockServer) -> DiskWork? {
+        server.offend(why)
+        pages.release(&taken[index].temporary)
+        taken[index].status = status
+        return nil
+    }
+
+    /// A checked read or write (direct or indirect): its pages found, a
+    /// write's data copied into its bounce buffer.
+    mutating func prepare(_ index: Int, _ transfer: BlockTransfer, server: BlockServer) -> DiskWork? {
+        let request = taken[index].request
+        var pieces: [iovec] = []
+        pieces.reserveCapacity(transfer.segments.count)
+        for segment in transfer.segments {
+            let page: UnsafeMutableRawPointer
+            do throws(ControlDevice.Failure) {
+                page = try pages.page(segment.grantRef, backendWrites: transfer.direction == .read,
+                                      temporary: &taken[index].temporary)
+            } catch {
+                return refuse(index, "request \(request.id): grant ref \(segment.grantRef) cannot be mapped: \(error)",
+                              status: .error, server: server)
+            }
+            let first = Int(segment.firstSector) * RequestsInFlight.sectorBytes
+            let length = (Int(segment.lastSector) - Int(segment.firstSector) + 1) * RequestsInFlight.sectorBytes
+            // SAFETY: first + length <= one page (the validator checked
+            // first <= last < sectors per page); the page stays mapped
+            // until the request is answered.
+            pieces.append(iovec(iov_base: page + first, iov_len: length))
+        }
+        let bytes = pieces.reduce(0) { $0 + $1.iov_len }
+        // One buffer per ring slot, and never more requests taken than
+        // slots; each holds the most data a request may carry.
+        guard let buffer = buffers.take(), bytes <= buffers.bytesEach else {
+            pages.release(&taken[index].temporary)
+            taken[index].status = .error
             return nil
         }
+        taken[index].buffer = buffer
+        taken[index].bytes = bytes
+        if transfer.direction == .write {
+            var into = buffers.address(buffer)
+            for piece in pieces {
+                // SAFETY: the source is a mapped guest page range (above);
+                // the destination stays inside the buffer (bytes <= bytesEach).
+                memcpy(into, piece.iov_base, piece.iov_len)
+                into += piece.iov_len
+            }
+            pages.release(&taken[index].temporary)   // the data is the backend's now
+        } else {
+            taken[index].destination = pieces
+        }
+        return .transfer(transfer.direction, startSector: transfer.startSector, sectors: transfer.sectorCount,
+                         durable: transfer.durable)
     }
 
     /// Puts requests `members` (their buffers in order) on the disk as one operation.

@@ -25,6 +25,9 @@ public struct BlockFrontend {
     public let sectorSize: UInt32
     public let readOnly: Bool
     public let backendFeatures: UInt32
+    /// The backend's max_indirect_segments (this frontend sends none; a
+    /// hostile guest does).
+    public let maxIndirectSegments: UInt32
     /// Sectors one request moves at most (11 pages of 8).
     public static let maxSectorsPerRequest = Int(TERN_BLKIF_MAX_SEGMENTS) * Int(TERN_BLKIF_SECTORS_PER_PAGE)
     public static let sectorBytes = Int(TERN_BLKIF_SECTOR_SIZE)
@@ -65,7 +68,7 @@ public struct BlockFrontend {
                              sectors: backend.sectors,
                              sectorSize: backend.sector_size,
                              readOnly: backend.backend_info & UInt32(TERN_BLKIF_INFO_READONLY) != 0,
-                             backendFeatures: backend.backend_features)
+                             backendFeatures: backend.backend_features, maxIndirectSegments: backend.max_indirect_segments)
     }
 
     /// The data pages (11, granted once): a write sends the first

@@ -21,7 +21,9 @@
  *   GONE       given up, or being removed.
  *
  * Data never leaves the driver's own pages: each request id owns
- * TERN_BLKIF_MAX_SEGMENTS pages, the request's data is copied into them
+ * bf->segments pages (11, or with the backend's indirect segments up to
+ * max_indirect_segments, and then an indirect page), the request's data
+ * is copied into them
  * (writes) or out of them (reads), packed from the first one. With the
  * backend's TERN_BLKIF_FEATURE_PERSISTENT they are granted once, when
  * the ring is set up (xen-blkfront's feature-persistent); without it they
@@ -51,8 +53,15 @@
 static unsigned int max_ring_order;
 module_param(max_ring_order, uint, 0444);
 MODULE_PARM_DESC(max_ring_order,
-		 "largest ring order to use, 0-2 (default 0: 32 requests; each in-flight request holds 11 pages and, "
-		 "with persistent grants, 11 of the 504 grant refs)");
+		 "largest ring order to use, 0-2 (default 0: 32 requests; each request id holds its pages and, "
+		 "with persistent grants, as many grant refs: see max_indirect_segments)");
+
+static unsigned int max_indirect_segments = 32;
+module_param(max_indirect_segments, uint, 0444);
+MODULE_PARM_DESC(max_indirect_segments,
+		 "largest request in pages, when the backend takes indirect segments (default 32: 128 KiB, as "
+		 "xen-blkfront's; 12-64; 0 or up to 11: no indirect requests). Each of the 32 request ids holds that "
+		 "many pages and, with persistent grants, as many grant refs, plus one for its indirect page");
 
 #define BLKFRONT_NAME         "xvd"
 #define BLKFRONT_PARTS        16   /* minors per disk: the disk and 15 partitions */
@@ -66,8 +75,9 @@ MODULE_PARM_DESC(max_ring_order,
  * uses, so that a stale or repeated response cannot name a later request. */
 #define BLKFRONT_ID_INDEX(id) ((u32)(id))
 #define BLKFRONT_ID(index, use) ((u64)(use) << 32 | (index))
-/* The bytes of one request: TERN_BLKIF_MAX_SEGMENTS whole pages. */
-#define BLKFRONT_MAX_SECTORS  (TERN_BLKIF_MAX_SEGMENTS * TERN_BLKIF_SECTORS_PER_PAGE)
+/* The most pages one request may have: an indirect one's (one indirect
+ * page holds them: TERN_BLKIF_SEGMENTS_PER_INDIRECT_PAGE). */
+#define BLKFRONT_SEGMENTS_MAX 64
 
 enum blkfront_state {
 	BLKFRONT_WAITING,
@@ -86,8 +96,13 @@ struct blkfront_shadow {
 	bool in_flight;           /* published, no response taken yet */
 	bool reclaim;             /* answered, but the backend still maps a grant (not persistent) */
 	int next_free;            /* free list, -1 ends it */
-	struct page *pages[TERN_BLKIF_MAX_SEGMENTS];
-	u32 refs[TERN_BLKIF_MAX_SEGMENTS];  /* TERN_GRANT_REF_INVALID: not granted */
+	struct page *pages[BLKFRONT_SEGMENTS_MAX];  /* the first bf->segments allocated */
+	u32 refs[BLKFRONT_SEGMENTS_MAX];  /* TERN_GRANT_REF_INVALID: not granted */
+	/* With indirect requests: the page of their segments, granted for
+	 * the id's life (writable with persistent grants, as its data pages;
+	 * read-only otherwise). */
+	struct page *indirect_page;
+	u32 indirect_ref;
 };
 
 /* Per blk-mq request. */
@@ -105,8 +120,9 @@ struct blkfront {
 	enum blkfront_state state;
 
 	/* Set by the link work before READY, fixed afterwards. */
-	bool persistent, flush, discard, secure_discard, readonly;
+	bool persistent, flush, discard, secure_discard, readonly, indirect;
 	unsigned int ring_order, entries;
+	unsigned int segments;               /* pages a request may have */
 	struct page *ring_pages;
 	struct tern_ring_header *ring;
 	union tern_blkif_slot *slots;
@@ -150,6 +166,7 @@ static const char *blkfront_op_name(u8 op)
 	case TERN_BLKIF_OP_WRITE: return "WRITE";
 	case TERN_BLKIF_OP_FLUSH_DISKCACHE: return "FLUSH_DISKCACHE";
 	case TERN_BLKIF_OP_DISCARD: return "DISCARD";
+	case TERN_BLKIF_OP_INDIRECT: return "INDIRECT";
 	default: return "unknown";
 	}
 }
@@ -188,7 +205,7 @@ static bool blkfront_end_request_grants(struct blkfront_shadow *sh)
 	bool ended = true;
 	unsigned int i;
 
-	for (i = 0; i < TERN_BLKIF_MAX_SEGMENTS; i++) {
+	for (i = 0; i < BLKFRONT_SEGMENTS_MAX; i++) {
 		if (sh->refs[i] == TERN_GRANT_REF_INVALID)
 			continue;
 		if (tern_grant_end(sh->refs[i]) == -EBUSY)
@@ -464,6 +481,7 @@ static blk_status_t blkfront_fill(struct blkfront *bf, struct blkfront_shadow *s
 				  u8 flag, union tern_blkif_slot *slot)
 {
 	unsigned int bytes = blk_rq_bytes(rq), i, n;
+	struct tern_blkif_segment *segs;
 	int ref;
 
 	sh->operation = op;
@@ -480,12 +498,24 @@ static blk_status_t blkfront_fill(struct blkfront *bf, struct blkfront_shadow *s
 	if (op == TERN_BLKIF_OP_FLUSH_DISKCACHE)
 		return BLK_STS_OK;   /* the block layer's flushes carry no data */
 	slot->request.sector_number = blk_rq_pos(rq);
-	if (bytes == 0 || bytes > BLKFRONT_MAX_SECTORS * TERN_BLKIF_SECTOR_SIZE ||
-	    bytes % bf->backend.sector_size) {
+	if (bytes == 0 || bytes > bf->segments * PAGE_SIZE || bytes % bf->backend.sector_size) {
 		pr_err_ratelimited("%s: a request of %u bytes does not fit the ring: failed\n", bf->name, bytes);
 		return BLK_STS_IOERR;
 	}
 	n = DIV_ROUND_UP(bytes, PAGE_SIZE);
+	/* More pages than a request holds: an INDIRECT request, its segments
+	 * in the id's indirect page (written whole: reserved bytes zero). */
+	segs = slot->request.seg;
+	if (n > TERN_BLKIF_MAX_SEGMENTS) {
+		segs = page_address(sh->indirect_page);
+		memset(segs, 0, n * sizeof(*segs));
+		slot->indirect.operation = TERN_BLKIF_OP_INDIRECT;
+		slot->indirect.indirect_op = op;
+		slot->indirect.nr_segments = n;
+		slot->indirect.id = sh->id;
+		slot->indirect.sector_number = blk_rq_pos(rq);
+		slot->indirect.indirect_grefs[0] = sh->indirect_ref;
+	}
 	for (i = 0; i < n; i++) {
 		if (!bf->persistent) {
 			/* The backend only reads a write's pages. */
@@ -496,12 +526,12 @@ static blk_status_t blkfront_fill(struct blkfront *bf, struct blkfront_shadow *s
 			}
 			sh->refs[i] = ref;
 		}
-		slot->request.seg[i].gref = sh->refs[i];
-		slot->request.seg[i].first_sect = 0;
-		slot->request.seg[i].last_sect = min_t(unsigned int, bytes - i * PAGE_SIZE, PAGE_SIZE) /
-						 TERN_BLKIF_SECTOR_SIZE - 1;
+		segs[i].gref = sh->refs[i];
+		segs[i].first_sect = 0;
+		segs[i].last_sect = min_t(unsigned int, bytes - i * PAGE_SIZE, PAGE_SIZE) / TERN_BLKIF_SECTOR_SIZE - 1;
 	}
-	slot->request.nr_segments = n;
+	if (n <= TERN_BLKIF_MAX_SEGMENTS)
+		slot->request.nr_segments = n;
 	if (op == TERN_BLKIF_OP_WRITE)
 		blkfront_copy(sh, rq, true);
 	return BLK_STS_OK;
@@ -661,6 +691,10 @@ static void blkfront_choose(struct blkfront *bf)
 	}
 	bf->secure_discard = bf->discard && (b->backend_features & TERN_BLKIF_FEATURE_DISCARD_SECURE);
 	bf->ring_order = min3(max_ring_order, b->max_ring_order, (u32)TERN_BLKIF_MAX_RING_ORDER);
+	bf->segments = min3(max_indirect_segments, b->max_indirect_segments, (u32)BLKFRONT_SEGMENTS_MAX);
+	bf->indirect = bf->segments > TERN_BLKIF_MAX_SEGMENTS;
+	if (!bf->indirect)
+		bf->segments = TERN_BLKIF_MAX_SEGMENTS;
 	bf->entries = TERN_BLKIF_RING_ENTRIES << bf->ring_order;
 }
 
@@ -704,9 +738,18 @@ static int blkfront_alloc_ids(struct blkfront *bf)
 	bf->free_head = -1;
 	for (id = 0; id < bf->entries; id++) {
 		sh = &bf->shadow[id];
-		for (i = 0; i < TERN_BLKIF_MAX_SEGMENTS; i++)
+		for (i = 0; i < BLKFRONT_SEGMENTS_MAX; i++)
 			sh->refs[i] = TERN_GRANT_REF_INVALID;
-		for (i = 0; i < TERN_BLKIF_MAX_SEGMENTS; i++) {
+		sh->indirect_ref = TERN_GRANT_REF_INVALID;
+		if (bf->indirect) {
+			sh->indirect_page = alloc_page(GFP_KERNEL);
+			ref = sh->indirect_page ? tern_grant_page(bf->tdev->backend, sh->indirect_page, !bf->persistent)
+						: -ENOMEM;
+			if (ref < 0)
+				break;
+			sh->indirect_ref = ref;
+		}
+		for (i = 0; i < bf->segments; i++) {
 			sh->pages[i] = alloc_page(GFP_KERNEL);
 			if (!sh->pages[i]) {
 				ref = -ENOMEM;
@@ -772,9 +815,10 @@ static int blkfront_publish(struct blkfront *bf)
 	/* The fields before READY (store-release: smp_wmb then the store). */
 	store(&c->link.frontend_state, TERN_LINK_READY);
 	tern_evtchn_notify(bf->tdev->port);
-	pr_info("%s: ring of %u page%s (ref %u) granted to d%u, %s, READY on port %u\n", bf->name, pages,
-		pages > 1 ? "s" : "", bf->ring_refs[0], bf->tdev->backend,
-		bf->persistent ? "persistent grants" : "grants per request", bf->tdev->port);
+	pr_info("%s: ring of %u page%s (ref %u) granted to d%u, %s, requests of up to %u pages%s, READY on port %u\n",
+		bf->name, pages, pages > 1 ? "s" : "", bf->ring_refs[0], bf->tdev->backend,
+		bf->persistent ? "persistent grants" : "grants per request", bf->segments,
+		bf->indirect ? " (indirect)" : "", bf->tdev->port);
 	return 0;
 }
 
@@ -819,11 +863,10 @@ static int blkfront_add_disk(struct blkfront *bf)
 	blk_queue_flag_set(QUEUE_FLAG_VIRT, q);
 	blk_queue_logical_block_size(q, sector_size);
 	blk_queue_physical_block_size(q, b->physical_sector_size ? b->physical_sector_size : sector_size);
-	/* A request is one blkif request: at most TERN_BLKIF_MAX_SEGMENTS
-	 * pages of data (packed into the id's pages), each segment within a
-	 * page. */
-	blk_queue_max_hw_sectors(q, BLKFRONT_MAX_SECTORS);
-	blk_queue_max_segments(q, TERN_BLKIF_MAX_SEGMENTS);
+	/* A request is one blkif request: at most bf->segments pages of data
+	 * (packed into the id's pages), each segment within a page. */
+	blk_queue_max_hw_sectors(q, bf->segments * TERN_BLKIF_SECTORS_PER_PAGE);
+	blk_queue_max_segments(q, bf->segments);
 	blk_queue_max_segment_size(q, PAGE_SIZE);
 	blk_queue_segment_boundary(q, PAGE_SIZE - 1);
 	if (bf->flush)
@@ -841,7 +884,7 @@ static int blkfront_add_disk(struct blkfront *bf)
 	pr_info("%s: %llu sectors of %u bytes (%llu MiB)%s, %u requests of up to %u KiB in flight%s%s%s\n",
 		bf->name, b->sectors / (sector_size / TERN_BLKIF_SECTOR_SIZE), sector_size,
 		b->sectors >> (20 - SECTOR_SHIFT), bf->readonly ? ", read-only" : "", bf->tag_set.queue_depth,
-		BLKFRONT_MAX_SECTORS * TERN_BLKIF_SECTOR_SIZE / 1024, bf->flush ? ", flush" : "",
+		bf->segments * (u32)PAGE_SIZE / 1024, bf->flush ? ", flush" : "",
 		bf->discard ? ", discard" : "", bf->secure_discard ? ", secure discard" : "");
 	/* Reads the partition table: I/O, answered through the event handler. */
 	err = device_add_disk(&bf->tdev->dev, disk, NULL);
@@ -990,9 +1033,17 @@ static void blkfront_free_ring(struct blkfront *bf)
 			else
 				bf->ring_refs[i] = TERN_GRANT_REF_INVALID;
 		}
-		for (i = 0; bf->shadow && i < bf->nr_ids; i++)
-			if (!blkfront_end_request_grants(&bf->shadow[i]))
+		for (i = 0; bf->shadow && i < bf->nr_ids; i++) {
+			sh = &bf->shadow[i];
+			if (!blkfront_end_request_grants(sh))
 				busy++;
+			if (sh->indirect_ref != TERN_GRANT_REF_INVALID) {
+				if (tern_grant_end(sh->indirect_ref) == -EBUSY)
+					busy++;
+				else
+					sh->indirect_ref = TERN_GRANT_REF_INVALID;
+			}
+		}
 		if (!busy || tries == BLKFRONT_UNMAP_TRIES)
 			break;
 		msleep(BLKFRONT_UNMAP_WAIT_MS);
@@ -1009,7 +1060,15 @@ static void blkfront_free_ring(struct blkfront *bf)
 	}
 	for (i = 0; bf->shadow && i < bf->nr_ids; i++) {
 		sh = &bf->shadow[i];
-		for (j = 0; j < TERN_BLKIF_MAX_SEGMENTS; j++) {
+		if (sh->indirect_page) {
+			if (sh->indirect_ref == TERN_GRANT_REF_INVALID) {
+				__free_page(sh->indirect_page);
+			} else {
+				leaked++;
+				grants++;
+			}
+		}
+		for (j = 0; j < BLKFRONT_SEGMENTS_MAX; j++) {
 			if (!sh->pages[j])
 				continue;
 			if (sh->refs[j] == TERN_GRANT_REF_INVALID) {

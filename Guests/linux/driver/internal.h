@@ -28,11 +28,11 @@ static inline int tern_errno(long ret)
 	return ret < -MAX_ERRNO ? -EIO : (int)ret;
 }
 
-/* The guest's grant table: 4 pages, 2048 entries (the ABI allows up to
- * TERN_GRANT_ENTRIES_MAX). A disk with persistent grants keeps 353 refs
- * (its ring and 32 requests of 11 pages), so one page (504 free refs)
- * held one disk's full queue. */
-#define TERN_GUEST_GRANT_PAGES   4
+/* The guest's grant table: 8 pages, 4096 entries (TERN_GRANT_ENTRIES_MAX,
+ * the ABI's most). A disk with persistent grants keeps 1057 refs (its
+ * ring, and 32 requests of 32 pages and an indirect page: blkfront's
+ * max_indirect_segments), so three disks keep their full queues. */
+#define TERN_GUEST_GRANT_PAGES   8
 #define TERN_GUEST_GRANT_ENTRIES (TERN_GUEST_GRANT_PAGES * TERN_GRANT_ENTRIES_DEFAULT)
 
 /* What the attach gave Tern, for the parts that use it. */
