@@ -156,7 +156,7 @@ def linux_guest_core_module_serves_tern_echo_and_powers_off(args):
     d, taken = made.group(1), int(made.group(2))
     check(d == "1", f"the Linux guest is d{d}, not d1 (tern-echo is given 1)", run)
     loaded = run.find(r"^\(d1\) linux-guest: tern_guest loaded \(attached to Tern \(ABI 0\.\d+\) as d1: event upcall on "
-                      r"vector (0x[0-9a-f]+) \(IRQ \d+\), grant table of 2048 entries, device page at 0x[0-9a-f]+\)$")
+                      r"vector (0x[0-9a-f]+) \(IRQ \d+\), grant table of 4096 entries, device page at 0x[0-9a-f]+\)$")
     check(0x20 <= int(loaded.group(1), 16) < 0x100, f"upcall vector {loaded.group(1)}", run)
     run.find(r"^\(d1\) linux-guest: tern_echo_front loaded \(drivers on bus tern: tern-echo-front\)$")
     # Dom0's side: the device, the handshake, the answers.
