@@ -41,6 +41,13 @@ let package = Package(
             dependencies: ["TernABI", "TernRing"],
             path: "Dom0/blockback/TernBlock"
         ),
+        // Dom0's network backend: netif tx/rx slot handling, pure (no
+        // I/O): copy once, check the copy, complete responses.
+        .target(
+            name: "TernNet",
+            dependencies: ["TernABI", "TernRing"],
+            path: "Dom0/netback/TernNet"
+        ),
         // Dom0's block backend process: the disk image, the guest's pages,
         // the serving loop (`tern block-backend`, docs/blockback.md).
         .target(
@@ -70,6 +77,11 @@ let package = Package(
             name: "BlockBackendTests",
             dependencies: ["TernBlock"],
             path: "Tests/BlockBackendTests"
+        ),
+        .testTarget(
+            name: "NetBackendTests",
+            dependencies: ["TernNet"],
+            path: "Tests/NetBackendTests"
         ),
         .testTarget(
             name: "ToolstackTests",

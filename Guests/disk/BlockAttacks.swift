@@ -78,6 +78,7 @@ enum BlockAttacks {
         let indirectPage = Page.allocate()
         let indirectRef: UInt32
         do throws(TernError) { indirectRef = try Grants.grant(indirectPage, to: disk.device.backend, readOnly: true) } catch { return false }
+        // SAFETY: a whole page of this guest's, page-aligned: 512 segments of 8 bytes.
         let segments = indirectPage.bindMemory(to: tern_blkif_segment.self, capacity: Int(TERN_BLKIF_SEGMENTS_PER_INDIRECT_PAGE))
         for i in 0..<Int(TERN_BLKIF_SEGMENTS_PER_INDIRECT_PAGE) {
             // SAFETY: the page holds SEGMENTS_PER_INDIRECT_PAGE segments (8 bytes each, 4096 in all).
@@ -141,6 +142,7 @@ enum BlockAttacks {
     }
 
     static func ringIndex(_ disk: inout BlockFrontend) -> Bool {
+        // SAFETY: the ring page is this guest's own, page-aligned; its first 64 bytes are the header.
         let header = disk.ringPage.bindMemory(to: tern_ring_header.self, capacity: 1)
         // SAFETY: the ring's header, this guest's own page; one volatile write.
         tern_ring_store(&header.pointee.req_prod, tern_ring_load(&header.pointee.req_prod) &+ 1000)
@@ -174,6 +176,7 @@ enum BlockAttacks {
     }
 
     static func doubleFetch(_ disk: inout BlockFrontend, rounds: Int) -> Bool {
+        // SAFETY: the ring page is this guest's own, page-aligned; its first 64 bytes are the header.
         let header = disk.ringPage.bindMemory(to: tern_ring_header.self, capacity: 1)
         /// How long one round rewrites before it leaves the slot as sent
         /// and waits (the backend runs when this guest is preempted).
@@ -252,6 +255,7 @@ enum BlockAttacks {
 
     /// A request's first 8 bytes, as a response's id would read them.
     static func firstWord(_ request: tern_blkif_request) -> UInt64 {
+        // SAFETY: a request is 112 bytes; any 8 of them are a UInt64.
         withUnsafeBytes(of: request) { $0.loadUnaligned(as: UInt64.self) }
     }
 }

@@ -51,6 +51,7 @@ func readOnlyRefusesWrites(_ disk: inout BlockFrontend) -> Bool {
         print("disk: read failed: \(error.code)")
         return false
     }
+    // SAFETY: `before` and the disk's buffer (11 pages) each hold `bytes` (8 sectors).
     before.copyMemory(from: disk.buffer, byteCount: bytes)
     disk.buffer.initializeMemory(as: UInt8.self, repeating: 0x5A, count: bytes)
     do throws(TernError) {
@@ -130,6 +131,7 @@ struct PatternCheck {
             do throws(TernError) {
                 try disk.write(sector: start, count: count)
                 // Scribble over the buffer: the read must bring it back.
+                // SAFETY: count <= maxSectorsPerRequest: inside the buffer's 11 pages.
                 disk.buffer.initializeMemory(as: UInt8.self, repeating: 0xEE, count: count * BlockFrontend.sectorBytes)
                 try disk.read(sector: start, count: count)
             } catch {

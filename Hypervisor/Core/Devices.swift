@@ -10,7 +10,7 @@ import TernABI
 public enum Devices {
     /// The device types a backend domain serves through a control page, a
     /// ring and an event channel (TERN_HC_DEVICE_ADD, _REMOVE).
-    public static let splitTypes: [UInt16] = [UInt16(TERN_DEVICE_CHANNEL), UInt16(TERN_DEVICE_BLOCK)]
+    public static let splitTypes: [UInt16] = [UInt16(TERN_DEVICE_CHANNEL), UInt16(TERN_DEVICE_BLOCK), UInt16(TERN_DEVICE_NET)]
 
     /// The console every DomU starts with: control page 0 holds the ring,
     /// its port is bound to Tern (ConsoleDevice).

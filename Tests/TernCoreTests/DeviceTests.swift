@@ -117,12 +117,24 @@ final class DeviceTests: XCTestCase {
         XCTAssertEqual(host.deviceEntries(a).entries.map { $0.type }, [UInt16(TERN_DEVICE_CONSOLE), UInt16(TERN_DEVICE_CHANNEL)])
         XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_BLOCK), 0), -Int64(TERN_ENOENT))
         // Types that are not split devices are refused, as is a type past 16 bits.
-        for type in [UInt16(TERN_DEVICE_CONSOLE), 0, 4, UInt16.max] {
+        for type in [UInt16(TERN_DEVICE_CONSOLE), 0, 5, UInt16.max] {
             request.type = type
             XCTAssertTrue(withUnsafeBytes(of: &request) { host.memory(of: dom0).copyToGuest(at: at, from: $0) })
             XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, at), -Int64(TERN_EINVAL), "type \(type)")
         }
         XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_BLOCK) | 1 << 16, 0), -Int64(TERN_EINVAL))
+    }
+
+    func testANetworkInterfaceIsASplitDeviceToo() {
+        let dom0 = host.build(id: 0, name: "dom0", privileged: true)
+        var request = tern_device_add(type: UInt16(TERN_DEVICE_NET), devid: 0, frontend: 1, backend: 2, flags: 0, reserved: 0,
+                                      port: 0, grant_ref: 0, control_gpa: 0)
+        let at: UInt64 = 0x9_0000
+        XCTAssertTrue(withUnsafeBytes(of: &request) { host.memory(of: dom0).copyToGuest(at: at, from: $0) })
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, at), 0)
+        XCTAssertEqual(host.deviceEntries(a).entries.map { $0.type }, [UInt16(TERN_DEVICE_CONSOLE), UInt16(TERN_DEVICE_NET)])
+        XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_NET), 0), 0)
+        XCTAssertEqual(host.deviceEntries(a).entries.map { $0.type }, [UInt16(TERN_DEVICE_CONSOLE)])
     }
 
     func testAPeersDeathMarksTheEntryClosed() {

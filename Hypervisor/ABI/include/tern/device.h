@@ -30,6 +30,7 @@
 #define TERN_DEVICE_CONSOLE  1  /* control page: struct tern_console_ring */
 #define TERN_DEVICE_CHANNEL  2  /* a message channel: control page struct tern_device_control */
 #define TERN_DEVICE_BLOCK    3  /* a disk (blkif): control page struct tern_blkif_control (tern/blkif.h) */
+#define TERN_DEVICE_NET      4  /* a network interface (netif, ABI 0.11): control page struct tern_netif_control (tern/netif.h) */
 
 /* struct tern_device_entry.flags */
 #define TERN_DEVICE_FLAG_BACKEND (1u << 0)  /* this domain serves the device */
