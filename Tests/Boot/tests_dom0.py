@@ -117,14 +117,17 @@ def dom0_drives_its_disk_and_network(args):
     """Dom0 drives QEMU's virtio devices itself (ports, PCI configuration
     and MMIO reach the hardware; their MSI-X interrupts reach Tern's IDT
     and are passed into Dom0's virtual LAPIC, whose timer ticks too): a block written to /dev/vda reads back after
-    the page cache is dropped, and eth0 gets its address by DHCP from
-    QEMU's user network."""
+    the page cache is dropped, and eth0 is in the bridge br0, which gets
+    Dom0's address by DHCP from QEMU's user network, keeps eth0's MAC, and
+    reaches the gateway (ping)."""
     token = f"tern-{os.getpid()}-{int(time.time())}"
     send, done = shell(
         f"echo {token} > /tmp/token; dd if=/tmp/token of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null",
         "echo 3 > /proc/sys/vm/drop_caches; echo read-back: $(dd if=/dev/vda bs=512 count=1 2>/dev/null | head -n 1)",
-        "for i in $(seq 50); do [ -s /run/dhcp-eth0 ] && break; sleep 0.2; done; "
-        "echo eth0: $(ip -4 -o addr show dev eth0 | awk '{print $4}') via $(ip route | awk '/^default/ {print $3}')",
+        "for i in $(seq 50); do [ -s /run/dhcp-br0 ] && break; sleep 0.2; done; "
+        "echo br0: $(ip -4 -o addr show dev br0 | awk '{print $4}') via $(ip route | awk '/^default/ {print $3}') "
+        "ports $(ls /sys/class/net/br0/brif) mac $([ $(cat /sys/class/net/br0/address) = $(cat /sys/class/net/eth0/address) ] && echo eth0s)",
+        "ping -c 2 -W 2 10.0.2.2 >/dev/null && echo gateway: answers",
         "awk '/virtio1-req/ {print \"virtio-irq:\", $3, ($2 > 0 ? \"delivered\" : \"none\")} "
         "/LOC:/ {print \"local-timer:\", ($2 > 0 ? \"ticking\" : \"none\")}' /proc/interrupts")
     command, disk = dom0_command(args)
@@ -134,7 +137,8 @@ def dom0_drives_its_disk_and_network(args):
             on_disk = f.read(512).split(b"\n")[0].decode("ascii", "replace")
     run.find(rf"^\(d0\) read-back: {token}$")
     check(on_disk == token, f"the disk image holds {on_disk!r}, not what Dom0 wrote", run)
-    run.find(r"^\(d0\) eth0: 10\.0\.2\.15/24 via 10\.0\.2\.2$")
+    run.find(r"^\(d0\) br0: 10\.0\.2\.15/24 via 10\.0\.2\.2 ports eth0 mac eth0s$")
+    run.find(r"^\(d0\) gateway: answers$")
     run.find(r"^\(d0\) virtio-irq: PCI-MSI delivered$")
     run.find(r"^\(d0\) local-timer: ticking$")
 
