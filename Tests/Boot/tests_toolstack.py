@@ -91,7 +91,7 @@ def toolstack_refuses_bad_configs(args):
     send, done = shell(*commands)
     command, _ = dom0_command(args, devices=False)
     run = boot(command, done, timeout=300, send=send)
-    run.find(r"^\(d0\) unknown: tern: /tmp/unknown\.cfg:3: colour: unknown key \(known: name, kernel, ramdisk, memory, vcpus, cmdline, weight, devices, disk, "
+    run.find(r"^\(d0\) unknown: tern: /tmp/unknown\.cfg:3: colour: unknown key \(known: name, kernel, ramdisk, memory, vcpus, cmdline, weight, devices, disk, vif, "
              r"on_poweroff, on_reboot, on_crash\)$")
     run.find(r"^\(d0\) oddmem: tern: /tmp/oddmem\.cfg:3: memory: 3 is not an even number of MiB from 2 to 65536$")
     run.find(r"^\(d0\) vcpus: tern: /tmp/vcpus\.cfg:3: vcpus: 2: only 1 vCPU per guest is supported for now$")

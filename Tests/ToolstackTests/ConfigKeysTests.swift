@@ -5,7 +5,7 @@ import XCTest
 /// enough to write a config without the docs.
 final class ConfigKeysTests: XCTestCase {
     func testEveryKeyTheParserKnowsIsDescribed() {
-        XCTAssertEqual(GuestConfig.knownKeys, ["name", "kernel", "ramdisk", "memory", "vcpus", "cmdline", "weight", "devices", "disk",
+        XCTAssertEqual(GuestConfig.knownKeys, ["name", "kernel", "ramdisk", "memory", "vcpus", "cmdline", "weight", "devices", "disk", "vif",
                                                   "on_poweroff", "on_reboot", "on_crash"])
         XCTAssertEqual(GuestConfig.requiredKeys, ["name", "kernel"])
     }

@@ -36,7 +36,7 @@ final class ConfigOverridesTests: XCTestCase {
 
     func testErrorsNameTheKeyAndTheCommandLine() {
         XCTAssertEqual(error(file, "memory=3"), "command line: memory: 3 is not an even number of MiB from 2 to 65536")
-        XCTAssertEqual(error(file, "colour=\"red\""), "command line: colour: unknown key (known: name, kernel, ramdisk, memory, vcpus, cmdline, weight, devices, disk, on_poweroff, on_reboot, on_crash)")
+        XCTAssertEqual(error(file, "colour=\"red\""), "command line: colour: unknown key (known: name, kernel, ramdisk, memory, vcpus, cmdline, weight, devices, disk, vif, on_poweroff, on_reboot, on_crash)")
         XCTAssertEqual(error(file, "memory=8", "memory=16"), "command line: memory: set twice")
         XCTAssertEqual(error(file, "memory"), "command line: 'memory': expected key=value")
         XCTAssertEqual(error(file, "# nothing"), "command line: '# nothing': expected key=value")

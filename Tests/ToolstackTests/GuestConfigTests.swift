@@ -42,7 +42,7 @@ final class GuestConfigTests: XCTestCase {
 
     func testErrorsNameTheFileLineAndKey() {
         XCTAssertEqual(error(minimal + "colour = \"red\""),
-                       "g.cfg:3: colour: unknown key (known: name, kernel, ramdisk, memory, vcpus, cmdline, weight, devices, disk, on_poweroff, on_reboot, on_crash)")
+                       "g.cfg:3: colour: unknown key (known: name, kernel, ramdisk, memory, vcpus, cmdline, weight, devices, disk, vif, on_poweroff, on_reboot, on_crash)")
         XCTAssertEqual(error(minimal + "memory = 3"), "g.cfg:3: memory: 3 is not an even number of MiB from 2 to 65536")
         XCTAssertEqual(error(minimal + "memory = 0"), "g.cfg:3: memory: 0 is not an even number of MiB from 2 to 65536")
         XCTAssertEqual(error(minimal + "memory = \"4\""), "g.cfg:3: memory: must be a number")

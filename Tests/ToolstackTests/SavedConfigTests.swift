@@ -20,6 +20,7 @@ final class SavedConfigTests: XCTestCase {
             weight = 256
             devices = []
             disk = []
+            vif = []
             on_poweroff = "destroy"
             on_reboot = "restart"
             on_crash = "restart"

@@ -23,6 +23,7 @@ extension GuestConfig {
         Key(name: "weight", meaning: "scheduler weight (share of the CPU), 1 to \(maxWeight)", defaultValue: "\(defaults.weight)"),
         Key(name: "devices", meaning: "[] only: each guest has its console, nothing else yet", defaultValue: "[]"),
         Key(name: "disk", meaning: "[\"PATH,xvda,rw\", ...]: disks from Dom0 (or ro)", defaultValue: "[]"),
+        Key(name: "vif", meaning: "[\"bridge=br0,mac=..,rate=..\", ...]: interfaces", defaultValue: "[]"),
     ] + GuestEnd.allCases.map { end in
         Key(name: end.key, meaning: "\"destroy\", \"restart\" or \"preserve\" when it \(end.when)",
             defaultValue: defaults.action(end).rawValue)

@@ -34,6 +34,11 @@ public struct GuestConfig: Equatable {
     public var onCrash: EndAction = .destroy
     /// `disk = [ ... ]`: served by a block backend in Dom0 each (DiskSpec).
     public var disks: [DiskSpec] = []
+    /// `vif = [ ... ]`: network interfaces (VifSpec), served from Dom0's bridges.
+    public var vifs: [VifSpec] = []
+    /// Disks and interfaces together: a guest has this many control pages
+    /// for split devices (TERN_DEVICE_CONTROL_PAGES, less the console's).
+    public static let maxSplitDevices = Int(TERN_DEVICE_CONTROL_PAGES) - 1
 
     public static let minMemoryMiB: UInt64 = 2
     public static let maxMemoryMiB: UInt64 = 65536
@@ -178,6 +183,25 @@ extension GuestConfig {
                 }
                 disks.append(spec)
             }
+        }
+        if let setting = values["vif"] {
+            guard case .list(let specs) = setting.value else {
+                throw ConfigError(setting.origin, key: "vif", problem: "must be a list [ \"bridge=br0\", ... ]")
+            }
+            for text in specs {
+                do throws(VifSpec.Problem) { vifs.append(try VifSpec.parse(text)) } catch {
+                    throw ConfigError(setting.origin, key: "vif", problem: error.description)
+                }
+            }
+            let macs = vifs.enumerated().map { $1.mac ?? VifSpec.defaultMAC(guest: name, index: $0) }
+            if let twice = macs.first(where: { mac in macs.filter { $0 == mac }.count > 1 }) {
+                throw ConfigError(setting.origin, key: "vif", problem: "mac \(VifSpec.macText(twice)) is given twice")
+            }
+        }
+        if disks.count + vifs.count > GuestConfig.maxSplitDevices {
+            let origin = (values["vif"] ?? values["disk"])!.origin
+            throw ConfigError(origin, key: values["vif"] != nil ? "vif" : "disk",
+                              problem: "\(disks.count) disks and \(vifs.count) interfaces: a guest has \(GuestConfig.maxSplitDevices) device slots")
         }
         for end in GuestEnd.allCases {
             guard let (word, origin) = try string(end.key) else { continue }

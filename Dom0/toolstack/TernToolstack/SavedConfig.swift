@@ -53,7 +53,8 @@ extension GuestConfig {
         var values = ["name": quoted(name), "kernel": quoted(kernel), "ramdisk": quoted(ramdisk ?? ""),
                       "memory": "\(memoryMiB)", "vcpus": "\(vcpus)",
                       "cmdline": quoted(cmdline), "weight": "\(weight)", "devices": "[]",
-                      "disk": "[" + disks.map { " " + quoted($0.text) }.joined(separator: ",") + (disks.isEmpty ? "]" : " ]")]
+                      "disk": "[" + disks.map { " " + quoted($0.text) }.joined(separator: ",") + (disks.isEmpty ? "]" : " ]"),
+                      "vif": "[" + vifs.map { " " + quoted($0.text) }.joined(separator: ",") + (vifs.isEmpty ? "]" : " ]")]
         for end in GuestEnd.allCases { values[end.key] = quoted(action(end).rawValue) }
         let header = "# The config `tern create` started \(name) with; `tern logd` restarts it from here (docs/toolstack.md).\n"
         return header + GuestConfig.keys.map { "\($0.name) = \(values[$0.name]!)\n" }.joined()
