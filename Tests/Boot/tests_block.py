@@ -263,8 +263,10 @@ def block_attach_and_detach_under_load(args):
     I/O error instead of hanging, and the guest's other disks keep
     working. The image is free again: attached a second time it works,
     and is detached idle. Bad attaches and detaches are refused with a
-    reason; the saved config follows. Afterwards no backend process or
-    record is left and every frame comes back."""
+    reason; the saved config follows. Five more disks fill the guest's
+    seven device slots; an eighth is refused, saying so. Afterwards (the
+    guest destroyed with seven disks) no backend process or record is left
+    and every frame comes back."""
     from tests_linux_guest import WAIT_DEF
     disks = "/var/lib/tern/disks"
     appears = APPEARS.format(vdev="xvdc")
@@ -290,6 +292,9 @@ def block_attach_and_detach_under_load(args):
         f"tern block-attach l1 {disks}/x.img,xvdc,rw; echo attach status $?",
         f"C l1 '{appears}; DISK=/dev/xvdc /tools/bin/disk-test random 5' disktest",
         "tern block-detach l1 2; echo detach status $?",
+        # Seven device slots: five more disks fill them, an eighth is refused.
+        "for v in c d e f g; do mk $v 1; tern block-attach l1 /var/lib/tern/disks/$v.img,xvd$v; done; "
+        "mk h 1; tern block-attach l1 /var/lib/tern/disks/h.img,xvdh; echo eighth status $?; echo attached $(tern block-list l1 | grep -c '^l1 ')",
         "tern destroy l1; sleep 2; dmesg | grep tern-blkback",
         "echo backends $(ps | grep -c block-backen[d]) records $(ls /run/tern/disks | wc -l)",
         "tern info | grep memory")
@@ -325,6 +330,9 @@ def block_attach_and_detach_under_load(args):
           "the disk attached again did not work", run)
     run.find(r"^\(d0\) detach status 0$")
     check(len(re.findall(r"tern-blkback d\d+/xvdc: detached: ", run.log)) == 2, "the second detach did not end its backend", run)
+    run.find(r"^\(d0\) tern: l1: disk xvdh: cannot add the disk to the guest: no free device slot \(a guest has 7 for disks and interfaces\)$")
+    run.find(r"^\(d0\) eighth status 1$")
+    run.find(r"^\(d0\) attached 7$")
     run.find(r"^\(d0\) backends 0 records 0$")
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
     check("crashed" not in run.log, "a domain crashed", run)

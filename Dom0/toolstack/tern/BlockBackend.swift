@@ -24,6 +24,7 @@ struct BlockBackend: ParsableCommand {
     @Option(help: "Its name for the disk: xvda..xvdz.") var vdev: String
     @Flag(help: "Read-only.") var readOnly = false
     @Option(help: "Report \"ready\" or \"error: ...\" on this descriptor, then close it.") var statusFD: Int32?
+    @Flag(help: "Report \"ready\" once the disk is added to the guest, not before (block-attach: the guest runs).") var readyWhenAdded = false
     @Option(help: "Worker: Dom0's end of the event channel is this descriptor.") var eventFD: Int32?
     @Option(help: "Worker: the image, open and locked, is this descriptor.") var imageFD: Int32?
     @Option(help: "Worker: the control page's grant ref.") var controlRef: UInt32?
@@ -119,13 +120,19 @@ struct BlockBackend: ParsableCommand {
         }
         defer { close(signals) }
         DiskRecord.setState("starting", domid: domain, vdev: vdev)
-        report("ready")
+        if !readyWhenAdded { report("ready") }
         // A Linux guest lists devices once its core module attached.
         var added: ControlDevice.AddedDevice?
         while added == nil {
             do throws(ControlDevice.Failure) {
                 added = try device.addDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
+                if readyWhenAdded { report("ready") }
             } catch {
+                if readyWhenAdded {
+                    // A running guest that cannot take it now will not later.
+                    report("error: cannot add the disk to the guest: \(addFailure(error))")
+                    return 1
+                }
                 if case .tern(let code) = error, code == -Int64(TERN_EAGAIN), guestExists(device) {
                     DiskRecord.setState("waiting for the guest", domid: domain, vdev: vdev)
                     if tern_signal_take(signals) == SIGTERM {
@@ -135,7 +142,7 @@ struct BlockBackend: ParsableCommand {
                     usleep(BlockBackend.attachPollMicroseconds)
                     continue
                 }
-                if guestExists(device) { log.warning("cannot add the disk: \(error)") }
+                if guestExists(device) { log.warning("cannot add the disk: \(addFailure(error))") }
                 return 1
             }
         }
@@ -206,6 +213,17 @@ struct BlockBackend: ParsableCommand {
         }
     }
 
+    /// Why TERN_HC_DEVICE_ADD refused, in a disk's words.
+    func addFailure(_ error: ControlDevice.Failure) -> String {
+        guard case .tern(let code) = error else { return "\(error)" }
+        switch -code {
+        case Int64(TERN_EAGAIN): return "it has no device page (a Linux guest without tern_guest.ko?)"
+        case Int64(TERN_ENOSPC): return "no free device slot (a guest has \(GuestConfig.maxSplitDevices) for disks and interfaces)"
+        case Int64(TERN_EEXIST): return "it already has a disk \(vdev)"
+        default: return "\(error)"
+        }
+    }
+
     func guestExists(_ device: ControlDevice) -> Bool { device.isLive(domid: domain) }
 }
 
@@ -223,13 +241,16 @@ enum BlockBackends {
 
     /// The backend of `disk` for domain `domid` (named `guest`), once it
     /// has opened and locked the image (`tern create`, `tern block-attach`).
-    static func start(_ disk: DiskSpec, guest: String, domid: UInt32) throws(GuestLoad.Problem) {
+    /// `whenAdded`: also once the disk is in the guest's device page (a
+    /// running guest; `tern create` starts them before the guest runs).
+    static func start(_ disk: DiskSpec, guest: String, domid: UInt32, whenAdded: Bool = false) throws(GuestLoad.Problem) {
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else {
             throw GuestLoad.Problem("\(guest): disk \(disk.vdev): cannot make a pipe: \(String(cString: strerror(errno)))")
         }
         var arguments = ["/proc/self/exe", "block-backend", "--domain", "\(domid)", "--vdev", disk.vdev, "--status-fd", "3"]
         if disk.readOnly { arguments.append("--read-only") }
+        if whenAdded { arguments.append("--ready-when-added") }
         arguments.append(disk.target)
         // (Only descriptor 3, the write end's copy, reaches the backend.)
         for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }

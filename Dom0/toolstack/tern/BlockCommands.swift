@@ -13,8 +13,8 @@ struct BlockAttach: ParsableCommand {
         discussion: """
             DISK is a disk spec as in a config's disk list, TARGET,VDEV,ACCESS \
             (/var/lib/tern/disks/data.img,xvdb,rw), or its parts as separate arguments. \
-            Returns once the backend has opened and locked the image; the guest then sees \
-            /dev/VDEV appear. The guest's saved config lists the disk, so a restart by \
+            Returns once the backend has opened and locked the image and the disk is in the \
+            guest's device page; the guest then sees /dev/VDEV appear. The guest's saved config lists the disk, so a restart by \
             tern logd keeps it.
             """)
     @Argument(help: "Domain id or name.") var domain: String
@@ -35,7 +35,7 @@ struct BlockAttach: ParsableCommand {
         if let same = attached.first(where: { $0.disk.target == spec.target }) {
             throw fail("\(who): \(spec.target) is already its \(same.disk.vdev)")
         }
-        do throws(GuestLoad.Problem) { try BlockBackends.start(spec, guest: row.name, domid: row.id) } catch {
+        do throws(GuestLoad.Problem) { try BlockBackends.start(spec, guest: row.name, domid: row.id, whenAdded: true) } catch {
             throw fail(error.message)
         }
         if let problem = SavedConfig.changeDisks(of: row.name, { $0.removeAll { $0.vdev == spec.vdev }; $0.append(spec) }) {
