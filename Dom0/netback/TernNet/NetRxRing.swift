@@ -53,6 +53,13 @@ public struct NetRxRing {
         return .success(copy)
     }
 
+    /// Gives back the last page taken, not answered (nothing to put in it
+    /// yet): the next `takeRequest` copies its slot again.
+    public mutating func untake() {
+        guard outstanding > 0 else { return }
+        requestsConsumed &-= 1
+    }
+
     /// Answers the oldest page taken, in its own slot: `status` bytes from
     /// `offset` (> 0), or a negative TERN_NETIF_RSP_*. False when none is
     /// outstanding.
