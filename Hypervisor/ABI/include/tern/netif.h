@@ -161,8 +161,10 @@ static inline void tern_netif_copy_rx_request(struct tern_netif_rx_request *copy
  * costs no map or unmap. Without it the backend maps each packet's pages
  * for that packet (in batches) and unmaps them before answering. */
 #define TERN_NETIF_FEATURE_PERSISTENT  (1u << 3)
-#define TERN_NETIF_FEATURES            (TERN_NETIF_FEATURE_SG | TERN_NETIF_FEATURE_CSUM | TERN_NETIF_FEATURE_RX_NOTIFY | \
-                                        TERN_NETIF_FEATURE_PERSISTENT)
+/* Every feature bit of version 1 (spelled out so Swift imports it). */
+#define TERN_NETIF_FEATURES            0xFu
+TERN_STATIC_ASSERT(TERN_NETIF_FEATURES == (TERN_NETIF_FEATURE_SG | TERN_NETIF_FEATURE_CSUM | TERN_NETIF_FEATURE_RX_NOTIFY |
+                                           TERN_NETIF_FEATURE_PERSISTENT), "every feature");
 
 /* backend_error: why the backend closed the interface. */
 #define TERN_NETIF_ERROR_NONE        0
