@@ -58,7 +58,7 @@ endif
 # PV guests (Guests/): each is its own Embedded Swift module with the SDK:
 # every .swift file in Guests/NAME/, plus GUEST_SHARED_NAME (sources that
 # guests talking to each other share: their protocol).
-GUESTS        := hello ticker spinner sleeper hostile bench minimal ping pong echo disk
+GUESTS        := hello ticker spinner sleeper hostile bench minimal ping pong echo disk net
 GUEST_ELVES   := $(patsubst %,$(BUILD)/guests/%.elf,$(GUESTS))
 GUEST_SDK     := $(wildcard Guests/Runtime/Swift/*.swift) Hypervisor/ABI/Ring/IORing.swift
 GUEST_RUNTIME := $(BUILD)/guests/start.o $(BUILD)/guests/runtime.o $(BUILD)/guests/console.o $(BUILD)/guests/note.o $(BUILD)/memory.o

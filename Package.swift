@@ -48,6 +48,13 @@ let package = Package(
             dependencies: ["TernABI", "TernRing"],
             path: "Dom0/netback/TernNet"
         ),
+        // Dom0's network backend process: the tap, the guest's pages, the
+        // serving loop (`tern network-backend`, docs/netback.md).
+        .target(
+            name: "TernNetBackend",
+            dependencies: ["TernABI", "TernNet", "TernToolstack", "TernSyscalls"],
+            path: "Dom0/netback/TernNetBackend"
+        ),
         // Dom0's block backend process: the disk image, the guest's pages,
         // the serving loop (`tern block-backend`, docs/blockback.md).
         .target(
@@ -65,7 +72,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "tern",
-            dependencies: ["TernToolstack", "TernBlockBackend", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TernToolstack", "TernBlockBackend", "TernNetBackend",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Dom0/toolstack/tern"
         ),
         .testTarget(

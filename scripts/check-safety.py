@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Where the rule applies: Swift files under these directories, minus
 # anything under a Tests/ directory.
-SCOPE = ["Hypervisor", "Guests/Runtime", "Dom0/toolstack", "Dom0/blockback", "Dom0/netback", "Guests/disk"]
+SCOPE = ["Hypervisor", "Guests/Runtime", "Dom0/toolstack", "Dom0/blockback", "Dom0/netback", "Guests/disk", "Guests/net"]
 
 # How many lines above a site its SAFETY comment may be.
 WINDOW = 6

@@ -118,7 +118,7 @@ public final class BlockServer {
             return guestExists() ? .failed("cannot map the control page: \(error)") : .frontendGone
         }
         defer { device.unmap(control) }
-        let link = ControlLink(control)
+        let link = ControlLink(control, backendErrorOffset: ControlLink.blkifErrorOffset)
         while true {
             switch connect(control, link: link, buffers: buffers) {
             case .guestGone:

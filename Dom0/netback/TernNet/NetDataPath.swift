@@ -50,6 +50,8 @@ public final class NetDataPath {
     public private(set) var counters = NetCounters()
     /// The first malformed packet's fault (one log line per interface).
     public private(set) var firstFault: TxFault?
+    /// Slots of a packet published in part at the last transmit (0: none).
+    var partialSlots = 0
     static let pageSize = Int(TERN_NETIF_PAGE_SIZE)
     /// A frame read from the port before a page takes it: twice a page, so
     /// that a frame too long for one page is seen as such (and refused).
@@ -88,9 +90,11 @@ public final class NetDataPath {
             case .failure(let broken): return .fatal(broken.description)
             case .success(let published): slots = published
             }
+            partialSlots = 0
             if slots.isEmpty { break }
             switch TxPacketParser.parse(slots[...], limits: limits) {
             case .incomplete:
+                partialSlots = slots.count
                 break loop
             case .fatal(let fault):
                 _ = tx.publishResponses()   // what was answered before it stands
@@ -114,6 +118,15 @@ public final class NetDataPath {
         let notify = tx.publishResponses()
         return limited ? .rateLimited(notify: notify) : .done(notify: notify)
     }
+
+    /// Before sleeping: asks the guest to notify when it publishes more tx
+    /// slots (the rest of a packet it published in part), then looks
+    /// again. True: call `transmit` instead of sleeping.
+    public func finalCheckForPackets() -> Bool { tx.finalCheck(waitingFor: UInt32(partialSlots) + 1) }
+
+    /// With frames for the guest and no page posted: asks it to notify when
+    /// it posts one, then looks again. True: a page is there.
+    public func finalCheckForPages() -> Bool { rx.finalCheckForPages() }
 
     /// Takes the packet's slots off the ring and answers each: data slots
     /// `status`, extra-info slots NULL (netif.h).

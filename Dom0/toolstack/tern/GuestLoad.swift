@@ -23,12 +23,6 @@ enum GuestLoad {
         do throws(ConfigError) { guest = try GuestConfig.parse(String(decoding: text, as: UTF8.self), file: path, overrides: settings) } catch {
             throw Problem(error.description)
         }
-        // The key is checked (its errors name file and line), but nothing
-        // serves an interface yet: refused rather than a guest without the
-        // network its config asks for.
-        if !guest.vifs.isEmpty {
-            throw Problem("\(path): vif: network interfaces are not served yet (issue 18, docs/netback.md); remove the vif key")
-        }
         let image: [UInt8]
         switch KernelFile.read(guest.kernel) {
         case .success(let bytes): image = bytes

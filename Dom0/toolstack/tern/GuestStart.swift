@@ -16,6 +16,7 @@ enum GuestStart {
         }
         do throws(GuestLoad.Problem) {
             try BlockBackends.start(guest, domid: created.domid)
+            try NetworkBackends.start(guest, domid: created.domid)
         } catch {
             try? device.control(created.domid, TERN_DOMCTL_DESTROY)
             throw error

@@ -71,4 +71,12 @@ int tern_signals_as_fd(const int *signals, int count);
 /* The next signal pending on such a descriptor: its number, 0 for none. */
 int tern_signal_take(int fd);
 
+/* A guest interface's tap (docs/netback.md): /dev/net/tun as IFF_TAP |
+ * IFF_NO_PI named `name`, non-blocking: the fd or -errno. */
+int tern_tap_open(const char *name);
+/* Sets `name`'s MAC (6 bytes) and MTU and brings it up: 0 or -errno. */
+int tern_link_configure(const char *name, const unsigned char *mac, int mtu);
+/* Puts `name` on bridge `bridge` (SIOCBRADDIF): 0 or -errno. */
+int tern_bridge_add(const char *bridge, const char *name);
+
 #endif

@@ -1,14 +1,16 @@
 import Glibc
-import TernToolstack
 
-/// A block backend's lines: on stderr and in Dom0's kernel log (`dmesg`),
-/// each naming the guest and the disk ("tern-blkback d3/xvda: ...").
+/// A backend's lines: on stderr and in Dom0's kernel log (`dmesg`), each
+/// naming the guest and the device ("tern-blkback d3/xvda: ...",
+/// "tern-netback d3/vif0: ...").
 public struct BackendLog {
     public let prefix: String
     static let kernelLog = "/dev/kmsg"
     static let notice = "<5>", warning = "<4>"
 
+    /// A disk's.
     public init(domid: UInt32, vdev: String) { prefix = "tern-blkback d\(domid)/\(vdev)" }
+    public init(prefix: String) { self.prefix = prefix }
 
     public func info(_ line: String) { say(BackendLog.notice, line) }
     /// Something the guest did wrong, or a disk error: one line each.

@@ -1,0 +1,61 @@
+import Glibc
+import TernNet
+import TernSyscalls
+
+/// A guest interface's end in Dom0: a tap device (`vifD.N`, as Xen names
+/// them) on a bridge (docs/netback.md). Frames the guest sends are written
+/// to it; frames the bridge sends the guest are read from it. Its queue in
+/// Dom0's kernel is bounded (txqueuelen): frames the guest has no page for
+/// wait there, or are dropped and counted by the kernel (`ip -s link`).
+public final class TapDevice: PacketPort {
+    public let name: String
+    public let fd: Int32
+
+    /// The tap's own address: Xen's fe:ff:ff:ff:ff:ff, the highest, so a
+    /// bridge never takes it as its own (br0 keeps eth0's anyway).
+    static let tapMAC: [UInt8] = [0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+
+    public enum Failure: Error, CustomStringConvertible {
+        case open(String, Int32)
+        case configure(String, Int32)
+        case bridge(String, String, Int32)
+
+        public var description: String {
+            switch self {
+            case .open(let name, let e): return "cannot make tap \(name): \(String(cString: strerror(-e)))"
+            case .configure(let name, let e): return "cannot bring up \(name): \(String(cString: strerror(-e)))"
+            case .bridge(let bridge, let name, let e):
+                return "cannot put \(name) on bridge \(bridge): \(String(cString: strerror(-e)))" + (e == -ENODEV ? " (no such bridge)" : "")
+            }
+        }
+    }
+
+    /// Makes tap `name` with `mtu`, up, on `bridge`.
+    public init(name: String, bridge: String, mtu: Int) throws(Failure) {
+        let fd = tern_tap_open(name)
+        guard fd >= 0 else { throw .open(name, fd) }
+        self.fd = fd
+        self.name = name
+        let configured = TapDevice.tapMAC.withUnsafeBufferPointer { tern_link_configure(name, $0.baseAddress, Int32(mtu)) }
+        guard configured == 0 else { throw .configure(name, configured) }
+        let bridged = tern_bridge_add(bridge, name)
+        guard bridged == 0 else { throw .bridge(bridge, name, bridged) }
+    }
+
+    /// The tap goes with its descriptor (and leaves the bridge).
+    deinit { close(fd) }
+
+    public func send(_ parts: [UnsafeRawBufferPointer]) -> Bool {
+        var vectors = parts.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        let total = parts.reduce(0) { $0 + $1.count }
+        // SAFETY: each iovec names a part the caller keeps mapped for the call.
+        let written = writev(fd, &vectors, Int32(vectors.count))
+        return written == total
+    }
+
+    public func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        // SAFETY: `buffer` is the caller's, writable, buffer.count bytes.
+        let got = read(fd, buffer.baseAddress, buffer.count)
+        return got > 0 ? got : nil
+    }
+}

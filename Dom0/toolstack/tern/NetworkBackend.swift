@@ -1,0 +1,128 @@
+import ArgumentParser
+import Glibc
+import TernABI
+import TernNet
+import TernNetBackend
+import TernSyscalls
+import TernToolstack
+
+/// `tern network-backend`: serves one guest network interface
+/// (docs/netback.md). Not for typing: `tern create` starts one per `vif`
+/// entry. It makes the tap (`vifD.N`) on the bridge, adds the device to the
+/// guest, and serves until the guest is gone or SIGTERM (then the device
+/// is removed). Not yet: a supervisor that restarts it if it dies.
+struct NetworkBackend: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "network-backend",
+        abstract: "Serve one guest network interface (started by tern create; see docs/netback.md).",
+        shouldDisplay: false)
+
+    @Option(help: "The guest's domain id.") var domain: UInt32
+    @Option(help: "The interface's number in the guest (vif N).") var index: UInt16
+    @Option(help: "The vif spec (mac=..,bridge=..,rate=..).") var spec: String
+    @Option(help: "The guest's name (for the default MAC).") var guest: String
+    @Option(help: "Report \"ready\" or \"error: ...\" on this descriptor, then close it.") var statusFD: Int32?
+
+    func run() throws {
+        throw ExitCode(serve())
+    }
+
+    func serve() -> Int32 {
+        let log = BackendLog(prefix: "tern-netback d\(domain)/vif\(index)")
+        func report(_ line: String) {
+            guard let statusFD else { return }
+            Files.send(line + "\n", to: statusFD)
+            close(statusFD)
+        }
+        let vif: VifSpec
+        do throws(VifSpec.Problem) { vif = try VifSpec.parse(spec) } catch {
+            report("error: \(error)")
+            return 1
+        }
+        let mac = vif.mac ?? VifSpec.defaultMAC(guest: guest, index: Int(index))
+        guard let interface = NetInterfaceProperties(mac: mac) else {
+            report("error: bad mac")
+            return 1
+        }
+        let device: ControlDevice
+        do throws(ControlDevice.Failure) { device = try ControlDevice() } catch {
+            report("error: \(error)")
+            return 1
+        }
+        // SIGTERM (detach, or Dom0's shutdown) ends the interface cleanly.
+        let stopFD = [SIGTERM].withUnsafeBufferPointer { tern_signals_as_fd($0.baseAddress, Int32($0.count)) }
+        let tap: TapDevice
+        do throws(TapDevice.Failure) {
+            tap = try TapDevice(name: "vif\(domain).\(index)", bridge: vif.bridge, mtu: Int(interface.mtu))
+        } catch {
+            report("error: \(error)")
+            return 1
+        }
+        report("ready")
+        var added: ControlDevice.AddedDevice?
+        while added == nil {
+            do throws(ControlDevice.Failure) {
+                added = try device.addDevice(type: TERN_DEVICE_NET, devid: index, frontend: domain)
+            } catch {
+                // A Linux guest lists devices once its core module attached.
+                if case .tern(let code) = error, code == -Int64(TERN_EAGAIN), device.isLive(domid: domain) {
+                    if stopFD >= 0, tern_signal_take(stopFD) == SIGTERM { return 0 }
+                    usleep(BlockBackend.attachPollMicroseconds)
+                    continue
+                }
+                if device.isLive(domid: domain) { log.warning("cannot add the interface: \(error)") }
+                return 1
+            }
+        }
+        guard let added else { return 1 }
+        let events: EventChannel
+        do throws(ControlDevice.Failure) { events = try device.bindInterdomain(domid: domain, port: added.port) } catch {
+            log.warning("cannot bind the interface's event channel: \(error)")
+            try? device.removeDevice(type: TERN_DEVICE_NET, devid: index, frontend: domain)
+            return 1
+        }
+        let server = NetServer(device: device, events: events, tap: tap, log: log, frontend: domain, controlRef: added.controlRef,
+                               interface: interface, rate: vif.rate, stopFD: stopFD >= 0 ? stopFD : nil)
+        let end = server.run()
+        let c = server.counters
+        let figures = "tx \(c.txPackets) packets \(c.txBytes) bytes, \(c.txMalformed) malformed, \(c.txFailed) failed; " +
+            "rx \(c.rxPackets) packets \(c.rxBytes) bytes, \(c.rxFailed) failed"
+        switch end {
+        case .frontendGone:
+            log.info("guest gone: \(figures)")
+        case .detached:
+            try? device.removeDevice(type: TERN_DEVICE_NET, devid: index, frontend: domain)
+            log.info("detached: \(figures)")
+        case .failed(let why):
+            log.warning(why)
+            return 1
+        }
+        return 0
+    }
+}
+
+/// Starting the network backends of a guest being created.
+enum NetworkBackends {
+    static func start(_ guest: GuestConfig, domid: UInt32) throws(GuestLoad.Problem) {
+        for (index, vif) in guest.vifs.enumerated() {
+            var pipeEnds: [Int32] = [0, 0]
+            guard pipe(&pipeEnds) == 0 else {
+                throw GuestLoad.Problem("\(guest.name): vif \(index): cannot make a pipe: \(String(cString: strerror(errno)))")
+            }
+            let arguments = ["/proc/self/exe", "network-backend", "--domain", "\(domid)", "--index", "\(index)",
+                             "--spec", vif.text, "--guest", guest.name, "--status-fd", "3"]
+            for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+            let pid = Spawn.run(arguments, fds: [pipeEnds[1]], detach: true)
+            close(pipeEnds[1])
+            defer { close(pipeEnds[0]) }
+            guard pid > 0 else {
+                throw GuestLoad.Problem("\(guest.name): vif \(index): cannot start its backend: \(String(cString: strerror(-pid)))")
+            }
+            let line = Files.firstLine(from: pipeEnds[0], timeoutMilliseconds: BlockBackends.readyTimeoutMilliseconds)
+            guard line == "ready" else {
+                let why = line.map { $0.hasPrefix("error: ") ? String($0.dropFirst("error: ".count)) : $0 } ?? "its backend did not start"
+                throw GuestLoad.Problem("\(guest.name): vif \(index): \(why)")
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+"""Boot tests of guest network interfaces (issue 18, docs/netback.md):
+`vif = [...]` in a guest config, the network backend `tern create` starts
+in Dom0 (a tap on Dom0's bridge br0), and the PV guest SDK's frontend
+(Guests/net, answering ARP and ping)."""
+import re
+
+from common import check, check_tern_info_frames_back, dom0_command, shell, test
+from qemu import boot
+
+# N NAME IP [VIF-SPEC]: a config for the net guest in /tmp/NAME.cfg.
+NET_CFG_DEF = ("N(){ printf 'name = \"%s\"\\nkernel = \"/usr/lib/tern/guests/net.elf\"\\nmemory = 8\\n"
+               "cmdline = \"ip=%s\"\\nvif = [ \"%s\" ]\\n' $1 $2 \"${3:-bridge=br0}\" > /tmp/$1.cfg; }")
+DHCP_WAIT = "for i in $(seq 50); do [ -s /run/dhcp-br0 ] && break; sleep 0.2; done"
+
+
+@test
+def net_pv_guest_answers_ping_from_dom0(args):
+    """A PV guest with `vif = [ "bridge=br0" ]` (Guests/net, the SDK's
+    NetFrontend): its backend makes tap vifN.0 on Dom0's bridge br0, the
+    guest connects with persistent grants and the MAC derived from its
+    name, and answers Dom0's ARP and three pings through the bridge and
+    the netif rings. Destroyed, its tap and backend are gone and every
+    frame comes back. A vif on a bridge that does not exist is refused by
+    name and leaves no domain."""
+    send, done = shell(
+        DHCP_WAIT, "tern info | grep memory", NET_CFG_DEF,
+        "N n 10.0.2.50; tern create /tmp/n.cfg; sleep 1; echo ports: $(ls /sys/class/net/br0/brif)",
+        "ping -c 3 -W 3 10.0.2.50; echo ping status $?",
+        "timeout 3 tern console n </dev/null",
+        "tern destroy n; sleep 1; dmesg | grep tern-netback",
+        "echo vifs $(ls /sys/class/net | grep -c vif) backends $(ps | grep -c network-backen[d])",
+        "N bad 10.0.2.51 bridge=nobr; tern create /tmp/bad.cfg; echo create status $?; tern list | grep -c ' bad '",
+        "tern info | grep memory")
+    command, _ = dom0_command(args, devices=True)
+    run = boot(command, done, timeout=300, send=send)
+    domid = run.find(r"^\(tern\) d(\d+) n: created").group(1)
+    run.find(rf"^\(d0\) ports: eth0 vif{domid}\.0$")
+    run.find(r"^\(d0\) 3 packets transmitted, 3 packets received, 0% packet loss$")
+    run.find(r"^\(d0\) ping status 0$")
+    mac = run.find(r"^\(d0\) net: vif0 connected: mac (02:[0-9a-f:]{14}), ip 10\.0\.2\.50, mtu 1500$").group(1)
+    run.find(r"^\(d0\) net: arp answered for 10\.0\.2\.15$")
+    for sequence in range(3):
+        run.find(rf"^\(d0\) net: echo {sequence} from 10\.0\.2\.15$")
+    run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{domid}/vif0: connected: vif{domid}\.0 on its bridge, mac {mac}, persistent grants$")
+    gone = run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{domid}/vif0: guest gone: tx (\d+) packets \d+ bytes, 0 malformed, 0 failed; "
+                    r"rx (\d+) packets \d+ bytes, 0 failed$")
+    check(int(gone.group(1)) >= 4 and int(gone.group(2)) >= 4, "the backend moved fewer than an ARP and three pings each way", run)
+    run.find(r"^\(d0\) vifs 0 backends 0$")
+    run.find(r"^\(d0\) tern: bad: vif 0: cannot put vif\d+\.0 on bridge nobr: No such device \(no such bridge\)$")
+    run.find(r"^\(d0\) create status 1$")
+    run.find(r"^\(d0\) 0$")
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
