@@ -5,7 +5,9 @@ import TernGuestC
 /// takes `ip=` (default 10.0.2.50) on vif 0 and answers ARP requests for
 /// it and ICMP echo requests to it, until it is destroyed. It prints one
 /// line when connected, and one for the first ARP answered and each echo
-/// answered ("net: echo 3 from 10.0.2.15").
+/// answered ("net: echo 3 from 10.0.2.15"). With `ping=ADDRESS` it also
+/// pings that address `count=` times (default 3), one a second, after
+/// resolving it by ARP, and says how many were answered.
 @_cdecl("tern_guest_main")
 func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     let info = StartInfo(startInfo)
@@ -21,17 +23,25 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     }
     var responder = Responder(mac: net.mac, ip: ip)
     print("net: vif0 connected: mac \(Responder.text(mac: net.mac)), ip \(Responder.text(ip: ip)), mtu \(net.mtu)")
+    var pinger = info.option("ping").flatMap(Responder.address).map { Pinger(target: $0, count: Int(info.number("count") ?? 3)) }
     while !net.backendClosed {
         var replies: [[UInt8]] = []
         net.receive { frame in
-            if let reply = responder.answer(Array(frame)) { replies.append(reply) }
+            let bytes = Array(frame)
+            if let reply = responder.answer(bytes) { replies.append(reply) }
+            pinger?.heard(bytes, me: responder)
         }
+        if let next = pinger?.next(me: responder, now: Tern.now()) { replies.append(next) }
         for reply in replies {
             reply.withUnsafeBytes { bytes in
                 do throws(TernError) { try net.send(bytes) } catch { print("net: send failed: \(error.code)") }
             }
         }
-        if replies.isEmpty { net.wait() }
+        if let done = pinger, done.finished {
+            print("net: \(done.answered) of \(done.count) echoes answered by \(Responder.text(ip: done.target))")
+            pinger = nil
+        }
+        if replies.isEmpty { net.wait(until: Tern.now() &+ Pinger.intervalNanoseconds / 4) }
     }
     print("net: the backend closed the interface")
     return Int64(TERN_SHUTDOWN_POWEROFF)
@@ -143,5 +153,68 @@ struct Responder {
     static func text(mac: [UInt8]) -> String {
         let hex = Array("0123456789abcdef".utf8)
         return mac.map { String(decoding: [hex[Int($0 >> 4)], hex[Int($0 & 15)]], as: UTF8.self) }.joined(separator: ":")
+    }
+}
+
+/// Pings one address: ARP first, then `count` echo requests a second
+/// apart; counts the replies (each sequence number once).
+struct Pinger {
+    let target: [UInt8]
+    let count: Int
+    var targetMAC: [UInt8]?
+    var sent = 0, answered = 0
+    var nextAt: UInt64 = 0
+    var seen: [Bool]
+    static let intervalNanoseconds: UInt64 = 1_000_000_000
+    static let identifier: UInt16 = 0x7465   // "te"
+
+    init(target: [UInt8], count: Int) {
+        self.target = target
+        self.count = count
+        seen = [Bool](repeating: false, count: count)
+    }
+
+    /// All sent, and a second since the last (or all answered).
+    var finished: Bool { answered == count || (sent == count && nextAt != 0 && Tern.now() >= nextAt) }
+
+    /// The next frame to send, when it is time: an ARP request until the
+    /// target answers, then the echo requests.
+    mutating func next(me: Responder, now: UInt64) -> [UInt8]? {
+        guard now >= nextAt, sent < count || targetMAC == nil else { return nil }
+        nextAt = now &+ Pinger.intervalNanoseconds
+        guard let mac = targetMAC else {
+            let broadcast: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+            return Responder.padded(broadcast + me.mac + [0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1] + me.mac + me.ip
+                                    + [0, 0, 0, 0, 0, 0] + target)
+        }
+        let sequence = UInt16(sent)
+        sent += 1
+        let payload = [UInt8](repeating: 0x61, count: 32)
+        var icmp: [UInt8] = [8, 0, 0, 0, UInt8(Pinger.identifier >> 8), UInt8(Pinger.identifier & 0xFF),
+                             UInt8(sequence >> 8), UInt8(sequence & 0xFF)] + payload
+        Responder.setChecksum(&icmp, at: 2, over: 0..<icmp.count)
+        let total = 20 + icmp.count
+        var ip: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, UInt8(sequence & 0xFF), 0x40, 0, 64, 1, 0, 0]
+            + me.ip + target
+        Responder.setChecksum(&ip, at: 10, over: 0..<20)
+        return Responder.padded(mac + me.mac + [0x08, 0x00] + ip + icmp)
+    }
+
+    /// An ARP reply from the target, or an echo reply from it.
+    mutating func heard(_ f: [UInt8], me: Responder) {
+        guard f.count >= 42 else { return }
+        let type = UInt16(f[12]) << 8 | UInt16(f[13])
+        if type == 0x0806, f[20] == 0, f[21] == 2, Array(f[28..<32]) == target {
+            targetMAC = Array(f[22..<28])
+            nextAt = 0
+            return
+        }
+        guard type == 0x0800, f[14] >> 4 == 4, f[23] == 1, Array(f[26..<30]) == target else { return }
+        let c = 14 + Int(f[14] & 0x0F) * 4
+        guard f.count >= c + 8, f[c] == 0, UInt16(f[c + 4]) << 8 | UInt16(f[c + 5]) == Pinger.identifier else { return }
+        let sequence = Int(f[c + 6]) << 8 | Int(f[c + 7])
+        guard sequence < count, !seen[sequence] else { return }
+        seen[sequence] = true
+        answered += 1
     }
 }

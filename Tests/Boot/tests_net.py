@@ -9,7 +9,7 @@ from qemu import boot
 
 # N NAME IP [VIF-SPEC]: a config for the net guest in /tmp/NAME.cfg.
 NET_CFG_DEF = ("N(){ printf 'name = \"%s\"\\nkernel = \"/usr/lib/tern/guests/net.elf\"\\nmemory = 8\\n"
-               "cmdline = \"ip=%s\"\\nvif = [ \"%s\" ]\\n' $1 $2 \"${3:-bridge=br0}\" > /tmp/$1.cfg; }")
+               "cmdline = \"ip=%s\"\\nvif = [ \"%s\" ]\\n' $1 \"$2\" \"${3:-bridge=br0}\" > /tmp/$1.cfg; }")
 DHCP_WAIT = "for i in $(seq 50); do [ -s /run/dhcp-br0 ] && break; sleep 0.2; done"
 
 
@@ -49,4 +49,29 @@ def net_pv_guest_answers_ping_from_dom0(args):
     run.find(r"^\(d0\) tern: bad: vif 0: cannot put vif\d+\.0 on bridge nobr: No such device \(no such bridge\)$")
     run.find(r"^\(d0\) create status 1$")
     run.find(r"^\(d0\) 0$")
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
+
+
+@test
+def net_two_pv_guests_ping_each_other(args):
+    """Two PV guests on br0 (Guests/net with `ping=`): each resolves the
+    other by ARP and gets 3 of 3 echoes answered, through two backends,
+    two taps and the bridge; Dom0 pings both meanwhile. Destroyed, their
+    taps and backends are gone and every frame comes back."""
+    send, done = shell(
+        DHCP_WAIT, "tern info | grep memory", NET_CFG_DEF,
+        "N a '10.0.2.50 ping=10.0.2.51'; N b '10.0.2.51 ping=10.0.2.50'; tern create /tmp/a.cfg; tern create /tmp/b.cfg",
+        "ping -c 2 -W 3 10.0.2.50 >/dev/null; echo a answers $?; ping -c 2 -W 3 10.0.2.51 >/dev/null; echo b answers $?",
+        "sleep 4; for g in a b; do timeout 2 tern console $g </dev/null | sed \"s/^/$g: /\"; done",
+        "tern destroy a; tern destroy b; sleep 1; echo vifs $(ls /sys/class/net | grep -c vif) backends $(ps | grep -c network-backen[d])",
+        "tern info | grep memory")
+    command, _ = dom0_command(args, devices=True)
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(d0\) a answers 0$")
+    run.find(r"^\(d0\) b answers 0$")
+    run.find(r"^\(d0\) a: net: 3 of 3 echoes answered by 10\.0\.2\.51$")
+    run.find(r"^\(d0\) b: net: 3 of 3 echoes answered by 10\.0\.2\.50$")
+    run.find(r"^\(d0\) a: net: echo 0 from 10\.0\.2\.51$")
+    run.find(r"^\(d0\) b: net: echo 0 from 10\.0\.2\.50$")
+    run.find(r"^\(d0\) vifs 0 backends 0$")
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
