@@ -40,7 +40,7 @@ def net_pv_guest_answers_ping_from_dom0(args):
     mac = run.find(r"^\(d0\) net: vif0 connected: mac (02:[0-9a-f:]{14}), ip 10\.0\.2\.50, mtu 1500$").group(1)
     run.find(r"^\(d0\) net: arp answered for 10\.0\.2\.15$")
     for sequence in range(3):
-        run.find(rf"^\(d0\) net: echo {sequence} from 10\.0\.2\.15$")
+        run.find(rf"^\(d0\) net: echo {sequence} from 10\.0\.2\.15 \({sequence + 1} answered\)$")
     run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{domid}/vif0: connected: vif{domid}\.0 on its bridge, mac {mac}, persistent grants$")
     gone = run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{domid}/vif0: guest gone: tx (\d+) packets \d+ bytes, 0 malformed, 0 failed; "
                     r"rx (\d+) packets \d+ bytes, 0 failed$")
@@ -71,7 +71,68 @@ def net_two_pv_guests_ping_each_other(args):
     run.find(r"^\(d0\) b answers 0$")
     run.find(r"^\(d0\) a: net: 3 of 3 echoes answered by 10\.0\.2\.51$")
     run.find(r"^\(d0\) b: net: 3 of 3 echoes answered by 10\.0\.2\.50$")
-    run.find(r"^\(d0\) a: net: echo 0 from 10\.0\.2\.51$")
-    run.find(r"^\(d0\) b: net: echo 0 from 10\.0\.2\.50$")
+    run.find(r"^\(d0\) a: net: echo 0 from 10\.0\.2\.51 \(\d answered\)$")
+    run.find(r"^\(d0\) b: net: echo 0 from 10\.0\.2\.50 \(\d answered\)$")
+    run.find(r"^\(d0\) vifs 0 backends 0$")
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
+
+
+@test
+def net_hostile_frontends_hurt_only_their_own_interface(args):
+    """While a victim guest answers Dom0's pings, hostile frontends
+    (Guests/net, NetAttacks.swift) take turns: packets a buggy frontend
+    sends (an ARP request over 18 slots with its headers a byte a slot:
+    sent; 19 slots, later slots larger than the packet, 10 bytes: ERROR; a
+    page not granted: DROPPED; a good packet after them: sent), each
+    answered while the interface works, one log line for that interface;
+    then 21 slots, and separately a slot past its page: each interface
+    closed (MALFORMED, 5); 20,000 notifications, then a packet that is
+    sent; half a packet published and a crash; a guest that posts no
+    receive page while Dom0 floods it (2,000 pings of 1,400 bytes): its
+    tap drops and counts, Dom0's available memory stays within 16 MiB.
+    The victim still answers, no backend or tap is left, every frame
+    comes back."""
+    from tests_block import WAIT_GONE_DEF
+    flood = ("d=$(tern list | awk '$2==\"h5\" {print $1}'); arp -i br0 -s 10.0.2.65 02:00:00:00:00:65; "
+             "m0=$(awk '/MemAvailable/ {print $2}' /proc/meminfo); ping -q -c 2000 -i 0.002 -s 1400 -w 30 10.0.2.65 >/dev/null; "
+             "m1=$(awk '/MemAvailable/ {print $2}' /proc/meminfo); "
+             "echo flood: dropped $(cat /sys/class/net/vif$d.0/statistics/tx_dropped) memory drop $(( (m0 - m1) / 1024 )) MiB")
+    send, done = shell(
+        DHCP_WAIT, "tern info | grep memory", NET_CFG_DEF, WAIT_GONE_DEF,
+        "N v 10.0.2.50; tern create /tmp/v.cfg; ping -c 2 -W 3 10.0.2.50 >/dev/null; echo victim before $?",
+        "N h1 '10.0.2.61 mode=badslots'; tern create /tmp/h1.cfg; w h1",
+        "N h2 '10.0.2.62 mode=crosspage'; tern create /tmp/h2.cfg; w h2",
+        "N h3 '10.0.2.63 mode=storm count=20000'; tern create /tmp/h3.cfg; w h3",
+        "N h4 '10.0.2.64 mode=vanish'; tern create /tmp/h4.cfg; w h4",
+        "N h5 '10.0.2.65 mode=norx' mac=02:00:00:00:00:65,bridge=br0; tern create /tmp/h5.cfg; sleep 1",
+        flood,
+        "ping -c 2 -W 3 10.0.2.50 >/dev/null; echo victim after $?",
+        "tern destroy h5; tern destroy v; for g in h1 h2 h3 h4; do tern console $g </dev/null | sed \"s/^/$g: /\"; done",
+        "sleep 2; dmesg | grep tern-netback",
+        "echo vifs $(ls /sys/class/net | grep -c vif) backends $(ps | grep -c network-backen[d])",
+        "tern info | grep memory")
+    command, _ = dom0_command(args, devices=True)
+    run = boot(command, done, timeout=400, send=send)
+    ids = {m.group(2): m.group(1) for m in re.finditer(r"^\(tern\) d(\d+) (v|h\d): created", run.log, re.MULTILINE)}
+    run.find(r"^\(d0\) victim before 0$")
+    run.find(r"^\(d0\) h1: net: 5 bad packets answered one by one, a good one after them sent; 21 slots next$")
+    run.find(r"^\(d0\) h1: net: 21 slots: backend closed the interface: true, error 5$")
+    run.find(r"^\(d0\) h2: net: a slot past its page: backend closed the interface: true, error 5$")
+    run.find(r"^\(d0\) h3: net: 20000 notifications sent; a packet after them: sent$")
+    run.find(r"^\(d0\) h4: net: half a packet published; crashing$")
+    for g in ("h1", "h2", "h3"):
+        run.find(rf"^\(d0\) {g}: net: passed$")
+    h1 = ids["h1"]
+    refused = re.findall(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{h1}/vif0: malformed packet dropped: .*$", run.log, re.MULTILINE)
+    check(len(refused) == 1, f"h1's interface logged {len(refused)} malformed-packet lines, not one", run)
+    run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{h1}/vif0: interface closed: malformed packet: a packet over 21 slots \(at most 18\)$")
+    run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{ids['h2']}/vif0: interface closed: malformed packet: slot 0 crosses its page: "
+             r"offset 4000 \+ size 200 > 4096$")
+    run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{ids['h4']}/vif0: guest gone: ")
+    flood = run.find(r"^\(d0\) flood: dropped (\d+) memory drop (-?\d+) MiB$")
+    check(int(flood.group(1)) > 0, "the flood to a guest with no receive page dropped nothing", run)
+    check(int(flood.group(2)) < 16, f"Dom0's available memory fell {flood.group(2)} MiB under the flood", run)
+    print(f"    flood: {flood.group(1)} frames dropped by the tap, Dom0's available memory {flood.group(2)} MiB lower")
+    run.find(r"^\(d0\) victim after 0$")
     run.find(r"^\(d0\) vifs 0 backends 0$")
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])

@@ -15,8 +15,11 @@ public struct NetFrontend {
     let control: NetControl
     var tx: FrontRing<tern_netif_tx_request, tern_netif_tx_response>
     var rx: FrontRing<tern_netif_rx_request, tern_netif_rx_response>
-    let txPages: UnsafeMutableRawPointer, rxPages: UnsafeMutableRawPointer
-    let txRefs: [UInt32], rxRefs: [UInt32]
+    /// The tx pool (hostile guests write their own slots naming it).
+    public let txPages: UnsafeMutableRawPointer
+    let rxPages: UnsafeMutableRawPointer
+    public let txRefs: [UInt32]
+    let rxRefs: [UInt32]
     var txFree: [UInt16]
     /// The address the backend gave this interface (its `mac=`).
     public let mac: [UInt8]
@@ -29,7 +32,9 @@ public struct NetFrontend {
     /// Finds interface `devid` (waiting for the toolstack to add it), waits
     /// for the backend's half, grants both rings and the page pool, publishes
     /// its half (READY last), waits for CONNECTED and posts every rx page.
-    public static func open(devid: UInt16) throws(TernError) -> NetFrontend {
+    /// `postPages`: false leaves the rx ring empty (a hostile guest that
+    /// takes no packets).
+    public static func open(devid: UInt16, postPages: Bool = true) throws(TernError) -> NetFrontend {
         let device = try Devices.wait { $0.type == UInt16(TERN_DEVICE_NET) && $0.devid == devid && !$0.isServedHere }
         // SAFETY: control_gpa is this domain's own control page for the
         // device (Tern's device page says so): identity-mapped, a whole page.
@@ -64,8 +69,10 @@ public struct NetFrontend {
         var net = NetFrontend(device: device, control: control, tx: tx, rx: rx, txPages: txPages, rxPages: rxPages,
                               txRefs: txRefs, rxRefs: rxRefs, txFree: (0..<UInt16(txPageCount)).reversed(),
                               mac: [m.0, m.1, m.2, m.3, m.4, m.5], mtu: Int(backend.mtu))
-        for id in 0..<UInt16(rxPageCount) { net.post(id) }
-        if net.rx.publish() { _ = Events.send(device.port) }
+        if postPages {
+            for id in 0..<UInt16(rxPageCount) { net.post(id) }
+            if net.rx.publish() { _ = Events.send(device.port) }
+        }
         return net
     }
 
@@ -131,6 +138,33 @@ public struct NetFrontend {
     }
 
     public var backendClosed: Bool { control.backendState == UInt32(TERN_LINK_CLOSED) }
+    public var backendError: UInt32 { control.backendError }
+
+    /// Raw tx slots, as written (hostile guests build their own), published
+    /// at once; the status of each, in order, once all are answered; nil if
+    /// the backend closed the interface or `deadline` passed first.
+    public mutating func sendRaw(_ requests: [tern_netif_tx_request], deadline: UInt64) -> [Int16]? {
+        for request in requests {
+            do throws(RingError) { try tx.push(request) } catch { return nil }
+        }
+        if tx.publish() { _ = Events.send(device.port) }
+        var statuses: [Int16] = []
+        while statuses.count < requests.count {
+            if case let response?? = try? tx.takeResponse() {
+                statuses.append(response.status)
+                continue
+            }
+            if backendClosed || Tern.now() >= deadline { return nil }
+            if (try? tx.finalCheckForResponses()) != true { _ = Events.wait(for: device.port, until: deadline) }
+        }
+        return statuses
+    }
+
+    /// Publishes raw tx slots and does not wait (a guest that vanishes).
+    public mutating func publishRaw(_ requests: [tern_netif_tx_request]) {
+        for request in requests { try? tx.push(request) }
+        if tx.publish() { _ = Events.send(device.port) }
+    }
 }
 
 /// This domain's view of an interface's control page (tern/netif.h).
