@@ -15,7 +15,7 @@ DHCP_WAIT = "for i in $(seq 50); do [ -s /run/dhcp-br0 ] && break; sleep 0.2; do
 
 @test
 def net_pv_guest_answers_ping_from_dom0(args):
-    """A PV guest with `vif = [ "bridge=br0" ]` (Guests/net, the SDK's
+    """The shipped /etc/tern/net.cfg: a PV guest with `vif = [ "bridge=br0" ]` (Guests/net, the SDK's
     NetFrontend): its backend makes tap vifN.0 on Dom0's bridge br0, the
     guest connects with persistent grants and the MAC derived from its
     name, and answers Dom0's ARP and three pings through the bridge and
@@ -24,7 +24,7 @@ def net_pv_guest_answers_ping_from_dom0(args):
     name and leaves no domain."""
     send, done = shell(
         DHCP_WAIT, "tern info | grep memory", NET_CFG_DEF,
-        "N n 10.0.2.50; tern create /tmp/n.cfg; sleep 1; echo ports: $(ls /sys/class/net/br0/brif)",
+        "tern create /etc/tern/net.cfg 'name=\"n\"'; sleep 1; echo ports: $(ls /sys/class/net/br0/brif)",
         "ping -c 3 -W 3 10.0.2.50; echo ping status $?",
         "timeout 3 tern console n </dev/null",
         "tern destroy n; sleep 1; dmesg | grep tern-netback",
