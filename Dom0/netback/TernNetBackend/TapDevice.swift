@@ -42,7 +42,14 @@ public final class TapDevice: PacketPort {
         guard bridged == 0 else { throw .bridge(bridge, name, bridged) }
     }
 
-    /// The tap goes with its descriptor (and leaves the bridge).
+    /// A tap made by another process (a backend's supervisor, which keeps
+    /// it across restarts of the serving process): descriptor `fd`.
+    public init(adopting fd: Int32, name: String) {
+        self.fd = fd
+        self.name = name
+    }
+
+    /// The tap goes with its last descriptor (and leaves the bridge).
     deinit { close(fd) }
 
     public func send(_ parts: [UnsafeRawBufferPointer]) -> Bool {

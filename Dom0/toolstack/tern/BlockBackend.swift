@@ -10,7 +10,7 @@ import TernToolstack
 /// supervisor that holds what must survive a crash of the serving process
 /// (the image, open and locked; the device, added to the guest; Dom0's end
 /// of its event channel) and a worker it starts with them as descriptors 3
-/// and 4, and starts again if it dies (at most `restarts` times a minute).
+/// and 4, and starts again if it dies (WorkerSupervisor: at most 5 times a minute).
 /// It ends when the guest is gone (the device goes with the guest), or
 /// on SIGTERM (`tern block-detach`): the worker answers the requests it
 /// took and ends, then the device is removed from the guest.
@@ -30,15 +30,9 @@ struct BlockBackend: ParsableCommand {
     @Option(help: "Worker: the control page's grant ref.") var controlRef: UInt32?
     @Argument(help: "The disk image: a file or a block device in Dom0.") var path: String
 
-    static let restarts = 5
-    static let restartWindowSeconds = 60
     /// Waiting for a Linux guest's core module to attach its device page.
     static let attachPollMicroseconds: UInt32 = 50_000
     static let workerEventFD: Int32 = 3, workerImageFD: Int32 = 4
-    /// How long a detach waits for the worker to answer what it took
-    /// (a disk operation that hangs longer is abandoned: the worker is killed).
-    static let detachDrainSeconds: time_t = 10
-    static let superviseWakeMilliseconds: Int32 = 1000
 
     func run() throws {
         let log = BackendLog(domid: domain, vdev: vdev)
@@ -153,63 +147,17 @@ struct BlockBackend: ParsableCommand {
             try? device.removeDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
             return 1
         }
-        var starts: [time_t] = []
-        var detachDeadline: time_t?
-        while true {
-            let now = time(nil)
-            starts = starts.filter { now - $0 < time_t(BlockBackend.restartWindowSeconds) } + [now]
-            guard starts.count <= BlockBackend.restarts + 1 else {
-                log.warning("the backend died \(BlockBackend.restarts + 1) times in \(BlockBackend.restartWindowSeconds) s: giving up on this disk")
-                try? device.removeDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
-                return 1
-            }
+        let supervisor = WorkerSupervisor(log: log, device: device, domain: domain, signals: signals, what: "disk",
+                                          onRestart: "requests in flight are taken again") {
+            try? device.removeDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
+        }
+        return supervisor.run {
             var arguments = ["/proc/self/exe", "block-backend", "--domain", "\(domain)", "--vdev", vdev,
                              "--event-fd", "\(BlockBackend.workerEventFD)", "--image-fd", "\(BlockBackend.workerImageFD)",
                              "--control-ref", "\(added.controlRef)"]
             if readOnly { arguments.append("--read-only") }
             arguments.append(path)
-            let pid = Spawn.run(arguments, fds: [events.fd, image.fd], detach: false)
-            guard pid > 0 else {
-                log.warning("cannot start the backend: \(String(cString: strerror(-pid)))")
-                try? device.removeDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
-                return 1
-            }
-            if detachDeadline != nil { kill(pid, SIGTERM) }
-            let status = waitForWorker(pid, signals: signals, log: log, detachDeadline: &detachDeadline)
-            let signal = status & 0x7F   // WTERMSIG: the low 7 bits, 0 for a normal exit
-            guard guestExists(device) else { return 0 }
-            if signal == 0 || detachDeadline != nil {
-                // Detached (or the worker gave up): the guest loses the disk.
-                try? device.removeDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
-                if detachDeadline != nil { log.info("removed from the guest") }
-                return signal == 0 ? (status >> 8) & 0xFF : 0
-            }
-            log.warning("the backend died (signal \(signal)): starting it again; requests in flight are taken again")
-        }
-    }
-
-    /// Waits for worker `pid` to end (its wait status); SIGTERM meanwhile
-    /// is passed on (a detach), and a worker that has not ended
-    /// `detachDrainSeconds` after it is killed.
-    func waitForWorker(_ pid: pid_t, signals: Int32, log: BackendLog, detachDeadline: inout time_t?) -> Int32 {
-        var status: Int32 = 0
-        while true {
-            var ended = waitpid(pid, &status, WNOHANG)
-            while ended < 0 && errno == EINTR { ended = waitpid(pid, &status, WNOHANG) }
-            if ended == pid || ended < 0 { return status }
-            var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-            _ = poll(&fds, 1, BlockBackend.superviseWakeMilliseconds)
-            while case let signal = tern_signal_take(signals), signal != 0 {
-                if signal == SIGTERM && detachDeadline == nil {
-                    detachDeadline = time(nil) + BlockBackend.detachDrainSeconds
-                    kill(pid, SIGTERM)
-                }
-            }
-            if let deadline = detachDeadline, time(nil) >= deadline {
-                log.warning("the backend did not answer its requests within \(BlockBackend.detachDrainSeconds) s of the detach: killed")
-                kill(pid, SIGKILL)
-                detachDeadline = .max   // (once)
-            }
+            return Spawn.run(arguments, fds: [events.fd, image.fd], detach: false)
         }
     }
 

@@ -57,7 +57,7 @@ struct BlockDetach: ParsableCommand {
     @Argument(help: "Domain id or name.") var domain: String
     @Argument(help: "The disk: its vdev (xvdb) or number (1).") var vdev: String
 
-    /// The drain (BlockBackend.detachDrainSeconds) and the removal.
+    /// The drain (WorkerSupervisor.drainSeconds) and the removal.
     static let waitMilliseconds: UInt32 = 15_000, pollMilliseconds: UInt32 = 20
 
     func run() throws {

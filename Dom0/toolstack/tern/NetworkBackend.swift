@@ -8,9 +8,12 @@ import TernToolstack
 
 /// `tern network-backend`: serves one guest network interface
 /// (docs/netback.md). Not for typing: `tern create` starts one per `vif`
-/// entry. It makes the tap (`vifD.N`) on the bridge, adds the device to the
-/// guest, and serves until the guest is gone or SIGTERM (then the device
-/// is removed). Not yet: a supervisor that restarts it if it dies.
+/// entry. It runs as a supervisor that holds what must survive a crash of
+/// the serving process (the tap `vifD.N` on its bridge, the device added to
+/// the guest, Dom0's end of its event channel) and a worker it starts with
+/// them as descriptors 3 and 4, and starts again if it dies
+/// (WorkerSupervisor). It ends when the guest is gone, or on SIGTERM (the
+/// worker stops, then the device is removed).
 struct NetworkBackend: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "network-backend",
@@ -22,39 +25,76 @@ struct NetworkBackend: ParsableCommand {
     @Option(help: "The vif spec (mac=..,bridge=..,rate=..).") var spec: String
     @Option(help: "The guest's name (for the default MAC).") var guest: String
     @Option(help: "Report \"ready\" or \"error: ...\" on this descriptor, then close it.") var statusFD: Int32?
+    @Option(help: "Worker: Dom0's end of the event channel is this descriptor.") var eventFD: Int32?
+    @Option(help: "Worker: the tap is this descriptor.") var tapFD: Int32?
+    @Option(help: "Worker: the control page's grant ref.") var controlRef: UInt32?
+
+    static let workerEventFD: Int32 = 3, workerTapFD: Int32 = 4
+
+    var tapName: String { "vif\(domain).\(index)" }
 
     func run() throws {
-        throw ExitCode(serve())
+        let log = BackendLog(prefix: "tern-netback d\(domain)/vif\(index)")
+        let vif: VifSpec
+        do throws(VifSpec.Problem) { vif = try VifSpec.parse(spec) } catch {
+            log.warning("\(error)")
+            throw ExitCode(1)
+        }
+        let mac = vif.mac ?? VifSpec.defaultMAC(guest: guest, index: Int(index))
+        guard let interface = NetInterfaceProperties(mac: mac) else { throw ExitCode(1) }
+        if let eventFD, let tapFD, let controlRef {
+            throw ExitCode(worker(log: log, vif: vif, interface: interface, eventFD: eventFD, tapFD: tapFD, controlRef: controlRef))
+        }
+        throw ExitCode(supervise(log: log, vif: vif, interface: interface))
     }
 
-    func serve() -> Int32 {
-        let log = BackendLog(prefix: "tern-netback d\(domain)/vif\(index)")
+    func worker(log: BackendLog, vif: VifSpec, interface: NetInterfaceProperties, eventFD: Int32, tapFD: Int32,
+                controlRef: UInt32) -> Int32 {
+        let device: ControlDevice
+        do throws(ControlDevice.Failure) { device = try ControlDevice() } catch {
+            log.warning("\(error)")
+            return 1
+        }
+        // SIGTERM (blocked since the supervisor started us) means stop.
+        let stopFD = [SIGTERM].withUnsafeBufferPointer { tern_signals_as_fd($0.baseAddress, Int32($0.count)) }
+        let server = NetServer(device: device, events: EventChannel.adopting(fd: eventFD), tap: TapDevice(adopting: tapFD, name: tapName),
+                               log: log, frontend: domain, controlRef: controlRef, interface: interface, rate: vif.rate,
+                               stopFD: stopFD >= 0 ? stopFD : nil)
+        let end = server.run()
+        let c = server.counters
+        let figures = "tx \(c.txPackets) packets \(c.txBytes) bytes, \(c.txMalformed) malformed, \(c.txFailed) failed; " +
+            "rx \(c.rxPackets) packets \(c.rxBytes) bytes, \(c.rxFailed) failed"
+        switch end {
+        case .frontendGone: log.info("guest gone: \(figures)")
+        case .detached: log.info("detached: \(figures)")
+        case .failed(let why):
+            log.warning(why)
+            return 1
+        }
+        return 0
+    }
+
+    func supervise(log: BackendLog, vif: VifSpec, interface: NetInterfaceProperties) -> Int32 {
         func report(_ line: String) {
             guard let statusFD else { return }
             Files.send(line + "\n", to: statusFD)
             close(statusFD)
-        }
-        let vif: VifSpec
-        do throws(VifSpec.Problem) { vif = try VifSpec.parse(spec) } catch {
-            report("error: \(error)")
-            return 1
-        }
-        let mac = vif.mac ?? VifSpec.defaultMAC(guest: guest, index: Int(index))
-        guard let interface = NetInterfaceProperties(mac: mac) else {
-            report("error: bad mac")
-            return 1
         }
         let device: ControlDevice
         do throws(ControlDevice.Failure) { device = try ControlDevice() } catch {
             report("error: \(error)")
             return 1
         }
-        // SIGTERM (detach, or Dom0's shutdown) ends the interface cleanly.
-        let stopFD = [SIGTERM].withUnsafeBufferPointer { tern_signals_as_fd($0.baseAddress, Int32($0.count)) }
+        // SIGTERM (detach, or Dom0's shutdown) and SIGCHLD (the worker
+        // ended) wake the supervisor; the worker inherits SIGTERM blocked.
+        let signals = [SIGTERM, SIGCHLD].withUnsafeBufferPointer { tern_signals_as_fd($0.baseAddress, Int32($0.count)) }
+        guard signals >= 0 else {
+            report("error: cannot take signals: \(String(cString: strerror(-signals)))")
+            return 1
+        }
+        defer { close(signals) }
         let tap: TapDevice
-        do throws(TapDevice.Failure) {
-            tap = try TapDevice(name: "vif\(domain).\(index)", bridge: vif.bridge, mtu: Int(interface.mtu))
-        } catch {
+        do throws(TapDevice.Failure) { tap = try TapDevice(name: tapName, bridge: vif.bridge, mtu: Int(interface.mtu)) } catch {
             report("error: \(error)")
             return 1
         }
@@ -66,7 +106,7 @@ struct NetworkBackend: ParsableCommand {
             } catch {
                 // A Linux guest lists devices once its core module attached.
                 if case .tern(let code) = error, code == -Int64(TERN_EAGAIN), device.isLive(domid: domain) {
-                    if stopFD >= 0, tern_signal_take(stopFD) == SIGTERM { return 0 }
+                    if tern_signal_take(signals) == SIGTERM { return 0 }
                     usleep(BlockBackend.attachPollMicroseconds)
                     continue
                 }
@@ -81,23 +121,16 @@ struct NetworkBackend: ParsableCommand {
             try? device.removeDevice(type: TERN_DEVICE_NET, devid: index, frontend: domain)
             return 1
         }
-        let server = NetServer(device: device, events: events, tap: tap, log: log, frontend: domain, controlRef: added.controlRef,
-                               interface: interface, rate: vif.rate, stopFD: stopFD >= 0 ? stopFD : nil)
-        let end = server.run()
-        let c = server.counters
-        let figures = "tx \(c.txPackets) packets \(c.txBytes) bytes, \(c.txMalformed) malformed, \(c.txFailed) failed; " +
-            "rx \(c.rxPackets) packets \(c.rxBytes) bytes, \(c.rxFailed) failed"
-        switch end {
-        case .frontendGone:
-            log.info("guest gone: \(figures)")
-        case .detached:
+        let (domain, index) = (domain, index)
+        let supervisor = WorkerSupervisor(log: log, device: device, domain: domain, signals: signals, what: "interface",
+                                          onRestart: "the guest's interface re-attaches") {
             try? device.removeDevice(type: TERN_DEVICE_NET, devid: index, frontend: domain)
-            log.info("detached: \(figures)")
-        case .failed(let why):
-            log.warning(why)
-            return 1
         }
-        return 0
+        return supervisor.run {
+            Spawn.run(["/proc/self/exe", "network-backend", "--domain", "\(domain)", "--index", "\(index)", "--spec", vif.text,
+                       "--guest", guest, "--event-fd", "\(NetworkBackend.workerEventFD)", "--tap-fd", "\(NetworkBackend.workerTapFD)",
+                       "--control-ref", "\(added.controlRef)"], fds: [events.fd, tap.fd], detach: false)
+        }
     }
 }
 
