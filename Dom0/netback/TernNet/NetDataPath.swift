@@ -50,8 +50,9 @@ public final class NetDataPath {
     public private(set) var counters = NetCounters()
     /// The first malformed packet's fault (one log line per interface).
     public private(set) var firstFault: TxFault?
-    /// Slots of a packet published in part at the last transmit (0: none).
-    var partialSlots = 0
+    /// The length of a frame read from the port that no page has taken yet
+    /// (the guest had none posted): one frame at most, never a queue.
+    var held: Int?
     static let pageSize = Int(TERN_NETIF_PAGE_SIZE)
     /// A frame read from the port before a page takes it: twice a page, so
     /// that a frame too long for one page is seen as such (and refused).
@@ -90,11 +91,9 @@ public final class NetDataPath {
             case .failure(let broken): return .fatal(broken.description)
             case .success(let published): slots = published
             }
-            partialSlots = 0
             if slots.isEmpty { break }
             switch TxPacketParser.parse(slots[...], limits: limits) {
             case .incomplete:
-                partialSlots = slots.count
                 break loop
             case .fatal(let fault):
                 _ = tx.publishResponses()   // what was answered before it stands
@@ -120,9 +119,9 @@ public final class NetDataPath {
     }
 
     /// Before sleeping: asks the guest to notify when it publishes more tx
-    /// slots (the rest of a packet it published in part), then looks
-    /// again. True: call `transmit` instead of sleeping.
-    public func finalCheckForPackets() -> Bool { tx.finalCheck(waitingFor: UInt32(partialSlots) + 1) }
+    /// slots (a packet, or the rest of one it published in part), then
+    /// looks again. True: call `transmit` instead of sleeping.
+    public func finalCheckForPackets() -> Bool { tx.finalCheck() }
 
     /// With frames for the guest and no page posted: asks it to notify when
     /// it posts one, then looks again. True: a page is there.
@@ -162,12 +161,14 @@ public final class NetDataPath {
 
     /// Copies up to `maxFrames` waiting frames into pages the guest posted,
     /// each answered in its request's slot. With no page posted it stops
-    /// (`waitingForPages`): the frames stay in the port's own bounded queue
-    /// (a tap's: the kernel drops past it and counts), never in the
-    /// backend's memory.
+    /// (`waitingForPages`) holding at most the one frame it read: the rest
+    /// stay in the port's own bounded queue (a tap's: the kernel drops past
+    /// it and counts), never in the backend's memory.
     public func receive(maxFrames: Int = 64) -> Outcome {
         var waiting = false
         for _ in 0..<maxFrames {
+            if held == nil { held = port.receive(into: frame) }
+            guard let length = held else { break }
             let request: tern_netif_rx_request
             switch rx.takeRequest() {
             case .failure(let broken): return .fatal(broken.description)
@@ -175,23 +176,19 @@ public final class NetDataPath {
                 waiting = true
             case .success(let taken?):
                 request = taken
-                guard let length = port.receive(into: frame) else {
-                    rx.untake()   // nothing waits: the page stays posted
-                    return .done(notify: rx.publishResponses())
-                }
+                held = nil
                 guard length <= NetDataPath.pageSize, let page = pages.page(request.gref, writable: true) else {
                     counters.rxFailed += 1
                     _ = rx.respond(id: request.id, offset: 0, flags: 0, status: Int16(TERN_NETIF_RSP_ERROR))
                     continue
                 }
-                let bytes = length
                 // SAFETY: `page` is a mapped, writable page of the guest's;
-                // bytes <= a page are copied into it from the frame buffer.
-                page.copyMemory(from: frame.baseAddress!, byteCount: bytes)
+                // length <= a page is copied into it from the frame buffer.
+                page.copyMemory(from: frame.baseAddress!, byteCount: length)
                 pages.release(page)
                 counters.rxPackets += 1
-                counters.rxBytes += bytes
-                _ = rx.respond(id: request.id, offset: 0, flags: UInt16(TERN_NETRXF_DATA_VALIDATED), status: Int16(bytes))
+                counters.rxBytes += length
+                _ = rx.respond(id: request.id, offset: 0, flags: UInt16(TERN_NETRXF_DATA_VALIDATED), status: Int16(length))
                 continue
             }
             break
