@@ -90,10 +90,23 @@ final class NetDataPathTests: XCTestCase {
     func testAFatalPacketClosesTheInterfaceAndAnUngrantedPageFailsAlone() {
         pages.notGranted = [5]
         txPage.send([request(5, id: 1, size: 60), request(6, offset: 4090, id: 2, size: 60)])
-        XCTAssertEqual(path.transmit(), .fatal("malformed packet: slot 0 crosses its page: offset 4090 + size 60 > 4096"))
+        XCTAssertEqual(path.transmit(), .fatal(.malformed(.crossesPage(slot: 0, offset: 4090, size: 60))))
+        XCTAssertEqual(NetFatal.malformed(.crossesPage(slot: 0, offset: 4090, size: 60)).description,
+                       "malformed packet: slot 0 crosses its page: offset 4090 + size 60 > 4096")
+        XCTAssertEqual(NetFatal.malformed(.tooShort(1)).errorCode, UInt32(TERN_NETIF_ERROR_MALFORMED))
         XCTAssertEqual(txPage.txSlot(0).pointee.response.status, Int16(TERN_NETIF_RSP_DROPPED), "the ungranted one: dropped, answered")
         XCTAssertEqual(path.counters.txFailed, 1)
         XCTAssertEqual(txPage.header.pointee.rsp_prod, 1, "the fatal packet is not answered: the interface closes")
+    }
+
+    func testARunawayIndexClosesTheInterfaceAsRingBroken() {
+        txPage.header.pointee.req_prod = 300
+        guard case .fatal(let why) = path.transmit() else { return XCTFail() }
+        XCTAssertEqual(why.errorCode, UInt32(TERN_NETIF_ERROR_RING_BROKEN))
+        rxPage.header.pointee.req_prod = 1000
+        port.waiting = [Array(repeating: 1, count: 60)]
+        guard case .fatal(let rxWhy) = path.receive() else { return XCTFail() }
+        XCTAssertEqual(rxWhy.description, "rx ring broken: req_prod claims 1000 new slots, at most 256 possible (256 slots)")
     }
 
     func testAHalfPublishedPacketWaits() {

@@ -33,6 +33,28 @@ public struct NetCounters: Equatable {
     public init() {}
 }
 
+/// Why an interface is closed: the TERN_NETIF_ERROR_* the backend writes
+/// in backend_error, and the log line.
+public enum NetFatal: Equatable, CustomStringConvertible {
+    /// A packet no honest frontend sends (Linux's xenvif_fatal_tx_err).
+    case malformed(TxFault)
+    case ringBroken(NetRingBroken)
+
+    public var errorCode: UInt32 {
+        switch self {
+        case .malformed: return UInt32(TERN_NETIF_ERROR_MALFORMED)
+        case .ringBroken: return UInt32(TERN_NETIF_ERROR_RING_BROKEN)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .malformed(let fault): return "malformed packet: \(fault)"
+        case .ringBroken(let broken): return broken.description
+        }
+    }
+}
+
 /// Moves packets between a guest's netif rings and a packet port: the
 /// whole data path of Dom0's network backend, without its I/O (docs/abi.md
 /// "Network interfaces", docs/netback.md). Transmit: the published slots
@@ -77,8 +99,8 @@ public final class NetDataPath {
         /// Frames may wait but the guest posted no page: wait for it to post
         /// (NetRxRing.finalCheckForPages), not reading the port meanwhile.
         case waitingForPages(notify: Bool)
-        /// The interface is to be closed (TERN_NETIF_ERROR_MALFORMED or _RING_BROKEN).
-        case fatal(String)
+        /// The interface is to be closed, for this reason.
+        case fatal(NetFatal)
     }
 
     /// Sends every whole packet the guest published (as far as the rate
@@ -88,7 +110,7 @@ public final class NetDataPath {
         loop: while true {
             let slots: [TxSlot]
             switch tx.published() {
-            case .failure(let broken): return .fatal(broken.description)
+            case .failure(let broken): return .fatal(.ringBroken(broken))
             case .success(let published): slots = published
             }
             if slots.isEmpty { break }
@@ -97,7 +119,7 @@ public final class NetDataPath {
                 break loop
             case .fatal(let fault):
                 _ = tx.publishResponses()   // what was answered before it stands
-                return .fatal("malformed packet: \(fault)")
+                return .fatal(.malformed(fault))
             case .dropped(let taken, let fault):
                 counters.txMalformed += 1
                 if firstFault == nil { firstFault = fault }
@@ -171,7 +193,7 @@ public final class NetDataPath {
             guard let length = held else { break }
             let request: tern_netif_rx_request
             switch rx.takeRequest() {
-            case .failure(let broken): return .fatal(broken.description)
+            case .failure(let broken): return .fatal(.ringBroken(broken))
             case .success(nil):
                 waiting = true
             case .success(let taken?):

@@ -128,8 +128,8 @@ public final class NetServer {
             var waitMilliseconds = NetServer.idleMilliseconds
             switch path.transmit(now: Clock.microseconds()) {
             case .fatal(let why):
-                close(link, error: UInt32(why.hasPrefix("malformed") ? TERN_NETIF_ERROR_MALFORMED : TERN_NETIF_ERROR_RING_BROKEN))
-                return .failed(why)
+                close(link, error: why.errorCode)
+                return .failed(why.description)
             case .done(let n), .waitingForPages(let n): notify = notify || n
             case .rateLimited(let n):
                 notify = notify || n
@@ -144,8 +144,8 @@ public final class NetServer {
             var pagesPosted = true
             switch path.receive() {
             case .fatal(let why):
-                close(link, error: UInt32(TERN_NETIF_ERROR_RING_BROKEN))
-                return .failed(why)
+                close(link, error: why.errorCode)
+                return .failed(why.description)
             case .done(let n), .rateLimited(let n): notify = notify || n
             case .waitingForPages(let n):
                 notify = notify || n
