@@ -167,3 +167,28 @@ def net_backend_killed_under_traffic_is_restarted(args):
     run.find(r"^\(d0\) after 0$")
     run.find(r"^\(d0\) vifs 0 backends 0$")
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
+
+
+@test
+def net_rate_limit_holds_the_guests_packets(args):
+    """`vif = [ "bridge=br0,rate=1KB/s@1s" ]`: the backend takes the
+    guest's packets only as the credit allows (1,000 bytes a second). Five
+    echo replies of 1,442 bytes asked for within a second are held in the
+    guest's ring and sent as the credit comes, not dropped: after 9 s the
+    backend has sent the ARP reply and all five, and says how many times
+    the limit held packets (more than zero)."""
+    send, done = shell(
+        DHCP_WAIT, "tern info | grep memory", NET_CFG_DEF,
+        "N r 10.0.2.50 'bridge=br0,rate=1KB/s@1s'; tern create /tmp/r.cfg; sleep 1",
+        "ping -c 5 -i 0.2 -s 1400 -w 2 10.0.2.50 >/dev/null; sleep 9",
+        "tern destroy r; sleep 1; dmesg | grep tern-netback",
+        "tern info | grep memory")
+    command, _ = dom0_command(args, devices=True)
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(d0\) \[ *[\d.]+\] tern-netback d\d+/vif0: connected: .*, rate 1000 B/s$")
+    gone = run.find(r"^\(d0\) \[ *[\d.]+\] tern-netback d\d+/vif0: guest gone: tx (\d+) packets \d+ bytes, 0 malformed, 0 failed, "
+                    r"held by the rate limit (\d+) times; ")
+    check(int(gone.group(1)) >= 6, f"the backend sent {gone.group(1)} of the guest's packets, not the ARP reply and five echoes", run)
+    check(int(gone.group(2)) > 0, "the rate limit never held a packet", run)
+    print(f"    the rate limit held the guest's packets {gone.group(2)} times; {gone.group(1)} sent")
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])

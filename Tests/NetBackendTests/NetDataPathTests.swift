@@ -130,6 +130,7 @@ final class NetDataPathTests: XCTestCase {
         XCTAssertEqual(port.sent.count, 4)
         XCTAssertEqual(path.transmit(now: 1_000_000), .done(notify: false))
         XCTAssertEqual(port.sent.count, 5)
+        XCTAssertEqual(path.counters.txHeld, 3)
     }
 
     func testFramesGoIntoPostedPagesAndWaitInThePortWithoutThem() {

@@ -27,6 +27,8 @@ public struct NetCounters: Equatable {
     public var txMalformed = 0
     /// Packets whose pages could not be mapped, or the port refused.
     public var txFailed = 0
+    /// Times the rate limit held packets back until the next top-up.
+    public var txHeld = 0
     public var rxPackets = 0, rxBytes = 0
     /// Frames longer than a page, or whose page could not be mapped (answered ERROR).
     public var rxFailed = 0
@@ -130,6 +132,7 @@ public final class NetDataPath {
                     rate = bucket
                     if !allowed {
                         limited = true
+                        counters.txHeld += 1
                         break loop
                     }
                 }

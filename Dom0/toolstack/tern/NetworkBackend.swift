@@ -62,7 +62,8 @@ struct NetworkBackend: ParsableCommand {
                                stopFD: stopFD >= 0 ? stopFD : nil)
         let end = server.run()
         let c = server.counters
-        let figures = "tx \(c.txPackets) packets \(c.txBytes) bytes, \(c.txMalformed) malformed, \(c.txFailed) failed; " +
+        let figures = "tx \(c.txPackets) packets \(c.txBytes) bytes, \(c.txMalformed) malformed, \(c.txFailed) failed" +
+            (vif.rate == nil ? "" : ", held by the rate limit \(c.txHeld) times") + "; " +
             "rx \(c.rxPackets) packets \(c.rxBytes) bytes, \(c.rxFailed) failed"
         switch end {
         case .frontendGone: log.info("guest gone: \(figures)")
