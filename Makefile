@@ -81,9 +81,10 @@ DOM0_INITRD   := $(DOM0)/initramfs.cpio.lz4
 DOM0_TERN_KO  := $(DOM0)/tern.ko
 # The Linux guest's test initramfs (Guests/linux): busybox from Dom0's,
 # and its modules (Guests/linux/driver: tern_guest.ko, tern_echo_front.ko,
-# tern_blkfront.ko).
+# tern_blkfront.ko, tern_netfront.ko).
 LINUX_GUEST_INITRD := $(BUILD)/guests/linux-initramfs.cpio.gz
-LINUX_GUEST_KOS    := $(BUILD)/guests/tern_guest.ko $(BUILD)/guests/tern_echo_front.ko $(BUILD)/guests/tern_blkfront.ko
+LINUX_GUEST_KOS    := $(BUILD)/guests/tern_guest.ko $(BUILD)/guests/tern_echo_front.ko $(BUILD)/guests/tern_blkfront.ko \
+                      $(BUILD)/guests/tern_netfront.ko
 # Dom0's data disk (docs/dom0.md, "Data disk"): ext4 labelled tern-data,
 # mounted by Dom0 at /var/lib/tern; DATA_DISK_FILES are what the build
 # puts on it (path in the file system = file here). A sparse file: the
@@ -193,7 +194,7 @@ $(ELF): $(ASM_OBJECTS) $(BUILD)/terncore.o $(BUILD)/tern-swift.o $(BUILD)/runtim
 
 dom0: $(DOM0_KERNEL) $(DOM0_TERN_KO) $(DOM0_TERN_CLI) $(DOM0_INITRD) $(LINUX_GUEST_INITRD) $(DATA_DISK)
 
-$(LINUX_GUEST_INITRD): $(DOM0_INITRD) $(LINUX_GUEST_KOS) Guests/linux/init Guests/linux/build-initramfs.sh
+$(LINUX_GUEST_INITRD): $(DOM0_INITRD) $(LINUX_GUEST_KOS) Guests/linux/init Guests/linux/build-initramfs.sh Dom0/initramfs/udhcpc.script
 	$(Q)bash Guests/linux/build-initramfs.sh $(DOM0) $@
 
 # The Linux guest's modules, against the headers tern.ko is built against

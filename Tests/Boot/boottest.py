@@ -9,7 +9,7 @@ it prints on the serial console.
 Ends with the line `N passed, N failed`; exits non-zero if any failed.
 """
 # The tests are here by area: tests_boot.py, tests_guests.py,
-# tests_channels.py, tests_dom0.py, tests_toolstack.py, tests_console.py, tests_block.py and tests_net.py, run in that
+# tests_channels.py, tests_dom0.py, tests_toolstack.py, tests_console.py, tests_block.py, tests_net.py and tests_netfront.py, run in that
 # order (the imports below); what they share and the registry (@test) are
 # in common.py.
 import argparse
@@ -30,6 +30,7 @@ import tests_toolstack  # noqa: E402,F401
 import tests_console  # noqa: E402,F401
 import tests_block  # noqa: E402,F401
 import tests_net  # noqa: E402,F401
+import tests_netfront  # noqa: E402,F401
 from common import TESTS  # noqa: E402
 from qemu import BootFailure  # noqa: E402
 

@@ -40,6 +40,12 @@ class BootFailure(Exception):
 class Boot:
     def __init__(self, log, seconds, start_to_first_line, line_times=()):
         self.log = log
+        # TERN_BOOT_LOGS_ALL=DIR keeps every finished boot's serial log there
+        # (to read what a passing test saw: figures, timings).
+        if os.environ.get("TERN_BOOT_LOGS_ALL"):
+            os.makedirs(os.environ["TERN_BOOT_LOGS_ALL"], exist_ok=True)
+            with open(os.path.join(os.environ["TERN_BOOT_LOGS_ALL"], f"boot-{os.getpid()}-{time.time():.0f}.log"), "w") as f:
+                f.write(log)
         self.seconds = seconds
         self.start_to_first_line = start_to_first_line
         self.line_times = list(line_times)   # (seconds since QEMU start, line)

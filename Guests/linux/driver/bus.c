@@ -35,6 +35,7 @@ static const char *tern_type_name(u16 type)
 	case TERN_DEVICE_CONSOLE: return "console";
 	case TERN_DEVICE_CHANNEL: return "channel";
 	case TERN_DEVICE_BLOCK: return "block";
+	case TERN_DEVICE_NET: return "net";
 	default: return "device";
 	}
 }
