@@ -22,7 +22,20 @@ public final class NetServer {
     let died: EventChannel?
     let stopFD: Int32?
     public private(set) var stopping = false
+    /// When the backend last woke (Figures.busyMicroseconds).
+    var awake = Clock.microseconds()
     public private(set) var counters = NetCounters()
+    /// What serving cost (the end-of-life line; `make bench` reads them).
+    public struct Figures {
+        /// Times the backend woke from its wait, and of those, by the guest's event.
+        public var wakeups: UInt64 = 0
+        public var notificationsTaken: UInt64 = 0
+        /// Events sent to the guest (responses it asked to hear of).
+        public var notificationsSent: UInt64 = 0
+        /// Time awake, from a wakeup to the next wait.
+        public var busyMicroseconds: UInt64 = 0
+    }
+    public private(set) var figures = Figures()
 
     /// A quiet second: look whether the guest still exists.
     static let idleMilliseconds: Int32 = 1000
@@ -151,7 +164,10 @@ public final class NetServer {
                 notify = notify || n
                 pagesPosted = path.finalCheckForPages()
             }
-            if notify { events.notify() }
+            if notify {
+                events.notify()
+                figures.notificationsSent &+= 1
+            }
             if stopping { return .detached }
             if link.frontendState == UInt32(TERN_LINK_CLOSED) {
                 link.backendState = UInt32(TERN_LINK_CLOSED)
@@ -173,14 +189,21 @@ public final class NetServer {
     /// Sleeps until the guest notifies, the tap has a frame (when the guest
     /// has pages for it), a domain dies, a stop signal, or the timeout.
     func idle(waitingForTap: Bool, milliseconds: Int32 = NetServer.idleMilliseconds) -> Bool {
+        let sleeping = Clock.microseconds()
+        figures.busyMicroseconds &+= sleeping &- awake
+        defer { awake = Clock.microseconds() }
         var fds = [pollfd(fd: events.fd, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: died?.fd ?? -1, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: waitingForTap ? tap.fd : -1, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: stopFD ?? -1, events: Int16(POLLIN), revents: 0)]   // (poll skips fd -1)
         let ready = poll(&fds, nfds_t(fds.count), milliseconds)
         guard ready > 0 else { return ready == 0 && milliseconds < NetServer.idleMilliseconds ? true : guestExists() }
+        figures.wakeups &+= 1
         if fds[3].revents & Int16(POLLIN) != 0, let stopFD, tern_signal_take(stopFD) != 0 { stopping = true }
-        if fds[0].revents & Int16(POLLIN) != 0 { _ = events.takeNow() }
+        if fds[0].revents & Int16(POLLIN) != 0 {
+            _ = events.takeNow()
+            figures.notificationsTaken &+= 1
+        }
         if fds[1].revents & Int16(POLLIN) != 0 {
             died?.takeNow()
             return guestExists()

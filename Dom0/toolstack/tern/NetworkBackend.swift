@@ -65,6 +65,12 @@ struct NetworkBackend: ParsableCommand {
         let figures = "tx \(c.txPackets) packets \(c.txBytes) bytes, \(c.txMalformed) malformed, \(c.txFailed) failed" +
             (vif.rate == nil ? "" : ", held by the rate limit \(c.txHeld) times") + "; " +
             "rx \(c.rxPackets) packets \(c.rxBytes) bytes, \(c.rxFailed) failed"
+        let f = server.figures
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        log.info("figures: \(f.wakeups) wakeups, \(f.notificationsTaken) events from the guest, \(f.notificationsSent) to it, " +
+                 "awake \(f.busyMicroseconds / 1000) ms, cpu \(usage.ru_utime.tv_sec * 1000 + usage.ru_utime.tv_usec / 1000) ms user " +
+                 "\(usage.ru_stime.tv_sec * 1000 + usage.ru_stime.tv_usec / 1000) ms system")
         switch end {
         case .frontendGone: log.info("guest gone: \(figures)")
         case .detached: log.info("detached: \(figures)")

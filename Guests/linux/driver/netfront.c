@@ -500,8 +500,11 @@ static int netfront_alloc_ring(struct netfront *nf, struct tern_ring_header **ri
 	return 0;
 }
 
-/* Up to `want` pages, each granted to the backend (read-only for tx: it
- * only reads what we send). The pages there are. */
+/* Up to `want` pages, each granted to the backend. The pages there are.
+ * tx pages are read-only to a backend that maps per packet, which only
+ * reads them; a persistent backend keeps every page mapped writable
+ * (docs/abi.md: it maps each ref once, for reads and writes alike), and a
+ * read-only tx page would be mapped and unmapped for each frame. */
 static unsigned int netfront_alloc_pool(struct netfront *nf, struct page **pages, u32 *refs, unsigned int want,
 					bool readonly, int *err)
 {
@@ -557,7 +560,8 @@ static int netfront_publish(struct netfront *nf)
 	}
 	nf->tx_slots = (union tern_netif_tx_slot *)(nf->tx_ring + 1);
 	nf->rx_slots = (union tern_netif_rx_slot *)(nf->rx_ring + 1);
-	nf->tx_count = netfront_alloc_pool(nf, nf->tx_pages, nf->tx_refs, NETFRONT_TX_PAGES, true, &err);
+	nf->tx_count = netfront_alloc_pool(nf, nf->tx_pages, nf->tx_refs, NETFRONT_TX_PAGES,
+					   !(nf->features & TERN_NETIF_FEATURE_PERSISTENT), &err);
 	nf->rx_count = netfront_alloc_pool(nf, nf->rx_pages, nf->rx_refs, NETFRONT_RX_PAGES, false, &err);
 	if (nf->tx_count < nf->max_slots || nf->rx_count < NETFRONT_RX_PAGES_MIN) {
 		pr_err("%s: pages and grant refs for %u tx and %u rx pages only (need %u and %u): %d\n", nf->name,
