@@ -230,7 +230,7 @@ $(DOM0_TERN_CLI): $(TOOLSTACK_SOURCES) Dom0/toolstack/build.sh | $(DEPS_STAMP)
 	$(Q)bash Dom0/toolstack/build.sh $(DOM0)
 
 # Dom0 tools in C (Dom0/tools), static against musl, for the initramfs.
-DOM0_TOOLS := $(DOM0)/tern-echo $(DOM0)/tern-hostile-pic $(DOM0)/tern-hostile-msi $(DOM0)/tern-diskbench
+DOM0_TOOLS := $(DOM0)/tern-echo $(DOM0)/tern-hostile-pic $(DOM0)/tern-hostile-msi $(DOM0)/tern-diskbench $(DOM0)/tern-netbench
 $(DOM0)/%: Dom0/tools/%.c $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_STAMP)
 	@echo "  CC      $@"
 	$(Q)mkdir -p $(DOM0) && musl-gcc -O2 -static -Wall -Wextra -Werror -I Hypervisor/ABI/include -o $@ $< && strip $@
@@ -248,9 +248,9 @@ $(DOM0)/vmlinux.trimmed: $(DOM0_KERNEL) Dom0/trim-vmlinux.py
 	$(Q)python3 Dom0/trim-vmlinux.py $(DOM0)/vmlinux $@
 
 # Dom0's data disk (DATA_DISK, above).
-$(LINUX_TOOLS_DISK): $(DOM0)/tern-diskbench Guests/linux/build-tools-disk.sh Guests/linux/disk-test | $(DEPS_STAMP)
+$(LINUX_TOOLS_DISK): $(DOM0)/tern-diskbench $(DOM0)/tern-netbench Guests/linux/build-tools-disk.sh Guests/linux/disk-test | $(DEPS_STAMP)
 	@echo "  EXT2    $@"
-	$(Q)bash Guests/linux/build-tools-disk.sh $@ $(DOM0)/tern-diskbench
+	$(Q)bash Guests/linux/build-tools-disk.sh $@ $(DOM0)/tern-diskbench $(DOM0)/tern-netbench
 
 $(DATA_DISK): $(DOM0)/vmlinux.trimmed $(LINUX_GUEST_INITRD) $(LINUX_TOOLS_DISK) Dom0/data-disk.sh | $(DEPS_STAMP)
 	@echo "  EXT4    $@"
