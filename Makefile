@@ -91,7 +91,7 @@ LINUX_GUEST_KOS    := $(BUILD)/guests/tern_guest.ko $(BUILD)/guests/tern_echo_fr
 DATA_DISK       := $(DOM0)/data.img
 DATA_DISK_SIZE  := 1G
 # The Linux guests' tools disk (Guests/linux/build-tools-disk.sh): mkfs.ext4,
-# fsck.ext4 and tern-diskbench for a guest's disk tests and bench.
+# fsck.ext4, tern-diskbench and tern-netbench for a guest's disk tests and bench.
 LINUX_TOOLS_DISK := $(BUILD)/guests/linux-tools.img
 DATA_DISK_FILES := linux/vmlinux=$(DOM0)/vmlinux.trimmed linux/initramfs.cpio.gz=$(LINUX_GUEST_INITRD) \
                    linux/tools.img=$(LINUX_TOOLS_DISK)
@@ -248,7 +248,8 @@ $(DOM0)/vmlinux.trimmed: $(DOM0_KERNEL) Dom0/trim-vmlinux.py
 	$(Q)python3 Dom0/trim-vmlinux.py $(DOM0)/vmlinux $@
 
 # Dom0's data disk (DATA_DISK, above).
-$(LINUX_TOOLS_DISK): $(DOM0)/tern-diskbench $(DOM0)/tern-netbench Guests/linux/build-tools-disk.sh Guests/linux/disk-test | $(DEPS_STAMP)
+$(LINUX_TOOLS_DISK): $(DOM0)/tern-diskbench $(DOM0)/tern-netbench Guests/linux/build-tools-disk.sh Guests/linux/disk-test \
+                     Dom0/initramfs/udhcpc.script | $(DEPS_STAMP)
 	@echo "  EXT2    $@"
 	$(Q)bash Guests/linux/build-tools-disk.sh $@ $(DOM0)/tern-diskbench $(DOM0)/tern-netbench
 
