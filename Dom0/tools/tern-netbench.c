@@ -11,14 +11,21 @@
  *                                         (iperf3 -R)
  *
  * The method is iperf3's: one TCP connection; the sender writes 128 KiB
- * buffers (iperf3's TCP default) for SECONDS, then closes its side; the
- * figure is the receiver's, bytes received over the time from the test's
- * start (the header below read, or written) to the sender's end of stream,
- * as iperf3's "receiver" line. The client first writes a 12-byte header:
- * "TNB1", the direction ('s': the client sends, 'r': the server sends) and
- * 3 bytes of padding, SECONDS (32 bits, big-endian). For a send test the
- * server answers the stream's end with what it received: bytes and
- * microseconds (64 bits each, big-endian).
+ * buffers (iperf3's TCP default) for SECONDS, then ends its stream; the
+ * figure is the bytes the receiver got, over the time from the test's
+ * start (the server reading the client's header) to the receiver having
+ * them all, as iperf3's "receiver" line. One difference: that time is
+ * always the server's clock, in both directions (a guest's clock under
+ * QEMU's TCG can run 10% off the host's; the server is on the host).
+ *
+ * The client first writes a 12-byte header: "TNB1", the test ('s': the
+ * client sends; 'r': the server sends; 'q': the figures of the last 'r'
+ * test) and 3 bytes of padding, SECONDS (32 bits, big-endian). A send test
+ * ends with the server answering the end of the stream with what it
+ * received; in a recv test the client closes once it has read the server's
+ * end of stream, and the server takes that close as the test's end; the
+ * client then asks for the server's figures by a second connection ('q').
+ * Figures are bytes and microseconds, 64 bits each, big-endian.
  *
  * The client prints one line, "send: 123.4 Mbit/s (154321000 bytes in
  * 10.00 s)" (or recv:); Mbit is 10^6 bits, as iperf3's. The server prints
@@ -95,13 +102,15 @@ static void set_timeouts(int fd, unsigned seconds)
 }
 
 /* Sends 128 KiB buffers for `seconds`, then ends the stream (the write
- * side: the peer may still answer). Returns -1 on an error. */
-static int send_for(int fd, unsigned seconds)
+ * side: the peer may still answer). Returns the bytes sent, -1 on an
+ * error. */
+static int64_t send_for(int fd, unsigned seconds)
 {
     double end = now() + seconds;
-    while (now() < end)
+    int64_t total = 0;
+    for (; now() < end; total += sizeof buffer)
         if (write_all(fd, buffer, sizeof buffer) < 0) return -1;
-    return shutdown(fd, SHUT_WR);
+    return shutdown(fd, SHUT_WR) < 0 ? -1 : total;
 }
 
 /* Reads and discards up to the end of the stream: bytes received, and
@@ -139,8 +148,15 @@ static int parse_address(const char *host, const char *port, struct sockaddr_in 
     return 0;
 }
 
-/* One test on an accepted connection. */
-static void serve(int fd, const char *peer)
+static void put_figures(unsigned char *result, int64_t bytes, double seconds)
+{
+    put64(result, (uint64_t)bytes);
+    put64(result + 8, (uint64_t)(seconds * 1e6));
+}
+
+/* One test on an accepted connection. `last` holds the figures of the
+ * last recv test (bytes, microseconds) for the client's question. */
+static void serve(int fd, const char *peer, unsigned char last[RESULT_SIZE])
 {
     unsigned char header[HEADER_SIZE], result[RESULT_SIZE];
     set_timeouts(fd, 0);
@@ -157,23 +173,31 @@ static void serve(int fd, const char *peer)
             fprintf(stderr, "tern-netbench: %s: receiving: %s\n", peer, strerror(errno));
             return;
         }
-        put64(result, (uint64_t)bytes);
-        put64(result + 8, (uint64_t)(elapsed * 1e6));
+        put_figures(result, bytes, elapsed);
         if (write_all(fd, result, sizeof result) < 0)
             fprintf(stderr, "tern-netbench: %s: answering: %s\n", peer, strerror(errno));
         printf("server: received from %s: ", peer);
         report("send", bytes, elapsed);
     } else if (header[4] == 'r') {
-        if (send_for(fd, seconds) < 0) {
+        memset(last, 0, RESULT_SIZE);
+        int64_t bytes = send_for(fd, seconds);
+        if (bytes < 0) {
             fprintf(stderr, "tern-netbench: %s: sending: %s\n", peer, strerror(errno));
             return;
         }
-        /* The client closes once it has read all: wait for that. */
-        while (read(fd, buffer, sizeof buffer) > 0) {}
-        printf("server: sent to %s for %u s\n", peer, seconds);
-        fflush(stdout);
+        /* The client closes once it has read all: the test's end. */
+        if (receive_all(fd, start, &elapsed) < 0) {
+            fprintf(stderr, "tern-netbench: %s: waiting for the end: %s\n", peer, strerror(errno));
+            return;
+        }
+        put_figures(last, bytes, elapsed);
+        printf("server: sent to %s: ", peer);
+        report("recv", bytes, elapsed);
+    } else if (header[4] == 'q') {
+        if (write_all(fd, last, RESULT_SIZE) < 0)
+            fprintf(stderr, "tern-netbench: %s: answering: %s\n", peer, strerror(errno));
     } else {
-        fprintf(stderr, "tern-netbench: %s: unknown direction %c\n", peer, header[4]);
+        fprintf(stderr, "tern-netbench: %s: unknown test %c\n", peer, header[4]);
     }
 }
 
@@ -189,6 +213,7 @@ static int server(const char *port, const char *host)
     }
     printf("server: listening on %s:%s\n", host, port);
     fflush(stdout);
+    unsigned char last[RESULT_SIZE] = { 0 };
     for (;;) {
         struct sockaddr_in from;
         socklen_t length = sizeof from;
@@ -200,50 +225,75 @@ static int server(const char *port, const char *host)
         }
         char peer[32];
         snprintf(peer, sizeof peer, "%s:%u", inet_ntoa(from.sin_addr), ntohs(from.sin_port));
-        serve(fd, peer);
+        serve(fd, peer, last);
         close(fd);
     }
+}
+
+/* A connection to the server with the test's header written, or -1. */
+static int start_test(const struct sockaddr_in *address, char test, int seconds)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    set_timeouts(fd, (unsigned)seconds);
+    if (connect(fd, (const struct sockaddr *)address, sizeof *address) < 0) {
+        fprintf(stderr, "tern-netbench: connect %s:%u: %s\n", inet_ntoa(address->sin_addr), ntohs(address->sin_port),
+                strerror(errno));
+        close(fd);
+        return -1;
+    }
+    unsigned char header[HEADER_SIZE] = { 'T', 'N', 'B', '1', (unsigned char)test, 0, 0, 0,
+        (unsigned char)(seconds >> 24), (unsigned char)(seconds >> 16), (unsigned char)(seconds >> 8), (unsigned char)seconds };
+    if (write_all(fd, header, sizeof header) < 0) {
+        fprintf(stderr, "tern-netbench: sending the header: %s\n", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 static int client(int sending, const char *host, const char *port, const char *duration)
 {
     struct sockaddr_in address;
+    unsigned char result[RESULT_SIZE];
     int seconds = atoi(duration);
     if (seconds <= 0) {
         fprintf(stderr, "tern-netbench: bad SECONDS %s\n", duration);
         return 2;
     }
     if (parse_address(host, port, &address) < 0) return 2;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    set_timeouts(fd, (unsigned)seconds);
-    if (connect(fd, (struct sockaddr *)&address, sizeof address) < 0) {
-        fprintf(stderr, "tern-netbench: connect %s:%s: %s\n", host, port, strerror(errno));
-        return 1;
-    }
-    unsigned char header[HEADER_SIZE] = { 'T', 'N', 'B', '1', sending ? 's' : 'r', 0, 0, 0,
-        (unsigned char)(seconds >> 24), (unsigned char)(seconds >> 16), (unsigned char)(seconds >> 8), (unsigned char)seconds };
-    double start = now(), elapsed;
-    if (write_all(fd, header, sizeof header) < 0) {
-        fprintf(stderr, "tern-netbench: sending the header: %s\n", strerror(errno));
-        return 1;
-    }
+    int fd = start_test(&address, sending ? 's' : 'r', seconds);
+    if (fd < 0) return 1;
     if (sending) {
-        unsigned char result[RESULT_SIZE];
         errno = 0;
         if (send_for(fd, (unsigned)seconds) < 0 || read_all(fd, result, sizeof result) < 0) {
-            fprintf(stderr, "tern-netbench: send: %s\n", errno ? strerror(errno) : "no result from the server");
+            fprintf(stderr, "tern-netbench: send: %s\n", errno ? strerror(errno) : "no figures from the server");
             return 1;
         }
+        close(fd);
         report("send", (int64_t)get64(result), get64(result + 8) / 1e6);
-    } else {
-        int64_t bytes = receive_all(fd, start, &elapsed);
-        if (bytes < 0) {
-            fprintf(stderr, "tern-netbench: recv: %s\n", strerror(errno));
-            return 1;
-        }
-        report("recv", bytes, elapsed);
+        return 0;
+    }
+    double elapsed;
+    int64_t bytes = receive_all(fd, now(), &elapsed);
+    close(fd);
+    if (bytes < 0) {
+        fprintf(stderr, "tern-netbench: recv: %s\n", strerror(errno));
+        return 1;
+    }
+    /* The time is the server's: ask for it. */
+    errno = 0;
+    fd = start_test(&address, 'q', seconds);
+    if (fd < 0 || read_all(fd, result, sizeof result) < 0) {
+        fprintf(stderr, "tern-netbench: recv: %s\n", errno ? strerror(errno) : "no figures from the server");
+        return 1;
     }
     close(fd);
+    if ((int64_t)get64(result) != bytes) {
+        fprintf(stderr, "tern-netbench: recv: the server sent %llu bytes, %lld came\n",
+                (unsigned long long)get64(result), (long long)bytes);
+        return 1;
+    }
+    report("recv", bytes, get64(result + 8) / 1e6);
     return 0;
 }
 
