@@ -118,7 +118,7 @@ help:
 	@echo "make boot-test      the QEMU boot tests only (Tests/Boot)"
 	@echo "make safety-check   every unsafe site has a // SAFETY: reason"
 	@echo "make docs-check     every boot test has its row in docs/testing.md"
-	@echo "make bench          measure boot, guests, channels, Dom0, toolstack, Linux guests, block I/O (ONLY=section,...)"
+	@echo "make bench          measure boot, guests, channels, Dom0, toolstack, Linux guests, block I/O, network (ONLY=section,...)"
 	@echo "make deps           install the missing Debian packages (scripts/install-deps.sh)"
 	@echo "make clean          remove build/ and .build/"
 

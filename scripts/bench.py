@@ -22,7 +22,13 @@
 - block I/O: Dom0 on its virtio disk against a Linux guest on xvda (a file
   on that disk, served by Dom0's block backend), sequential 1 MiB and
   random 4 KiB (queue depth 32) reads and writes with tern-diskbench: MB/s,
-  IOPS, the guest/Dom0 ratio, and upcalls and hypercalls per request.
+  IOPS, the guest/Dom0 ratio, and upcalls and hypercalls per request;
+- network: Dom0 against a Linux guest on br0 (netfront, Dom0's network
+  backend, the bridge, Dom0's virtio-net, QEMU's user network), both to a
+  tern-netbench server on the host's 127.0.0.1 (10.0.2.2 to them): TCP
+  throughput each way (iperf3's method), ping round trips, the guest/Dom0
+  ratio, and upcalls and virtio interrupts per packet; without a network
+  frontend in the guest it says so and prints Dom0's figures.
 Wall times are noisy on a shared 2-core machine: compare ratios within one
 run, not figures across runs.
 """
