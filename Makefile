@@ -92,7 +92,7 @@ LINUX_GUEST_KOS    := $(BUILD)/guests/tern_guest.ko $(BUILD)/guests/tern_echo_fr
 DATA_DISK       := $(DOM0)/data.img
 DATA_DISK_SIZE  := 1G
 # The Linux guests' tools disk (Guests/linux/build-tools-disk.sh): mkfs.ext4,
-# fsck.ext4 and tern-diskbench for a guest's disk tests and bench.
+# fsck.ext4, tern-diskbench and tern-netbench for a guest's disk tests and bench.
 LINUX_TOOLS_DISK := $(BUILD)/guests/linux-tools.img
 DATA_DISK_FILES := linux/vmlinux=$(DOM0)/vmlinux.trimmed linux/initramfs.cpio.gz=$(LINUX_GUEST_INITRD) \
                    linux/tools.img=$(LINUX_TOOLS_DISK)
@@ -119,7 +119,7 @@ help:
 	@echo "make boot-test      the QEMU boot tests only (Tests/Boot)"
 	@echo "make safety-check   every unsafe site has a // SAFETY: reason"
 	@echo "make docs-check     every boot test has its row in docs/testing.md"
-	@echo "make bench          measure boot, guests, channels, Dom0, toolstack, Linux guests, block I/O (ONLY=section,...)"
+	@echo "make bench          measure boot, guests, channels, Dom0, toolstack, Linux guests, block I/O, network (ONLY=section,...)"
 	@echo "make deps           install the missing Debian packages (scripts/install-deps.sh)"
 	@echo "make clean          remove build/ and .build/"
 
@@ -231,7 +231,7 @@ $(DOM0_TERN_CLI): $(TOOLSTACK_SOURCES) Dom0/toolstack/build.sh | $(DEPS_STAMP)
 	$(Q)bash Dom0/toolstack/build.sh $(DOM0)
 
 # Dom0 tools in C (Dom0/tools), static against musl, for the initramfs.
-DOM0_TOOLS := $(DOM0)/tern-echo $(DOM0)/tern-hostile-pic $(DOM0)/tern-hostile-msi $(DOM0)/tern-diskbench
+DOM0_TOOLS := $(DOM0)/tern-echo $(DOM0)/tern-hostile-pic $(DOM0)/tern-hostile-msi $(DOM0)/tern-diskbench $(DOM0)/tern-netbench
 $(DOM0)/%: Dom0/tools/%.c $(wildcard Hypervisor/ABI/include/tern/*.h) | $(DEPS_STAMP)
 	@echo "  CC      $@"
 	$(Q)mkdir -p $(DOM0) && musl-gcc -O2 -static -Wall -Wextra -Werror -I Hypervisor/ABI/include -o $@ $< && strip $@
@@ -249,9 +249,10 @@ $(DOM0)/vmlinux.trimmed: $(DOM0_KERNEL) Dom0/trim-vmlinux.py
 	$(Q)python3 Dom0/trim-vmlinux.py $(DOM0)/vmlinux $@
 
 # Dom0's data disk (DATA_DISK, above).
-$(LINUX_TOOLS_DISK): $(DOM0)/tern-diskbench Guests/linux/build-tools-disk.sh Guests/linux/disk-test | $(DEPS_STAMP)
+$(LINUX_TOOLS_DISK): $(DOM0)/tern-diskbench $(DOM0)/tern-netbench Guests/linux/build-tools-disk.sh Guests/linux/disk-test \
+                     Dom0/initramfs/udhcpc.script | $(DEPS_STAMP)
 	@echo "  EXT2    $@"
-	$(Q)bash Guests/linux/build-tools-disk.sh $@ $(DOM0)/tern-diskbench
+	$(Q)bash Guests/linux/build-tools-disk.sh $@ $(DOM0)/tern-diskbench $(DOM0)/tern-netbench
 
 $(DATA_DISK): $(DOM0)/vmlinux.trimmed $(LINUX_GUEST_INITRD) $(LINUX_TOOLS_DISK) Dom0/data-disk.sh | $(DEPS_STAMP)
 	@echo "  EXT4    $@"

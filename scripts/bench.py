@@ -22,7 +22,13 @@
 - block I/O: Dom0 on its virtio disk against a Linux guest on xvda (a file
   on that disk, served by Dom0's block backend), sequential 1 MiB and
   random 4 KiB (queue depth 32) reads and writes with tern-diskbench: MB/s,
-  IOPS, the guest/Dom0 ratio, and upcalls and hypercalls per request.
+  IOPS, the guest/Dom0 ratio, and upcalls and hypercalls per request;
+- network: Dom0 against a Linux guest on br0 (netfront, Dom0's network
+  backend, the bridge, Dom0's virtio-net, QEMU's user network), both to a
+  tern-netbench server on the host's 127.0.0.1 (10.0.2.2 to them): TCP
+  throughput each way (iperf3's method), ping round trips, the guest/Dom0
+  ratio, and upcalls and virtio interrupts per packet; without a network
+  frontend in the guest it says so and prints Dom0's figures.
 Wall times are noisy on a shared 2-core machine: compare ratios within one
 run, not figures across runs.
 """
@@ -519,21 +525,22 @@ def block_cache_mode(path):
     return "none"
 
 
-def block_disk(script):
-    """build/bench-block.img, made afresh: a sparse ext4 image labelled
-    tern-bench holding run.sh, by the host's mke2fs -d as Dom0's data disk
-    (Dom0/data-disk.sh; inode tables zeroed here, so that Dom0's kernel does
-    not zero them in the background during the tests)."""
-    stage = BLOCK_DISK + ".root"
-    subprocess.run(["rm", "-rf", stage, BLOCK_DISK], check=True)
+def script_disk(script, path=BLOCK_DISK, label=BLOCK_LABEL, size=BLOCK_DISK_SIZE):
+    """`path` (build/bench-block.img by default), made afresh: a sparse
+    ext4 image labelled `label` (tern-bench) holding run.sh, by the host's
+    mke2fs -d as Dom0's data disk (Dom0/data-disk.sh; inode tables zeroed
+    here, so that Dom0's kernel does not zero them in the background during
+    the tests)."""
+    stage = path + ".root"
+    subprocess.run(["rm", "-rf", stage, path], check=True)
     os.makedirs(stage)
     with open(os.path.join(stage, "run.sh"), "w") as f:
         f.write(script)
-    open(BLOCK_DISK, "w").close()   # mke2fs gives it the size (sparse)
+    open(path, "w").close()   # mke2fs gives it the size (sparse)
     env = dict(os.environ, PATH=os.environ.get("PATH", "") + ":/sbin:/usr/sbin")
-    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", BLOCK_LABEL,
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", label,
                     "-E", "root_owner=0:0,lazy_itable_init=0,lazy_journal_init=1",
-                    "-d", stage, BLOCK_DISK, BLOCK_DISK_SIZE], check=True, env=env)
+                    "-d", stage, path, size], check=True, env=env)
     subprocess.run(["rm", "-rf", stage], check=True)
 
 
@@ -574,7 +581,7 @@ def block(args):
     from tests_linux_guest import WAIT_DEF
     script = (BLOCK_SCRIPT.replace("@WAIT_DEF@", WAIT_DEF).replace("@RUN_DEF@", RUN_DEF)
               .replace("@TOOLS_IMG@", TOOLS_IMG).replace("@TESTS@", " ".join(BLOCK_TESTS)))
-    block_disk(script)
+    script_disk(script)
     cache = block_cache_mode(BLOCK_DISK)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(root, "Dom0", "cmdline")) as f:
@@ -664,8 +671,265 @@ def block(args):
     print(f"  the section took {took:.0f} s (QEMU start to the end; log in build/bench-block.log)")
 
 
+# The network section (docs/results.md, "Network"): tern-netbench's two
+# TCP tests and ping, each run in Dom0 and then in a Linux guest, to one
+# server on the host's loopback, which QEMU's user network (slirp) shows
+# Dom0 and guests as 10.0.2.2 (nothing else is ever addressed).
+NET_DISK = "build/bench-network.img"
+NET_DISK_SIZE = "16M"
+NET_LABEL = "tern-bench-net"       # not tern-data: Dom0's init mounts that one
+NET_HOST = "10.0.2.2"              # slirp's gateway: the host's 127.0.0.1
+NET_SECONDS = 10                   # per TCP test and side
+NET_PINGS = 20                     # pings per side, one a second
+NET_GUEST_MIB = 128
+NET_TESTS = ("send", "recv", "ping")
+# The guest's part (net_guest_script): on until it works, then always. A
+# guest without a network frontend (tern_netfront.ko) is reported as such
+# and leaves Dom0's figures alone.
+NET_GUEST = True
+NET_RESULT = r"(send|recv): ([\d.]+) Mbit/s \((\d+) bytes in ([\d.]+) s\)"
+NET_PING = (r"ping: (\d+) packets transmitted, (\d+) packets received, .*?"
+            r"round-trip min/avg/max = ([\d.]+)/([\d.]+)/([\d.]+) ms")
+
+# Dom0's part, run from the scratch disk: sh run.sh HOST PORT SECONDS
+# PINGS GUEST_MIB GUEST(1|0). Every line it prints for bench.py starts
+# with "net: ". Per test, before and after it, Dom0's counters (K): the
+# upcalls Tern raised in Dom0 (tern.ko's IRQ), virtio-net's interrupts
+# (its queues' MSI-X vectors) and eth0's packets received and sent (the
+# virtio NIC, br0's port to QEMU: Dom0's traffic and the guest's both
+# cross it). w, C: the boot tests' helpers (tests_linux_guest.WAIT_DEF,
+# tests_block.RUN_DEF), filled in.
+NET_SCRIPT = r"""
+H=$1 P=$2 S=$3 N=$4 MEM=$5 GUEST=$6 B=/usr/lib/tern/tools/tern-netbench
+say(){ echo "net: $*"; }
+ev(){ awk '/tern-events/{print $2}' /proc/interrupts; }
+vq(){ awk '/virtio[0-9]+-(input|output)/{s+=$2} END{print s+0}' /proc/interrupts; }
+pk(){ echo $(cat /sys/class/net/$1/statistics/rx_packets /sys/class/net/$1/statistics/tx_packets); }
+K(){ echo $(ev) $(vq) $(pk eth0); }
+# X TEST: one test in Dom0, its result line ("send: ...", "ping: ...").
+X(){ if [ $1 = ping ]; then echo "ping: $(ping -q -c $N -w $((N+10)) $H 2>&1 | grep -E 'received|round-trip' | tr '\n' ' ')"
+     else $B $1 $H $P $S 2>&1; fi; }
+D(){ a=$(K); say "dom0 $(X $1)"; say "dom0 counters $1: $a / $(K)"; }
+@WAIT_DEF@
+@RUN_DEF@
+for i in $(seq 100); do [ -s /run/dhcp-br0 ] && break; sleep 0.2; done
+say "dom0 address $(cat /run/dhcp-br0 2>/dev/null) on br0, ports $(ls /sys/class/net/br0/brif | tr '\n' ' ')"
+say "dom0 virtio-net interrupts: $(grep -E 'virtio[0-9]+-(input|output)' /proc/interrupts | awk '{print $NF}' | tr '\n' ' ')"
+say "dom0 clock $(cut -d' ' -f1 /proc/uptime)"
+G=0 d=
+@GUEST_PART@
+for t in @TESTS@; do
+  D $t
+  [ $G = 1 ] && E $t
+done
+say "dom0 clock $(cut -d' ' -f1 /proc/uptime)"
+if [ -n "$d" ]; then tern destroy nb; sleep 1; dmesg | grep "tern-netback d$d/" | sed "s/^/net: /"; fi
+"""
+
+# The guest's part of run.sh: a Linux guest (linux.cfg) with a vif on br0
+# and the tools disk as xvdb; in it (typed on its console, C), the tools
+# mounted, tern_netfront.ko loaded if init has not, eth0 brought up by
+# DHCP (busybox udhcpc with Dom0's hook, /tools/bin/udhcpc.script) and
+# then (C again: the console takes 1 KiB at a time) the test function T
+# defined: T TEST HOST PORT SECONDS PINGS prints its
+# result line and the guest's counters before and after (Q: its upcalls,
+# the tern-events IRQ, and eth0's packets received and sent). G=1 once
+# eth0 has an address; otherwise a "guest unavailable" line says why. E
+# TEST: the guest's test, with Dom0's counters and the guest's vif (its
+# tap in Dom0, vifD.0) around it. The typed text has no single quote (C
+# takes it in single quotes) and prints lines under 160 characters (Tern
+# cuts a console line there).
+NET_GUEST_SETUP = (
+    'mkdir -p /tools /etc /run; mount -o ro /dev/xvdb /tools; '
+    '[ -e /sys/class/net/eth0 ] || insmod /lib/modules/tern_netfront.ko 2>/dev/null; '
+    'for i in 1 2 3 4 5; do [ -e /sys/class/net/eth0 ] && break; sleep 1; done; '
+    'if [ -e /sys/class/net/eth0 ]; then udhcpc -i eth0 -q -n -t 10 -T 1 -s /tools/bin/udhcpc.script >/dev/null 2>&1; '
+    'echo "nb address $(cat /run/dhcp-eth0 2>/dev/null) mac $(cat /sys/class/net/eth0/address)"; '
+    'else echo "nb unavailable: no eth0 in the guest (its modules: $(ls /lib/modules | tr "\\n" " "))"; fi')
+NET_GUEST_DEFS = (
+    'Q(){ echo $(awk "/tern-events/{print \\$2}" /proc/interrupts) '
+    '$(cat /sys/class/net/eth0/statistics/rx_packets /sys/class/net/eth0/statistics/tx_packets 2>/dev/null); }; '
+    'T(){ a=$(Q); if [ $1 = ping ]; then '
+    'r="ping: $(ping -q -c $5 -w $(($5+10)) $2 2>&1 | grep -E "received|round-trip" | tr "\\n" " ")"; '
+    'else r=$(/tools/bin/tern-netbench $1 $2 $3 $4 2>&1); fi; echo "nb $r"; echo "nb counters $1: $a / $(Q)"; }')
+NET_GUEST_PART = r"""
+guest_up(){
+  tern create /etc/tern/linux.cfg 'name="nb"' memory=$MEM 'vif=["bridge=br0"]' 'disk=["@TOOLS_IMG@,xvdb,ro"]' > /dev/null ||
+    { say "guest unavailable: tern create failed"; return; }
+  w nb; d=$(tern list | awk '$2=="nb" {print $1}')
+  grep -qs 'guest: ready' /var/log/tern/nb.log || { say "guest unavailable: no ready line in 240 s"; return; }
+  o=$(C nb '@GUEST_SETUP@' nb)
+  echo "$o" | sed 's/^nb /net: guest /'
+  if echo "$o" | grep -q '^nb address [0-9]'; then G=1; C nb '@GUEST_DEFS@' nb
+  elif ! echo "$o" | grep -q '^nb unavailable'; then say "guest unavailable: eth0 got no address by DHCP"; fi
+}
+E(){ a="$(K) $(pk vif$d.0)"; C nb "T $1 $H $P $S $N" nb | sed 's/^nb /net: guest /'; say "dom0 counters guest $1: $a / $(K) $(pk vif$d.0)"; }
+[ "$GUEST" = 1 ] && guest_up
+"""
+
+
+def net_guest_script():
+    """NET_GUEST_PART with its placeholders filled in."""
+    from tests_block import TOOLS_IMG
+    return (NET_GUEST_PART.replace("@TOOLS_IMG@", TOOLS_IMG).replace("@GUEST_SETUP@", NET_GUEST_SETUP)
+            .replace("@GUEST_DEFS@", NET_GUEST_DEFS))
+
+
+def free_port():
+    """A TCP port free on the host's loopback now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def net_counters(log, pattern):
+    """{test: (before, after)} of the lines `pattern` ("... TEST: N N / N N")."""
+    found = {}
+    for m in re.finditer(pattern + r" (\w+): ([\d ]+) / ([\d ]+)$", log, re.M):
+        before, after = [list(map(int, g.split())) for g in m.group(2, 3)]
+        if len(before) == len(after):
+            found[m.group(1)] = [b - a for a, b in zip(before, after)]
+    return found
+
+
+def network(args):
+    """Network throughput and latency in the same run, Dom0 against a Linux
+    guest (linux.cfg, 128 MiB, tern_netfront.ko, a vif on br0), both to one
+    endpoint on the host: `tern-netbench server` on the host's 127.0.0.1,
+    which QEMU's user network (slirp) shows as 10.0.2.2. Dom0's path: br0,
+    eth0 (virtio-net), slirp; the guest's: its netfront, the netif rings,
+    Dom0's network backend and the guest's tap vifD.0 on br0, then Dom0's
+    path. Per test, in Dom0 and then in the guest (interleaved, as the block
+    section, so both sides of a test see the same noise): tern-netbench
+    send and recv (iperf3's TCP method: one connection, 128 KiB writes for
+    NET_SECONDS, the receiver's bytes over its time), ping (NET_PINGS, one
+    a second: the round trip). Goal (issue 18): the guest at least 70% of
+    Dom0's throughput. Per packet (eth0's packets received and sent in the
+    test): the upcalls Tern raised in the guest (its tern-events IRQ: the
+    backend's notifications, coalesced) and in Dom0 (the guest's, and
+    anything else of Dom0's in that window), and Dom0's virtio-net
+    interrupts; for Dom0's own tests, its virtio-net interrupts per packet.
+    A guest without eth0 (no network frontend yet) is reported, and Dom0's
+    figures are printed all the same."""
+    from tests_block import RUN_DEF
+    from tests_linux_guest import WAIT_DEF
+    script = (NET_SCRIPT.replace("@GUEST_PART@", net_guest_script())
+              .replace("@WAIT_DEF@", WAIT_DEF).replace("@RUN_DEF@", RUN_DEF).replace("@TESTS@", " ".join(NET_TESTS)))
+    script_disk(script, NET_DISK, NET_LABEL, NET_DISK_SIZE)
+    port = free_port()
+    server_log = open("build/bench-network-server.log", "w")
+    server = subprocess.Popen(["build/dom0/tern-netbench", "server", str(port), "127.0.0.1"],
+                              stdout=server_log, stderr=subprocess.STDOUT)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "Dom0", "cmdline")) as f:
+        dom0 = f.read().strip().replace(",", ",,")
+    modules = f"build/dom0/vmlinux role=dom0 -- {dom0},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"
+    command = qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True,
+                           extra=["-initrd", modules,
+                                  "-drive", "file=build/dom0/data.img,format=raw,if=virtio,snapshot=on",
+                                  "-drive", f"file={NET_DISK},format=raw,if=virtio",
+                                  "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"])
+    typed = (f"mkdir -p /mnt/bench; d=$(findfs LABEL={NET_LABEL}); mount $d /mnt/bench && "
+             f"sh /mnt/bench/run.sh {NET_HOST} {port} {NET_SECONDS} {NET_PINGS} {NET_GUEST_MIB} {int(NET_GUEST)} "
+             f"|| echo \"net: failed ($?)\"; echo net: the e''nd\n")
+    start = time.monotonic()
+    try:
+        run = boot(command, r"^\(d0\) net: the end$", timeout=1200, send=[(r"^\(d0\) / # ", typed)])
+    finally:
+        server.terminate()
+        server.wait()
+        server_log.close()
+        os.remove(NET_DISK)
+    took = time.monotonic() - start
+    with open("build/bench-network.log", "w") as f:
+        f.write(run.log)
+    log = run.log
+    results = {}   # (side, test) -> match
+    for side in ("dom0", "guest"):
+        for m in re.finditer(rf"^\(d0\) net: {side} {NET_RESULT}$", log, re.M):
+            results[side, m.group(1)] = m
+        for m in re.finditer(rf"^\(d0\) net: {side} {NET_PING}", log, re.M):
+            results[side, "ping"] = m
+    if not any(side == "dom0" for side, _ in results):
+        raise SystemExit("bench: the network section has no figures of Dom0's (build/bench-network.log):\n" + log[-3000:])
+    print(f"== Network: Dom0 vs a Linux guest through netback, br0 and Dom0's virtio-net, to the host "
+          f"(same run, {NET_SECONDS} s a test, wall time, TCG)")
+    print(f"  method: tern-netbench, iperf3's TCP test (one connection, 128 KiB writes for {NET_SECONDS} s, the "
+          f"receiver's bytes over the time to its last, on the host's clock), to a server on the host's 127.0.0.1 = "
+          f"{NET_HOST} behind QEMU's user network; send: Dom0/guest -> host, recv: host -> Dom0/guest (iperf3 -R); "
+          f"ping: {NET_PINGS} echoes, one a second (slirp answers them); each test in Dom0, then in the guest")
+    # Dom0's uptime at two lines against the host's time of those lines.
+    clock = [(float(m.group(1)), seconds) for seconds, line in run.line_times
+             if (m := re.match(r"^\(d0\) net: dom0 clock ([\d.]+)$", line))]
+    if len(clock) == 2 and clock[1][1] > clock[0][1]:
+        print(f"  Dom0's clock over the section: {clock[1][0] - clock[0][0]:.1f} s while the host's ran "
+              f"{clock[1][1] - clock[0][1]:.1f} s ({(clock[1][0] - clock[0][0]) / (clock[1][1] - clock[0][1]):.3f}x; "
+              f"why the times are the host's)")
+    unavailable = re.search(r"^\(d0\) net: guest unavailable: (.*)$", log, re.M)
+    if not NET_GUEST:
+        print("  the guest's part is off (NET_GUEST in scripts/bench.py)")
+    elif unavailable:
+        print(f"  THE GUEST'S PART DID NOT RUN: {unavailable.group(1)}; Dom0's figures stand "
+              f"(the guest's need its network frontend, tern_netfront.ko)")
+    guest_address = re.search(r"^\(d0\) net: guest address (\S+) mac (\S+)$", log, re.M)
+    if guest_address:
+        print(f"  the guest's eth0: {guest_address.group(1)} by DHCP, mac {guest_address.group(2)}")
+    print(f"  {'test':18} {'Dom0':>15} {'guest':>15}   guest/Dom0")
+    ratios = []
+    for test in ("send", "recv"):
+        d, g = results.get(("dom0", test)), results.get(("guest", test))
+        cell = lambda m: f"{float(m.group(2)):9.1f} Mbit/s" if m else f"{'-':>15}"
+        ratio = float(g.group(2)) / max(float(d.group(2)), 1e-9) if d and g else None
+        if ratio is not None:
+            ratios.append(ratio)
+        print(f"  {test + ' (TCP)':18} {cell(d)} {cell(g)}   {f'{ratio:.2f}' if ratio is not None else '-':>10}")
+    d, g = results.get(("dom0", "ping")), results.get(("guest", "ping"))
+    cell = lambda m: f"{float(m.group(4)):12.2f} ms" if m else f"{'-':>15}"
+    ratio = float(g.group(4)) / max(float(d.group(4)), 1e-9) if d and g else None
+    print(f"  {'ping rtt avg':18} {cell(d)} {cell(g)}   {f'{ratio:.2f}' if ratio is not None else '-':>10}")
+    for side, m in (("Dom0", d), ("guest", g)):
+        if m:
+            print(f"    {side}'s ping: {m.group(2)} of {m.group(1)} answered, min/avg/max {m.group(3)}/{m.group(4)}/{m.group(5)} ms")
+    for side in ("dom0", "guest"):
+        missing = [test for test in NET_TESTS if (side, test) not in results]
+        if missing and (side == "dom0" or guest_address):
+            errors = re.findall(rf"^\(d0\) net: {side} (tern-netbench: .*|ping: (?!\d).*)$", log, re.M)
+            print(f"    {side}: no figure for {', '.join(missing)} ({'; '.join(errors) or 'no result line'})")
+    if ratios:
+        print(f"  guest/Dom0 throughput, lowest: {min(ratios):.2f} (goal: at least 0.70)")
+    else:
+        print("  guest/Dom0 throughput: no figure (goal: at least 0.70)")
+    # Per packet: (packets = eth0's received + sent in the test).
+    dom0_own = net_counters(log, r"^\(d0\) net: dom0 counters")            # upcalls, virtio IRQs, rx, tx
+    guest_own = net_counters(log, r"^\(d0\) net: guest counters")          # upcalls, rx, tx
+    dom0_for_guest = net_counters(log, r"^\(d0\) net: dom0 counters guest")  # upcalls, virtio IRQs, rx, tx, vif rx, vif tx
+    print("  per packet (packets: eth0's received + sent during the test; upcalls: Tern raising the domain's event "
+          "IRQ, so notifications coalesce; virtio: Dom0's virtio-net interrupts):")
+    print(f"  {'test':6} {'side':6} {'packets':>8} {'at its tap':>10} {'virtio/pkt':>10} {'Dom0 upcalls/pkt':>16} "
+          f"{'guest upcalls/pkt':>17} {'pkts/Dom0 upcall':>16} {'pkts/guest upcall':>17}")
+    per = lambda n, p: f"{n / p:.3f}" if p else "-"
+    per1 = lambda n, p: f"{n / p:.1f}" if p else "-"
+    for test in NET_TESTS:
+        c = dom0_own.get(test)
+        if c:
+            packets = c[2] + c[3]
+            print(f"  {test:6} {'Dom0':6} {packets:8d} {'':>10} {per(c[1], packets):>10} {per(c[0], packets):>16}")
+        gc, dc = guest_own.get(test), dom0_for_guest.get(test)
+        if gc and len(gc) == 3 and dc and len(dc) == 6:
+            packets = gc[1] + gc[2]
+            print(f"  {test:6} {'guest':6} {packets:8d} {dc[4] + dc[5]:10d} {per(dc[1], packets):>10} "
+                  f"{per(dc[0], packets):>16} {per(gc[0], packets):>17} {per1(packets, dc[0]):>16} {per1(packets, gc[0]):>17}")
+    for m in re.finditer(r"^\(d0\) net: (?:\[ *[\d.]+\] )?(tern-netback d\d+/vif\d+: .*)$", log, re.M):
+        print(f"  {m.group(1)}")
+    with open("build/bench-network-server.log") as f:
+        served = re.findall(r"^server: (?:received from|sent to) ", f.read(), re.M)
+    print(f"  the host's server served {len(served)} tests (its log: build/bench-network-server.log)")
+    print(f"  the section took {took:.0f} s (QEMU start to the end; log in build/bench-network.log)")
+
+
 SECTIONS = (image_and_boot, guests, ring, channels, make_run, dom0_boot, dom0_channel, toolstack, toolstack_waking, toolstack_icount,
-            icount_phases, linux_guest, block)
+            icount_phases, linux_guest, block, network)
 
 
 def main():

@@ -62,9 +62,10 @@ GUESTS="$(cd "$OUT/../guests" 2>/dev/null && pwd || true)"
 install -m 0644 "$GUESTS"/*.elf "$ROOT/usr/lib/tern/guests/"
 # Dom0 tools in C (Dom0/tools): tern-echo, a backend for ping's channel;
 # tern-hostile-pic and tern-hostile-msi, the interrupt programming Tern
-# must survive; tern-diskbench, fio's method for `make bench`'s disk figures.
+# must survive; tern-diskbench, fio's method for `make bench`'s disk figures;
+# tern-netbench, iperf3's TCP test for its network figures.
 mkdir -p "$ROOT/usr/lib/tern/tools"
-for tool in tern-echo tern-hostile-pic tern-hostile-msi tern-diskbench; do
+for tool in tern-echo tern-hostile-pic tern-hostile-msi tern-diskbench tern-netbench; do
     [ -f "$OUT/$tool" ] || { echo "initramfs: $OUT/$tool missing (make dom0 builds it)" >&2; exit 1; }
     install -m 0755 "$OUT/$tool" "$ROOT/usr/lib/tern/tools/$tool"
 done

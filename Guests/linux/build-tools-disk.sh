@@ -7,13 +7,16 @@
 #                          and loader they need under /tools/lib, run
 #                          through wrappers that name that loader
 #   tern-diskbench         the same static binary as Dom0's (Dom0/tools)
+#   tern-netbench          likewise (make bench's network section)
+#   udhcpc.script          Dom0's udhcpc hook (Dom0/initramfs/udhcpc.script):
+#                          udhcpc -s /tools/bin/udhcpc.script applies a lease
 #   disk-test              what the boot tests run on a guest's xvda
 #                          (Guests/linux/disk-test, a busybox sh script)
 #
-#     Guests/linux/build-tools-disk.sh OUT.img DISKBENCH
+#     Guests/linux/build-tools-disk.sh OUT.img DISKBENCH NETBENCH
 set -euo pipefail
 export PATH="$PATH:/sbin:/usr/sbin"
-out="$1" diskbench="$2"
+out="$1" diskbench="$2" netbench="$3"
 stage="$out.root"
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/lib" "$stage/etc"
@@ -38,6 +41,8 @@ wrapper mkfs.ext4 mke2fs -t ext4
 wrapper fsck.ext4 e2fsck
 [ -f /etc/mke2fs.conf ] && install -m 0644 /etc/mke2fs.conf "$stage/etc/mke2fs.conf"
 install -m 0755 "$diskbench" "$stage/bin/tern-diskbench"
+install -m 0755 "$netbench" "$stage/bin/tern-netbench"
+install -m 0755 "$(dirname "$0")/../../Dom0/initramfs/udhcpc.script" "$stage/bin/udhcpc.script"
 install -m 0755 "$(dirname "$0")/disk-test" "$stage/bin/disk-test"
 
 rm -f "$out.new"
@@ -45,4 +50,4 @@ rm -f "$out.new"
 mke2fs -q -F -t ext2 -L tern-tools -E root_owner=0:0 -d "$stage" "$out.new" 16M
 rm -rf "$stage"
 mv "$out.new" "$out"
-echo "tools disk: $out ($(du -k "$out" | cut -f1) KiB used): mkfs.ext4 fsck.ext4 tern-diskbench disk-test" >&2
+echo "tools disk: $out ($(du -k "$out" | cut -f1) KiB used): mkfs.ext4 fsck.ext4 tern-diskbench tern-netbench udhcpc.script disk-test" >&2
