@@ -249,8 +249,7 @@ $(DOM0)/vmlinux.trimmed: $(DOM0_KERNEL) Dom0/trim-vmlinux.py
 	$(Q)python3 Dom0/trim-vmlinux.py $(DOM0)/vmlinux $@
 
 # Dom0's data disk (DATA_DISK, above).
-$(LINUX_TOOLS_DISK): $(DOM0)/tern-diskbench $(DOM0)/tern-netbench Guests/linux/build-tools-disk.sh Guests/linux/disk-test \
-                     Dom0/initramfs/udhcpc.script | $(DEPS_STAMP)
+$(LINUX_TOOLS_DISK): $(DOM0)/tern-diskbench $(DOM0)/tern-netbench Guests/linux/build-tools-disk.sh Guests/linux/disk-test | $(DEPS_STAMP)
 	@echo "  EXT2    $@"
 	$(Q)bash Guests/linux/build-tools-disk.sh $@ $(DOM0)/tern-diskbench $(DOM0)/tern-netbench
 

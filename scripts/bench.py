@@ -728,8 +728,8 @@ if [ -n "$d" ]; then tern destroy nb; sleep 1; dmesg | grep "tern-netback d$d/" 
 
 # The guest's part of run.sh: a Linux guest (linux.cfg) with a vif on br0
 # and the tools disk as xvdb; in it (typed on its console, C), the tools
-# mounted, tern_netfront.ko loaded if init has not, eth0 brought up by
-# DHCP (busybox udhcpc with Dom0's hook, /tools/bin/udhcpc.script) and
+# mounted, eth0 (tern_netfront.ko, loaded by init) brought up by DHCP
+# (busybox udhcpc with Dom0's hook, /etc/udhcpc/default.script) and
 # then (C again: the console takes 1 KiB at a time) the test function T
 # defined: T TEST HOST PORT SECONDS PINGS prints its
 # result line and the guest's counters before and after (Q: its upcalls,
@@ -741,9 +741,8 @@ if [ -n "$d" ]; then tern destroy nb; sleep 1; dmesg | grep "tern-netback d$d/" 
 # cuts a console line there).
 NET_GUEST_SETUP = (
     'mkdir -p /tools /etc /run; mount -o ro /dev/xvdb /tools; '
-    '[ -e /sys/class/net/eth0 ] || insmod /lib/modules/tern_netfront.ko 2>/dev/null; '
-    'for i in 1 2 3 4 5; do [ -e /sys/class/net/eth0 ] && break; sleep 1; done; '
-    'if [ -e /sys/class/net/eth0 ]; then udhcpc -i eth0 -q -n -t 10 -T 1 -s /tools/bin/udhcpc.script >/dev/null 2>&1; '
+        'for i in 1 2 3 4 5; do [ -e /sys/class/net/eth0 ] && break; sleep 1; done; '
+    'if [ -e /sys/class/net/eth0 ]; then udhcpc -i eth0 -q -n -t 10 -T 1 >/dev/null 2>&1; '
     'echo "nb address $(cat /run/dhcp-eth0 2>/dev/null) mac $(cat /sys/class/net/eth0/address)"; '
     'else echo "nb unavailable: no eth0 in the guest (its modules: $(ls /lib/modules | tr "\\n" " "))"; fi')
 NET_GUEST_DEFS = (

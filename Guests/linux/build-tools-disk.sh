@@ -8,8 +8,6 @@
 #                          through wrappers that name that loader
 #   tern-diskbench         the same static binary as Dom0's (Dom0/tools)
 #   tern-netbench          likewise (make bench's network section)
-#   udhcpc.script          Dom0's udhcpc hook (Dom0/initramfs/udhcpc.script):
-#                          udhcpc -s /tools/bin/udhcpc.script applies a lease
 #   disk-test              what the boot tests run on a guest's xvda
 #                          (Guests/linux/disk-test, a busybox sh script)
 #
@@ -42,7 +40,6 @@ wrapper fsck.ext4 e2fsck
 [ -f /etc/mke2fs.conf ] && install -m 0644 /etc/mke2fs.conf "$stage/etc/mke2fs.conf"
 install -m 0755 "$diskbench" "$stage/bin/tern-diskbench"
 install -m 0755 "$netbench" "$stage/bin/tern-netbench"
-install -m 0755 "$(dirname "$0")/../../Dom0/initramfs/udhcpc.script" "$stage/bin/udhcpc.script"
 install -m 0755 "$(dirname "$0")/disk-test" "$stage/bin/disk-test"
 
 rm -f "$out.new"
@@ -50,4 +47,4 @@ rm -f "$out.new"
 mke2fs -q -F -t ext2 -L tern-tools -E root_owner=0:0 -d "$stage" "$out.new" 16M
 rm -rf "$stage"
 mv "$out.new" "$out"
-echo "tools disk: $out ($(du -k "$out" | cut -f1) KiB used): mkfs.ext4 fsck.ext4 tern-diskbench tern-netbench udhcpc.script disk-test" >&2
+echo "tools disk: $out ($(du -k "$out" | cut -f1) KiB used): mkfs.ext4 fsck.ext4 tern-diskbench tern-netbench disk-test" >&2
