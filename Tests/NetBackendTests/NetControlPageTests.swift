@@ -24,7 +24,7 @@ final class NetControlPageTests: XCTestCase {
         XCTAssertEqual(copy.mtu, 1500)
         XCTAssertEqual(copy.max_tx_slots, 18)
         XCTAssertEqual(copy.carrier, 1)
-        XCTAssertEqual(copy.backend_features, UInt32(TERN_NETIF_FEATURE_SG | TERN_NETIF_FEATURE_RX_NOTIFY | TERN_NETIF_FEATURE_PERSISTENT))
+        XCTAssertEqual(copy.backend_features, UInt32(TERN_NETIF_FEATURES), "SG, checksum and segmentation offload, rx-notify, persistent grants")
         XCTAssertNil(NetInterfaceProperties(mac: [1, 2, 3]))
         XCTAssertNil(NetInterfaceProperties(mac: mac, features: 1 << 20))
         XCTAssertNil(NetInterfaceProperties(mac: mac, maxTxSlots: 17))
@@ -48,9 +48,17 @@ final class NetControlPageTests: XCTestCase {
             return nil
         }
         XCTAssertEqual(refusal { $0.frontend_version = 0 }, .version(0))
-        XCTAssertEqual(refusal { $0.frontend_version = 2 }?.errorCode, UInt32(TERN_NETIF_ERROR_VERSION))
-        XCTAssertEqual(refusal { $0.frontend_features = UInt32(TERN_NETIF_FEATURE_CSUM) }, .features(UInt32(TERN_NETIF_FEATURE_CSUM)),
-                       "checksum offload is not offered")
+        XCTAssertEqual(refusal { $0.frontend_version = 3 }?.errorCode, UInt32(TERN_NETIF_ERROR_VERSION))
+        XCTAssertNil(refusal { $0.frontend_version = 2 }, "version 2 (GSO) is spoken")
+        let gsoAlone = UInt32(TERN_NETIF_FEATURE_GSO | TERN_NETIF_FEATURE_SG)
+        XCTAssertEqual(refusal { $0.frontend_features = gsoAlone }, .features(gsoAlone), "GSO needs SG and CSUM")
+        XCTAssertNil(refusal { $0.frontend_features = UInt32(TERN_NETIF_FEATURES) })
+        let fewer = NetInterfaceProperties(mac: mac, features: UInt32(TERN_NETIF_FEATURE_PERSISTENT))!
+        var checksum = copy
+        checksum.frontend_features = UInt32(TERN_NETIF_FEATURE_CSUM)
+        guard case .failure(.features) = NetControlPage.frontendSettings(checksum, offering: fewer) else {
+            return XCTFail("a feature not offered is refused")
+        }
         XCTAssertEqual(refusal { $0.frontend_reserved.5 = 1 }, .reservedNotZero)
         XCTAssertEqual(refusal { $0.rx_ring_ref = 20 }, .ringRef(20))
         XCTAssertEqual(refusal { $0.link.ring_ref = 0 }, .ringRef(0))

@@ -33,23 +33,28 @@ final class FakePages: GuestPages {
     }
 }
 
-/// A port that records frames sent and hands out queued frames.
+/// A port that records frames sent (and their headers) and hands out
+/// queued frames (with a header each, plain by default).
 final class FakePort: PacketPort {
     var sent: [[UInt8]] = []
+    var headers: [VnetHeader] = []
     var waiting: [[UInt8]] = []
+    var waitingHeaders: [VnetHeader] = []
     var refuse = false
 
-    func send(_ parts: [UnsafeRawBufferPointer]) -> Bool {
+    func send(_ parts: [UnsafeRawBufferPointer], header: VnetHeader) -> Bool {
         guard !refuse else { return false }
         sent.append(parts.flatMap { Array($0) })
+        headers.append(header)
         return true
     }
-    func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+    func receive(into buffer: UnsafeMutableRawBufferPointer) -> (length: Int, header: VnetHeader)? {
         guard !waiting.isEmpty else { return nil }
         let frame = waiting.removeFirst()
+        let header = waitingHeaders.isEmpty ? VnetHeader() : waitingHeaders.removeFirst()
         let n = min(frame.count, buffer.count)
         buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: frame.withUnsafeBytes { $0 }[0..<n]))
-        return frame.count
+        return (frame.count, header)
     }
 }
 
@@ -152,14 +157,16 @@ final class NetDataPathTests: XCTestCase {
         XCTAssertEqual(path.counters.rxBytes, 60 + 1514 + 70)
     }
 
-    func testAFrameTooLongOrAnUnmappablePageIsAnsweredError() {
+    func testAFrameTooLongIsDroppedAndAnUnmappablePageIsAnsweredError() {
         pages.notGranted = [1008]
         port.waiting = [Array(repeating: 1, count: 5000), Array(repeating: 2, count: 60), Array(repeating: 3, count: 60)]
         rxPage.post(pages: [7, 8, 9])
         _ = path.receive()
-        XCTAssertEqual((0..<3).map { rxPage.rxSlot(UInt32($0)).pointee.response.status },
-                       [Int16(TERN_NETIF_RSP_ERROR), Int16(TERN_NETIF_RSP_ERROR), 60])
-        XCTAssertEqual(path.counters.rxFailed, 2)
+        XCTAssertEqual((0..<2).map { rxPage.rxSlot(UInt32($0)).pointee.response.status }, [60, Int16(TERN_NETIF_RSP_ERROR)],
+                       "5000 bytes without SG: dropped, no page used")
+        XCTAssertEqual(rxPage.header.pointee.rsp_prod, 2)
+        XCTAssertEqual(path.counters.rxFailed, 1)
+        XCTAssertEqual(path.counters.rxDropped, 1)
     }
 }
 
@@ -174,5 +181,178 @@ final class TokenBucketTests: XCTestCase {
         XCTAssertEqual(bucket.credit, 999)
         _ = bucket.take(0, now: 100_000)
         XCTAssertEqual(bucket.credit, 1500, "an idle interface does not save up beyond one interval")
+    }
+}
+
+/// Checksum and segmentation offload (TERN_NETIF_FEATURE_CSUM, _GSO).
+final class NetOffloadTests: XCTestCase {
+    let txPage = TestNetRing(), rxPage = TestNetRing()
+    let pages = FakePages(), port = FakePort()
+    lazy var path = NetDataPath(tx: NetTxRing(attaching: txPage.memory), rx: NetRxRing(attaching: rxPage.memory),
+                                pages: pages, port: port, offloads: NetOffloads(scatterGather: true, checksum: true, segmentation: true))
+
+    /// Ethernet, IPv4 (20 bytes) and TCP with 12 bytes of options: 66 bytes.
+    static let tcpHeaders: [UInt8] = [UInt8](repeating: 0xEE, count: 12) + [0x08, 0x00]
+        + [0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0] + [UInt8](repeating: 10, count: 8)
+        + [UInt8](repeating: 0, count: 12) + [0x80, 0x10] + [UInt8](repeating: 0, count: 6) + [UInt8](repeating: 1, count: 12)
+
+    func gsoExtra(size: UInt16, type: UInt8) -> tern_netif_tx_request {
+        var extra = tern_netif_extra_info(type: UInt8(TERN_NETIF_EXTRA_TYPE_GSO), flags: 0, u: (size, UInt16(type), 0))
+        var slot = tern_netif_tx_request()
+        withUnsafeMutableBytes(of: &slot) { $0.copyMemory(from: withUnsafeBytes(of: &extra) { UnsafeRawBufferPointer($0) }) }
+        slot.id = 0xFFFF
+        return slot
+    }
+
+    func testAGSOPacketLeavesWholeWithWhereToFillInItsChecksumsAndHowToCutIt() {
+        pages.fill(1, at: 0, NetOffloadTests.tcpHeaders)
+        let first = UInt16(TERN_NETTXF_CSUM_BLANK | TERN_NETTXF_DATA_VALIDATED | TERN_NETTXF_MORE_DATA | TERN_NETTXF_EXTRA_INFO)
+        txPage.send([tern_netif_tx_request(gref: 1, offset: 0, flags: first, id: 1, size: 10_000),
+                     gsoExtra(size: 1448, type: UInt8(TERN_NETIF_GSO_TYPE_TCPV4)),
+                     tern_netif_tx_request(gref: 2, offset: 0, flags: UInt16(TERN_NETTXF_MORE_DATA), id: 2, size: 4096),
+                     tern_netif_tx_request(gref: 3, offset: 0, flags: 0, id: 3, size: 10_000 - 8192)])
+        XCTAssertEqual(path.transmit(), .done(notify: true))
+        XCTAssertEqual(port.sent.map(\.count), [10_000])
+        var expected = VnetHeader()
+        expected.flags = VnetHeader.needsChecksum
+        expected.checksumStart = 34
+        expected.checksumOffset = 16
+        expected.gsoType = VnetHeader.gsoTCPv4
+        expected.gsoSize = 1448
+        expected.headerLength = 66
+        XCTAssertEqual(port.headers, [expected])
+        XCTAssertEqual((0..<4).map { txPage.txSlot(UInt32($0)).pointee.response.status }, [0, 1, 0, 0], "the extra slot NULL")
+        XCTAssertEqual(path.counters.txSegmented, 1)
+    }
+
+    func testBadGSOIsFatalAndGSOWithoutABlankChecksumOrOverUDPIsDropped() {
+        txPage.send([tern_netif_tx_request(gref: 1, offset: 0, flags: UInt16(TERN_NETTXF_EXTRA_INFO), id: 1, size: 100),
+                     gsoExtra(size: 0, type: UInt8(TERN_NETIF_GSO_TYPE_TCPV4))])
+        XCTAssertEqual(path.transmit(), .fatal(.malformed(.gsoSizeZero)))
+        let other = NetDataPath(tx: NetTxRing(attaching: TestNetRing().memory), rx: NetRxRing(attaching: rxPage.memory),
+                                pages: pages, port: port, offloads: NetOffloads(scatterGather: true, checksum: true, segmentation: true))
+        XCTAssertEqual(TxPacketParser.parse([TxSlot(tern_netif_tx_request(gref: 1, offset: 0, flags: UInt16(TERN_NETTXF_EXTRA_INFO), id: 1, size: 100)),
+                                             TxSlot(gsoExtra(size: 1448, type: 3))][...], limits: other.limits), .fatal(.gsoType(3)))
+        // No blank checksum: the kernel could not fill in the segments' checksums.
+        pages.fill(1, at: 0, NetOffloadTests.tcpHeaders)
+        let fresh = TestNetRing()
+        let path2 = NetDataPath(tx: NetTxRing(attaching: fresh.memory), rx: NetRxRing(attaching: rxPage.memory),
+                                pages: pages, port: port, offloads: NetOffloads(scatterGather: true, checksum: true, segmentation: true))
+        fresh.send([tern_netif_tx_request(gref: 1, offset: 0, flags: UInt16(TERN_NETTXF_EXTRA_INFO), id: 1, size: 3000),
+                    gsoExtra(size: 1448, type: UInt8(TERN_NETIF_GSO_TYPE_TCPV4))])
+        XCTAssertEqual(path2.transmit(), .done(notify: true))
+        XCTAssertEqual(fresh.txSlot(0).pointee.response.status, Int16(TERN_NETIF_RSP_DROPPED))
+        XCTAssertEqual(path2.counters.txFailed, 1)
+        XCTAssertTrue(port.sent.isEmpty)
+    }
+
+    func testGSOIsNotTakenFromAFrontendThatDidNotAskForIt() {
+        let plain = TestNetRing()
+        let path2 = NetDataPath(tx: NetTxRing(attaching: plain.memory), rx: NetRxRing(attaching: rxPage.memory), pages: pages, port: port)
+        plain.send([tern_netif_tx_request(gref: 1, offset: 0, flags: UInt16(TERN_NETTXF_EXTRA_INFO), id: 1, size: 100),
+                    gsoExtra(size: 1448, type: UInt8(TERN_NETIF_GSO_TYPE_TCPV4))])
+        XCTAssertEqual(path2.transmit(), .done(notify: true))
+        XCTAssertEqual(path2.firstFault, .extraNotOffered(UInt8(TERN_NETIF_EXTRA_TYPE_GSO)))
+    }
+
+    func testABlankChecksumInNoTCPOrUDPHeaderIsDropped() {
+        pages.fill(1, at: 0, [UInt8](repeating: 0, count: 12) + [0x08, 0x06] + [UInt8](repeating: 0, count: 46))   // ARP
+        txPage.send([tern_netif_tx_request(gref: 1, offset: 0, flags: UInt16(TERN_NETTXF_CSUM_BLANK), id: 1, size: 60)])
+        _ = path.transmit()
+        XCTAssertEqual(txPage.txSlot(0).pointee.response.status, Int16(TERN_NETIF_RSP_DROPPED))
+        XCTAssertEqual(path.counters.txFailed, 1)
+    }
+
+    func testAGSOFrameFromTheTapGoesOverSeveralPagesWithItsExtraSlotOnlyOnceEnoughArePosted() {
+        let frame = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 / 7) }
+        var header = VnetHeader()
+        header.flags = VnetHeader.needsChecksum
+        header.gsoType = VnetHeader.gsoTCPv4 | VnetHeader.gsoECN
+        header.gsoSize = 1448
+        port.waiting = [frame]
+        port.waitingHeaders = [header]
+        rxPage.post(pages: [1, 2, 3])
+        XCTAssertEqual(path.receive(), .waitingForPages(notify: false), "3 data pages and the extra slot: 4 needed")
+        XCTAssertEqual(rxPage.header.pointee.rsp_prod, 0)
+        rxPage.post(pages: [4, 5])
+        XCTAssertEqual(path.receive(), .done(notify: true))
+        XCTAssertEqual(rxPage.header.pointee.rsp_prod, 4, "page 5 stays posted")
+        let r0 = rxPage.rxSlot(0).pointee.response
+        XCTAssertEqual(r0.flags, UInt16(TERN_NETRXF_CSUM_BLANK | TERN_NETRXF_DATA_VALIDATED | TERN_NETRXF_EXTRA_INFO | TERN_NETRXF_MORE_DATA))
+        XCTAssertEqual(r0.status, 4096)
+        let extra = rxPage.memory.load(fromByteOffset: 64 + 8, as: tern_netif_extra_info.self)
+        XCTAssertEqual([extra.type, extra.flags], [UInt8(TERN_NETIF_EXTRA_TYPE_GSO), 0])
+        XCTAssertEqual([extra.u.0, extra.u.1, extra.u.2], [1448, UInt16(TERN_NETIF_GSO_TYPE_TCPV4), 0])
+        XCTAssertEqual([rxPage.rxSlot(2).pointee.response.flags, rxPage.rxSlot(3).pointee.response.flags], [UInt16(TERN_NETRXF_MORE_DATA), 0])
+        XCTAssertEqual([rxPage.rxSlot(2).pointee.response.status, rxPage.rxSlot(3).pointee.response.status], [4096, 10_000 - 8192])
+        XCTAssertEqual(pages.bytes(1, 4096) + pages.bytes(3, 4096) + pages.bytes(4, 10_000 - 8192), frame, "page 2 was the extra slot's")
+        XCTAssertEqual(path.counters.rxSegmented, 1)
+    }
+
+    func testFramesAFrontendCannotTakeAreDropped() {
+        let plain = NetDataPath(tx: NetTxRing(attaching: txPage.memory), rx: NetRxRing(attaching: rxPage.memory), pages: pages, port: port)
+        var gso = VnetHeader()
+        gso.gsoType = VnetHeader.gsoTCPv4
+        gso.gsoSize = 1448
+        var partial = VnetHeader()
+        partial.flags = VnetHeader.needsChecksum
+        var udp = VnetHeader()
+        udp.gsoType = VnetHeader.gsoUDP
+        port.waiting = [[UInt8](repeating: 1, count: 3000), [UInt8](repeating: 2, count: 100), [UInt8](repeating: 3, count: 100),
+                        [UInt8](repeating: 4, count: 100)]
+        port.waitingHeaders = [gso, partial, udp, VnetHeader()]
+        rxPage.post(pages: [1, 2])
+        _ = plain.receive()
+        XCTAssertEqual(plain.counters.rxDropped, 3)
+        XCTAssertEqual(rxPage.header.pointee.rsp_prod, 1)
+        XCTAssertEqual(rxPage.rxSlot(0).pointee.response.flags, 0, "a plain frame: no checksum claim")
+    }
+}
+
+final class ChecksumPlacementTests: XCTestCase {
+    func locate(_ bytes: [UInt8]) -> ChecksumPlacement? { bytes.withUnsafeBytes { ChecksumPlacement.locate($0) } }
+
+    func testTCPAndUDPOverIPv4AndIPv6WithOrWithoutAVLANTag() {
+        XCTAssertEqual(locate(NetOffloadTests.tcpHeaders),
+                       ChecksumPlacement(start: 34, offset: 16, headersLength: 66, isTCP: true, isIPv6: false))
+        var tagged = NetOffloadTests.tcpHeaders
+        tagged.replaceSubrange(12..<14, with: [0x81, 0x00, 0x00, 0x05, 0x08, 0x00])
+        XCTAssertEqual(locate(tagged)?.start, 38)
+        var options = NetOffloadTests.tcpHeaders   // IPv4 header of 24 bytes
+        options[14] = 0x46
+        options.insert(contentsOf: [1, 1, 1, 0], at: 34)
+        XCTAssertEqual(locate(options)?.start, 38)
+        let udp6 = [UInt8](repeating: 0, count: 12) + [0x86, 0xDD] + [0x60, 0, 0, 0, 0, 8, 17, 64]
+            + [UInt8](repeating: 0, count: 32) + [0, 53, 0, 53, 0, 8, 0, 0]
+        XCTAssertEqual(locate(udp6), ChecksumPlacement(start: 54, offset: 6, headersLength: 62, isTCP: false, isIPv6: true))
+    }
+
+    func testNoPlacementForOtherProtocolsLaterFragmentsOrCutHeaders() {
+        var fragment = NetOffloadTests.tcpHeaders
+        fragment[20] = 0x00
+        fragment[21] = 0x10   // fragment offset 16
+        XCTAssertNil(locate(fragment))
+        var icmp = NetOffloadTests.tcpHeaders
+        icmp[23] = 1
+        XCTAssertNil(locate(icmp))
+        XCTAssertNil(locate(Array(NetOffloadTests.tcpHeaders[0..<40])), "TCP header cut short")
+        var badLength = NetOffloadTests.tcpHeaders
+        badLength[14] = 0x44   // IHL 4: under 20 bytes
+        XCTAssertNil(locate(badLength))
+        XCTAssertNil(locate([UInt8](repeating: 0, count: 12) + [0x08, 0x06] + [UInt8](repeating: 0, count: 28)), "ARP")
+    }
+
+    func testAVnetHeaderIsTenLittleEndianBytes() {
+        var header = VnetHeader()
+        header.flags = VnetHeader.needsChecksum
+        header.gsoType = VnetHeader.gsoTCPv6
+        header.headerLength = 0x0102
+        header.gsoSize = 1440
+        header.checksumStart = 54
+        header.checksumOffset = 16
+        var bytes = [UInt8](repeating: 0, count: VnetHeader.size)
+        bytes.withUnsafeMutableBytes { header.write(to: $0) }
+        XCTAssertEqual(bytes, [1, 4, 0x02, 0x01, 0xA0, 0x05, 54, 0, 16, 0])
+        XCTAssertEqual(bytes.withUnsafeBytes { VnetHeader($0) }, header)
     }
 }

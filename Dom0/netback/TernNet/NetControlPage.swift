@@ -8,7 +8,7 @@ public struct NetInterfaceProperties: Equatable {
     public let maxTxSlots: UInt32
 
     public init?(mac: [UInt8], mtu: UInt16 = UInt16(TERN_NETIF_MTU_DEFAULT),
-                 features: UInt32 = UInt32(TERN_NETIF_FEATURE_SG | TERN_NETIF_FEATURE_RX_NOTIFY | TERN_NETIF_FEATURE_PERSISTENT),
+                 features: UInt32 = UInt32(TERN_NETIF_FEATURES),
                  maxTxSlots: UInt32 = UInt32(TERN_NETIF_NR_SLOTS_MIN)) {
         guard mac.count == 6, features & ~UInt32(TERN_NETIF_FEATURES) == 0,
               maxTxSlots >= UInt32(TERN_NETIF_NR_SLOTS_MIN) else { return nil }
@@ -39,7 +39,7 @@ public enum NetControlRefusal: Error, Equatable, CustomStringConvertible {
         switch self {
         case .version(let v): return "control page version \(v), need 1...\(TERN_NETIF_CONTROL_VERSION)"
         case .ringRef(let ref): return "ring grant ref \(ref) reserved, invalid or the same for both rings"
-        case .features(let bits): return "frontend features \(bits) not offered"
+        case .features(let bits): return "frontend features \(bits) not offered (or GSO without SG and CSUM)"
         case .reservedNotZero: return "frontend's reserved control bytes not zero"
         }
     }
@@ -52,6 +52,7 @@ public struct NetFrontendSettings: Equatable {
     public let txRingRef: UInt32
     public let rxRingRef: UInt32
     public var persistent: Bool { features & UInt32(TERN_NETIF_FEATURE_PERSISTENT) != 0 }
+    public var offloads: NetOffloads { NetOffloads(features: features) }
 }
 
 /// The netif control page (tern/netif.h, docs/abi.md "Network
@@ -88,6 +89,12 @@ public enum NetControlPage {
         let version = copy.frontend_version
         guard version >= 1, version <= UInt32(TERN_NETIF_CONTROL_VERSION) else { return .failure(.version(version)) }
         guard copy.frontend_features & ~interface.features == 0 else { return .failure(.features(copy.frontend_features)) }
+        // Segmentation needs the packets over several slots and checksums
+        // filled in per segment (netif.h).
+        let needed = UInt32(TERN_NETIF_FEATURE_SG | TERN_NETIF_FEATURE_CSUM)
+        guard copy.frontend_features & UInt32(TERN_NETIF_FEATURE_GSO) == 0 || copy.frontend_features & needed == needed else {
+            return .failure(.features(copy.frontend_features))
+        }
         let reservedZero = withUnsafeBytes(of: copy.frontend_reserved) { $0.allSatisfy { $0 == 0 } }
         guard reservedZero else { return .failure(.reservedNotZero) }
         let tx = copy.link.ring_ref, rx = copy.rx_ring_ref

@@ -11,12 +11,37 @@ public protocol GuestPages: AnyObject {
 }
 
 /// Where packets leave for and come from (in Dom0: the interface's tap).
+/// Each frame goes with a VnetHeader: its checksum and segmentation.
 public protocol PacketPort: AnyObject {
     /// Sends one frame made of `parts`, in order; false if it was not taken.
-    func send(_ parts: [UnsafeRawBufferPointer]) -> Bool
-    /// Receives one waiting frame into `buffer`: its length, or nil when
-    /// none waits. A frame longer than `buffer` is cut (and counted by the caller).
-    func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int?
+    func send(_ parts: [UnsafeRawBufferPointer], header: VnetHeader) -> Bool
+    /// Receives one waiting frame into `buffer`: its length and header, or
+    /// nil when none waits. A frame longer than `buffer` is cut (and
+    /// counted by the caller).
+    func receive(into buffer: UnsafeMutableRawBufferPointer) -> (length: Int, header: VnetHeader)?
+}
+
+/// What the frontend took of the offloads (TERN_NETIF_FEATURE_*): what
+/// the data path may pass it.
+public struct NetOffloads: Equatable {
+    /// Packets over several slots (SG).
+    public var scatterGather = false
+    /// Partial checksums (CSUM_BLANK) to the guest.
+    public var checksum = false
+    /// Packets of up to 64 KiB with a GSO slot, both ways.
+    public var segmentation = false
+
+    public init(scatterGather: Bool = false, checksum: Bool = false, segmentation: Bool = false) {
+        self.scatterGather = scatterGather
+        self.checksum = checksum
+        self.segmentation = segmentation
+    }
+
+    public init(features: UInt32) {
+        scatterGather = features & UInt32(TERN_NETIF_FEATURE_SG) != 0
+        checksum = features & UInt32(TERN_NETIF_FEATURE_CSUM) != 0
+        segmentation = features & UInt32(TERN_NETIF_FEATURE_GSO) != 0
+    }
 }
 
 /// What one interface moved and refused (the backend logs them at its end,
@@ -30,8 +55,13 @@ public struct NetCounters: Equatable {
     /// Times the rate limit held packets back until the next top-up.
     public var txHeld = 0
     public var rxPackets = 0, rxBytes = 0
-    /// Frames longer than a page, or whose page could not be mapped (answered ERROR).
+    /// Frames whose page could not be mapped (answered ERROR).
     public var rxFailed = 0
+    /// Frames the frontend cannot take (longer than it took SG or GSO
+    /// for, a partial checksum it did not take, UDP segmentation): dropped.
+    public var rxDropped = 0
+    /// GSO packets each way (each counted once in the packets too).
+    public var txSegmented = 0, rxSegmented = 0
     public init() {}
 }
 
@@ -70,28 +100,39 @@ public final class NetDataPath {
     let pages: GuestPages
     let port: PacketPort
     let limits: TxLimits
+    let offloads: NetOffloads
     public var rate: TokenBucket?
     public private(set) var counters = NetCounters()
     /// The first malformed packet's fault (one log line per interface).
     public private(set) var firstFault: TxFault?
-    /// The length of a frame read from the port that no page has taken yet
-    /// (the guest had none posted): one frame at most, never a queue.
-    var held: Int?
+    /// A frame read from the port that the guest has not enough pages
+    /// posted for yet: one frame at most, never a queue.
+    var held: (length: Int, header: VnetHeader)?
     static let pageSize = Int(TERN_NETIF_PAGE_SIZE)
-    /// A frame read from the port before a page takes it: twice a page, so
-    /// that a frame too long for one page is seen as such (and refused).
+    /// A frame read from the port before pages take it: the largest a GSO
+    /// packet may be and a page more, so that a longer one is seen as such.
     let frame: UnsafeMutableRawBufferPointer
+    static let frameBytes = Int(TERN_NETIF_MAX_TX_SIZE) + 1 + Int(TERN_NETIF_PAGE_SIZE)
+    /// The first bytes of a tx packet with a blank checksum or GSO, copied
+    /// out of the guest's pages once to find its headers.
+    let headers: UnsafeMutableRawBufferPointer
 
-    public init(tx: NetTxRing, rx: NetRxRing, pages: GuestPages, port: PacketPort, limits: TxLimits = TxLimits()) {
+    public init(tx: NetTxRing, rx: NetRxRing, pages: GuestPages, port: PacketPort, offloads: NetOffloads = NetOffloads(),
+                limits: TxLimits? = nil) {
         self.tx = tx
         self.rx = rx
         self.pages = pages
         self.port = port
-        self.limits = limits
-        frame = .allocate(byteCount: 2 * NetDataPath.pageSize, alignment: 64)
+        self.offloads = offloads
+        self.limits = limits ?? TxLimits(extraTypes: offloads.segmentation ? [UInt8(TERN_NETIF_EXTRA_TYPE_GSO)] : [])
+        frame = .allocate(byteCount: NetDataPath.frameBytes, alignment: 64)
+        headers = .allocate(byteCount: ChecksumPlacement.headerBytesNeeded, alignment: 8)
     }
 
-    deinit { frame.deallocate() }
+    deinit {
+        frame.deallocate()
+        headers.deallocate()
+    }
 
     public enum Outcome: Equatable {
         /// Done what there was; `notify`: the guest asked to hear of the responses.
@@ -175,50 +216,160 @@ public final class NetDataPath {
             // the page stays mapped until the frame is sent (defer above).
             parts.append(UnsafeRawBufferPointer(start: page + Int(part.offset), count: Int(part.size)))
         }
-        guard port.send(parts) else {
+        guard let header = vnetHeader(for: packet, parts: parts), port.send(parts, header: header) else {
             counters.txFailed += 1
             return false
         }
         counters.txPackets += 1
         counters.txBytes += packet.size
+        if packet.gso != nil { counters.txSegmented += 1 }
         return true
     }
 
+    /// The tap's header for a tx packet: where Dom0's kernel fills in a
+    /// blank checksum, and how it cuts a GSO packet (as Linux netback's
+    /// checksum_setup and xenvif_set_skb_gso). nil: it cannot be sent (a
+    /// blank checksum in no TCP or UDP header; GSO without a blank
+    /// checksum, or over a header of the other IP version or not TCP).
+    func vnetHeader(for packet: TxPacket, parts: [UnsafeRawBufferPointer]) -> VnetHeader? {
+        var header = VnetHeader()
+        guard packet.checksumBlank else {
+            if packet.gso != nil { return nil }   // Linux's frontends leave a GSO packet's checksum blank
+            if packet.dataValidated { header.flags = VnetHeader.dataValid }
+            return header
+        }
+        // The headers, copied out of the guest's pages once and read there.
+        var copied = 0
+        for part in parts where copied < headers.count {
+            let n = min(part.count, headers.count - copied)
+            // SAFETY: `headers` has headers.count bytes; n fits after `copied`;
+            // the part is mapped (send's caller) and n <= part.count.
+            UnsafeMutableRawBufferPointer(rebasing: headers[copied..<(copied + n)])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: part[0..<n]))
+            copied += n
+        }
+        guard let place = ChecksumPlacement.locate(UnsafeRawBufferPointer(rebasing: headers[0..<copied])) else { return nil }
+        header.flags = VnetHeader.needsChecksum
+        header.checksumStart = UInt16(place.start)
+        header.checksumOffset = UInt16(place.offset)
+        if let gso = packet.gso {
+            let ipv6 = gso.type == UInt8(TERN_NETIF_GSO_TYPE_TCPV6)
+            guard place.isTCP, place.isIPv6 == ipv6 else { return nil }
+            header.gsoType = ipv6 ? VnetHeader.gsoTCPv6 : VnetHeader.gsoTCPv4
+            header.gsoSize = gso.size
+            header.headerLength = UInt16(place.headersLength)
+        }
+        return header
+    }
+
     /// Copies up to `maxFrames` waiting frames into pages the guest posted,
-    /// each answered in its request's slot. With no page posted it stops
-    /// (`waitingForPages`) holding at most the one frame it read: the rest
-    /// stay in the port's own bounded queue (a tap's: the kernel drops past
-    /// it and counts), never in the backend's memory.
+    /// a page a slot (more with SG), a GSO packet's segmentation in an
+    /// extra slot after its first (netif.h), each answered in its request's
+    /// slot. Without pages enough posted it stops (`waitingForPages`)
+    /// holding at most the one frame it read: the rest stay in the port's
+    /// own bounded queue (a tap's: the kernel drops past it and counts),
+    /// never in the backend's memory.
     public func receive(maxFrames: Int = 64) -> Outcome {
         var waiting = false
         for _ in 0..<maxFrames {
             if held == nil { held = port.receive(into: frame) }
-            guard let length = held else { break }
-            let request: tern_netif_rx_request
-            switch rx.takeRequest() {
-            case .failure(let broken): return .fatal(.ringBroken(broken))
-            case .success(nil):
-                waiting = true
-            case .success(let taken?):
-                request = taken
+            guard let (length, header) = held else { break }
+            guard let shape = rxShape(length: length, header: header) else {
                 held = nil
-                guard length <= NetDataPath.pageSize, let page = pages.page(request.gref, writable: true) else {
-                    counters.rxFailed += 1
-                    _ = rx.respond(id: request.id, offset: 0, flags: 0, status: Int16(TERN_NETIF_RSP_ERROR))
-                    continue
-                }
-                // SAFETY: `page` is a mapped, writable page of the guest's;
-                // length <= a page is copied into it from the frame buffer.
-                page.copyMemory(from: frame.baseAddress!, byteCount: length)
-                pages.release(page)
-                counters.rxPackets += 1
-                counters.rxBytes += length
-                _ = rx.respond(id: request.id, offset: 0, flags: UInt16(TERN_NETRXF_DATA_VALIDATED), status: Int16(length))
+                counters.rxDropped += 1
+                continue
+            }
+            switch rx.pagesPosted() {
+            case .failure(let broken): return .fatal(.ringBroken(broken))
+            case .success(let posted) where posted < UInt32(shape.slots):
+                waiting = true
+            case .success:
+                held = nil
+                if let failure = deliver(length: length, shape: shape) { return .fatal(.ringBroken(failure)) }
                 continue
             }
             break
         }
         let notify = rx.publishResponses()
         return waiting ? .waitingForPages(notify: notify) : .done(notify: notify)
+    }
+
+    /// How a received frame goes to the guest: its pages, its first slot's
+    /// flags, its GSO extra. nil: the frontend cannot take it.
+    struct RxShape {
+        let pages: Int
+        let flags: UInt16
+        let gso: tern_netif_extra_info?
+        var slots: Int { pages + (gso == nil ? 0 : 1) }
+    }
+
+    func rxShape(length: Int, header: VnetHeader) -> RxShape? {
+        guard length > 0, length <= Int(TERN_NETIF_MAX_TX_SIZE) + 1 else { return nil }
+        let pages = (length + NetDataPath.pageSize - 1) / NetDataPath.pageSize
+        guard pages == 1 || offloads.scatterGather else { return nil }
+        var flags: UInt16 = 0
+        if header.flags & VnetHeader.needsChecksum != 0 {
+            // Partial (from Dom0 or another guest): blank, and vouched for (as Xen's netback).
+            guard offloads.checksum else { return nil }
+            flags = UInt16(TERN_NETRXF_CSUM_BLANK | TERN_NETRXF_DATA_VALIDATED)
+        } else if header.flags & VnetHeader.dataValid != 0 {
+            flags = UInt16(TERN_NETRXF_DATA_VALIDATED)
+        }
+        var gso: tern_netif_extra_info?
+        switch header.gsoType & ~VnetHeader.gsoECN {
+        case VnetHeader.gsoNone:
+            guard pages == 1 || length <= Int(TERN_NETIF_MAX_TX_SIZE) else { return nil }
+        case VnetHeader.gsoTCPv4, VnetHeader.gsoTCPv6:
+            guard offloads.segmentation, header.gsoSize > 0 else { return nil }
+            let type = header.gsoType & ~VnetHeader.gsoECN == VnetHeader.gsoTCPv4 ? TERN_NETIF_GSO_TYPE_TCPV4 : TERN_NETIF_GSO_TYPE_TCPV6
+            gso = tern_netif_extra_info(type: UInt8(TERN_NETIF_EXTRA_TYPE_GSO), flags: 0, u: (header.gsoSize, UInt16(type), 0))
+            flags |= UInt16(TERN_NETRXF_EXTRA_INFO)
+        default:
+            return nil   // UDP segmentation: not offered to the tap
+        }
+        if pages > 1 { flags |= UInt16(TERN_NETRXF_MORE_DATA) }
+        return RxShape(pages: pages, flags: flags, gso: gso)
+    }
+
+    /// Copies the held frame into the next `shape.slots` posted pages (all
+    /// there: the caller checked) and answers each. A non-nil result: the
+    /// ring broke under it.
+    func deliver(length: Int, shape: RxShape) -> NetRingBroken? {
+        var copied = 0
+        for page in 0..<shape.pages {
+            let request: tern_netif_rx_request
+            switch rx.takeRequest() {
+            case .failure(let broken): return broken
+            case .success(nil): return nil   // (cannot be: counted before)
+            case .success(let taken?): request = taken
+            }
+            let n = min(NetDataPath.pageSize, length - copied)
+            var flags: UInt16 = page == 0 ? shape.flags : 0
+            if page > 0 && page + 1 < shape.pages { flags |= UInt16(TERN_NETRXF_MORE_DATA) }
+            if let target = pages.page(request.gref, writable: true) {
+                // SAFETY: `target` is a mapped, writable page of the guest's;
+                // n <= a page is copied into it from the frame buffer, whose
+                // bytes copied..<copied+n lie within the frame's length.
+                target.copyMemory(from: frame.baseAddress! + copied, byteCount: n)
+                pages.release(target)
+                _ = rx.respond(id: request.id, offset: 0, flags: flags, status: Int16(n))
+            } else {
+                counters.rxFailed += 1
+                _ = rx.respond(id: request.id, offset: 0, flags: flags, status: Int16(TERN_NETIF_RSP_ERROR))
+            }
+            copied += n
+            if page == 0, let gso = shape.gso {
+                // The extra slot: the next posted page's, left unused.
+                switch rx.takeRequest() {
+                case .failure(let broken): return broken
+                case .success(nil): return nil
+                case .success: _ = rx.respondExtra(gso)
+                }
+            }
+        }
+        counters.rxPackets += 1
+        counters.rxBytes += length
+        if shape.gso != nil { counters.rxSegmented += 1 }
+        return nil
     }
 }

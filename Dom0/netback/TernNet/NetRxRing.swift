@@ -19,6 +19,16 @@ public struct NetRxRing {
     /// Pages taken and not yet answered.
     public var outstanding: UInt32 { ring.requestsConsumed &- ring.responsesProduced }
 
+    /// Pages posted and not taken yet (the ring's indices checked).
+    public mutating func pagesPosted() -> Result<UInt32, NetRingBroken> {
+        if let broken { return .failure(broken) }
+        do throws(RingError) { return .success(try ring.unconsumedRequests()) } catch {
+            let failure = NetRingBroken(ring: "rx", error)
+            broken = failure
+            return .failure(failure)
+        }
+    }
+
     /// The next page the frontend posted, copied once; nil when it posted none.
     public mutating func takeRequest() -> Result<tern_netif_rx_request?, NetRingBroken> {
         if let broken { return .failure(broken) }
@@ -37,6 +47,18 @@ public struct NetRxRing {
         do throws(RingError) {
             try ring.push(tern_netif_rx_response(id: id, offset: offset, flags: flags, status: status))
         } catch { return false }
+        return true
+    }
+
+    /// Answers the oldest page taken with extra information instead (its
+    /// page unused: a GSO slot after a packet's first response, netif.h).
+    public mutating func respondExtra(_ extra: tern_netif_extra_info) -> Bool {
+        guard broken == nil else { return false }
+        var extra = extra
+        // SAFETY: both are 8-byte structs of integers (netif.h asserts the
+        // slot's size), any bit pattern valid: the extra's bytes as the slot's.
+        let slot = withUnsafeBytes(of: &extra) { $0.loadUnaligned(as: tern_netif_rx_response.self) }
+        do throws(RingError) { try ring.push(slot) } catch { return false }
         return true
     }
 

@@ -15,6 +15,30 @@ public struct TxPacket: Equatable {
     /// The first request's TERN_NETTXF_CSUM_BLANK / _DATA_VALIDATED.
     public let checksumBlank: Bool
     public let dataValidated: Bool
+    /// Its GSO extra slot (TERN_NETIF_FEATURE_GSO), checked: to be cut
+    /// into segments of `size` payload bytes.
+    public let gso: TxGso?
+
+    public init(parts: [Part], size: Int, checksumBlank: Bool, dataValidated: Bool, gso: TxGso? = nil) {
+        self.parts = parts
+        self.size = size
+        self.checksumBlank = checksumBlank
+        self.dataValidated = dataValidated
+        self.gso = gso
+    }
+}
+
+/// A tx packet's segmentation (netif.h, a GSO extra slot).
+public struct TxGso: Equatable {
+    /// The segments' payload size (the MSS), not zero.
+    public let size: UInt16
+    /// TERN_NETIF_GSO_TYPE_TCPV4 or _TCPV6.
+    public let type: UInt8
+
+    public init(size: UInt16, type: UInt8) {
+        self.size = size
+        self.type = type
+    }
 }
 
 /// How many ring slots a packet (or a dropped one) took, and their ids:
@@ -55,6 +79,8 @@ public enum TxFault: Equatable, CustomStringConvertible {
     case extraNotOffered(UInt8)
     case extraChainTooLong(Int)
     case noSpaceForExtras
+    case gsoType(UInt8)
+    case gsoSizeZero
 
     public var description: String {
         switch self {
@@ -67,6 +93,8 @@ public enum TxFault: Equatable, CustomStringConvertible {
         case .extraNotOffered(let t): return "extra info of type \(t), not offered"
         case .extraChainTooLong(let n): return "\(n) extra-info slots chained"
         case .noSpaceForExtras: return "extra info claimed past the end of the ring"
+        case .gsoType(let t): return "GSO of type \(t) (TCPv4 is 1, TCPv6 2)"
+        case .gsoSizeZero: return "GSO with a segment size of 0"
         }
     }
 }

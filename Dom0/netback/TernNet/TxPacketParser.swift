@@ -8,11 +8,12 @@ public struct TxLimits: Equatable {
     /// Past this a frontend is not buggy but hostile: the interface is
     /// disabled (Linux netback's fatal_skb_slots, 20).
     public let fatalSlots: Int
-    /// The largest packet: the MTU plus an Ethernet header and a VLAN tag
-    /// (no segmentation offload is offered).
+    /// The largest packet without a GSO slot: the MTU plus an Ethernet
+    /// header and a VLAN tag. With one, up to TERN_NETIF_MAX_TX_SIZE
+    /// (the first request's u16 size field).
     public let maxPacket: Int
-    /// Extra-info types the backend takes (none yet: GSO, multicast and
-    /// hash are not offered).
+    /// Extra-info types the backend takes: GSO when the frontend took
+    /// TERN_NETIF_FEATURE_GSO; multicast and hash are not offered.
     public let extraTypes: Set<UInt8>
 
     public static let ethernetHeader = Int(TERN_NETIF_ETH_HEADER)
@@ -42,6 +43,7 @@ public enum TxPacketParser {
         var taken: [(id: UInt16, isExtra: Bool)] = [(first.request.id, false)]
         var index = slots.startIndex + 1
         var refusal: TxFault?
+        var gso: TxGso?
         // Extra information right after the first request, chained.
         if first.hasExtraInfo {
             var chained = 0
@@ -55,7 +57,17 @@ public enum TxPacketParser {
                 guard extra.type > UInt8(TERN_NETIF_EXTRA_TYPE_NONE), extra.type < UInt8(TERN_NETIF_EXTRA_TYPE_MAX) else {
                     return .fatal(.extraType(extra.type))
                 }
-                if !limits.extraTypes.contains(extra.type) && refusal == nil { refusal = .extraNotOffered(extra.type) }
+                if !limits.extraTypes.contains(extra.type) {
+                    if refusal == nil { refusal = .extraNotOffered(extra.type) }
+                } else if extra.type == UInt8(TERN_NETIF_EXTRA_TYPE_GSO) {
+                    // As Linux netback's xenvif_set_skb_gso: a bad one is fatal.
+                    let type = UInt8(truncatingIfNeeded: extra.u.1)
+                    guard type == UInt8(TERN_NETIF_GSO_TYPE_TCPV4) || type == UInt8(TERN_NETIF_GSO_TYPE_TCPV6) else {
+                        return .fatal(.gsoType(type))
+                    }
+                    guard extra.u.0 != 0 else { return .fatal(.gsoSizeZero) }
+                    gso = TxGso(size: extra.u.0, type: type)
+                }
                 if extra.flags & UInt8(TERN_NETIF_EXTRA_FLAG_MORE) == 0 { break }
             }
         }
@@ -89,7 +101,7 @@ public enum TxPacketParser {
                 refusal = .partsExceedPacket(packet: packetSize, parts: laterBytes)
             } else if packetSize < TxLimits.ethernetHeader {
                 refusal = .tooShort(packetSize)
-            } else if packetSize > limits.maxPacket {
+            } else if gso == nil && packetSize > limits.maxPacket {
                 refusal = .tooLong(packetSize, limit: limits.maxPacket)
             }
         }
@@ -100,6 +112,6 @@ public enum TxPacketParser {
         let flags = first.request.flags
         return .packet(TxPacket(parts: parts, size: packetSize,
                                 checksumBlank: flags & UInt16(TERN_NETTXF_CSUM_BLANK) != 0,
-                                dataValidated: flags & UInt16(TERN_NETTXF_DATA_VALIDATED) != 0), answered)
+                                dataValidated: flags & UInt16(TERN_NETTXF_DATA_VALIDATED) != 0, gso: gso), answered)
     }
 }

@@ -119,8 +119,14 @@ public final class NetServer {
         // Persistent: at most a ring's worth of pages each way are kept.
         let grants = GrantPages(device: device, domid: frontend, persistent: settings.persistent,
                                 limit: 2 * Int(TERN_NETIF_RING_ENTRIES))
+        let offloads = settings.offloads
+        let offloaded = tap.setOffloads(offloads)
+        guard offloaded == 0 else {
+            close(link, error: UInt32(TERN_NETIF_ERROR_FEATURES))
+            return .failed("cannot set the tap's offloads: \(String(cString: strerror(-offloaded)))")
+        }
         let path = NetDataPath(tx: NetTxRing(attaching: txPage), rx: NetRxRing(attaching: rxPage),
-                               pages: MappedGuestPages(grants), port: tap)
+                               pages: MappedGuestPages(grants), port: tap, offloads: offloads)
         if let rate {
             path.rate = TokenBucket(bytesPerInterval: rate.bytesPerInterval, intervalMicroseconds: rate.intervalMicroseconds,
                                     now: Clock.microseconds())
@@ -129,6 +135,7 @@ public final class NetServer {
         events.notify()
         log.info("connected: \(tap.name) on its bridge, mac \(VifSpec.macText(interface.mac)), " +
                  (settings.persistent ? "persistent grants" : "grants mapped per packet") +
+                 (offloads.segmentation ? ", checksum and segmentation offload" : offloads.checksum ? ", checksum offload" : "") +
                  (rate.map { ", rate \($0.bytesPerSecond) B/s" } ?? ""))
         defer { counters = path.counters }
         return serve(path, link: link)

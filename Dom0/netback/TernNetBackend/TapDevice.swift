@@ -7,6 +7,8 @@ import TernSyscalls
 /// to it; frames the bridge sends the guest are read from it. Its queue in
 /// Dom0's kernel is bounded (txqueuelen): frames the guest has no page for
 /// wait there, or are dropped and counted by the kernel (`ip -s link`).
+/// Every frame carries a virtio-net header (IFF_VNET_HDR; VnetHeader)
+/// saying how its checksum and segmentation were left.
 public final class TapDevice: PacketPort {
     public let name: String
     public let fd: Int32
@@ -52,17 +54,37 @@ public final class TapDevice: PacketPort {
     /// The tap goes with its last descriptor (and leaves the bridge).
     deinit { close(fd) }
 
-    public func send(_ parts: [UnsafeRawBufferPointer]) -> Bool {
-        var vectors = parts.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
-        let total = parts.reduce(0) { $0 + $1.count }
-        // SAFETY: each iovec names a part the caller keeps mapped for the call.
-        let written = writev(fd, &vectors, Int32(vectors.count))
-        return written == total
+    /// Which offloads the tap may leave to us (TUNSETOFFLOAD, per
+    /// connection: what the frontend took). Without them Dom0's kernel
+    /// fills in checksums and cuts segments before the frame reaches us.
+    public func setOffloads(_ offloads: NetOffloads) -> Int32 {
+        tern_tap_set_offloads(fd, offloads.checksum ? 1 : 0, offloads.checksum && offloads.segmentation ? 1 : 0)
     }
 
-    public func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
-        // SAFETY: `buffer` is the caller's, writable, buffer.count bytes.
-        let got = read(fd, buffer.baseAddress, buffer.count)
-        return got > 0 ? got : nil
+    public func send(_ parts: [UnsafeRawBufferPointer], header: VnetHeader) -> Bool {
+        var bytes = (UInt64(0), UInt16(0))   // VnetHeader.size (10) bytes and more
+        return withUnsafeMutableBytes(of: &bytes) { raw in
+            header.write(to: raw)
+            var vectors = [iovec(iov_base: raw.baseAddress, iov_len: VnetHeader.size)]
+            vectors += parts.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+            let total = parts.reduce(VnetHeader.size) { $0 + $1.count }
+            // SAFETY: each iovec names a part the caller keeps mapped for the
+            // call, or the header's bytes, alive in this closure.
+            let written = writev(fd, &vectors, Int32(vectors.count))
+            return written == total
+        }
+    }
+
+    public func receive(into buffer: UnsafeMutableRawBufferPointer) -> (length: Int, header: VnetHeader)? {
+        var bytes = (UInt64(0), UInt16(0))
+        return withUnsafeMutableBytes(of: &bytes) { raw in
+            var vectors = [iovec(iov_base: raw.baseAddress, iov_len: VnetHeader.size),
+                           iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)]
+            // SAFETY: the header's bytes (alive in this closure) and
+            // `buffer` (the caller's, writable, buffer.count bytes).
+            let got = readv(fd, &vectors, Int32(vectors.count))
+            guard got > VnetHeader.size else { return nil }
+            return (got - VnetHeader.size, VnetHeader(UnsafeRawBufferPointer(raw)))
+        }
     }
 }

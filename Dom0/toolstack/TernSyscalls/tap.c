@@ -24,7 +24,7 @@ int tern_tap_open(const char *name)
     if (fd < 0)
         return -errno;
     memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
     strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
@@ -35,6 +35,17 @@ int tern_tap_open(const char *name)
 }
 
 /* One netdevice(7) ioctl on `name` through a throwaway socket. */
+int tern_tap_set_offloads(int fd, int checksum, int segmentation)
+{
+    unsigned int offloads = 0;
+
+    if (checksum)
+        offloads |= TUN_F_CSUM;
+    if (checksum && segmentation)
+        offloads |= TUN_F_TSO4 | TUN_F_TSO6;
+    return ioctl(fd, TUNSETOFFLOAD, offloads) < 0 ? -errno : 0;
+}
+
 static int link_ioctl(unsigned long request, struct ifreq *ifr)
 {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;

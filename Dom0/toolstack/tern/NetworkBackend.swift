@@ -70,7 +70,8 @@ struct NetworkBackend: ParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         log.info("figures: \(f.wakeups) wakeups, \(f.notificationsTaken) events from the guest, \(f.notificationsSent) to it, " +
                  "awake \(f.busyMicroseconds / 1000) ms, cpu \(usage.ru_utime.tv_sec * 1000 + usage.ru_utime.tv_usec / 1000) ms user " +
-                 "\(usage.ru_stime.tv_sec * 1000 + usage.ru_stime.tv_usec / 1000) ms system")
+                 "\(usage.ru_stime.tv_sec * 1000 + usage.ru_stime.tv_usec / 1000) ms system; " +
+                 "segmentation packets: \(c.txSegmented) tx, \(c.rxSegmented) rx; \(c.rxDropped) frames the guest could not take")
         switch end {
         case .frontendGone: log.info("guest gone: \(figures)")
         case .detached: log.info("detached: \(figures)")

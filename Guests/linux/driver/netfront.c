@@ -50,6 +50,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
+#include <net/tcp.h>
 
 #include <tern/netif.h>
 
@@ -68,7 +69,15 @@
 /* The largest frame this driver sends: a 64 KiB IP packet and its header
  * would take 17 pages; the MTU (at most this) keeps frames far smaller. */
 #define NETFRONT_MTU_MAX     (TERN_NETIF_MAX_TX_SIZE - ETH_HLEN)
-#define NETFRONT_FEATURES    (TERN_NETIF_FEATURE_SG | TERN_NETIF_FEATURE_RX_NOTIFY | TERN_NETIF_FEATURE_PERSISTENT)
+#define NETFRONT_FEATURES    (TERN_NETIF_FEATURE_SG | TERN_NETIF_FEATURE_RX_NOTIFY | TERN_NETIF_FEATURE_PERSISTENT | \
+			      TERN_NETIF_FEATURE_CSUM | TERN_NETIF_FEATURE_GSO)
+/* A frame's data slots at most: a 64 KiB GSO packet's pages. */
+#define NETFRONT_DATA_SLOTS_MAX DIV_ROUND_UP(TERN_NETIF_MAX_TX_SIZE, PAGE_SIZE)
+/* Extra slots chained after a frame's first at most (one per type). */
+#define NETFRONT_EXTRAS_MAX  (TERN_NETIF_EXTRA_TYPE_MAX - 1)
+/* The id written under a tx extra slot's bytes: no pool page; its
+ * (TERN_NETIF_RSP_NULL) response frees nothing. */
+#define NETFRONT_EXTRA_ID    0xFFFF
 
 static bool gro = true;
 module_param(gro, bool, 0644);
@@ -80,6 +89,15 @@ enum netfront_state {
 	NETFRONT_CONNECTED,
 	NETFRONT_BROKEN,
 	NETFRONT_GONE,
+};
+
+/* One received frame's slots, copied out of the ring once (netif.h): its
+ * data responses, and the GSO extra if it has one. */
+struct netfront_rx_frame {
+	struct tern_netif_rx_response data[NETFRONT_DATA_SLOTS_MAX + 1];
+	unsigned int slots;       /* ring slots it took, extras included */
+	unsigned int data_slots;
+	struct tern_netif_extra_info gso;  /* type NONE: none */
 };
 
 struct netfront {
@@ -96,7 +114,7 @@ struct netfront {
 	bool backend_away;                   /* backend_state left CONNECTED */
 	bool registered;
 	u32 features;                        /* TERN_NETIF_FEATURE_* used */
-	unsigned int max_slots;              /* slots a frame we send may span */
+	unsigned int max_slots;              /* data slots a frame we send may span */
 
 	struct tern_ring_header *tx_ring, *rx_ring;  /* a page each */
 	union tern_netif_tx_slot *tx_slots;
@@ -114,9 +132,9 @@ struct netfront {
 	/* The rx ring and pool: NAPI's alone once connected. */
 	struct page *rx_pages[NETFRONT_RX_PAGES];
 	u32 rx_refs[NETFRONT_RX_PAGES];
-	bool rx_posted[NETFRONT_RX_PAGES];
+	u16 rx_ids[TERN_NETIF_RING_ENTRIES]; /* the page posted in each ring slot */
 	unsigned int rx_count;
-	bool rx_dropping;                    /* the rest of a multi-slot frame is dropped */
+	struct netfront_rx_frame rx_frame;   /* the frame being taken (NAPI's) */
 
 	struct work_struct link_work;
 };
@@ -193,6 +211,9 @@ static void netfront_tx_reap(struct netfront *nf)
 	}
 	for (; nf->tx_cons != rp; nf->tx_cons++) {
 		rsp = READ_ONCE(nf->tx_slots[nf->tx_cons & NETFRONT_RING_MASK].response);
+		/* An extra slot's answer (NULL, NETFRONT_EXTRA_ID): no page. */
+		if (rsp.status == TERN_NETIF_RSP_NULL && (rsp.id >= nf->tx_count || !nf->tx_out[rsp.id]))
+			continue;
 		if (rsp.id >= nf->tx_count || !nf->tx_out[rsp.id]) {
 			netfront_break(nf, "tx response for an id not sent", rsp.id);
 			return;
@@ -218,17 +239,63 @@ static bool netfront_tx_arm(struct netfront *nf)
 	return netfront_arm(nf->tx_ring, nf->tx_cons, nf->tx_cons + out / 2 + 1);
 }
 
+/* Ring slots free for requests (each outstanding request holds one). */
+static unsigned int netfront_tx_ring_free(struct netfront *nf)
+{
+	return TERN_NETIF_RING_ENTRIES - (nf->tx_prod - nf->tx_cons);
+}
+
+/* Room for the largest frame: its data slots' pages, and ring slots for
+ * them and a GSO extra (lock held). */
+static bool netfront_tx_room(struct netfront *nf, unsigned int data_slots)
+{
+	return nf->tx_nfree >= data_slots && netfront_tx_ring_free(nf) >= data_slots + 1;
+}
+
+/* The first request's flags and, for a GSO packet, its extra slot: false
+ * if the frame is one the backend cannot take as it is. */
+static bool netfront_tx_offloads(struct netfront *nf, struct sk_buff *skb, u16 *flags,
+				 struct tern_netif_extra_info *gso)
+{
+	struct skb_shared_info *info = skb_shinfo(skb);
+
+	*flags = 0;
+	if (skb->ip_summed == CHECKSUM_PARTIAL)
+		*flags = TERN_NETTXF_CSUM_BLANK | TERN_NETTXF_DATA_VALIDATED;
+	else if (skb->ip_summed == CHECKSUM_UNNECESSARY)
+		*flags = TERN_NETTXF_DATA_VALIDATED;
+	if (!skb_is_gso(skb))
+		return true;
+	if (!(nf->features & TERN_NETIF_FEATURE_GSO) || skb->ip_summed != CHECKSUM_PARTIAL)
+		return false;
+	memset(gso, 0, sizeof(*gso));
+	gso->type = TERN_NETIF_EXTRA_TYPE_GSO;
+	gso->u[0] = info->gso_size;
+	if (info->gso_type & SKB_GSO_TCPV4)
+		gso->u[1] = TERN_NETIF_GSO_TYPE_TCPV4;
+	else if (info->gso_type & SKB_GSO_TCPV6)
+		gso->u[1] = TERN_NETIF_GSO_TYPE_TCPV6;
+	else
+		return false;
+	*flags |= TERN_NETTXF_EXTRA_INFO;
+	return true;
+}
+
 static netdev_tx_t netfront_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct netfront *nf = netdev_priv(dev);
 	struct tern_netif_tx_request req;
+	struct tern_netif_extra_info gso;
+	union tern_netif_tx_slot *slot;
 	unsigned int len = skb->len, slots = DIV_ROUND_UP(len, PAGE_SIZE), i, off, chunk;
 	unsigned long flags;
 	bool notify;
+	u16 first_flags;
 	u32 old;
 	u16 id;
 
-	if (len < ETH_HLEN || slots > nf->max_slots) {
+	if (len < ETH_HLEN || len > TERN_NETIF_MAX_TX_SIZE || slots > nf->max_slots ||
+	    !netfront_tx_offloads(nf, skb, &first_flags, &gso)) {
 		dev->stats.tx_dropped++;
 		dev_kfree_skb_any(skb);
 		return NETDEV_TX_OK;
@@ -240,9 +307,9 @@ static netdev_tx_t netfront_xmit(struct sk_buff *skb, struct net_device *dev)
 		dev_kfree_skb_any(skb);
 		return NETDEV_TX_OK;
 	}
-	if (nf->tx_nfree < slots)
+	if (!netfront_tx_room(nf, slots))
 		netfront_tx_reap(nf);
-	if (nf->tx_nfree < slots || nf->state != NETFRONT_CONNECTED) {
+	if (!netfront_tx_room(nf, slots) || nf->state != NETFRONT_CONNECTED) {
 		/* Poll wakes the queue when pages come back. */
 		netif_stop_queue(dev);
 		netfront_tx_arm(nf);
@@ -257,16 +324,22 @@ static netdev_tx_t netfront_xmit(struct sk_buff *skb, struct net_device *dev)
 		skb_copy_bits(skb, off, page_address(nf->tx_pages[id]), chunk);
 		req.gref = nf->tx_refs[id];
 		req.offset = 0;
-		req.flags = i + 1 < slots ? TERN_NETTXF_MORE_DATA : 0;
+		req.flags = (i == 0 ? first_flags : 0) | (i + 1 < slots ? TERN_NETTXF_MORE_DATA : 0);
 		req.id = id;
 		req.size = i == 0 ? len : chunk;  /* the first: the frame's size */
 		nf->tx_out[id] = true;
 		nf->tx_slots[nf->tx_prod++ & NETFRONT_RING_MASK].request = req;
+		if (i == 0 && (first_flags & TERN_NETTXF_EXTRA_INFO)) {
+			/* The GSO extra right after the first request (netif.h). */
+			slot = &nf->tx_slots[nf->tx_prod++ & NETFRONT_RING_MASK];
+			slot->request.id = NETFRONT_EXTRA_ID;
+			slot->extra = gso;
+		}
 	}
 	notify = netfront_push(nf->tx_ring, old, nf->tx_prod);
-	if (nf->tx_nfree < nf->max_slots) {
+	if (!netfront_tx_room(nf, nf->max_slots)) {
 		netfront_tx_reap(nf);
-		if (nf->tx_nfree < nf->max_slots) {
+		if (!netfront_tx_room(nf, nf->max_slots)) {
 			netif_stop_queue(dev);
 			if (netfront_tx_arm(nf))
 				napi_schedule(&nf->napi);
@@ -288,60 +361,145 @@ static void netfront_rx_post(struct netfront *nf, u16 id)
 {
 	struct tern_netif_rx_request req = { .id = id, .reserved = 0, .gref = nf->rx_refs[id] };
 
-	nf->rx_posted[id] = true;
+	nf->rx_ids[nf->rx_prod & NETFRONT_RING_MASK] = id;
 	nf->rx_slots[nf->rx_prod++ & NETFRONT_RING_MASK].request = req;
 }
 
-/* One rx response: its frame up the stack (or dropped), its page posted
- * again. False if it broke the ABI. */
-static bool netfront_rx_one(struct netfront *nf, const struct tern_netif_rx_response *rsp, int *frames)
-{
-	struct net_device *dev = nf->netdev;
-	struct sk_buff *skb;
-	bool more = rsp->flags & TERN_NETRXF_MORE_DATA;
-	int len = rsp->status;
 
-	if (rsp->id >= nf->rx_count || !nf->rx_posted[rsp->id])
-		return false;
-	nf->rx_posted[rsp->id] = false;
-	if (rsp->flags & TERN_NETRXF_EXTRA_INFO)
-		return false;  /* not negotiated (no GSO): its slot would be misread */
-	if (len > 0 && rsp->offset + len > PAGE_SIZE)
-		return false;
-	if (nf->rx_dropping || more || len <= 0) {
-		/* A frame over several pages (the backend sends none at our
-		 * MTU), or one the backend failed: dropped whole. */
-		if (!nf->rx_dropping) {
-			if (len <= 0)
-				dev->stats.rx_errors++;
-			else
-				dev->stats.rx_length_errors++;
-		}
-		nf->rx_dropping = more;
-	} else if (len < ETH_HLEN) {
-		dev->stats.rx_length_errors++;
-	} else if (!(skb = napi_alloc_skb(&nf->napi, len))) {
-		dev->stats.rx_dropped++;
-	} else {
-		skb_put_data(skb, page_address(nf->rx_pages[rsp->id]) + rsp->offset, len);
-		skb->protocol = eth_type_trans(skb, dev);
-		dev->stats.rx_packets++;
-		dev->stats.rx_bytes += len;
-		if (READ_ONCE(gro))
-			napi_gro_receive(&nf->napi, skb);
-		else
-			netif_receive_skb(skb);
-		(*frames)++;
+enum netfront_rx_take { NETFRONT_RX_FRAME, NETFRONT_RX_PARTIAL, NETFRONT_RX_BROKEN };
+
+/* Copies the frame starting at slot `cons` (responses up to `rp`): a whole
+ * frame, one not wholly published yet, or one that breaks the ABI. */
+static enum netfront_rx_take netfront_rx_take(struct netfront *nf, u32 cons, u32 rp, struct netfront_rx_frame *f)
+{
+	struct tern_netif_extra_info extra;
+	unsigned int extras = 0;
+	u32 i = cons;
+
+	f->data_slots = 0;
+	f->gso.type = TERN_NETIF_EXTRA_TYPE_NONE;
+	if (i == rp)
+		return NETFRONT_RX_PARTIAL;
+	f->data[f->data_slots++] = READ_ONCE(nf->rx_slots[i++ & NETFRONT_RING_MASK].response);
+	if (f->data[0].flags & TERN_NETRXF_EXTRA_INFO) {
+		do {
+			if (i == rp)
+				return NETFRONT_RX_PARTIAL;
+			if (++extras > NETFRONT_EXTRAS_MAX)
+				return NETFRONT_RX_BROKEN;
+			extra = READ_ONCE(nf->rx_slots[i++ & NETFRONT_RING_MASK].extra);
+			if (extra.type == TERN_NETIF_EXTRA_TYPE_GSO)
+				f->gso = extra;
+		} while (extra.flags & TERN_NETIF_EXTRA_FLAG_MORE);
 	}
-	netfront_rx_post(nf, rsp->id);
+	while (f->data[f->data_slots - 1].flags & TERN_NETRXF_MORE_DATA) {
+		if (i == rp)
+			return NETFRONT_RX_PARTIAL;
+		if (f->data_slots == ARRAY_SIZE(f->data))
+			return NETFRONT_RX_BROKEN;
+		f->data[f->data_slots++] = READ_ONCE(nf->rx_slots[i++ & NETFRONT_RING_MASK].response);
+	}
+	f->slots = i - cons;
+	return NETFRONT_RX_FRAME;
+}
+
+/* Sets a GSO frame's segmentation and the checksum state the backend
+ * gave: false if the frame is to be dropped. */
+static bool netfront_rx_offloads(struct netfront *nf, struct sk_buff *skb, const struct netfront_rx_frame *f)
+{
+	u16 flags = f->data[0].flags;
+
+	if (f->gso.type == TERN_NETIF_EXTRA_TYPE_GSO) {
+		if (!(nf->features & TERN_NETIF_FEATURE_GSO) || !f->gso.u[0] ||
+		    !(flags & (TERN_NETRXF_CSUM_BLANK | TERN_NETRXF_DATA_VALIDATED)))
+			return false;
+		if (f->gso.u[1] == TERN_NETIF_GSO_TYPE_TCPV4)
+			skb_shinfo(skb)->gso_type = SKB_GSO_TCPV4;
+		else if (f->gso.u[1] == TERN_NETIF_GSO_TYPE_TCPV6)
+			skb_shinfo(skb)->gso_type = SKB_GSO_TCPV6;
+		else
+			return false;
+		skb_shinfo(skb)->gso_type |= SKB_GSO_DODGY;  /* the stack checks the headers */
+		skb_shinfo(skb)->gso_size = f->gso.u[0];
+		skb_shinfo(skb)->gso_segs = 0;
+	}
+	if (flags & TERN_NETRXF_CSUM_BLANK) {
+		/* Partial (sent by Dom0 or another guest): the pseudo header's sum
+		 * is in the field; the stack finds where (as xen-netfront). */
+		skb->ip_summed = CHECKSUM_PARTIAL;
+		skb_reset_network_header(skb);
+		return skb_checksum_setup(skb, false) == 0;
+	}
+	if (flags & TERN_NETRXF_DATA_VALIDATED)
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
 	return true;
 }
 
-/* Takes up to `budget` rx frames; the frames taken. */
+/* The frame copied out of its pages into a new skb (the first page's bytes
+ * linear, the others' as page fragments), or NULL (counted). */
+static struct sk_buff *netfront_rx_skb(struct netfront *nf, u32 cons, const struct netfront_rx_frame *f)
+{
+	struct net_device *dev = nf->netdev;
+	const struct tern_netif_rx_response *rsp;
+	struct sk_buff *skb = NULL;
+	struct page *frag;
+	unsigned int k, len = 0, extras = f->slots - f->data_slots;
+	u32 pos;
+	u16 id;
+
+	for (k = 0; k < f->data_slots; k++) {
+		rsp = &f->data[k];
+		if (rsp->status <= 0 || rsp->offset + rsp->status > PAGE_SIZE) {
+			dev->stats.rx_errors++;  /* the backend failed a part, or named bytes past the page */
+			goto drop;
+		}
+		len += rsp->status;
+	}
+	if (len < ETH_HLEN || (f->data_slots > 1 && !(nf->features & TERN_NETIF_FEATURE_SG))) {
+		dev->stats.rx_length_errors++;
+		goto drop;
+	}
+	/* The data slots: the first, then (after any extras) the rest. */
+	for (k = 0; k < f->data_slots; k++) {
+		rsp = &f->data[k];
+		pos = cons + k + (k ? extras : 0);
+		id = nf->rx_ids[pos & NETFRONT_RING_MASK];
+		if (k == 0) {
+			skb = napi_alloc_skb(&nf->napi, rsp->status);
+			if (!skb)
+				goto no_memory;
+			skb_put_data(skb, page_address(nf->rx_pages[id]) + rsp->offset, rsp->status);
+			continue;
+		}
+		frag = alloc_page(GFP_ATOMIC);
+		if (!frag)
+			goto no_memory;
+		memcpy(page_address(frag), page_address(nf->rx_pages[id]) + rsp->offset, rsp->status);
+		skb_add_rx_frag(skb, k - 1, frag, 0, rsp->status, PAGE_SIZE);
+	}
+	skb->protocol = eth_type_trans(skb, dev);
+	if (!netfront_rx_offloads(nf, skb, f)) {
+		dev->stats.rx_errors++;
+		goto drop;
+	}
+	return skb;
+no_memory:
+	dev->stats.rx_dropped++;
+drop:
+	if (skb)
+		dev_kfree_skb_any(skb);
+	return NULL;
+}
+
+/* Takes up to `budget` rx frames, posting their pages again; the frames
+ * taken. */
 static int netfront_rx(struct netfront *nf, int budget)
 {
-	struct tern_netif_rx_response rsp;
-	u32 rp, old = nf->rx_prod;
+	struct netfront_rx_frame *f = &nf->rx_frame;
+	struct net_device *dev = nf->netdev;
+	enum netfront_rx_take took;
+	struct sk_buff *skb;
+	u32 rp, old = nf->rx_prod, k;
 	unsigned long flags;
 	int frames = 0;
 
@@ -351,14 +509,30 @@ static int netfront_rx(struct netfront *nf, int budget)
 		spin_unlock_irqrestore(&nf->lock, flags);
 		return 0;
 	}
-	while (nf->rx_cons != rp && frames < budget) {
-		rsp = READ_ONCE(nf->rx_slots[nf->rx_cons++ & NETFRONT_RING_MASK].response);
-		if (!netfront_rx_one(nf, &rsp, &frames)) {
+	while (frames < budget) {
+		took = netfront_rx_take(nf, nf->rx_cons, rp, f);
+		if (took == NETFRONT_RX_PARTIAL)
+			break;
+		if (took == NETFRONT_RX_BROKEN) {
 			spin_lock_irqsave(&nf->lock, flags);
-			netfront_break(nf, "rx response for a page not posted, or past its page", rsp.id);
+			netfront_break(nf, "rx frame over more slots than a 64 KiB frame takes", f->data_slots);
 			spin_unlock_irqrestore(&nf->lock, flags);
 			return frames;
 		}
+		skb = netfront_rx_skb(nf, nf->rx_cons, f);
+		/* Every slot's page goes back to the backend, extras' too. */
+		for (k = 0; k < f->slots; k++)
+			netfront_rx_post(nf, nf->rx_ids[(nf->rx_cons + k) & NETFRONT_RING_MASK]);
+		nf->rx_cons += f->slots;
+		frames++;
+		if (!skb)
+			continue;
+		dev->stats.rx_packets++;
+		dev->stats.rx_bytes += skb->len + ETH_HLEN;
+		if (READ_ONCE(gro))
+			napi_gro_receive(&nf->napi, skb);
+		else
+			netif_receive_skb(skb);
 	}
 	if (nf->rx_prod != old && netfront_push(nf->rx_ring, old, nf->rx_prod))
 		tern_evtchn_notify(nf->tdev->port);
@@ -375,7 +549,7 @@ static int netfront_poll(struct napi_struct *napi, int budget)
 	spin_lock_irqsave(&nf->lock, flags);
 	netfront_tx_reap(nf);
 	if (netif_queue_stopped(nf->netdev) && nf->state == NETFRONT_CONNECTED && !nf->backend_away &&
-	    nf->tx_nfree >= nf->max_slots)
+	    netfront_tx_room(nf, nf->max_slots))
 		netif_wake_queue(nf->netdev);
 	spin_unlock_irqrestore(&nf->lock, flags);
 
@@ -542,10 +716,18 @@ static int netfront_publish(struct netfront *nf)
 	if (err)
 		return err;
 	nf->features = nf->backend.backend_features & NETFRONT_FEATURES;
-	/* Without SG a frame must fit one page. */
-	nf->max_slots = nf->features & TERN_NETIF_FEATURE_SG
-		? min_t(unsigned int, nf->backend.max_tx_slots, DIV_ROUND_UP(nf->backend.mtu + VLAN_ETH_HLEN, PAGE_SIZE))
-		: 1;
+	/* Segmentation needs SG and checksum offload (netif.h). */
+	if ((nf->features & (TERN_NETIF_FEATURE_SG | TERN_NETIF_FEATURE_CSUM)) !=
+	    (TERN_NETIF_FEATURE_SG | TERN_NETIF_FEATURE_CSUM))
+		nf->features &= ~TERN_NETIF_FEATURE_GSO;
+	/* Without SG a frame must fit one page; with GSO it may be 64 KiB. */
+	if (!(nf->features & TERN_NETIF_FEATURE_SG))
+		nf->max_slots = 1;
+	else if (nf->features & TERN_NETIF_FEATURE_GSO)
+		nf->max_slots = min_t(unsigned int, nf->backend.max_tx_slots, NETFRONT_DATA_SLOTS_MAX);
+	else
+		nf->max_slots = min_t(unsigned int, nf->backend.max_tx_slots,
+				      DIV_ROUND_UP(nf->backend.mtu + VLAN_ETH_HLEN, PAGE_SIZE));
 	if (!(nf->features & TERN_NETIF_FEATURE_SG) && nf->backend.mtu + VLAN_ETH_HLEN > PAGE_SIZE) {
 		pr_err("%s: backend's mtu %u needs scatter-gather, which it does not offer\n", nf->name, nf->backend.mtu);
 		return -EINVAL;
@@ -563,7 +745,7 @@ static int netfront_publish(struct netfront *nf)
 	nf->tx_count = netfront_alloc_pool(nf, nf->tx_pages, nf->tx_refs, NETFRONT_TX_PAGES,
 					   !(nf->features & TERN_NETIF_FEATURE_PERSISTENT), &err);
 	nf->rx_count = netfront_alloc_pool(nf, nf->rx_pages, nf->rx_refs, NETFRONT_RX_PAGES, false, &err);
-	if (nf->tx_count < nf->max_slots || nf->rx_count < NETFRONT_RX_PAGES_MIN) {
+	if (nf->tx_count < nf->max_slots || nf->rx_count < max_t(unsigned int, NETFRONT_RX_PAGES_MIN, NETFRONT_DATA_SLOTS_MAX + 2)) {
 		pr_err("%s: pages and grant refs for %u tx and %u rx pages only (need %u and %u): %d\n", nf->name,
 		       nf->tx_count, nf->rx_count, nf->max_slots, NETFRONT_RX_PAGES_MIN, err);
 		return err ? err : -ENOMEM;
@@ -603,10 +785,17 @@ static int netfront_register(struct netfront *nf)
 	dev->mtu = nf->backend.mtu;
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = nf->backend.mtu;
-	if (nf->features & TERN_NETIF_FEATURE_SG) {
-		dev->hw_features = NETIF_F_SG;
-		dev->features = NETIF_F_SG;
+	if (nf->features & TERN_NETIF_FEATURE_SG)
+		dev->hw_features |= NETIF_F_SG;
+	if (nf->features & TERN_NETIF_FEATURE_CSUM)
+		dev->hw_features |= NETIF_F_IP_CSUM | NETIF_F_IPV6_CSUM;
+	if (nf->features & TERN_NETIF_FEATURE_GSO) {
+		dev->hw_features |= NETIF_F_TSO | NETIF_F_TSO6;
+		/* A frame and its headers fit the first request's u16 size (as
+		 * xen-netfront's limit). */
+		netif_set_tso_max_size(dev, TERN_NETIF_MAX_TX_SIZE - MAX_TCP_HEADER);
 	}
+	dev->features |= dev->hw_features;
 	if (!READ_ONCE(nf->control->carrier))
 		netif_carrier_off(dev);
 	err = register_netdev(dev);
@@ -614,8 +803,10 @@ static int netfront_register(struct netfront *nf)
 		return err;
 	nf->registered = true;
 	strscpy(nf->name, dev->name, sizeof(nf->name));
-	pr_info("%s: interface %u of d%u, mac %pM, mtu %u, carrier %s\n", nf->name, nf->tdev->devid,
-		nf->tdev->backend, dev->dev_addr, dev->mtu, netif_carrier_ok(dev) ? "on" : "off");
+	pr_info("%s: interface %u of d%u, mac %pM, mtu %u, carrier %s%s\n", nf->name, nf->tdev->devid,
+		nf->tdev->backend, dev->dev_addr, dev->mtu, netif_carrier_ok(dev) ? "on" : "off",
+		nf->features & TERN_NETIF_FEATURE_GSO ? ", checksum and segmentation offload"
+		: nf->features & TERN_NETIF_FEATURE_CSUM ? ", checksum offload" : "");
 	return 0;
 }
 

@@ -223,7 +223,7 @@ public struct BackRing<Request: BitwiseCopyable, Response: BitwiseCopyable> {
 
     /// Requests published and not taken, read once from the frontend's
     /// index and checked against the slots it may use.
-    func unconsumedRequests() throws(RingError) -> UInt32 {
+    public func unconsumedRequests() throws(RingError) -> UInt32 {
         let unconsumed = indices.requestProducer &- requestsConsumed
         guard unconsumed <= requestLimit else { throw .corruptIndices(unconsumed: unconsumed, limit: requestLimit) }
         return unconsumed

@@ -72,8 +72,12 @@ int tern_signals_as_fd(const int *signals, int count);
 int tern_signal_take(int fd);
 
 /* A guest interface's tap (docs/netback.md): /dev/net/tun as IFF_TAP |
- * IFF_NO_PI named `name`, non-blocking: the fd or -errno. */
+ * IFF_NO_PI | IFF_VNET_HDR (a 10-byte struct virtio_net_hdr before each
+ * frame, both ways) named `name`, non-blocking: the fd or -errno. */
 int tern_tap_open(const char *name);
+/* TUNSETOFFLOAD: frames read may carry partial checksums (`checksum`) and
+ * be TCP segmentation packets (`segmentation`, with checksum): 0 or -errno. */
+int tern_tap_set_offloads(int fd, int checksum, int segmentation);
 /* Sets `name`'s MAC (6 bytes) and MTU and brings it up: 0 or -errno. */
 int tern_link_configure(const char *name, const unsigned char *mac, int mtu);
 /* Puts `name` on bridge `bridge` (SIOCBRADDIF): 0 or -errno. */

@@ -66,13 +66,24 @@ struct tern_netif_tx_response {
 /* ---- Extra information (a tx slot after TERN_NETTXF_EXTRA_INFO) ---------- */
 
 #define TERN_NETIF_EXTRA_TYPE_NONE      0
-#define TERN_NETIF_EXTRA_TYPE_GSO       1  /* segmentation offload (not offered yet) */
+#define TERN_NETIF_EXTRA_TYPE_GSO       1  /* segmentation offload (TERN_NETIF_FEATURE_GSO) */
 #define TERN_NETIF_EXTRA_TYPE_MCAST_ADD 2
 #define TERN_NETIF_EXTRA_TYPE_MCAST_DEL 3
 #define TERN_NETIF_EXTRA_TYPE_HASH      4
 #define TERN_NETIF_EXTRA_TYPE_MAX       5  /* types are below this */
 
 #define TERN_NETIF_EXTRA_FLAG_MORE (1u << 0)  /* another extra slot follows */
+
+/* A GSO extra slot (Xen's xen_netif_extra_info.u.gso): u[0] is the
+ * segment size (the MSS: each segment's TCP payload), the low byte of
+ * u[1] the type below (its high byte zero), u[2] zero (Xen's features).
+ * Only with TERN_NETIF_FEATURE_GSO: the packet is then up to
+ * TERN_NETIF_MAX_TX_SIZE bytes of Ethernet frame over several slots, to
+ * be cut into segments of that size (by Dom0's kernel or its NIC on tx,
+ * by the frontend's stack on rx, or never: Linux takes them whole). */
+#define TERN_NETIF_GSO_TYPE_NONE   0
+#define TERN_NETIF_GSO_TYPE_TCPV4  1
+#define TERN_NETIF_GSO_TYPE_TCPV6  2
 
 struct tern_netif_extra_info {
     uint8_t  type;        /* TERN_NETIF_EXTRA_TYPE_* */
@@ -115,9 +126,14 @@ union tern_netif_tx_slot {
     struct tern_netif_extra_info extra;
 };
 
+/* With TERN_NETIF_FEATURE_GSO an rx packet's first response may carry
+ * TERN_NETRXF_EXTRA_INFO: the next slot (whose request the backend took,
+ * its page unused and still the frontend's) holds a GSO extra instead of a
+ * response; the packet's other slots follow it (as Xen's rx). */
 union tern_netif_rx_slot {
     struct tern_netif_rx_request request;
     struct tern_netif_rx_response response;
+    struct tern_netif_extra_info extra;
 };
 
 #define TERN_NETIF_PAGE_SIZE      4096
@@ -148,12 +164,21 @@ static inline void tern_netif_copy_rx_request(struct tern_netif_rx_request *copy
 
 /* ---- The control page (in place of XenStore) ------------------------------ */
 
-#define TERN_NETIF_CONTROL_VERSION 1
+/* 1: ABI 0.11 as first published; 2: adds TERN_NETIF_FEATURE_GSO (the
+ * layout is unchanged: a frontend of version 1 takes a subset of a
+ * version 2 backend's features, and checks only version 1's bytes). */
+#define TERN_NETIF_CONTROL_VERSION 2
 
 /* backend_features / frontend_features (both sides name the same bits:
  * the backend offers, the frontend takes a subset). */
 #define TERN_NETIF_FEATURE_SG          (1u << 0)  /* feature-sg: packets over several tx requests / rx slots */
-#define TERN_NETIF_FEATURE_CSUM        (1u << 1)  /* IPv4 TCP/UDP checksum offload (TERN_NETTXF_CSUM_BLANK) */
+/* Checksum offload (Xen's default, feature-no-csum-offload unset, and
+ * feature-ipv6-csum-offload): TCP and UDP over IPv4 and IPv6 may be sent
+ * with TERN_NETTXF_CSUM_BLANK (the checksum field holds the pseudo
+ * header's sum; the backend has it filled in) and received with
+ * TERN_NETRXF_CSUM_BLANK (likewise: the frontend's stack treats it as
+ * partial) or TERN_NETRXF_DATA_VALIDATED (checked on the way). */
+#define TERN_NETIF_FEATURE_CSUM        (1u << 1)
 #define TERN_NETIF_FEATURE_RX_NOTIFY   (1u << 2)  /* feature-rx-notify: the frontend notifies when it posts rx pages */
 /* Persistent grants (as blkif's): every page the frontend names in tx and
  * rx requests is one of a pool it granted writable for the interface's
@@ -161,10 +186,18 @@ static inline void tern_netif_copy_rx_request(struct tern_netif_rx_request *copy
  * costs no map or unmap. Without it the backend maps each packet's pages
  * for that packet (in batches) and unmaps them before answering. */
 #define TERN_NETIF_FEATURE_PERSISTENT  (1u << 3)
-/* Every feature bit of version 1 (spelled out so Swift imports it). */
-#define TERN_NETIF_FEATURES            0xFu
+/* Version 2. TCP segmentation offload both ways (Xen's feature-gso-tcpv4
+ * and -tcpv6, offered and taken as one): packets of up to
+ * TERN_NETIF_MAX_TX_SIZE bytes over several slots, the first with
+ * TERN_NETTXF_EXTRA_INFO / TERN_NETRXF_EXTRA_INFO and a GSO extra slot
+ * after it. Needs SG and CSUM (a segmented packet's checksums are filled
+ * in per segment). */
+#define TERN_NETIF_FEATURE_GSO         (1u << 4)
+/* Every feature bit of version 2 (spelled out so Swift imports it). */
+#define TERN_NETIF_FEATURES            0x1Fu
+#define TERN_NETIF_FEATURES_V1         0xFu
 TERN_STATIC_ASSERT(TERN_NETIF_FEATURES == (TERN_NETIF_FEATURE_SG | TERN_NETIF_FEATURE_CSUM | TERN_NETIF_FEATURE_RX_NOTIFY |
-                                           TERN_NETIF_FEATURE_PERSISTENT), "every feature");
+                                           TERN_NETIF_FEATURE_PERSISTENT | TERN_NETIF_FEATURE_GSO), "every feature");
 
 /* backend_error: why the backend closed the interface. */
 #define TERN_NETIF_ERROR_NONE        0
