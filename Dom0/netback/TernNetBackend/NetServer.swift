@@ -19,13 +19,9 @@ public final class NetServer {
     let controlRef: UInt32
     public let interface: NetInterfaceProperties
     let rate: VifSpec.Rate?
-    let died: EventChannel?
-    let stopFD: Int32?
+    let wait: ServerWait
     public private(set) var stopping = false
     public private(set) var counters = NetCounters()
-
-    /// A quiet second: look whether the guest still exists.
-    static let idleMilliseconds: Int32 = 1000
 
     public init(device: ControlDevice, events: EventChannel, tap: TapDevice, log: BackendLog, frontend: UInt32,
                 controlRef: UInt32, interface: NetInterfaceProperties, rate: VifSpec.Rate?, stopFD: Int32?) {
@@ -37,25 +33,19 @@ public final class NetServer {
         self.controlRef = controlRef
         self.interface = interface
         self.rate = rate
-        self.stopFD = stopFD
-        died = device.watch(virq: TERN_VIRQ_DOMAIN_DIED)
+        wait = ServerWait(device: device, events: events, frontend: frontend, stopFD: stopFD)
     }
 
-    public enum End: Equatable {
-        case frontendGone
-        case detached
-        case failed(String)
-    }
+    public typealias End = ServerEnd
 
     public func run() -> End {
-        let control: UnsafeMutableRawPointer
-        do throws(ControlDevice.Failure) {
-            control = try device.mapGrant(domid: frontend, ref: controlRef, readOnly: false)
-        } catch {
-            return guestExists() ? .failed("cannot map the control page: \(error)") : .frontendGone
+        ControlLink.serving(device, frontend: frontend, ref: controlRef, backendErrorOffset: ControlLink.netifErrorOffset) { control, link in
+            serveConnections(control, link: link)
         }
-        defer { device.unmap(control) }
-        let link = ControlLink(control, backendErrorOffset: ControlLink.netifErrorOffset)
+    }
+
+    /// A connection per handshake, until the guest is gone or a stop.
+    func serveConnections(_ control: UnsafeMutableRawPointer, link: ControlLink) -> End {
         while true {
             NetControlPage.publish(interface, carrier: true, to: control)
             events.notify()
@@ -85,21 +75,21 @@ public final class NetServer {
         switch NetControlPage.frontendSettings(NetControlPage.copy(from: control), offering: interface) {
         case .success(let s): settings = s
         case .failure(let refusal):
-            close(link, error: refusal.errorCode)
+            link.close(error: refusal.errorCode, notifying: events)
             return .failed(refusal.description)
         }
         let txPage: UnsafeMutableRawPointer, rxPage: UnsafeMutableRawPointer
         do throws(ControlDevice.Failure) {
             txPage = try device.mapGrant(domid: frontend, ref: settings.txRingRef, readOnly: false)
         } catch {
-            close(link, error: UInt32(TERN_NETIF_ERROR_RING_REF))
+            link.close(error: UInt32(TERN_NETIF_ERROR_RING_REF), notifying: events)
             return .failed("tx ring grant ref \(settings.txRingRef) cannot be mapped: \(error)")
         }
         defer { device.unmap(txPage) }
         do throws(ControlDevice.Failure) {
             rxPage = try device.mapGrant(domid: frontend, ref: settings.rxRingRef, readOnly: false)
         } catch {
-            close(link, error: UInt32(TERN_NETIF_ERROR_RING_REF))
+            link.close(error: UInt32(TERN_NETIF_ERROR_RING_REF), notifying: events)
             return .failed("rx ring grant ref \(settings.rxRingRef) cannot be mapped: \(error)")
         }
         defer { device.unmap(rxPage) }
@@ -125,17 +115,17 @@ public final class NetServer {
         var loggedFault = false
         while true {
             var notify = false, limited = false
-            var waitMilliseconds = NetServer.idleMilliseconds
+            var waitMilliseconds = ServerWait.quietMilliseconds
             switch path.transmit(now: Clock.microseconds()) {
             case .fatal(let why):
-                close(link, error: why.errorCode)
+                link.close(error: why.errorCode, notifying: events)
                 return .failed(why.description)
             case .done(let n), .waitingForPages(let n): notify = notify || n
             case .rateLimited(let n):
                 notify = notify || n
                 limited = true
                 let delay = path.rate?.microsecondsUntilCredit(now: Clock.microseconds()) ?? 1000
-                waitMilliseconds = Int32(max(1, min(UInt64(NetServer.idleMilliseconds), delay / 1000)))
+                waitMilliseconds = Int32(max(1, min(UInt64(ServerWait.quietMilliseconds), delay / 1000)))
             }
             if let fault = path.firstFault, !loggedFault {
                 log.warning("malformed packet dropped: \(fault) (this interface's further ones are counted, not logged)")
@@ -144,7 +134,7 @@ public final class NetServer {
             var pagesPosted = true
             switch path.receive() {
             case .fatal(let why):
-                close(link, error: why.errorCode)
+                link.close(error: why.errorCode, notifying: events)
                 return .failed(why.description)
             case .done(let n), .rateLimited(let n): notify = notify || n
             case .waitingForPages(let n):
@@ -163,30 +153,12 @@ public final class NetServer {
         }
     }
 
-    func close(_ link: ControlLink, error: UInt32) {
-        link.backendError = error
-        tern_ring_wmb()
-        link.backendState = UInt32(TERN_LINK_CLOSED)
-        events.notify()
-    }
-
     /// Sleeps until the guest notifies, the tap has a frame (when the guest
-    /// has pages for it), a domain dies, a stop signal, or the timeout.
-    func idle(waitingForTap: Bool, milliseconds: Int32 = NetServer.idleMilliseconds) -> Bool {
-        var fds = [pollfd(fd: events.fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: died?.fd ?? -1, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: waitingForTap ? tap.fd : -1, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: stopFD ?? -1, events: Int16(POLLIN), revents: 0)]   // (poll skips fd -1)
-        let ready = poll(&fds, nfds_t(fds.count), milliseconds)
-        guard ready > 0 else { return ready == 0 && milliseconds < NetServer.idleMilliseconds ? true : guestExists() }
-        if fds[3].revents & Int16(POLLIN) != 0, let stopFD, tern_signal_take(stopFD) != 0 { stopping = true }
-        if fds[0].revents & Int16(POLLIN) != 0 { _ = events.takeNow() }
-        if fds[1].revents & Int16(POLLIN) != 0 {
-            died?.takeNow()
-            return guestExists()
-        }
-        return true
+    /// has pages for it), a domain dies, a stop signal, or the timeout;
+    /// false if the guest is gone.
+    func idle(waitingForTap: Bool, milliseconds: Int32 = ServerWait.quietMilliseconds) -> Bool {
+        let woken = wait.sleep(alsoWaking: waitingForTap ? tap.fd : nil, milliseconds: milliseconds)
+        if woken.stop { stopping = true }
+        return woken.guestLives
     }
-
-    func guestExists() -> Bool { device.isLive(domid: frontend) }
 }
