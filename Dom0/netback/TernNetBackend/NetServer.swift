@@ -9,7 +9,9 @@ import TernToolstack
 /// rings moved to and from the tap by NetDataPath. A malformed packet is
 /// dropped and counted (one log line for the first); one no honest
 /// frontend sends, or a broken ring index, closes only this interface. It
-/// returns when the guest is gone or when told to stop (SIGTERM on `stopFD`).
+/// returns when the guest is gone or when told to stop (SIGTERM on
+/// `stopFD`: `tern network-detach`), the interface then closed (backend
+/// CLOSED, no error) so the guest stops using it before it is removed.
 public final class NetServer {
     let device: ControlDevice
     let events: EventChannel
@@ -22,9 +24,12 @@ public final class NetServer {
     let wait: ServerWait
     public private(set) var stopping = false
     public private(set) var counters = NetCounters()
+    /// Told each state the interface enters, in words (`tern network-list`).
+    let onState: (String) -> Void
 
     public init(device: ControlDevice, events: EventChannel, tap: TapDevice, log: BackendLog, frontend: UInt32,
-                controlRef: UInt32, interface: NetInterfaceProperties, rate: VifSpec.Rate?, stopFD: Int32?) {
+                controlRef: UInt32, interface: NetInterfaceProperties, rate: VifSpec.Rate?, stopFD: Int32?,
+                onState: @escaping (String) -> Void = { _ in }) {
         self.device = device
         self.events = events
         self.tap = tap
@@ -33,6 +38,7 @@ public final class NetServer {
         self.controlRef = controlRef
         self.interface = interface
         self.rate = rate
+        self.onState = onState
         wait = ServerWait(device: device, events: events, frontend: frontend, stopFD: stopFD)
     }
 
@@ -40,7 +46,13 @@ public final class NetServer {
 
     public func run() -> End {
         ControlLink.serving(device, frontend: frontend, ref: controlRef, backendErrorOffset: ControlLink.netifErrorOffset) { control, link in
-            serveConnections(control, link: link)
+            let end = serveConnections(control, link: link)
+            if end == .detached {
+                // The guest learns now; the device leaves its page next.
+                link.backendState = UInt32(TERN_LINK_CLOSED)
+                events.notify()
+            }
+            return end
         }
     }
 
@@ -49,6 +61,7 @@ public final class NetServer {
         while true {
             NetControlPage.publish(interface, carrier: true, to: control)
             events.notify()
+            if link.frontendState != UInt32(TERN_LINK_READY) { onState("waiting for the guest") }
             while link.frontendState != UInt32(TERN_LINK_READY) {
                 if !idle(waitingForTap: false) { return .frontendGone }
                 if stopping { return .detached }
@@ -57,7 +70,9 @@ public final class NetServer {
             switch connect(control, link: link) {
             case .frontendGone: return .frontendGone
             case .detached: return .detached
-            case .failed(let why): log.warning("interface closed: \(why)")
+            case .failed(let why):
+                onState(link.frontendState == UInt32(TERN_LINK_CLOSED) ? "closed by the guest" : "refused the guest")
+                log.warning("interface closed: \(why)")
             }
             // A new handshake starts from a frontend that is not READY.
             while link.frontendState == UInt32(TERN_LINK_READY) {
@@ -104,6 +119,7 @@ public final class NetServer {
         }
         link.backendState = UInt32(TERN_LINK_CONNECTED)
         events.notify()
+        onState("connected")
         log.info("connected: \(tap.name) on its bridge, mac \(VifSpec.macText(interface.mac)), " +
                  (settings.persistent ? "persistent grants" : "grants mapped per packet") +
                  (rate.map { ", rate \($0.bytesPerSecond) B/s" } ?? ""))
@@ -158,7 +174,10 @@ public final class NetServer {
     /// false if the guest is gone.
     func idle(waitingForTap: Bool, milliseconds: Int32 = ServerWait.quietMilliseconds) -> Bool {
         let woken = wait.sleep(alsoWaking: waitingForTap ? tap.fd : nil, milliseconds: milliseconds)
-        if woken.stop { stopping = true }
+        if woken.stop && !stopping {
+            stopping = true
+            onState("detaching")
+        }
         return woken.guestLives
     }
 }

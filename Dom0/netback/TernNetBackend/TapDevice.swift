@@ -9,7 +9,8 @@ import TernSyscalls
 /// wait there, or are dropped and counted by the kernel (`ip -s link`).
 public final class TapDevice: PacketPort {
     public let name: String
-    public let fd: Int32
+    /// -1 once destroyed.
+    public private(set) var fd: Int32
 
     /// The tap's own address: Xen's fe:ff:ff:ff:ff:ff, the highest, so a
     /// bridge never takes it as its own (br0 keeps eth0's anyway).
@@ -50,7 +51,15 @@ public final class TapDevice: PacketPort {
     }
 
     /// The tap goes with its last descriptor (and leaves the bridge).
-    deinit { close(fd) }
+    deinit { destroy() }
+
+    /// Closes this process's descriptor now: the tap is gone from Dom0
+    /// when it was the last (a supervisor whose worker ended).
+    public func destroy() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+    }
 
     public func send(_ parts: [UnsafeRawBufferPointer]) -> Bool {
         var vectors = parts.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
