@@ -168,28 +168,8 @@ public struct NetFrontend {
 }
 
 /// This domain's view of an interface's control page (tern/netif.h).
-struct NetControl {
+struct NetControl: DeviceControl {
     let page: UnsafeMutablePointer<tern_netif_control>
-
-    init(_ raw: UnsafeMutableRawPointer) {
-        // SAFETY: `raw` is this domain's control page for the device (the
-        // device page's control_gpa, identity-mapped, a whole page); the
-        // struct is its first 256 bytes.
-        page = raw.bindMemory(to: tern_netif_control.self, capacity: 1)
-    }
-
-    var version: UInt32 {
-        // SAFETY: a u32 of the control page (init); one volatile read.
-        tern_ring_load(&page.pointee.version)
-    }
-    var backendState: UInt32 {
-        // SAFETY: as above.
-        tern_ring_load(&page.pointee.link.backend_state)
-    }
-    var backendError: UInt32 {
-        // SAFETY: as above.
-        tern_ring_load(&page.pointee.backend_error)
-    }
 
     var backendHalf: tern_netif_control {
         var copy = tern_netif_control()
