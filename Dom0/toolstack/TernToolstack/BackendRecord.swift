@@ -17,7 +17,7 @@ public protocol RecordedDevice: Equatable {
 }
 
 /// What Dom0 knows of a guest's attached devices without XenStore
-/// (docs/toolstack.md, "Disks", "Network interfaces"): each device's
+/// (docs/toolstack.md, "Commands"): each device's
 /// backend supervisor keeps a record in its kind's directory,
 /// `d<domid>-<key>` (/run/tern/disks/d3-xvdb, /run/tern/vifs/d3-0), and
 /// holds an exclusive flock on it for as long as it serves the device. A

@@ -3,7 +3,7 @@ import TernToolstack
 
 /// `tern network-attach`, `network-detach`, `network-list`: a running
 /// guest's network interfaces, as xl's commands of those names
-/// (docs/toolstack.md, "Network interfaces"). What is attached is known
+/// (docs/toolstack.md, "Commands"). What is attached is known
 /// from the backends' records (VifRecord).
 
 struct NetworkAttach: ParsableCommand {
