@@ -84,11 +84,7 @@ struct BlockBackend: ParsableCommand {
             steps.report("error: \(error)")
             return 1
         }
-        let device: ControlDevice
-        do throws(ControlDevice.Failure) { device = try ControlDevice() } catch {
-            steps.report("error: \(error)")
-            return 1
-        }
+        guard let device = steps.openDevice() else { return 1 }
         guard let record = steps.claim(spec, on: device) else { return 1 }
         defer { record.release() }
         guard let signals = steps.signals() else { return 1 }

@@ -83,11 +83,7 @@ struct NetworkBackend: ParsableCommand {
     func supervise(log: BackendLog, vif: VifSpec, interface: NetInterfaceProperties) -> Int32 {
         let steps = SupervisorSteps(log: log, domain: domain, statusFD: statusFD, readyWhenAdded: readyWhenAdded,
                                     type: TERN_DEVICE_NET, devid: index, what: "interface", name: "an interface \(index)")
-        let device: ControlDevice
-        do throws(ControlDevice.Failure) { device = try ControlDevice() } catch {
-            steps.report("error: \(error)")
-            return 1
-        }
+        guard let device = steps.openDevice() else { return 1 }
         guard let record = steps.claim(GuestVif(devid: index, spec: vif, guest: guest), on: device) else { return 1 }
         defer { record.release() }
         guard let signals = steps.signals() else { return 1 }

@@ -34,6 +34,14 @@ struct SupervisorSteps {
         close(statusFD)
     }
 
+    /// /dev/tern, or nil if it cannot be opened (reported).
+    func openDevice() -> ControlDevice? {
+        do throws(ControlDevice.Failure) { return try ControlDevice() } catch {
+            report("error: \(error)")
+            return nil
+        }
+    }
+
     /// Claims the record of `served` (the domain must be running); nil
     /// when refused (reported).
     func claim<Device: RecordedDevice>(_ served: Device, on device: ControlDevice) -> BackendRecordLock? {
