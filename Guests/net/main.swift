@@ -7,8 +7,11 @@ import TernGuestC
 /// line when connected, and one for the first ARP answered and each echo
 /// answered ("net: echo 3 from 10.0.2.15"). With `ping=ADDRESS` it also
 /// pings that address `count=` times (default 3), one a second, after
-/// resolving it by ARP, and says how many were answered. `mode=`: a
-/// hostile frontend (NetAttacks.swift).
+/// resolving it by ARP, and says how many were answered. It may start
+/// before its interface is attached (`tern network-attach`: it waits for
+/// vif 0); detached (`tern network-detach`), it says so and waits for vif 0
+/// to be attached again, on the same pages. `mode=`: a hostile frontend
+/// (NetAttacks.swift).
 @_cdecl("tern_guest_main")
 func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
     let info = StartInfo(startInfo)
@@ -18,12 +21,12 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
         return Int64(TERN_SHUTDOWN_CRASH)
     }
     let mode = info.option("mode")
-    var net: NetFrontend
-    do throws(TernError) { net = try NetFrontend.open(devid: 0, postPages: mode != Array("norx".utf8)) } catch {
-        print("net: cannot open vif 0: \(error.code)")
-        return Int64(TERN_SHUTDOWN_CRASH)
-    }
     if let mode {
+        var net: NetFrontend
+        do throws(TernError) { net = try NetFrontend.open(devid: 0, postPages: mode != Array("norx".utf8)) } catch {
+            print("net: cannot open vif 0: \(error.code)")
+            return Int64(TERN_SHUTDOWN_CRASH)
+        }
         guard let ok = NetAttacks.run(mode, &net, info) else {
             print("net: unknown mode")
             return Int64(TERN_SHUTDOWN_CRASH)
@@ -31,14 +34,39 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
         print("net: \(ok ? "passed" : "FAILED")")
         return Int64(ok ? TERN_SHUTDOWN_POWEROFF : TERN_SHUTDOWN_CRASH)
     }
-    var responder = Responder(mac: net.mac, ip: ip)
-    print("net: vif0 connected: mac \(Responder.text(mac: net.mac)), ip \(Responder.text(ip: ip)), mtu \(net.mtu)")
     var pinger = info.option("ping").flatMap(Responder.address).map { Pinger(target: $0, count: Int(info.number("count") ?? 3)) }
     // Replies are built in pages taken once: the guest's heap is a bump
     // heap (never given back), so nothing is allocated per frame.
     let scratch = Page.allocate(count: Replies.pages)
+    var pages: NetFrontend.Pages?
+    while true {
+        var net: NetFrontend
+        do throws(TernError) { net = try NetFrontend.open(devid: 0, reusing: pages) } catch {
+            print("net: cannot open vif 0: \(error.code)")
+            return Int64(TERN_SHUTDOWN_CRASH)
+        }
+        guard serve(&net, ip: ip, pinger: &pinger, scratch: scratch) else {
+            print("net: the backend closed the interface: error \(net.backendError)")
+            return Int64(TERN_SHUTDOWN_POWEROFF)
+        }
+        do throws(TernError) { try Devices.waitUntilGone(net.device) } catch {
+            return Int64(TERN_SHUTDOWN_CRASH)
+        }
+        let closed = net.close()
+        pages = closed.pages
+        print("net: vif0 detached (\(closed.stillMapped) grants still mapped); waiting for it again")
+    }
+}
+
+/// Answers ARP and pings on `net` (and pings with `pinger`) until the
+/// interface goes: true when detached (closed without an error, or gone
+/// from the device page), false when the backend closed it for an error.
+func serve(_ net: inout NetFrontend, ip: [UInt8], pinger: inout Pinger?, scratch: UnsafeMutableRawPointer) -> Bool {
+    var responder = Responder(mac: net.mac, ip: ip)
+    print("net: vif0 connected: mac \(Responder.text(mac: net.mac)), ip \(Responder.text(ip: ip)), mtu \(net.mtu)")
     var lengths: [Int] = []
     lengths.reserveCapacity(Replies.count)
+    var devicesSeen = Devices.version
     while !net.backendClosed {
         lengths.removeAll(keepingCapacity: true)
         net.receive { frame in
@@ -59,10 +87,15 @@ func guestMain(_ startInfo: UnsafeMutableRawPointer) -> Int64 {
             print("net: \(done.answered) of \(done.count) echoes answered by \(Responder.text(ip: done.target))")
             pinger = nil
         }
+        // The device page changed: is the interface still there? (Its
+        // entries are copied only then: nothing is allocated per frame.)
+        if Devices.version != devicesSeen {
+            devicesSeen = Devices.version
+            if Devices.state(of: net.device) == UInt32(TERN_DEVICE_CLOSED) { return true }
+        }
         if lengths.isEmpty { net.wait(until: Tern.now() &+ Pinger.intervalNanoseconds / 4) }
     }
-    print("net: the backend closed the interface")
-    return Int64(TERN_SHUTDOWN_POWEROFF)
+    return net.backendError == 0
 }
 
 /// Where replies are built: `count` slots of `bytes` in pages taken once.

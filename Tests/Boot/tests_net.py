@@ -192,3 +192,90 @@ def net_rate_limit_holds_the_guests_packets(args):
     check(int(gone.group(2)) > 0, "the rate limit never held a packet", run)
     print(f"    the rate limit held the guest's packets {gone.group(2)} times; {gone.group(1)} sent")
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
+
+
+@test
+def net_attach_and_detach_under_traffic(args):
+    """`tern network-attach` gives a running PV net guest created with no
+    interface its vif 0 (tap vifD.0 on br0, the MAC create derives for
+    it): the guest, waiting for vif 0, connects and answers Dom0's pings;
+    `network-list` shows it connected and the saved config lists it.
+    Refused with their reasons: a bridge that does not exist, Dom0, a
+    guest that does not exist, the MAC the guest has, a devid not
+    attached. While Dom0 pings the guest 100 times a second,
+    `network-detach` returns 0 within the drain: the backend logs
+    `detached` and `removed from the guest`, the tap is gone from Dom0,
+    `network-list` and the saved config show no interface, the guest says
+    it was detached with no grant still mapped, and Dom0 still works; no
+    reply of the guest's (TTL 64) came twice (the echoes QEMU's user
+    network makes up, TTL 255 and seq 0, once Dom0's bridge floods the
+    pings to eth0 after the tap is gone, are not the guest's).
+    Attached again, the guest connects on the same pages and answers
+    pings. Destroyed: no backend, tap or record left, every frame back."""
+    cfg = ("printf 'name = \"a\"\\nkernel = \"/usr/lib/tern/guests/net.elf\"\\nmemory = 8\\n"
+           "cmdline = \"ip=10.0.2.50\"\\n' > /tmp/a.cfg")
+    up = "cut -d' ' -f1 /proc/uptime"
+    send, done = shell(
+        DHCP_WAIT, "tern info | grep memory", cfg,
+        "tern create /tmp/a.cfg; tern network-list a; echo vifs $(ls /sys/class/net | grep -c vif)",
+        "tern network-attach a bridge=nobr; echo nobr $?; tern network-attach 0; echo dom0 $?; "
+        "tern network-attach nosuch; echo nosuch $?; tern network-detach a 3; echo nodev $?",
+        "tern network-attach a; echo attach $?; echo ports: $(ls /sys/class/net/br0/brif); grep ^vif /var/lib/tern/a.cfg",
+        "ping -c 3 -W 3 10.0.2.50 >/dev/null; echo ping1 $?; tern network-list a",
+        "m=$(tern network-list a | awk '$2==0 {print $3}'); tern network-attach a mac=$m; echo dupmac $?",
+        "{ ping -i 0.01 -W 1 -w 8 10.0.2.50 > /tmp/flood.out 2>&1 & }; sleep 2; "
+        f"t0=$({up}); tern network-detach a 0; echo detach $?; t1=$({up}); echo detach took $t0 $t1",
+        "echo vifs $(ls /sys/class/net | grep -c vif) backends $(ps | grep -c network-backen[d]); "
+        "tern network-list a; grep ^vif /var/lib/tern/a.cfg; "
+        "echo guest $(tern list | grep -cE ' a +(running|blocked) ') info $(tern info | grep -c domains)",
+        "sleep 7; grep 'packets transmitted' /tmp/flood.out; "
+        "echo flood: guest $(grep -c 'ttl=64 time' /tmp/flood.out) twice $(grep 'ttl=64 time' /tmp/flood.out | grep -c DUP)",
+        "tern network-attach a; echo attach2 $?; ping -c 3 -W 3 10.0.2.50 >/dev/null; echo ping2 $?; tern network-list a",
+        "timeout 3 tern console a </dev/null",
+        "tern destroy a; sleep 1; dmesg | grep tern-netback",
+        "echo vifs $(ls /sys/class/net | grep -c vif) backends $(ps | grep -c network-backen[d]) records $(ls /run/tern/vifs | wc -l)",
+        "tern info | grep memory")
+    command, _ = dom0_command(args, devices=True)
+    run = boot(command, done, timeout=300, send=send)
+    domid = run.find(r"^\(tern\) d(\d+) a: created").group(1)
+    run.find(r"^\(d0\) Name +Idx  Mac +Bridge +Tap +Backend  State +Rate$")
+    run.find(r"^\(d0\) vifs 0$")
+    run.find(rf"^\(d0\) tern: a: vif 0: cannot put vif{domid}\.0 on bridge nobr: No such device \(no such bridge\)$")
+    run.find(r"^\(d0\) nobr 1$")
+    run.find(r"^\(d0\) tern: d0 dom0: Dom0 has its own interfaces; network-attach gives a guest one$")
+    run.find(r"^\(d0\) dom0 1$")
+    run.find(r"^\(d0\) tern: nosuch: no such domain$")
+    run.find(r"^\(d0\) nosuch 1$")
+    run.find(rf"^\(d0\) tern: d{domid} a: no interface 3 attached \(it has none\)$")
+    run.find(r"^\(d0\) nodev 1$")
+    run.find(r"^\(d0\) attach 0$")
+    mac = run.find(rf"^\(d0\) a +0  (02:[0-9a-f:]{{14}})  br0 +vif{domid}\.0 +\d+  connected +-$").group(1)
+    run.find(rf"^\(d0\) ports: eth0 vif{domid}\.0$")
+    run.find(rf'^\(d0\) vif = \[ "mac={mac},bridge=br0" \]$')
+    run.find(r"^\(d0\) ping1 0$")
+    run.find(rf"^\(d0\) tern: d{domid} a: mac {mac} is already its vif 0$")
+    run.find(r"^\(d0\) dupmac 1$")
+    run.find(r"^\(d0\) detach 0$")
+    took = run.find(r"^\(d0\) detach took ([\d.]+) ([\d.]+)$")
+    seconds = float(took.group(2)) - float(took.group(1))
+    check(seconds < 5, f"network-detach took {seconds:.2f} s under traffic", run)
+    print(f"    network-detach under 100 pings a second took {seconds:.2f} s")
+    run.find(r"^\(d0\) vifs 0 backends 0$")
+    run.find(r"^\(d0\) vif = \[\]$")
+    run.find(r"^\(d0\) guest 1 info 1$")
+    sent = run.find(r"^\(d0\) (\d+) packets transmitted, ")
+    flood = run.find(r"^\(d0\) flood: guest (\d+) twice (\d+)$")
+    check(0 < int(flood.group(1)) < int(sent.group(1)), f"{flood.group(1)} of {sent.group(1)} pings answered across the detach", run)
+    check(flood.group(2) == "0", f"{flood.group(2)} of the guest's replies came twice", run)
+    print(f"    {flood.group(1)} of {sent.group(1)} pings answered before the detach")
+    run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{domid}/vif0: detached: tx (\d+) packets \d+ bytes, 0 malformed, 0 failed; ")
+    run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{domid}/vif0: removed from the guest$")
+    run.find(r"^\(d0\) attach2 0$")
+    run.find(r"^\(d0\) ping2 0$")
+    rows = re.findall(rf"^\(d0\) a +0  {mac}  br0 +vif{domid}\.0 +\d+  connected +-$", run.log, re.MULTILINE)
+    check(len(rows) == 2, f"network-list showed vif 0 connected {len(rows)} times, not after each attach", run)
+    run.find(r"^\(d0\) net: vif0 detached \(0 grants still mapped\); waiting for it again$")
+    check(len(re.findall(rf"^\(d0\) net: vif0 connected: mac {mac}, ip 10\.0\.2\.50, mtu 1500$", run.log, re.MULTILINE)) == 2,
+          "the guest did not connect twice", run)
+    run.find(r"^\(d0\) vifs 0 backends 0 records 0$")
+    check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])

@@ -22,9 +22,6 @@ public final class BlockServer {
     let controlRef: UInt32
     public let disk: BlockDiskProperties
 
-    /// How long the loop sleeps without a notification before it looks
-    /// whether the guest still exists.
-    static let idleMilliseconds: Int32 = 1000
     /// A device's first offending request is logged, with why; the rest
     /// are counted (a line at every `logEvery`-th, and the total at the end).
     static let logEvery = 1000
@@ -55,11 +52,9 @@ public final class BlockServer {
         public var busyMicroseconds: UInt64 = 0
     }
     public private(set) var figures = Figures()
-    /// TERN_VIRQ_DOMAIN_DIED: a destroyed guest's disk is let go of at once
-    /// (its image unlocked, its memory no longer held by our mappings).
-    let died: EventChannel?
-    /// Readable when the disk is to be detached (a signalfd), if any.
-    let stopFD: Int32?
+    /// The guest's notifications, its death, the stop signal (a detach:
+    /// SIGTERM on a signalfd, if any).
+    let wait: ServerWait
     /// Told to stop: no new request is taken; those taken are answered.
     public private(set) var stopping = false
     /// Told each state the disk enters, in words (`tern block-list`).
@@ -67,7 +62,6 @@ public final class BlockServer {
 
     public init(device: ControlDevice, events: EventChannel, image: DiskImage, log: BackendLog,
                 frontend: UInt32, controlRef: UInt32, stopFD: Int32? = nil, onState: @escaping (String) -> Void = { _ in }) {
-        self.stopFD = stopFD
         self.onState = onState
         self.device = device
         self.events = events
@@ -75,21 +69,15 @@ public final class BlockServer {
         self.log = log
         self.frontend = frontend
         self.controlRef = controlRef
-        died = device.watch(virq: TERN_VIRQ_DOMAIN_DIED)
+        wait = ServerWait(device: device, events: events, frontend: frontend, stopFD: stopFD)
         var features: BlockFeatures = [.flush, .persistent]
         if image.isRegularFile && !image.readOnly { features.insert(.discard) }
         disk = BlockDiskProperties(sectors: image.sectors, readOnly: image.readOnly, features: features,
                                    maxIndirectSegments: BlockServer.indirectSegmentsMax, maxRingOrder: BlockServer.ringOrderMax)!
     }
 
-    public enum End: Equatable {
-        /// The guest is gone.
-        case frontendGone
-        /// Told to stop: every request taken was answered.
-        case detached
-        /// Dom0 could not do its part (mapping the control page).
-        case failed(String)
-    }
+    /// `.detached`: every request taken was answered.
+    public typealias End = ServerEnd
 
     /// How one connection ended.
     enum Session: Equatable {
@@ -111,14 +99,13 @@ public final class BlockServer {
         guard let buffers = BounceBuffers(count: slots, bytesEach: BlockServer.requestBytesMax) else {
             return .failed("no memory for \(slots) buffers of \(BlockServer.requestBytesMax) bytes")
         }
-        let control: UnsafeMutableRawPointer
-        do throws(ControlDevice.Failure) {
-            control = try device.mapGrant(domid: frontend, ref: controlRef, readOnly: false)
-        } catch {
-            return guestExists() ? .failed("cannot map the control page: \(error)") : .frontendGone
+        return ControlLink.serving(device, frontend: frontend, ref: controlRef, backendErrorOffset: ControlLink.blkifErrorOffset) {
+            serveConnections($0, link: $1, buffers: buffers)
         }
-        defer { device.unmap(control) }
-        let link = ControlLink(control, backendErrorOffset: ControlLink.blkifErrorOffset)
+    }
+
+    /// A connection per handshake, until the guest is gone or a stop.
+    func serveConnections(_ control: UnsafeMutableRawPointer, link: ControlLink, buffers: BounceBuffers) -> End {
         while true {
             switch connect(control, link: link, buffers: buffers) {
             case .guestGone:
@@ -158,18 +145,18 @@ public final class BlockServer {
         switch BlockControlPage.frontendSettings(BlockControlPage.copy(from: control), offering: disk) {
         case .success(let s): settings = s
         case .failure(let refusal):
-            close(link, error: refusal.errorCode)
+            link.close(error: refusal.errorCode, notifying: events)
             return .refused(refusal.description)
         }
         guard settings.geometry.order <= BlockServer.ringOrderMax else {
-            close(link, error: UInt32(TERN_BLKIF_ERROR_RING_ORDER))
+            link.close(error: UInt32(TERN_BLKIF_ERROR_RING_ORDER), notifying: events)
             return .refused("ring order \(settings.geometry.order), \(BlockServer.ringOrderMax) offered")
         }
         let ring: UnsafeMutableRawPointer
         do throws(ControlDevice.Failure) {
             ring = try device.mapGrant(domid: frontend, ref: settings.ringRefs[0], readOnly: false)
         } catch {
-            close(link, error: UInt32(TERN_BLKIF_ERROR_RING_REF))
+            link.close(error: UInt32(TERN_BLKIF_ERROR_RING_REF), notifying: events)
             return .refused("ring grant ref \(settings.ringRefs[0]) cannot be mapped: \(error)")
         }
         defer { device.unmap(ring) }
@@ -197,7 +184,7 @@ public final class BlockServer {
         while true {
             switch stopping ? .requests([]) : consumer.takeBatch() {
             case .ringBroken(let broken):
-                close(link, error: UInt32(TERN_BLKIF_ERROR_RING_BROKEN))
+                link.close(error: UInt32(TERN_BLKIF_ERROR_RING_BROKEN), notifying: events)
                 return .refused(broken.description)
             case .requests(let batch):
                 if !batch.isEmpty {
@@ -252,38 +239,19 @@ public final class BlockServer {
         }
     }
 
-    /// Closes the device for a broken protocol: backend_error, then CLOSED.
-    func close(_ link: ControlLink, error: UInt32) {
-        link.backendError = error
-        tern_ring_wmb()
-        link.backendState = UInt32(TERN_LINK_CLOSED)
-        events.notify()
-    }
-
     /// Sleeps until the guest notifies, a domain dies, or a second
     /// passes; false if the guest is gone (looked up after a death and
     /// after a quiet second).
     /// `alsoWaking`: another fd whose readiness ends the sleep (the disk
     /// queue's completions). A stop signal sets `stopping`.
     func idle(alsoWaking wakeFD: Int32? = nil) -> Bool {
-        var fds = [pollfd(fd: events.fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: died?.fd ?? -1, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeFD ?? -1, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: stopFD ?? -1, events: Int16(POLLIN), revents: 0)]   // (poll skips fd -1)
-        let ready = poll(&fds, nfds_t(fds.count), BlockServer.idleMilliseconds)
-        guard ready > 0 else { return guestExists() }
-        if fds[3].revents & Int16(POLLIN) != 0, let stopFD, tern_signal_take(stopFD) != 0, !stopping {
+        let woken = wait.sleep(alsoWaking: wakeFD)
+        if woken.stop && !stopping {
             stopping = true
             onState("detaching")
             log.info("detaching: answering the requests taken, taking no more")
         }
-        if fds[0].revents & Int16(POLLIN) != 0 { figures.notificationsTaken &+= UInt64(events.takeNow()) }
-        if fds[1].revents & Int16(POLLIN) != 0 {
-            died?.takeNow()
-            return guestExists()
-        }
-        return true
+        figures.notificationsTaken &+= UInt64(woken.notifications)
+        return woken.guestLives
     }
-
-    func guestExists() -> Bool { device.isLive(domid: frontend) }
 }

@@ -9,7 +9,9 @@ import TernToolstack
 /// rings moved to and from the tap by NetDataPath. A malformed packet is
 /// dropped and counted (one log line for the first); one no honest
 /// frontend sends, or a broken ring index, closes only this interface. It
-/// returns when the guest is gone or when told to stop (SIGTERM on `stopFD`).
+/// returns when the guest is gone or when told to stop (SIGTERM on
+/// `stopFD`: `tern network-detach`), the interface then closed (backend
+/// CLOSED, no error) so the guest stops using it before it is removed.
 public final class NetServer {
     let device: ControlDevice
     let events: EventChannel
@@ -19,15 +21,15 @@ public final class NetServer {
     let controlRef: UInt32
     public let interface: NetInterfaceProperties
     let rate: VifSpec.Rate?
-    let died: EventChannel?
-    let stopFD: Int32?
+    let wait: ServerWait
     public private(set) var stopping = false
     /// When the backend last woke (Figures.busyMicroseconds).
     var awake = Clock.microseconds()
     public private(set) var counters = NetCounters()
     /// What serving cost (the end-of-life line; `make bench` reads them).
     public struct Figures {
-        /// Times the backend woke from its wait, and of those, by the guest's event.
+        /// Times the backend woke from its wait (a quiet second's look
+        /// included), and the guest's notifications it took.
         public var wakeups: UInt64 = 0
         public var notificationsTaken: UInt64 = 0
         /// Events sent to the guest (responses it asked to hear of).
@@ -36,12 +38,12 @@ public final class NetServer {
         public var busyMicroseconds: UInt64 = 0
     }
     public private(set) var figures = Figures()
-
-    /// A quiet second: look whether the guest still exists.
-    static let idleMilliseconds: Int32 = 1000
+    /// Told each state the interface enters, in words (`tern network-list`).
+    let onState: (String) -> Void
 
     public init(device: ControlDevice, events: EventChannel, tap: TapDevice, log: BackendLog, frontend: UInt32,
-                controlRef: UInt32, interface: NetInterfaceProperties, rate: VifSpec.Rate?, stopFD: Int32?) {
+                controlRef: UInt32, interface: NetInterfaceProperties, rate: VifSpec.Rate?, stopFD: Int32?,
+                onState: @escaping (String) -> Void = { _ in }) {
         self.device = device
         self.events = events
         self.tap = tap
@@ -50,28 +52,30 @@ public final class NetServer {
         self.controlRef = controlRef
         self.interface = interface
         self.rate = rate
-        self.stopFD = stopFD
-        died = device.watch(virq: TERN_VIRQ_DOMAIN_DIED)
+        self.onState = onState
+        wait = ServerWait(device: device, events: events, frontend: frontend, stopFD: stopFD)
     }
 
-    public enum End: Equatable {
-        case frontendGone
-        case detached
-        case failed(String)
-    }
+    public typealias End = ServerEnd
 
     public func run() -> End {
-        let control: UnsafeMutableRawPointer
-        do throws(ControlDevice.Failure) {
-            control = try device.mapGrant(domid: frontend, ref: controlRef, readOnly: false)
-        } catch {
-            return guestExists() ? .failed("cannot map the control page: \(error)") : .frontendGone
+        ControlLink.serving(device, frontend: frontend, ref: controlRef, backendErrorOffset: ControlLink.netifErrorOffset) { control, link in
+            let end = serveConnections(control, link: link)
+            if end == .detached {
+                // The guest learns now; the device leaves its page next.
+                link.backendState = UInt32(TERN_LINK_CLOSED)
+                events.notify()
+            }
+            return end
         }
-        defer { device.unmap(control) }
-        let link = ControlLink(control, backendErrorOffset: ControlLink.netifErrorOffset)
+    }
+
+    /// A connection per handshake, until the guest is gone or a stop.
+    func serveConnections(_ control: UnsafeMutableRawPointer, link: ControlLink) -> End {
         while true {
             NetControlPage.publish(interface, carrier: true, to: control)
             events.notify()
+            if link.frontendState != UInt32(TERN_LINK_READY) { onState("waiting for the guest") }
             while link.frontendState != UInt32(TERN_LINK_READY) {
                 if !idle(waitingForTap: false) { return .frontendGone }
                 if stopping { return .detached }
@@ -80,7 +84,9 @@ public final class NetServer {
             switch connect(control, link: link) {
             case .frontendGone: return .frontendGone
             case .detached: return .detached
-            case .failed(let why): log.warning("interface closed: \(why)")
+            case .failed(let why):
+                onState(link.frontendState == UInt32(TERN_LINK_CLOSED) ? "closed by the guest" : "refused the guest")
+                log.warning("interface closed: \(why)")
             }
             // A new handshake starts from a frontend that is not READY.
             while link.frontendState == UInt32(TERN_LINK_READY) {
@@ -98,21 +104,21 @@ public final class NetServer {
         switch NetControlPage.frontendSettings(NetControlPage.copy(from: control), offering: interface) {
         case .success(let s): settings = s
         case .failure(let refusal):
-            close(link, error: refusal.errorCode)
+            link.close(error: refusal.errorCode, notifying: events)
             return .failed(refusal.description)
         }
         let txPage: UnsafeMutableRawPointer, rxPage: UnsafeMutableRawPointer
         do throws(ControlDevice.Failure) {
             txPage = try device.mapGrant(domid: frontend, ref: settings.txRingRef, readOnly: false)
         } catch {
-            close(link, error: UInt32(TERN_NETIF_ERROR_RING_REF))
+            link.close(error: UInt32(TERN_NETIF_ERROR_RING_REF), notifying: events)
             return .failed("tx ring grant ref \(settings.txRingRef) cannot be mapped: \(error)")
         }
         defer { device.unmap(txPage) }
         do throws(ControlDevice.Failure) {
             rxPage = try device.mapGrant(domid: frontend, ref: settings.rxRingRef, readOnly: false)
         } catch {
-            close(link, error: UInt32(TERN_NETIF_ERROR_RING_REF))
+            link.close(error: UInt32(TERN_NETIF_ERROR_RING_REF), notifying: events)
             return .failed("rx ring grant ref \(settings.rxRingRef) cannot be mapped: \(error)")
         }
         defer { device.unmap(rxPage) }
@@ -122,7 +128,7 @@ public final class NetServer {
         let offloads = settings.offloads
         let offloaded = tap.setOffloads(offloads)
         guard offloaded == 0 else {
-            close(link, error: UInt32(TERN_NETIF_ERROR_FEATURES))
+            link.close(error: UInt32(TERN_NETIF_ERROR_FEATURES), notifying: events)
             return .failed("cannot set the tap's offloads: \(String(cString: strerror(-offloaded)))")
         }
         let path = NetDataPath(tx: NetTxRing(attaching: txPage), rx: NetRxRing(attaching: rxPage),
@@ -133,6 +139,7 @@ public final class NetServer {
         }
         link.backendState = UInt32(TERN_LINK_CONNECTED)
         events.notify()
+        onState("connected")
         log.info("connected: \(tap.name) on its bridge, mac \(VifSpec.macText(interface.mac)), " +
                  (settings.persistent ? "persistent grants" : "grants mapped per packet") +
                  (offloads.segmentation ? ", checksum and segmentation offload" : offloads.checksum ? ", checksum offload" : "") +
@@ -145,17 +152,17 @@ public final class NetServer {
         var loggedFault = false
         while true {
             var notify = false, limited = false
-            var waitMilliseconds = NetServer.idleMilliseconds
+            var waitMilliseconds = ServerWait.quietMilliseconds
             switch path.transmit(now: Clock.microseconds()) {
             case .fatal(let why):
-                close(link, error: why.errorCode)
+                link.close(error: why.errorCode, notifying: events)
                 return .failed(why.description)
             case .done(let n), .waitingForPages(let n): notify = notify || n
             case .rateLimited(let n):
                 notify = notify || n
                 limited = true
                 let delay = path.rate?.microsecondsUntilCredit(now: Clock.microseconds()) ?? 1000
-                waitMilliseconds = Int32(max(1, min(UInt64(NetServer.idleMilliseconds), delay / 1000)))
+                waitMilliseconds = Int32(max(1, min(UInt64(ServerWait.quietMilliseconds), delay / 1000)))
             }
             if let fault = path.firstFault, !loggedFault {
                 log.warning("malformed packet dropped: \(fault) (this interface's further ones are counted, not logged)")
@@ -164,7 +171,7 @@ public final class NetServer {
             var pagesPosted = true
             switch path.receive() {
             case .fatal(let why):
-                close(link, error: why.errorCode)
+                link.close(error: why.errorCode, notifying: events)
                 return .failed(why.description)
             case .done(let n), .rateLimited(let n): notify = notify || n
             case .waitingForPages(let n):
@@ -186,37 +193,19 @@ public final class NetServer {
         }
     }
 
-    func close(_ link: ControlLink, error: UInt32) {
-        link.backendError = error
-        tern_ring_wmb()
-        link.backendState = UInt32(TERN_LINK_CLOSED)
-        events.notify()
-    }
-
     /// Sleeps until the guest notifies, the tap has a frame (when the guest
-    /// has pages for it), a domain dies, a stop signal, or the timeout.
-    func idle(waitingForTap: Bool, milliseconds: Int32 = NetServer.idleMilliseconds) -> Bool {
-        let sleeping = Clock.microseconds()
-        figures.busyMicroseconds &+= sleeping &- awake
-        defer { awake = Clock.microseconds() }
-        var fds = [pollfd(fd: events.fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: died?.fd ?? -1, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: waitingForTap ? tap.fd : -1, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: stopFD ?? -1, events: Int16(POLLIN), revents: 0)]   // (poll skips fd -1)
-        let ready = poll(&fds, nfds_t(fds.count), milliseconds)
-        guard ready > 0 else { return ready == 0 && milliseconds < NetServer.idleMilliseconds ? true : guestExists() }
+    /// has pages for it), a domain dies, a stop signal, or the timeout;
+    /// false if the guest is gone.
+    func idle(waitingForTap: Bool, milliseconds: Int32 = ServerWait.quietMilliseconds) -> Bool {
+        figures.busyMicroseconds &+= Clock.microseconds() &- awake
+        let woken = wait.sleep(alsoWaking: waitingForTap ? tap.fd : nil, milliseconds: milliseconds)
+        awake = Clock.microseconds()
         figures.wakeups &+= 1
-        if fds[3].revents & Int16(POLLIN) != 0, let stopFD, tern_signal_take(stopFD) != 0 { stopping = true }
-        if fds[0].revents & Int16(POLLIN) != 0 {
-            _ = events.takeNow()
-            figures.notificationsTaken &+= 1
+        figures.notificationsTaken &+= UInt64(woken.notifications)
+        if woken.stop && !stopping {
+            stopping = true
+            onState("detaching")
         }
-        if fds[1].revents & Int16(POLLIN) != 0 {
-            died?.takeNow()
-            return guestExists()
-        }
-        return true
+        return woken.guestLives
     }
-
-    func guestExists() -> Bool { device.isLive(domid: frontend) }
 }

@@ -11,7 +11,8 @@ import TernSyscalls
 /// saying how its checksum and segmentation were left.
 public final class TapDevice: PacketPort {
     public let name: String
-    public let fd: Int32
+    /// -1 once destroyed.
+    public private(set) var fd: Int32
 
     /// The tap's own address: Xen's fe:ff:ff:ff:ff:ff, the highest, so a
     /// bridge never takes it as its own (br0 keeps eth0's anyway).
@@ -52,7 +53,15 @@ public final class TapDevice: PacketPort {
     }
 
     /// The tap goes with its last descriptor (and leaves the bridge).
-    deinit { close(fd) }
+    deinit { destroy() }
+
+    /// Closes this process's descriptor now: the tap is gone from Dom0
+    /// when it was the last (a supervisor whose worker ended).
+    public func destroy() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+    }
 
     /// Which offloads the tap may leave to us (TUNSETOFFLOAD, per
     /// connection: what the frontend took). Without them Dom0's kernel

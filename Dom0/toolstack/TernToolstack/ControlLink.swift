@@ -44,3 +44,14 @@ public struct ControlLink {
         nonmutating set { tern_ring_store(error, newValue) }
     }
 }
+
+extension ControlLink {
+    /// Closes the device for a broken protocol: backend_error, then
+    /// backend_state CLOSED (after it), and a notification on `events`.
+    public func close(error: UInt32, notifying events: EventChannel) {
+        backendError = error
+        tern_ring_wmb()
+        backendState = UInt32(TERN_LINK_CLOSED)
+        events.notify()
+    }
+}

@@ -23,21 +23,42 @@ public enum SavedConfig {
         return "\(file): cannot save the config: \(Files.errorText(problem))"
     }
 
-    /// Changes the disks of `name`'s saved config (`tern block-attach` and
-    /// `block-detach`, so a restart by `tern logd` keeps what was attached,
-    /// as libxl keeps a domain's hot-plugged devices). Nil when done or
-    /// when there is no saved config (a guest from before, or one Tern
-    /// did not save); why not, if it failed.
-    public static func changeDisks(of name: String, in directory: String = SavedConfig.directory,
-                                   _ change: (inout [DiskSpec]) -> Void) -> String? {
+    /// Changes `name`'s saved config (`tern block-attach`, `network-attach`
+    /// and their detach, so a restart by `tern logd` keeps what was
+    /// attached, as libxl keeps a domain's hot-plugged devices). Nil when
+    /// done or when there is no saved config (a guest from before, or one
+    /// Tern did not save); why not, if it failed.
+    public static func change(of name: String, in directory: String = SavedConfig.directory,
+                              _ change: (inout GuestConfig) -> Void) -> String? {
         let file = path(name, in: directory)
         guard case .success(let bytes) = Files.read(file) else { return nil }
         var config: GuestConfig
         do throws(ConfigError) { config = try GuestConfig.parse(String(decoding: bytes, as: UTF8.self), file: file) } catch {
             return "cannot update the saved config: \(error)"
         }
-        change(&config.disks)
+        change(&config)
         return save(config, cwd: "/", in: directory)
+    }
+
+    /// Changes the disks of `name`'s saved config (as `change`).
+    public static func changeDisks(of name: String, in directory: String = SavedConfig.directory,
+                                   _ change: (inout [DiskSpec]) -> Void) -> String? {
+        self.change(of: name, in: directory) { change(&$0.disks) }
+    }
+
+    /// Changes the interfaces of `name`'s saved config (as `change`).
+    /// Each one's MAC is written out first (a default one is derived from
+    /// the interface's place in the list): one taken from the middle leaves
+    /// the others their addresses, though a restart numbers them afresh,
+    /// in order, as `tern create` does.
+    public static func changeVifs(of name: String, in directory: String = SavedConfig.directory,
+                                  _ change: (inout [VifSpec]) -> Void) -> String? {
+        self.change(of: name, in: directory) { config in
+            for index in config.vifs.indices where config.vifs[index].mac == nil {
+                config.vifs[index].mac = VifSpec.defaultMAC(guest: config.name, index: index)
+            }
+            change(&config.vifs)
+        }
     }
 
     /// `path` from `cwd` if it is relative.

@@ -21,6 +21,9 @@ public struct VifSpec: Equatable {
 
         /// Bytes the interface may send per interval.
         public var bytesPerInterval: UInt64 { bytesPerSecond * intervalMicroseconds / 1_000_000 }
+
+        /// As the saved config writes it (xl's syntax): parses back to itself.
+        public var text: String { "\(bytesPerSecond)B/s@\(intervalMicroseconds)us" }
     }
 
     public static let defaultBridge = "br0"
@@ -57,7 +60,7 @@ public struct VifSpec: Equatable {
     }
 
     /// "02:54:aa:bb:cc:dd" (or with dashes): six hex octets, unicast.
-    static func mac(_ text: String) throws(Problem) -> [UInt8] {
+    public static func mac(_ text: String) throws(Problem) -> [UInt8] {
         let octets = text.split(whereSeparator: { $0 == ":" || $0 == "-" })
         guard octets.count == 6, octets.allSatisfy({ $0.count == 2 }) else {
             throw Problem(description: "mac \"\(text)\" is not six hex octets (02:54:00:12:34:56)")
@@ -126,6 +129,9 @@ public struct VifSpec: Equatable {
         return [0x02] + (0..<5).map { UInt8(truncatingIfNeeded: hash >> (8 * $0)) }
     }
 
+    /// "02:54:00:12:34:56": six octets of two digits, five colons.
+    public static let macTextLength = 17
+
     public static func macText(_ mac: [UInt8]) -> String {
         mac.map { byte in
             let digits = String(byte, radix: 16)
@@ -138,7 +144,7 @@ public struct VifSpec: Equatable {
         var items: [String] = []
         if let mac { items.append("mac=\(VifSpec.macText(mac))") }
         items.append("bridge=\(bridge)")
-        if let rate { items.append("rate=\(rate.bytesPerSecond)B/s@\(rate.intervalMicroseconds)us") }
+        if let rate { items.append("rate=\(rate.text)") }
         return items.joined(separator: ",")
     }
 }

@@ -30,8 +30,6 @@ struct BlockBackend: ParsableCommand {
     @Option(help: "Worker: the control page's grant ref.") var controlRef: UInt32?
     @Argument(help: "The disk image: a file or a block device in Dom0.") var path: String
 
-    /// Waiting for a Linux guest's core module to attach its device page.
-    static let attachPollMicroseconds: UInt32 = 50_000
     static let workerEventFD: Int32 = 3, workerImageFD: Int32 = 4
 
     func run() throws {
@@ -57,7 +55,7 @@ struct BlockBackend: ParsableCommand {
         let (domain, vdev) = (domain, vdev)
         let server = BlockServer(device: device, events: EventChannel.adopting(fd: eventFD), image: image, log: log,
                                  frontend: domain, controlRef: controlRef, stopFD: stopFD >= 0 ? stopFD : nil) { state in
-            DiskRecord.setState(state, domid: domain, vdev: vdev)
+            DiskRecord.setState(state, domid: domain, key: vdev)
         }
         let end = server.run()
         switch end {
@@ -74,84 +72,32 @@ struct BlockBackend: ParsableCommand {
     }
 
     func supervise(log: BackendLog) -> Int32 {
-        func report(_ line: String) {
-            guard let statusFD else { return }
-            Files.send(line + "\n", to: statusFD)
-            close(statusFD)
-        }
-        guard let spec = try? DiskSpec.parse("\(path),\(vdev),\(readOnly ? "ro" : "rw")") else {
-            report("error: bad disk \(path),\(vdev)")
+        let spec = try? DiskSpec.parse("\(path),\(vdev),\(readOnly ? "ro" : "rw")")
+        let steps = SupervisorSteps(log: log, domain: domain, statusFD: statusFD, readyWhenAdded: readyWhenAdded,
+                                    type: TERN_DEVICE_BLOCK, devid: spec?.devid ?? 0, what: "disk", name: "a disk \(vdev)")
+        guard let spec else {
+            steps.report("error: bad disk \(path),\(vdev)")
             return 1
         }
         let image: DiskImage
         do throws(DiskImage.Failure) { image = try DiskImage(path: path, readOnly: readOnly) } catch {
-            report("error: \(error)")
+            steps.report("error: \(error)")
             return 1
         }
-        let device: ControlDevice
-        do throws(ControlDevice.Failure) { device = try ControlDevice() } catch {
-            report("error: \(error)")
-            return 1
-        }
-        guard let created = ((try? device.domains()) ?? []).first(where: { $0.id == domain && !$0.isStopped })?.createdNanoseconds else {
-            report("error: domain \(domain) is not running")
-            return 1
-        }
-        let record: DiskRecordLock
-        switch DiskRecordLock.claim(DiskRecord(domid: domain, created: created, pid: getpid(), disk: spec)) {
-        case .success(let held): record = held
-        case .failure(let refusal):
-            report("error: \(refusal)")
-            return 1
-        }
+        guard let device = steps.openDevice() else { return 1 }
+        guard let record = steps.claim(spec, on: device) else { return 1 }
         defer { record.release() }
-        // SIGTERM (detach) and SIGCHLD (the worker ended) wake the loops
-        // below; the worker inherits SIGTERM blocked and reads it itself.
-        let signals = [SIGTERM, SIGCHLD].withUnsafeBufferPointer { tern_signals_as_fd($0.baseAddress, Int32($0.count)) }
-        guard signals >= 0 else {
-            report("error: cannot take signals: \(String(cString: strerror(-signals)))")
-            return 1
-        }
+        guard let signals = steps.signals() else { return 1 }
         defer { close(signals) }
-        DiskRecord.setState("starting", domid: domain, vdev: vdev)
-        if !readyWhenAdded { report("ready") }
-        // A Linux guest lists devices once its core module attached.
-        var added: ControlDevice.AddedDevice?
-        while added == nil {
-            do throws(ControlDevice.Failure) {
-                added = try device.addDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
-                if readyWhenAdded { report("ready") }
-            } catch {
-                if readyWhenAdded {
-                    // A running guest that cannot take it now will not later.
-                    report("error: cannot add the disk to the guest: \(addFailure(error))")
-                    return 1
-                }
-                if case .tern(let code) = error, code == -Int64(TERN_EAGAIN), guestExists(device) {
-                    DiskRecord.setState("waiting for the guest", domid: domain, vdev: vdev)
-                    if tern_signal_take(signals) == SIGTERM {
-                        log.info("detached before the guest took the disk")
-                        return 0
-                    }
-                    usleep(BlockBackend.attachPollMicroseconds)
-                    continue
-                }
-                if guestExists(device) { log.warning("cannot add the disk: \(addFailure(error))") }
-                return 1
-            }
+        DiskRecord.setState("starting", domid: domain, key: vdev)
+        if !readyWhenAdded { steps.report("ready") }
+        let (added, events): (ControlDevice.AddedDevice, EventChannel)
+        let (domain, vdev) = (domain, vdev)
+        switch steps.add(on: device, signals: signals, setState: { DiskRecord.setState($0, domid: domain, key: vdev) }) {
+        case .added(let a, let e): (added, events) = (a, e)
+        case .ended(let status): return status
         }
-        guard let added else { return 1 }
-        let events: EventChannel
-        do throws(ControlDevice.Failure) { events = try device.bindInterdomain(domid: domain, port: added.port) } catch {
-            log.warning("cannot bind the disk's event channel: \(error)")
-            try? device.removeDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
-            return 1
-        }
-        let supervisor = WorkerSupervisor(log: log, device: device, domain: domain, signals: signals, what: "disk",
-                                          onRestart: "requests in flight are taken again") {
-            try? device.removeDevice(type: TERN_DEVICE_BLOCK, devid: spec.devid, frontend: domain)
-        }
-        return supervisor.run {
+        return steps.supervisor(on: device, signals: signals, onRestart: "requests in flight are taken again").run {
             var arguments = ["/proc/self/exe", "block-backend", "--domain", "\(domain)", "--vdev", vdev,
                              "--event-fd", "\(BlockBackend.workerEventFD)", "--image-fd", "\(BlockBackend.workerImageFD)",
                              "--control-ref", "\(added.controlRef)"]
@@ -160,26 +106,10 @@ struct BlockBackend: ParsableCommand {
             return Spawn.run(arguments, fds: [events.fd, image.fd], detach: false)
         }
     }
-
-    /// Why TERN_HC_DEVICE_ADD refused, in a disk's words.
-    func addFailure(_ error: ControlDevice.Failure) -> String {
-        guard case .tern(let code) = error else { return "\(error)" }
-        switch -code {
-        case Int64(TERN_EAGAIN): return "it has no device page (a Linux guest without tern_guest.ko?)"
-        case Int64(TERN_ENOSPC): return "no free device slot (a guest has \(GuestConfig.maxSplitDevices) for disks and interfaces)"
-        case Int64(TERN_EEXIST): return "it already has a disk \(vdev)"
-        default: return "\(error)"
-        }
-    }
-
-    func guestExists(_ device: ControlDevice) -> Bool { device.isLive(domid: domain) }
 }
 
 /// Starting the block backends of a guest being created.
 enum BlockBackends {
-    /// How long `tern create` waits for a backend to open its disk.
-    static let readyTimeoutMilliseconds: Int32 = 10_000
-
     /// One backend per disk of `guest` (domain `domid`, still paused): each
     /// has opened and locked its image when this returns. A problem names
     /// the disk; backends already started end when the domain is destroyed.
@@ -192,42 +122,10 @@ enum BlockBackends {
     /// `whenAdded`: also once the disk is in the guest's device page (a
     /// running guest; `tern create` starts them before the guest runs).
     static func start(_ disk: DiskSpec, guest: String, domid: UInt32, whenAdded: Bool = false) throws(GuestLoad.Problem) {
-        var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else {
-            throw GuestLoad.Problem("\(guest): disk \(disk.vdev): cannot make a pipe: \(String(cString: strerror(errno)))")
-        }
-        var arguments = ["/proc/self/exe", "block-backend", "--domain", "\(domid)", "--vdev", disk.vdev, "--status-fd", "3"]
+        var arguments = ["/proc/self/exe", "block-backend", "--domain", "\(domid)", "--vdev", disk.vdev]
         if disk.readOnly { arguments.append("--read-only") }
         if whenAdded { arguments.append("--ready-when-added") }
         arguments.append(disk.target)
-        // (Only descriptor 3, the write end's copy, reaches the backend.)
-        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        let pid = Spawn.run(arguments, fds: [pipeEnds[1]], detach: true)
-        close(pipeEnds[1])
-        defer { close(pipeEnds[0]) }
-        guard pid > 0 else {
-            throw GuestLoad.Problem("\(guest): disk \(disk.vdev): cannot start its backend: \(String(cString: strerror(-pid)))")
-        }
-        let line = Files.firstLine(from: pipeEnds[0], timeoutMilliseconds: readyTimeoutMilliseconds)
-        guard line == "ready" else {
-            let why = line.map { $0.hasPrefix("error: ") ? String($0.dropFirst("error: ".count)) : $0 } ?? "its backend did not start"
-            throw GuestLoad.Problem("\(guest): disk \(disk.vdev): \(why)")
-        }
-    }
-}
-
-/// posix_spawn for Swift (TernSyscalls): argv[0] is the path.
-enum Spawn {
-    static func run(_ arguments: [String], fds: [Int32], detach: Bool) -> Int32 {
-        var cStrings = arguments.map { strdup($0) }
-        defer { for s in cStrings { free(s) } }
-        cStrings.append(nil)
-        return fds.withUnsafeBufferPointer { list in
-            cStrings.withUnsafeBufferPointer { argv in
-                // SAFETY: argv is NULL-terminated C strings alive for the
-                // call; `list` holds fds.count descriptors.
-                tern_spawn(argv.baseAddress, list.baseAddress, Int32(list.count), detach ? 1 : 0)
-            }
-        }
+        try Spawn.backend(arguments, naming: "\(guest): disk \(disk.vdev)")
     }
 }

@@ -24,16 +24,14 @@ struct BlockAttach: ParsableCommand {
         let spec: DiskSpec
         do throws(DiskSpec.Problem) { spec = try DiskSpec.parse(disk.joined(separator: ",")) } catch { throw fail("disk: \(error)") }
         let device = try openDevice()
-        let row = try resolve(domain, on: device)
+        let row = try AttachedDevices.runningGuest(domain, on: device, what: "disk", command: "block-attach")
         let who = "d\(row.id) \(row.name)"
-        guard !row.privileged else { throw fail("\(who): Dom0 has its own disks; block-attach gives a guest one") }
-        guard !row.isStopped else { throw fail("\(who): \(row.stateName): only a running or paused guest takes a disk") }
         let attached = DiskRecord.live(domid: row.id, created: row.createdNanoseconds)
-        if let same = attached.first(where: { $0.disk.vdev == spec.vdev }) {
-            throw fail("\(who): \(spec.vdev) is already attached (\(same.disk.target))")
+        if let same = attached.first(where: { $0.device.vdev == spec.vdev }) {
+            throw fail("\(who): \(spec.vdev) is already attached (\(same.device.target))")
         }
-        if let same = attached.first(where: { $0.disk.target == spec.target }) {
-            throw fail("\(who): \(spec.target) is already its \(same.disk.vdev)")
+        if let same = attached.first(where: { $0.device.target == spec.target }) {
+            throw fail("\(who): \(spec.target) is already its \(same.device.vdev)")
         }
         do throws(GuestLoad.Problem) { try BlockBackends.start(spec, guest: row.name, domid: row.id, whenAdded: true) } catch {
             throw fail(error.message)
@@ -57,30 +55,17 @@ struct BlockDetach: ParsableCommand {
     @Argument(help: "Domain id or name.") var domain: String
     @Argument(help: "The disk: its vdev (xvdb) or number (1).") var vdev: String
 
-    /// The drain (WorkerSupervisor.drainSeconds) and the removal.
-    static let waitMilliseconds: UInt32 = 15_000, pollMilliseconds: UInt32 = 20
-
     func run() throws {
         let device = try openDevice()
         let row = try resolve(domain, on: device)
         let who = "d\(row.id) \(row.name)"
         let name = UInt8(vdev).map { $0 < DiskSpec.maxDisks ? DiskSpec.vdevPrefix + String(UnicodeScalar(UInt8(ascii: "a") + $0)) : vdev } ?? vdev
         let attached = DiskRecord.live(domid: row.id, created: row.createdNanoseconds)
-        guard let record = attached.first(where: { $0.disk.vdev == name }) else {
-            let list = attached.map(\.disk.vdev).joined(separator: ", ")
+        guard let record = attached.first(where: { $0.device.vdev == name }) else {
+            let list = attached.map(\.device.vdev).joined(separator: ", ")
             throw fail("\(who): no disk \(name) attached (\(list.isEmpty ? "it has none" : "its disks: \(list)"))")
         }
-        guard kill(record.pid, SIGTERM) == 0 else {
-            throw fail("\(who): \(name): cannot signal its backend (pid \(record.pid)): \(Files.errorText(errno))")
-        }
-        var waited: UInt32 = 0
-        while DiskRecord.live(domid: row.id, created: row.createdNanoseconds).contains(where: { $0.disk.vdev == name }) {
-            guard waited < BlockDetach.waitMilliseconds else {
-                throw fail("\(who): \(name): its backend (pid \(record.pid)) has not ended after \(BlockDetach.waitMilliseconds / 1000) s")
-            }
-            Clock.sleep(milliseconds: BlockDetach.pollMilliseconds)
-            waited += BlockDetach.pollMilliseconds
-        }
+        try AttachedDevices.detach(record, of: row, name: name)
         if let problem = SavedConfig.changeDisks(of: row.name, { $0.removeAll { $0.vdev == name } }) {
             Output.err("tern: \(who): \(name) detached, but \(problem)\n")
         }
@@ -99,19 +84,7 @@ struct BlockList: ParsableCommand {
 
     func run() throws {
         let device = try openDevice()
-        let rows: [DomainRow]
-        if domains.isEmpty {
-            do throws(ControlDevice.Failure) { rows = try device.domains().filter { !$0.privileged } } catch {
-                throw fail(error.description)
-            }
-        } else {
-            rows = try domains.map { try resolve($0, on: device) }
-        }
-        let disks = rows.flatMap { row in
-            DiskRecord.live(domid: row.id, created: row.createdNanoseconds).map {
-                (guest: row.name, record: $0, state: DiskRecord.state(domid: row.id, vdev: $0.disk.vdev))
-            }
-        }
+        let disks = AttachedDevices.listed(try AttachedDevices.guests(domains, on: device), of: DiskSpec.self)
         Output.out(DiskRecord.table(disks) + "\n")
     }
 }

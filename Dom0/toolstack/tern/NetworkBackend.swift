@@ -12,8 +12,10 @@ import TernToolstack
 /// the serving process (the tap `vifD.N` on its bridge, the device added to
 /// the guest, Dom0's end of its event channel) and a worker it starts with
 /// them as descriptors 3 and 4, and starts again if it dies
-/// (WorkerSupervisor). It ends when the guest is gone, or on SIGTERM (the
-/// worker stops, then the device is removed).
+/// (WorkerSupervisor). Its record, /run/tern/vifs/dD-N (VifRecord), is
+/// what `tern network-list` shows. It ends when the guest is gone, or on
+/// SIGTERM (`tern network-detach`: the worker closes the interface and
+/// ends, then the device is removed from the guest and the tap destroyed).
 struct NetworkBackend: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "network-backend",
@@ -25,13 +27,15 @@ struct NetworkBackend: ParsableCommand {
     @Option(help: "The vif spec (mac=..,bridge=..,rate=..).") var spec: String
     @Option(help: "The guest's name (for the default MAC).") var guest: String
     @Option(help: "Report \"ready\" or \"error: ...\" on this descriptor, then close it.") var statusFD: Int32?
+    @Flag(help: "Report \"ready\" once the interface is added to the guest, not before (network-attach: the guest runs).")
+    var readyWhenAdded = false
     @Option(help: "Worker: Dom0's end of the event channel is this descriptor.") var eventFD: Int32?
     @Option(help: "Worker: the tap is this descriptor.") var tapFD: Int32?
     @Option(help: "Worker: the control page's grant ref.") var controlRef: UInt32?
 
     static let workerEventFD: Int32 = 3, workerTapFD: Int32 = 4
 
-    var tapName: String { "vif\(domain).\(index)" }
+    var tapName: String { GuestVif.tapName(domid: domain, devid: index) }
 
     func run() throws {
         let log = BackendLog(prefix: "tern-netback d\(domain)/vif\(index)")
@@ -57,9 +61,10 @@ struct NetworkBackend: ParsableCommand {
         }
         // SIGTERM (blocked since the supervisor started us) means stop.
         let stopFD = [SIGTERM].withUnsafeBufferPointer { tern_signals_as_fd($0.baseAddress, Int32($0.count)) }
+        let (domain, index) = (domain, index)
         let server = NetServer(device: device, events: EventChannel.adopting(fd: eventFD), tap: TapDevice(adopting: tapFD, name: tapName),
                                log: log, frontend: domain, controlRef: controlRef, interface: interface, rate: vif.rate,
-                               stopFD: stopFD >= 0 ? stopFD : nil)
+                               stopFD: stopFD >= 0 ? stopFD : nil) { VifRecord.setState($0, domid: domain, key: "\(index)") }
         let end = server.run()
         let c = server.counters
         let figures = "tx \(c.txPackets) packets \(c.txBytes) bytes, \(c.txMalformed) malformed, \(c.txFailed) failed" +
@@ -83,58 +88,30 @@ struct NetworkBackend: ParsableCommand {
     }
 
     func supervise(log: BackendLog, vif: VifSpec, interface: NetInterfaceProperties) -> Int32 {
-        func report(_ line: String) {
-            guard let statusFD else { return }
-            Files.send(line + "\n", to: statusFD)
-            close(statusFD)
-        }
-        let device: ControlDevice
-        do throws(ControlDevice.Failure) { device = try ControlDevice() } catch {
-            report("error: \(error)")
-            return 1
-        }
-        // SIGTERM (detach, or Dom0's shutdown) and SIGCHLD (the worker
-        // ended) wake the supervisor; the worker inherits SIGTERM blocked.
-        let signals = [SIGTERM, SIGCHLD].withUnsafeBufferPointer { tern_signals_as_fd($0.baseAddress, Int32($0.count)) }
-        guard signals >= 0 else {
-            report("error: cannot take signals: \(String(cString: strerror(-signals)))")
-            return 1
-        }
+        let steps = SupervisorSteps(log: log, domain: domain, statusFD: statusFD, readyWhenAdded: readyWhenAdded,
+                                    type: TERN_DEVICE_NET, devid: index, what: "interface", name: "an interface \(index)")
+        guard let device = steps.openDevice() else { return 1 }
+        guard let record = steps.claim(GuestVif(devid: index, spec: vif, guest: guest), on: device) else { return 1 }
+        defer { record.release() }
+        guard let signals = steps.signals() else { return 1 }
         defer { close(signals) }
+        let (domain, index) = (domain, index)
+        let setState = { (state: String) in VifRecord.setState(state, domid: domain, key: "\(index)") }
+        setState("starting")
         let tap: TapDevice
         do throws(TapDevice.Failure) { tap = try TapDevice(name: tapName, bridge: vif.bridge, mtu: Int(interface.mtu)) } catch {
-            report("error: \(error)")
+            steps.report("error: \(error)")
             return 1
         }
-        report("ready")
-        var added: ControlDevice.AddedDevice?
-        while added == nil {
-            do throws(ControlDevice.Failure) {
-                added = try device.addDevice(type: TERN_DEVICE_NET, devid: index, frontend: domain)
-            } catch {
-                // A Linux guest lists devices once its core module attached.
-                if case .tern(let code) = error, code == -Int64(TERN_EAGAIN), device.isLive(domid: domain) {
-                    if tern_signal_take(signals) == SIGTERM { return 0 }
-                    usleep(BlockBackend.attachPollMicroseconds)
-                    continue
-                }
-                if device.isLive(domid: domain) { log.warning("cannot add the interface: \(error)") }
-                return 1
-            }
+        // (The tap goes before the record: a detach that returned finds it gone.)
+        defer { tap.destroy() }
+        if !readyWhenAdded { steps.report("ready") }
+        let (added, events): (ControlDevice.AddedDevice, EventChannel)
+        switch steps.add(on: device, signals: signals, setState: setState) {
+        case .added(let a, let e): (added, events) = (a, e)
+        case .ended(let status): return status
         }
-        guard let added else { return 1 }
-        let events: EventChannel
-        do throws(ControlDevice.Failure) { events = try device.bindInterdomain(domid: domain, port: added.port) } catch {
-            log.warning("cannot bind the interface's event channel: \(error)")
-            try? device.removeDevice(type: TERN_DEVICE_NET, devid: index, frontend: domain)
-            return 1
-        }
-        let (domain, index) = (domain, index)
-        let supervisor = WorkerSupervisor(log: log, device: device, domain: domain, signals: signals, what: "interface",
-                                          onRestart: "the guest's interface re-attaches") {
-            try? device.removeDevice(type: TERN_DEVICE_NET, devid: index, frontend: domain)
-        }
-        return supervisor.run {
+        return steps.supervisor(on: device, signals: signals, onRestart: "the guest's interface re-attaches").run {
             Spawn.run(["/proc/self/exe", "network-backend", "--domain", "\(domain)", "--index", "\(index)", "--spec", vif.text,
                        "--guest", guest, "--event-fd", "\(NetworkBackend.workerEventFD)", "--tap-fd", "\(NetworkBackend.workerTapFD)",
                        "--control-ref", "\(added.controlRef)"], fds: [events.fd, tap.fd], detach: false)
@@ -142,28 +119,24 @@ struct NetworkBackend: ParsableCommand {
     }
 }
 
-/// Starting the network backends of a guest being created.
+/// Starting the network backends of a guest.
 enum NetworkBackends {
+    /// One backend per interface of `guest` (domain `domid`, still
+    /// paused), numbered in order: each has its tap on its bridge when this
+    /// returns. A problem names the interface; backends already started
+    /// end when the domain is destroyed.
     static func start(_ guest: GuestConfig, domid: UInt32) throws(GuestLoad.Problem) {
-        for (index, vif) in guest.vifs.enumerated() {
-            var pipeEnds: [Int32] = [0, 0]
-            guard pipe(&pipeEnds) == 0 else {
-                throw GuestLoad.Problem("\(guest.name): vif \(index): cannot make a pipe: \(String(cString: strerror(errno)))")
-            }
-            let arguments = ["/proc/self/exe", "network-backend", "--domain", "\(domid)", "--index", "\(index)",
-                             "--spec", vif.text, "--guest", guest.name, "--status-fd", "3"]
-            for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-            let pid = Spawn.run(arguments, fds: [pipeEnds[1]], detach: true)
-            close(pipeEnds[1])
-            defer { close(pipeEnds[0]) }
-            guard pid > 0 else {
-                throw GuestLoad.Problem("\(guest.name): vif \(index): cannot start its backend: \(String(cString: strerror(-pid)))")
-            }
-            let line = Files.firstLine(from: pipeEnds[0], timeoutMilliseconds: BlockBackends.readyTimeoutMilliseconds)
-            guard line == "ready" else {
-                let why = line.map { $0.hasPrefix("error: ") ? String($0.dropFirst("error: ".count)) : $0 } ?? "its backend did not start"
-                throw GuestLoad.Problem("\(guest.name): vif \(index): \(why)")
-            }
-        }
+        for (index, vif) in guest.vifs.enumerated() { try start(vif, devid: UInt16(index), guest: guest.name, domid: domid) }
+    }
+
+    /// The backend of interface `devid` (`vif`) of domain `domid` (named
+    /// `guest`), once its tap is on its bridge (`tern create`, `tern
+    /// network-attach`); `whenAdded`: also once the interface is in the
+    /// guest's device page (a running guest).
+    static func start(_ vif: VifSpec, devid: UInt16, guest: String, domid: UInt32, whenAdded: Bool = false) throws(GuestLoad.Problem) {
+        var arguments = ["/proc/self/exe", "network-backend", "--domain", "\(domid)", "--index", "\(devid)",
+                         "--spec", vif.text, "--guest", guest]
+        if whenAdded { arguments.append("--ready-when-added") }
+        try Spawn.backend(arguments, naming: "\(guest): vif \(devid)")
     }
 }

@@ -12,7 +12,8 @@ struct Tern: ParsableCommand {
         version: ToolstackVersion.text,
         subcommands: [Create.self, List.self, Info.self, Console.self, Dmesg.self, Pause.self, Unpause.self,
                       Shutdown.self, Reboot.self, Destroy.self, Prepare.self, Logd.self, SchedCredit.self, Top.self,
-                      Uptime.self, BlockAttach.self, BlockDetach.self, BlockList.self, BlockBackend.self, NetworkBackend.self])
+                      Uptime.self, BlockAttach.self, BlockDetach.self, BlockList.self, NetworkAttach.self, NetworkDetach.self,
+                      NetworkList.self, BlockBackend.self, NetworkBackend.self])
 }
 
 /// Prints `message` as "tern: message" on stderr and fails the command.

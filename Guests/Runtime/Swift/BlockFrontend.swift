@@ -158,28 +158,8 @@ public struct BlockFrontend {
 /// This domain's view of a disk's control page (tern/blkif.h): the words
 /// the backend writes are read once each, volatile; the frontend's half
 /// is written before READY.
-struct BlockControl {
+struct BlockControl: DeviceControl {
     let page: UnsafeMutablePointer<tern_blkif_control>
-
-    init(_ raw: UnsafeMutableRawPointer) {
-        // SAFETY: `raw` is this domain's control page for the device (the
-        // device page's control_gpa, identity-mapped, a whole page); the
-        // struct is its first 256 bytes.
-        page = raw.bindMemory(to: tern_blkif_control.self, capacity: 1)
-    }
-
-    var version: UInt32 {
-        // SAFETY: a u32 of the control page (init); one volatile read.
-        tern_ring_load(&page.pointee.version)
-    }
-    var backendState: UInt32 {
-        // SAFETY: as above.
-        tern_ring_load(&page.pointee.link.backend_state)
-    }
-    var backendError: UInt32 {
-        // SAFETY: as above.
-        tern_ring_load(&page.pointee.backend_error)
-    }
 
     /// One copy of the whole struct, after `version` said the backend's
     /// half is there (the frontend reads its fields from the copy only).

@@ -39,6 +39,15 @@ public enum Devices {
         }
     }
 
+    /// The page's version now (Tern changes it with every entry it adds,
+    /// removes or changes; 0 without a device page): a look for a change
+    /// that copies nothing.
+    public static var version: UInt32 {
+        guard StartInfo.current.shared.device_page_gpa != 0 else { return 0 }
+        // SAFETY: a field of the device page (see `page`), there (checked above).
+        return tern_ring_load(tern_guest_device_page_version(page))
+    }
+
     /// The first entry `matches` accepts, now.
     public static func first(where matches: (tern_device_entry) -> Bool) -> tern_device_entry? {
         for entry in entries() where matches(entry) { return entry }
@@ -51,12 +60,25 @@ public enum Devices {
     public static func wait(where matches: (tern_device_entry) -> Bool) throws(TernError) -> tern_device_entry {
         while true {
             if let entry = first(where: matches) { return entry }
-            if changesPort == 0 {
-                changesPort = try Events.bindVirq(TERN_VIRQ_DEVICES)
-                continue
-            }
-            Events.wait(for: changesPort)
+            try waitForChange()
         }
+    }
+
+    /// Waits until `device` is gone from the page (removed: a detach) or
+    /// closed (its backend died).
+    public static func waitUntilGone(_ device: tern_device_entry) throws(TernError) {
+        while state(of: device) != UInt32(TERN_DEVICE_CLOSED) { try waitForChange() }
+    }
+
+    /// Waits for TERN_VIRQ_DEVICES (bound at the first wait, and then
+    /// returning at once: the caller reads the page again, so no change
+    /// is missed).
+    static func waitForChange() throws(TernError) {
+        if changesPort == 0 {
+            changesPort = try Events.bindVirq(TERN_VIRQ_DEVICES)
+            return
+        }
+        Events.wait(for: changesPort)
     }
 
     /// The active channel (TERN_DEVICE_CHANNEL) `devid` this domain uses.

@@ -10,6 +10,11 @@ import TernGuestC
 ///     try net.send(frame)                         // an Ethernet frame
 ///     net.receive { frame in ... }                // each frame that came
 ///     net.wait()                                  // until the backend notifies
+///
+/// Detached (`tern network-detach`), the backend closes the interface
+/// (CLOSED, no error) and it leaves the device page; `close` then ends the
+/// grants, and its pages serve the next `open` (a guest's pages are never
+/// given back).
 public struct NetFrontend {
     public let device: tern_device_entry
     let control: NetControl
@@ -20,6 +25,8 @@ public struct NetFrontend {
     let rxPages: UnsafeMutableRawPointer
     public let txRefs: [UInt32]
     let rxRefs: [UInt32]
+    /// The tx and rx rings' grants.
+    let ringRefs: [UInt32]
     var txFree: [UInt16]
     /// The address the backend gave this interface (its `mac=`).
     public let mac: [UInt8]
@@ -28,13 +35,27 @@ public struct NetFrontend {
     /// Pages for frames in flight out, and posted for frames in (a small
     /// guest's heap is never given back: sized once).
     public static let txPageCount = 16, rxPageCount = 32
+    /// How long `close` gives the backend to let go of a page.
+    static let closeWaitNanoseconds: UInt64 = 1_000_000_000
+
+    /// An interface's pages: its two ring pages and both pools.
+    public struct Pages {
+        let txRing, rxRing, tx, rx: UnsafeMutableRawPointer
+
+        static func allocate() -> Pages {
+            Pages(txRing: Page.allocate(), rxRing: Page.allocate(), tx: Page.allocate(count: txPageCount),
+                  rx: Page.allocate(count: rxPageCount))
+        }
+    }
+    public let pages: Pages
 
     /// Finds interface `devid` (waiting for the toolstack to add it), waits
     /// for the backend's half, grants both rings and the page pool, publishes
     /// its half (READY last), waits for CONNECTED and posts every rx page.
     /// `postPages`: false leaves the rx ring empty (a hostile guest that
-    /// takes no packets).
-    public static func open(devid: UInt16, postPages: Bool = true) throws(TernError) -> NetFrontend {
+    /// takes no packets). `reusing`: the pages of an interface closed
+    /// before (none: new ones).
+    public static func open(devid: UInt16, postPages: Bool = true, reusing: Pages? = nil) throws(TernError) -> NetFrontend {
         let device = try Devices.wait { $0.type == UInt16(TERN_DEVICE_NET) && $0.devid == devid && !$0.isServedHere }
         // SAFETY: control_gpa is this domain's own control page for the
         // device (Tern's device page says so): identity-mapped, a whole page.
@@ -45,13 +66,14 @@ public struct NetFrontend {
         while control.version == 0 { Events.wait(for: device.port) }
         tern_ring_rmb()
         let backend = control.backendHalf
-        let txPage = Page.allocate(), rxPage = Page.allocate()
+        let pages = reusing ?? Pages.allocate()
+        let txPage = pages.txRing, rxPage = pages.rxRing
         guard let tx = FrontRing<tern_netif_tx_request, tern_netif_tx_response>(initializing: txPage, pageSize: Page.size),
               let rx = FrontRing<tern_netif_rx_request, tern_netif_rx_response>(initializing: rxPage, pageSize: Page.size) else {
             throw TernError(TERN_EINVAL)
         }
         let txRef = try Grants.grant(txPage, to: device.backend), rxRef = try Grants.grant(rxPage, to: device.backend)
-        let txPages = Page.allocate(count: txPageCount), rxPages = Page.allocate(count: rxPageCount)
+        let txPages = pages.tx, rxPages = pages.rx
         var txRefs: [UInt32] = [], rxRefs: [UInt32] = []
         for i in 0..<txPageCount { txRefs.append(try Grants.grant(txPages + i * Page.size, to: device.backend)) }
         for i in 0..<rxPageCount { rxRefs.append(try Grants.grant(rxPages + i * Page.size, to: device.backend)) }
@@ -67,8 +89,8 @@ public struct NetFrontend {
         }
         let m = backend.mac
         var net = NetFrontend(device: device, control: control, tx: tx, rx: rx, txPages: txPages, rxPages: rxPages,
-                              txRefs: txRefs, rxRefs: rxRefs, txFree: (0..<UInt16(txPageCount)).reversed(),
-                              mac: [m.0, m.1, m.2, m.3, m.4, m.5], mtu: Int(backend.mtu))
+                              txRefs: txRefs, rxRefs: rxRefs, ringRefs: [txRef, rxRef], txFree: (0..<UInt16(txPageCount)).reversed(),
+                              mac: [m.0, m.1, m.2, m.3, m.4, m.5], mtu: Int(backend.mtu), pages: pages)
         if postPages {
             for id in 0..<UInt16(rxPageCount) { net.post(id) }
             if net.rx.publish() { _ = Events.send(device.port) }
@@ -140,6 +162,16 @@ public struct NetFrontend {
     public var backendClosed: Bool { control.backendState == UInt32(TERN_LINK_CLOSED) }
     public var backendError: UInt32 { control.backendError }
 
+    /// Ends the interface's grants (the backend gone: detached, or it
+    /// closed the interface), giving it a moment to unmap each; its pages,
+    /// for the next `open`. How many grants it still held (kept: their
+    /// refs are not reused).
+    public func close() -> (pages: Pages, stillMapped: Int) {
+        var held = 0
+        for ref in ringRefs + txRefs + rxRefs where Grants.end(ref, waitingUpTo: NetFrontend.closeWaitNanoseconds) != 0 { held += 1 }
+        return (pages, held)
+    }
+
     /// Raw tx slots, as written (hostile guests build their own), published
     /// at once; the status of each, in order, once all are answered; nil if
     /// the backend closed the interface or `deadline` passed first.
@@ -168,28 +200,8 @@ public struct NetFrontend {
 }
 
 /// This domain's view of an interface's control page (tern/netif.h).
-struct NetControl {
+struct NetControl: DeviceControl {
     let page: UnsafeMutablePointer<tern_netif_control>
-
-    init(_ raw: UnsafeMutableRawPointer) {
-        // SAFETY: `raw` is this domain's control page for the device (the
-        // device page's control_gpa, identity-mapped, a whole page); the
-        // struct is its first 256 bytes.
-        page = raw.bindMemory(to: tern_netif_control.self, capacity: 1)
-    }
-
-    var version: UInt32 {
-        // SAFETY: a u32 of the control page (init); one volatile read.
-        tern_ring_load(&page.pointee.version)
-    }
-    var backendState: UInt32 {
-        // SAFETY: as above.
-        tern_ring_load(&page.pointee.link.backend_state)
-    }
-    var backendError: UInt32 {
-        // SAFETY: as above.
-        tern_ring_load(&page.pointee.backend_error)
-    }
 
     var backendHalf: tern_netif_control {
         var copy = tern_netif_control()
