@@ -6,9 +6,14 @@
  *
  *   tern-netbench server PORT [ADDRESS]   serve tests one after the other
  *                                         (ADDRESS: 127.0.0.1 by default)
- *   tern-netbench send HOST PORT SECONDS  this end sends, the server receives
- *   tern-netbench recv HOST PORT SECONDS  the server sends, this end receives
+ *   tern-netbench send HOST PORT SECONDS [STREAMS]
+ *                                         this end sends, the server receives
+ *   tern-netbench recv HOST PORT SECONDS [STREAMS]
+ *                                         the server sends, this end receives
  *                                         (iperf3 -R)
+ *   STREAMS (iperf3 -P, 1-8): that many connections at once, stream i to a
+ *   server at PORT + i; "send4: ..." gives their bytes over the longest's
+ *   time (iperf3's SUM line).
  *
  * The method is iperf3's: one TCP connection; the sender writes 128 KiB
  * buffers (iperf3's TCP default) for SECONDS, then ends its stream; the
@@ -42,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +55,7 @@
 #define HEADER_SIZE   12
 #define RESULT_SIZE   16
 #define TIMEOUT_SLACK 30        /* s a peer may stay silent beyond the test's length */
+#define MAX_STREAMS   8         /* parallel connections (iperf3 -P) at most */
 
 static char buffer[BUFFER_SIZE];
 
@@ -251,17 +258,12 @@ static int start_test(const struct sockaddr_in *address, char test, int seconds)
     return fd;
 }
 
-static int client(int sending, const char *host, const char *port, const char *duration)
+/* One test on one connection to `address`: the receiver's bytes and the
+ * server's seconds; 0, or 1 with a line on stderr. */
+static int one_test(int sending, const struct sockaddr_in *address, int seconds, int64_t *bytes, double *taken)
 {
-    struct sockaddr_in address;
     unsigned char result[RESULT_SIZE];
-    int seconds = atoi(duration);
-    if (seconds <= 0) {
-        fprintf(stderr, "tern-netbench: bad SECONDS %s\n", duration);
-        return 2;
-    }
-    if (parse_address(host, port, &address) < 0) return 2;
-    int fd = start_test(&address, sending ? 's' : 'r', seconds);
+    int fd = start_test(address, sending ? 's' : 'r', seconds);
     if (fd < 0) return 1;
     if (sending) {
         errno = 0;
@@ -270,30 +272,90 @@ static int client(int sending, const char *host, const char *port, const char *d
             return 1;
         }
         close(fd);
-        report("send", (int64_t)get64(result), get64(result + 8) / 1e6);
+        *bytes = (int64_t)get64(result);
+        *taken = get64(result + 8) / 1e6;
         return 0;
     }
     double elapsed;
-    int64_t bytes = receive_all(fd, now(), &elapsed);
+    *bytes = receive_all(fd, now(), &elapsed);
     close(fd);
-    if (bytes < 0) {
+    if (*bytes < 0) {
         fprintf(stderr, "tern-netbench: recv: %s\n", strerror(errno));
         return 1;
     }
     /* The time is the server's: ask for it. */
     errno = 0;
-    fd = start_test(&address, 'q', seconds);
+    fd = start_test(address, 'q', seconds);
     if (fd < 0 || read_all(fd, result, sizeof result) < 0) {
         fprintf(stderr, "tern-netbench: recv: %s\n", errno ? strerror(errno) : "no figures from the server");
         return 1;
     }
     close(fd);
-    if ((int64_t)get64(result) != bytes) {
+    if ((int64_t)get64(result) != *bytes) {
         fprintf(stderr, "tern-netbench: recv: the server sent %llu bytes, %lld came\n",
-                (unsigned long long)get64(result), (long long)bytes);
+                (unsigned long long)get64(result), (long long)*bytes);
         return 1;
     }
-    report("recv", bytes, get64(result + 8) / 1e6);
+    *taken = get64(result + 8) / 1e6;
+    return 0;
+}
+
+/* STREAMS tests at once (iperf3 -P), stream i to the server at PORT + i:
+ * each in a child, which writes its figures to a pipe; the figure is all
+ * their bytes over the longest one's time (iperf3's SUM line). */
+static int client(int sending, const char *host, const char *port, const char *duration, const char *count)
+{
+    struct sockaddr_in address;
+    int seconds = atoi(duration), streams = count ? atoi(count) : 1, failed = 0, fds[2];
+    if (seconds <= 0 || streams < 1 || streams > MAX_STREAMS) {
+        fprintf(stderr, "tern-netbench: bad SECONDS %s or STREAMS %s (1-%d)\n", duration, count ? count : "1", MAX_STREAMS);
+        return 2;
+    }
+    if (parse_address(host, port, &address) < 0) return 2;
+    int64_t bytes, total = 0;
+    double taken, longest = 0;
+    if (streams == 1) {
+        if (one_test(sending, &address, seconds, &bytes, &taken)) return 1;
+        report(sending ? "send" : "recv", bytes, taken);
+        return 0;
+    }
+    if (pipe(fds) < 0) {
+        fprintf(stderr, "tern-netbench: pipe: %s\n", strerror(errno));
+        return 1;
+    }
+    for (int i = 0; i < streams; i++) {
+        struct sockaddr_in one = address;
+        one.sin_port = htons((uint16_t)(ntohs(address.sin_port) + i));
+        pid_t child = fork();
+        if (child < 0) {
+            fprintf(stderr, "tern-netbench: fork: %s\n", strerror(errno));
+            return 1;
+        }
+        if (child == 0) {
+            unsigned char result[RESULT_SIZE] = { 0 };
+            close(fds[0]);
+            if (one_test(sending, &one, seconds, &bytes, &taken) == 0) put_figures(result, bytes, taken);
+            _exit(write_all(fds[1], result, sizeof result) < 0);
+        }
+    }
+    close(fds[1]);
+    for (int i = 0; i < streams; i++) {
+        unsigned char result[RESULT_SIZE];
+        if (read_all(fds[0], result, sizeof result) < 0 || get64(result + 8) == 0) {
+            failed++;
+            continue;
+        }
+        total += (int64_t)get64(result);
+        if (get64(result + 8) / 1e6 > longest) longest = get64(result + 8) / 1e6;
+    }
+    while (wait(NULL) > 0) {}
+    if (failed) {
+        fprintf(stderr, "tern-netbench: %d of %d streams failed\n", failed, streams);
+        return 1;
+    }
+    char what[16];
+    snprintf(what, sizeof what, "%s%d", sending ? "send" : "recv", streams);
+    report(what, total, longest);
     return 0;
 }
 
@@ -303,8 +365,9 @@ int main(int argc, char **argv)
     memset(buffer, 0xA5, sizeof buffer);
     if (argc >= 3 && argc <= 4 && strcmp(argv[1], "server") == 0)
         return server(argv[2], argc == 4 ? argv[3] : "127.0.0.1");
-    if (argc == 5 && (strcmp(argv[1], "send") == 0 || strcmp(argv[1], "recv") == 0))
-        return client(argv[1][0] == 's', argv[2], argv[3], argv[4]);
-    fprintf(stderr, "usage: %s server PORT [ADDRESS] | send HOST PORT SECONDS | recv HOST PORT SECONDS\n", argv[0]);
+    if ((argc == 5 || argc == 6) && (strcmp(argv[1], "send") == 0 || strcmp(argv[1], "recv") == 0))
+        return client(argv[1][0] == 's', argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+    fprintf(stderr, "usage: %s server PORT [ADDRESS] | send HOST PORT SECONDS [STREAMS] | recv HOST PORT SECONDS [STREAMS]\n",
+            argv[0]);
     return 2;
 }

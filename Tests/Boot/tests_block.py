@@ -188,12 +188,14 @@ def block_hostile_frontends_hurt_only_their_own_disk(args):
 TOOLS_IMG = "/var/lib/tern/linux/tools.img"
 
 
-# C NAME 'CMD' MARKER: types CMD into NAME's shell and prints its output
-# lines that start with MARKER once it is done (it prints MARKER-done
-# after), read from `tern logd`'s file of NAME's console (at most 10
-# minutes: a disk test takes a while under TCG).
+# C NAME 'CMD' MARKER [SECONDS]: types CMD into NAME's shell and prints its
+# output lines that start with MARKER once it is done (it prints
+# MARKER-done after), read from `tern logd`'s file of NAME's console (at
+# most 10 minutes: a disk test takes a while under TCG); it looks once a
+# second, after SECONDS of quiet (a benchmark's own length: Dom0 runs
+# nothing meanwhile).
 RUN_DEF = ("C(){ n=$(wc -l </var/log/tern/$1.log); (printf '%s; echo %s-done\\n' \"$2\" \"$3\""
-           "|timeout 2 tern console $1 >/dev/null) 2>/dev/null; for i in $(seq 600); do tail -n +$((n+1)) /var/log/tern/$1.log"
+           "|timeout 2 tern console $1 >/dev/null) 2>/dev/null; sleep ${4:-0}; for i in $(seq 600); do tail -n +$((n+1)) /var/log/tern/$1.log"
            "|grep -q \"^$3-done\" && break; sleep 1; done; tail -n +$((n+1)) /var/log/tern/$1.log|grep \"^$3\"|grep -v -- -done; }")
 
 

@@ -85,14 +85,20 @@ def net_linux_guest_dhcp_ping_and_fetch_from_the_host(args):
         files.close()
     domid = run.find(r"^\(tern\) d(\d+) l: created").group(1)
     run.find(r"^\(d0\) nf: .*tern-netfront: vif0: rings \(tx ref \d+, rx ref \d+\) and 256 \+ 256 pages granted to d0, "
-             r"features 0xd \(persistent grants\), READY on port \d+$")
-    mac = run.find(r"^\(d0\) nf: .*tern-netfront: eth0: interface 0 of d0, mac (02:[0-9a-f:]{14}), mtu 1500, carrier on$").group(1)
+             r"features 0x1f \(persistent grants\), READY on port \d+$")
+    mac = run.find(r"^\(d0\) nf: .*tern-netfront: eth0: interface 0 of d0, mac (02:[0-9a-f:]{14}), mtu 1500, carrier on, "
+                   r"checksum and segmentation offload$").group(1)
     run.find(r"^\(d0\) nf: ip 10\.0\.2\.\d+$")
     run.find(r"^\(d0\) nf: 3 packets transmitted, 3 packets received, 0% packet loss$")
     run.find(rf"^\(d0\) nf: sha {files.sha256}  -$")
     run.find(r"^\(d0\) 3 packets transmitted, 3 packets received, 0% packet loss$")
     run.find(rf"^\(d0\) nf: eth0 {mac} rx \d+ tx \d+$")
-    run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{domid}/vif0: connected: vif{domid}\.0 on its bridge, mac {mac}, persistent grants$")
+    run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{domid}/vif0: connected: vif{domid}\.0 on its bridge, mac {mac}, persistent grants, "
+             r"checksum and segmentation offload$")
+    # The 3 MiB came as 64 KiB segmentation packets (GSO), not 1,514-byte frames.
+    gso = run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{domid}/vif0: figures: .*; segmentation packets: \d+ tx, (\d+) rx; "
+                   r"0 frames the guest could not take$")
+    check(int(gso.group(1)) >= 10, "the guest took fewer than 10 segmentation packets", run)
     gone = run.find(rf"^\(d0\) \[ *[\d.]+\] tern-netback d{domid}/vif0: guest gone: tx (\d+) packets \d+ bytes, 0 malformed, 0 failed; "
                     r"rx (\d+) packets (\d+) bytes, 0 failed$")
     check(int(gone.group(3)) >= FETCH_BYTES, "the backend moved less into the guest than the file it fetched", run)
