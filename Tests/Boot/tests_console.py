@@ -73,7 +73,9 @@ def toolstack_console_shows_one_instance_each_line_once(args):
 @test
 def toolstack_console_after_terns_log_wrapped(args):
     """After Tern's 64 KiB log ring has overwritten the start of a guest's
-    life (a ticker prints 4000 lines, about 92 KB), `tern console` still
+    life (a ticker prints 4000 lines, about 92 KB, one every 3 ms: at one
+    a millisecond the live reader could not always keep up on a slow
+    machine, docs/testing.md), `tern console` still
     shows every line of it once: a gone hello's and the ticker's from
     logd's files, and a running sleeper's from logd's file joined to the
     ring's later lines without a repeat. The ticker's console, followed
@@ -83,7 +85,7 @@ def toolstack_console_after_terns_log_wrapped(args):
         COUNT_FUNCTION,
         "tern create /etc/tern/hello.cfg >/dev/null; sleep 1",
         "tern create /etc/tern/sleeper.cfg >/dev/null; sleep 4",
-        "T='cmdline=\"count=4000 ms=1\"'",
+        "T='cmdline=\"count=4000 ms=3\"'",
         "tern create /etc/tern/ticker.cfg \"$T\" >/dev/null",
         "tern console ticker </dev/null >/tmp/live",
         "n live /tmp/live",
