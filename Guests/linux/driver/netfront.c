@@ -61,8 +61,9 @@
 #define NETFRONT_TX_PAGES    TERN_NETIF_RING_ENTRIES
 #define NETFRONT_RX_PAGES    TERN_NETIF_RING_ENTRIES
 #define NETFRONT_RING_MASK   (TERN_NETIF_RING_ENTRIES - 1)
-/* Fewer pages than this (short of memory or grant refs): not connecting. */
-#define NETFRONT_RX_PAGES_MIN 16
+/* Fewer rx pages than this (short of memory or grant refs): not
+ * connecting. A 64 KiB GSO frame takes 17 slots: 16 pages and its extra. */
+#define NETFRONT_RX_PAGES_MIN 18
 /* Waits for the backend to unmap pages before they are ours again. */
 #define NETFRONT_UNMAP_TRIES  50
 #define NETFRONT_UNMAP_WAIT_MS 100
@@ -745,7 +746,7 @@ static int netfront_publish(struct netfront *nf)
 	nf->tx_count = netfront_alloc_pool(nf, nf->tx_pages, nf->tx_refs, NETFRONT_TX_PAGES,
 					   !(nf->features & TERN_NETIF_FEATURE_PERSISTENT), &err);
 	nf->rx_count = netfront_alloc_pool(nf, nf->rx_pages, nf->rx_refs, NETFRONT_RX_PAGES, false, &err);
-	if (nf->tx_count < nf->max_slots || nf->rx_count < max_t(unsigned int, NETFRONT_RX_PAGES_MIN, NETFRONT_DATA_SLOTS_MAX + 2)) {
+	if (nf->tx_count < nf->max_slots || nf->rx_count < NETFRONT_RX_PAGES_MIN) {
 		pr_err("%s: pages and grant refs for %u tx and %u rx pages only (need %u and %u): %d\n", nf->name,
 		       nf->tx_count, nf->rx_count, nf->max_slots, NETFRONT_RX_PAGES_MIN, err);
 		return err ? err : -ENOMEM;
