@@ -193,8 +193,10 @@ TOOLS_IMG = "/var/lib/tern/linux/tools.img"
 # MARKER-done after), read from `tern logd`'s file of NAME's console (at
 # most 10 minutes: a disk test takes a while under TCG); it looks once a
 # second, after SECONDS of quiet (a benchmark's own length: Dom0 runs
-# nothing meanwhile).
-RUN_DEF = ("C(){ n=$(wc -l </var/log/tern/$1.log); (printf '%s; echo %s-done\\n' \"$2\" \"$3\""
+# nothing meanwhile). The marker is typed as MARKER-do""ne: the shell's
+# echo of the typed line, wrapped at 80 columns, could otherwise start a
+# line with MARKER-done before the command ran.
+RUN_DEF = ("C(){ n=$(wc -l </var/log/tern/$1.log); (printf '%s; echo %s-do\"\"ne\\n' \"$2\" \"$3\""
            "|timeout 2 tern console $1 >/dev/null) 2>/dev/null; sleep ${4:-0}; for i in $(seq 600); do tail -n +$((n+1)) /var/log/tern/$1.log"
            "|grep -q \"^$3-done\" && break; sleep 1; done; tail -n +$((n+1)) /var/log/tern/$1.log|grep \"^$3\"|grep -v -- -done; }")
 
