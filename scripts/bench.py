@@ -514,6 +514,21 @@ tern destroy bench; sleep 1; dmesg | grep -E "tern-blkback d[0-9]+/xvda: (guest 
 """
 
 
+def dom0_with_scratch_disk(args, scratch_drive, extra=()):
+    """QEMU with Tern and Dom0 (kernel and initramfs as boot modules, 384
+    MiB), the data disk (snapshot=on) and a section's scratch disk
+    (`scratch_drive`, a -drive value), and `extra` arguments: the block and
+    network sections' boot."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "Dom0", "cmdline")) as f:
+        dom0 = f.read().strip().replace(",", ",,")
+    modules = f"build/dom0/vmlinux role=dom0 -- {dom0},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"
+    return qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True,
+                        extra=["-initrd", modules,
+                               "-drive", "file=build/dom0/data.img,format=raw,if=virtio,snapshot=on",
+                               "-drive", scratch_drive, *extra])
+
+
 def block_cache_mode(path):
     """cache=none (QEMU opens the image with O_DIRECT) where the host's
     file system takes O_DIRECT, else writeback (tmpfs has no O_DIRECT)."""
@@ -583,14 +598,7 @@ def block(args):
               .replace("@TOOLS_IMG@", TOOLS_IMG).replace("@TESTS@", " ".join(BLOCK_TESTS)))
     script_disk(script)
     cache = block_cache_mode(BLOCK_DISK)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with open(os.path.join(root, "Dom0", "cmdline")) as f:
-        dom0 = f.read().strip().replace(",", ",,")
-    modules = f"build/dom0/vmlinux role=dom0 -- {dom0},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"
-    command = qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True,
-                           extra=["-initrd", modules,
-                                  "-drive", "file=build/dom0/data.img,format=raw,if=virtio,snapshot=on",
-                                  "-drive", f"file={BLOCK_DISK},format=raw,if=virtio,cache={cache}"])
+    command = dom0_with_scratch_disk(args, f"file={BLOCK_DISK},format=raw,if=virtio,cache={cache}")
     typed = (f"mkdir -p /mnt/bench; d=$(findfs LABEL={BLOCK_LABEL}); echo \"block: scratch disk $d\"; "
              f"mount -o noatime $d /mnt/bench && sh /mnt/bench/run.sh {BLOCK_SECONDS} {BLOCK_SPAN_MIB} "
              f"{BLOCK_FILE_MIB} {BLOCK_GUEST_MIB} || echo \"block: failed ($?)\"; echo block: the e''nd\n")
@@ -837,15 +845,8 @@ def network(args):
     server_log = open("build/bench-network-server.log", "w")
     servers = [subprocess.Popen(["build/dom0/tern-netbench", "server", str(port + i), "127.0.0.1"],
                                 stdout=server_log, stderr=subprocess.STDOUT) for i in range(NET_STREAMS)]
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with open(os.path.join(root, "Dom0", "cmdline")) as f:
-        dom0 = f.read().strip().replace(",", ",,")
-    modules = f"build/dom0/vmlinux role=dom0 -- {dom0},build/dom0/initramfs.cpio.lz4 role=dom0-initrd"
-    command = qemu_command(elf=args.elf, memory="1G", cmdline="dom0_mem=384M", defaults=True,
-                           extra=["-initrd", modules,
-                                  "-drive", "file=build/dom0/data.img,format=raw,if=virtio,snapshot=on",
-                                  "-drive", f"file={NET_DISK},format=raw,if=virtio",
-                                  "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"])
+    command = dom0_with_scratch_disk(args, f"file={NET_DISK},format=raw,if=virtio",
+                                     ["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"])
     typed = (f"mkdir -p /mnt/bench; d=$(findfs LABEL={NET_LABEL}); mount $d /mnt/bench && "
              f"sh /mnt/bench/run.sh {NET_HOST} {port} {NET_SECONDS} {NET_PINGS} {NET_GUEST_MIB} {int(NET_GUEST)} "
              f"|| echo \"net: failed ($?)\"; echo net: the e''nd\n")
