@@ -186,7 +186,11 @@ def toolstack_logd_runs_once_and_keeps_each_line_once(args):
     run.find(rf"^\(d0\) bg: tern: logd already running \(pid {pid}\)$")
     run.find(r"^\(d0\) running: 1$")
     for tag in ("k1", "k2", "k3"):
-        run.find(rf"^\(d0\) {tag}: == d\d+ ticker, created_ns \d+, Tern log byte \d+ ==$")
+        # The ticker lives about 150 ms and Tern destroys it on poweroff: a
+        # logd scheduled late reads its created line after it has gone, and
+        # the header says so (created_ns unknown, KeptLogHeader). CI saw it
+        # once, for the restarted logd.
+        run.find(rf"^\(d0\) {tag}: == d\d+ ticker, created_ns (\d+|unknown), Tern log byte \d+ ==$")
         for n in range(1, 6):
             check_once(run, rf"^\(d0\) {tag}: tick {n} of 5$", f"{tag}: tick {n}")
         check_once(run, rf"^\(d0\) {tag}: ticker done$", f"{tag}: ticker done")
