@@ -17,6 +17,8 @@ public struct DeviceList {
     /// Frontend slots in use (bit n: control page n and grant ref n).
     var slotsInUse: UInt32 = 0
     var version: UInt32 = 0
+    /// The last instance number given (TERN_DEVICE_INSTANCE_*: 1-65535).
+    var lastInstance: UInt16 = 0
 
     public init() {}
 
@@ -46,6 +48,14 @@ public struct DeviceList {
     }
 
     mutating func takeConsoleSlot() { slotsInUse |= 1 }
+
+    /// The next device instance, as entry flags (device.h): numbered from 1,
+    /// past 65535 back to 1, so that a device added again (same type and
+    /// devid, perhaps the same slot and port) reads as a new one.
+    mutating func nextInstanceFlags() -> UInt32 {
+        lastInstance = lastInstance == UInt16.max ? 1 : lastInstance + 1
+        return UInt32(lastInstance) << UInt32(TERN_DEVICE_INSTANCE_SHIFT)
+    }
     mutating func releaseSlot(_ slot: Int) { slotsInUse &= ~(1 << UInt32(slot)) }
 
     public func index(type: UInt16, devid: UInt16, frontend: UInt16) -> Int? {

@@ -76,13 +76,14 @@ public enum Devices {
         entry.frontend = frontend.id
         entry.backend = backend.id
         entry.state = UInt32(TERN_DEVICE_ACTIVE)
+        entry.flags = frontend.devices.nextInstanceFlags()
         entry.grant_ref = UInt32(slot)
         entry.port = port
         entry.control_gpa = control
         frontend.devices.append(entry)
         EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: frontend)
         guard backendListed else { return 0 }
-        entry.flags = TERN_DEVICE_FLAG_BACKEND
+        entry.flags |= TERN_DEVICE_FLAG_BACKEND
         entry.control_gpa = 0
         backend.devices.append(entry)
         EventDelivery.raise(virq: TERN_VIRQ_DEVICES, in: backend)

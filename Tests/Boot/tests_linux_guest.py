@@ -164,7 +164,7 @@ def linux_guest_core_module_serves_tern_echo_and_powers_off(args):
     run.find(r"^\(d0\) tern-echo: port bound \(local \d+\); control page mapped by grant and by frame: same bytes$")
     answered = run.find(r"^\(d0\) tern-echo: answered (\d+) event round trips$")
     # The guest's side: its bus probed the channel, the frontend counted them.
-    run.find(rf"^\(d1\) {KLOG}tern_guest: device channel-0: backend d0, port \d+, control page ref 1$")
+    run.find(rf"^\(d1\) {KLOG}tern_guest: device channel-0: backend d0, port \d+, control page ref 1, instance 1$")
     run.find(rf"^\(d1\) {KLOG}tern-echo-front: channel 0: ring page granted to d0 as ref (\d+), READY on port \d+$")
     trips = run.find(rf"^\(d1\) {KLOG}tern-echo-front: channel 0: (\d+) round trips with d0 over port \d+ "
                      r"in (\d+) us \((\d+) ns each\); ring granted as ref \d+$")

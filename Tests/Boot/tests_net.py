@@ -279,3 +279,37 @@ def net_attach_and_detach_under_traffic(args):
           "the guest did not connect twice", run)
     run.find(r"^\(d0\) vifs 0 backends 0 records 0$")
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
+
+
+@test
+def net_detach_and_attach_again_before_the_guest_looks(args):
+    """A detach and an attach again that both happen while the guest cannot
+    look (paused: the same as a guest that is slow to run) give it a new
+    interface in place of the old one, with the same devid and MAC. Tern
+    numbers each device entry's instance (tern_device_entry.flags, ABI
+    0.12), so the PV guest, unpaused, sees its vif 0 is not the one it
+    had (its control page, port and ref may be the same ones, reused):
+    it lets go of the old one and connects to the new one, and answers
+    pings again. Before, it kept using rings nobody served, and the new
+    backend waited for it forever."""
+    cfg = ("printf 'name = \"q\"\\nkernel = \"/usr/lib/tern/guests/net.elf\"\\nmemory = 8\\n"
+           "vif = [ \"bridge=br0\" ]\\ncmdline = \"ip=10.0.2.51\"\\n' > /tmp/q.cfg")
+    send, done = shell(
+        DHCP_WAIT, cfg,
+        "tern create /tmp/q.cfg >/dev/null; ping -c 3 -w 20 10.0.2.51 >/dev/null; echo ping1 $?",
+        "tern pause q; tern network-detach q 0; echo detach $?; tern network-attach q; echo attach $?; tern unpause q",
+        "ping -c 3 -w 20 10.0.2.51 >/dev/null; echo ping2 $?; tern network-list q",
+        "timeout 3 tern console q </dev/null | sed 's/^/c: /'",
+        "tern destroy q; sleep 1; echo vifs $(ls /sys/class/net | grep -c vif) records $(ls /run/tern/vifs | wc -l)")
+    command, _ = dom0_command(args, devices=True)
+    run = boot(command, done, timeout=300, send=send)
+    domid = run.find(r"^\(tern\) d(\d+) q: created").group(1)
+    run.find(r"^\(d0\) ping1 0$")
+    run.find(r"^\(d0\) detach 0$")
+    run.find(r"^\(d0\) attach 0$")
+    run.find(r"^\(d0\) ping2 0$")
+    run.find(rf"^\(d0\) q +0  02:[0-9a-f:]{{14}}  br0 +vif{domid}\.0 +\d+  connected +-$")
+    run.find(r"^\(d0\) c: net: vif0 detached \(0 grants still mapped\); waiting for it again$")
+    connects = len(re.findall(r"^\(d0\) c: net: vif0 connected: mac ", run.log, re.MULTILINE))
+    check(connects == 2, f"the guest connected {connects} times, not twice (before and after)", run)
+    run.find(r"^\(d0\) vifs 0 records 0$")

@@ -173,3 +173,35 @@ def net_two_linux_guests_talk_through_the_bridge(args):
     run.find(r"^\(d0\) vifs 0$")
     check_tern_info_frames_back(run, run.log[run.log.index("tern info | grep memory"):])
     check("crashed" not in run.log, "a domain crashed", run)
+
+
+@test
+def net_linux_guest_gets_its_interface_again_after_a_quick_detach_and_attach(args):
+    """The Linux guest's side of net_detach_and_attach_again_before_the_
+    guest_looks: its interface is detached and attached again while the
+    guest is paused, so that it only looks after both. tern_guest's bus
+    sees vif 0 (net-0) come back as another instance (tern/device.h, ABI
+    0.12) even where its control page, ref and port are the same: the old
+    device is removed and the new one probed. eth0 comes back with the same
+    MAC, takes an address by DHCP and pings the gateway."""
+    send, done = shell(
+        DHCP_WAIT, WAIT_DEF, RUN_DEF,
+        linux_with_vif("r") + "; w r",
+        "C r 'udhcpc -i eth0 -q -n -t 10 -T 1 -A 3 >/dev/null 2>&1; echo nf: ip1 $(cat /run/dhcp-eth0)' nf",
+        "tern pause r; tern network-detach r 0; echo detach $?; tern network-attach r; echo attach $?; tern unpause r",
+        "C r 'for i in $(seq 30); do [ -e /sys/class/net/eth0 ] && break; sleep 1; done; "
+        "udhcpc -i eth0 -q -n -t 10 -T 1 -A 3 >/dev/null 2>&1; echo nf: ip2 $(cat /run/dhcp-eth0)' nf",
+        "C r 'ping -c 3 -w 20 10.0.2.2 | grep transmitted | sed \"s/^/nf: /\"' nf",
+        "C r 'dmesg | grep -E \"device net-0|tern-netfront\" | sed \"s/^/nf: /\"' nf",
+        "tern destroy r; sleep 1; echo vifs $(ls /sys/class/net | grep -c vif) records $(ls /run/tern/vifs | wc -l)")
+    command, _ = dom0_command(args, devices=True)
+    run = boot(command, done, timeout=300, send=send)
+    run.find(r"^\(d0\) nf: ip1 10\.0\.2\.\d+$")
+    run.find(r"^\(d0\) detach 0$")
+    run.find(r"^\(d0\) attach 0$")
+    run.find(r"^\(d0\) nf: ip2 10\.0\.2\.\d+$")
+    run.find(r"^\(d0\) nf: 3 packets transmitted, 3 packets received")
+    run.find(r"^\(d0\) nf: .*tern_guest: device net-0: backend d0, port \d+, control page ref \d+, instance 1$")
+    run.find(r"^\(d0\) nf: .*tern_guest: device net-0 gone$")
+    run.find(r"^\(d0\) nf: .*tern_guest: device net-0: backend d0, port \d+, control page ref \d+, instance 2$")
+    run.find(r"^\(d0\) vifs 0 records 0$")

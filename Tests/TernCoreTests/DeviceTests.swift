@@ -38,8 +38,8 @@ final class DeviceTests: XCTestCase {
         XCTAssertGreaterThan(back.version, before)
         XCTAssertEqual(back.version % 2, 0)
         XCTAssertEqual(front.type, UInt16(TERN_DEVICE_CHANNEL))
-        XCTAssertEqual(front.flags, 0)
-        XCTAssertEqual(back.entries[1].flags, TERN_DEVICE_FLAG_BACKEND)
+        XCTAssertEqual(front.flags, 1 << TERN_DEVICE_INSTANCE_SHIFT, "the frontend's first device: instance 1")
+        XCTAssertEqual(back.entries[1].flags, TERN_DEVICE_FLAG_BACKEND | 1 << TERN_DEVICE_INSTANCE_SHIFT)
         XCTAssertEqual(front.grant_ref, 1)
         XCTAssertEqual(front.control_gpa, a.sharedLayout!.control_pages_gpa + 4096)
         XCTAssertEqual(back.entries[1].control_gpa, 0)
@@ -110,7 +110,7 @@ final class DeviceTests: XCTestCase {
         XCTAssertEqual(entries[1].control_gpa, control)
         XCTAssertTrue(host.memory(of: a).mutableBytes(at: control, count: 4096)!.allSatisfy { $0 == 0 })
         XCTAssertEqual(host.deviceEntries(b).entries[1].type, UInt16(TERN_DEVICE_BLOCK))
-        XCTAssertEqual(host.deviceEntries(b).entries[1].flags, TERN_DEVICE_FLAG_BACKEND)
+        XCTAssertEqual(host.deviceEntries(b).entries[1].flags & ~TERN_DEVICE_INSTANCE_MASK, TERN_DEVICE_FLAG_BACKEND)
         XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, at), -Int64(TERN_EEXIST))
         // Removal names the type: the disk goes, the channel stays.
         XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_BLOCK), 0), 0)
@@ -123,6 +123,27 @@ final class DeviceTests: XCTestCase {
             XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_ADD, at), -Int64(TERN_EINVAL), "type \(type)")
         }
         XCTAssertEqual(host.call(dom0, TERN_HC_DEVICE_REMOVE, 1, UInt64(TERN_DEVICE_BLOCK) | 1 << 16, 0), -Int64(TERN_EINVAL))
+    }
+
+    /// A detach and an attach again of the same device can give it the same
+    /// control page, ref and port: only the instance (device.h) tells a
+    /// frontend that looks after both that its device is a new one.
+    func testADeviceAddedAgainIsANewInstanceInBothPages() {
+        XCTAssertEqual(Devices.addChannel(frontend: a, backend: b, devid: 0, host: host), 0)
+        let first = host.deviceEntries(a).entries[1]
+        XCTAssertEqual(Devices.removeSplitDevice(type: UInt16(TERN_DEVICE_CHANNEL), frontend: a, devid: 0, host: host), 0)
+        XCTAssertEqual(Devices.addChannel(frontend: a, backend: b, devid: 0, host: host), 0)
+        let again = host.deviceEntries(a).entries[1], theirs = host.deviceEntries(b).entries[1]
+        XCTAssertEqual([again.grant_ref, again.port], [first.grant_ref, first.port], "the same slot and port, reused")
+        XCTAssertEqual(again.control_gpa, first.control_gpa)
+        XCTAssertEqual(first.flags >> TERN_DEVICE_INSTANCE_SHIFT, 1)
+        XCTAssertEqual(again.flags >> TERN_DEVICE_INSTANCE_SHIFT, 2, "but a new instance")
+        XCTAssertEqual(theirs.flags, TERN_DEVICE_FLAG_BACKEND | again.flags, "the backend's entry names the same instance")
+        XCTAssertEqual(host.deviceEntries(a).entries[0].flags, 0, "the console, Tern's own, has none")
+        // Numbered per frontend, 1-65535: past the last, 1 again (never 0).
+        a.devices.lastInstance = UInt16.max
+        XCTAssertEqual(a.devices.nextInstanceFlags() >> TERN_DEVICE_INSTANCE_SHIFT, 1)
+        XCTAssertEqual(b.devices.nextInstanceFlags() >> TERN_DEVICE_INSTANCE_SHIFT, 1, "the backend's own count is apart")
     }
 
     func testANetworkInterfaceIsASplitDeviceToo() {

@@ -104,7 +104,7 @@ final class HypercallsTests: XCTestCase {
 
     func testVersion() {
         XCTAssertEqual(call(TERN_HC_VERSION), .resume(Int64(TERN_ABI_VERSION)))
-        XCTAssertEqual(call(TERN_HC_VERSION), .resume(11), "ABI 0.11")
+        XCTAssertEqual(call(TERN_HC_VERSION), .resume(12), "ABI 0.12")
     }
 
     func testYield() {

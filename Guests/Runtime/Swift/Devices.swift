@@ -91,10 +91,12 @@ public enum Devices {
         try wait { $0.isChannel && $0.isServedHere && $0.isActive && (devid == nil || $0.devid == devid!) }
     }
 
-    /// The entry's state now (TERN_DEVICE_*), found again by type, devid
-    /// and frontend; TERN_DEVICE_CLOSED once it is gone from the page.
+    /// The entry's state now (TERN_DEVICE_*), found again by type, devid,
+    /// frontend and instance; TERN_DEVICE_CLOSED once it is gone from the
+    /// page (or another instance took its place: removed and added again).
     public static func state(of device: tern_device_entry) -> UInt32 {
-        let now = first { $0.type == device.type && $0.devid == device.devid && $0.frontend == device.frontend }
+        let now = first { $0.type == device.type && $0.devid == device.devid && $0.frontend == device.frontend
+                          && $0.instance == device.instance }
         return now?.state ?? UInt32(TERN_DEVICE_CLOSED)
     }
 }
@@ -104,4 +106,8 @@ extension tern_device_entry {
     /// This domain is the device's backend (TERN_DEVICE_FLAG_BACKEND).
     public var isServedHere: Bool { flags & TERN_DEVICE_FLAG_BACKEND != 0 }
     public var isActive: Bool { state == UInt32(TERN_DEVICE_ACTIVE) }
+    /// Which add of its type and devid this entry is (device.h, ABI 0.12):
+    /// a device detached and attached again is another instance, even on
+    /// the same control page, ref and port.
+    public var instance: UInt32 { (flags & TERN_DEVICE_INSTANCE_MASK) >> UInt32(TERN_DEVICE_INSTANCE_SHIFT) }
 }

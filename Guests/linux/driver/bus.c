@@ -7,8 +7,10 @@
  * registers a driver for a device type. The page is read again, as the
  * sequence lock device.h describes, at load and at each
  * TERN_VIRQ_DEVICES: an entry that appears is probed, one that goes (or
- * turns CLOSED: its backend died) is removed, one whose port or control
- * page changed is removed and probed again.
+ * turns CLOSED: its backend died) is removed, one whose port, control
+ * page or instance changed is removed and probed again (a detach and an
+ * attach again between two looks: the same devid, maybe the same control
+ * page and port, but a new instance, tern/device.h).
  */
 #define pr_fmt(fmt) "tern_guest: " fmt
 
@@ -153,12 +155,13 @@ static void tern_device_add(const struct tern_device_entry *e)
 	tdev->backend = e->backend;
 	tdev->port = e->port;
 	tdev->control_ref = e->grant_ref;
+	tdev->instance = e->flags & TERN_DEVICE_INSTANCE_MASK;
 	tdev->control = (char *)tern_attached.control_pages + (e->control_gpa - tern_attached.control_pages_gpa);
 	tdev->dev.bus = &tern_bus;
 	tdev->dev.release = tern_device_release;
 	dev_set_name(&tdev->dev, "%s-%u", tern_type_name(e->type), e->devid);
-	pr_info("device %s: backend d%u, port %u, control page ref %u\n", dev_name(&tdev->dev), e->backend, e->port,
-		e->grant_ref);
+	pr_info("device %s: backend d%u, port %u, control page ref %u, instance %u\n", dev_name(&tdev->dev), e->backend,
+		e->port, e->grant_ref, tdev->instance >> TERN_DEVICE_INSTANCE_SHIFT);
 	err = device_register(&tdev->dev);
 	if (err) {
 		pr_err("device %s: %d\n", dev_name(&tdev->dev), err);
@@ -202,6 +205,7 @@ static void tern_devices_scan(struct work_struct *unused)
 			e = &entries[i];
 			if (tern_entry_usable(e) && e->type == tdev->type && e->devid == tdev->devid &&
 			    e->port == tdev->port && e->grant_ref == tdev->control_ref &&
+			    (e->flags & TERN_DEVICE_INSTANCE_MASK) == tdev->instance &&
 			    e->control_gpa - tern_attached.control_pages_gpa ==
 				    (u64)((char *)tdev->control - (char *)tern_attached.control_pages))
 				listed = true;

@@ -68,6 +68,7 @@ struct tern_device {
 	u16 backend;              /* domid */
 	u32 port;                 /* this guest's event channel to the backend */
 	u32 control_ref;          /* the control page's grant ref (Tern's) */
+	u32 instance;             /* the entry's TERN_DEVICE_INSTANCE_* bits (ABI 0.12) */
 	void *control;            /* the control page (struct tern_device_control first) */
 	void *driver_data;
 	struct list_head link;    /* the bus's */

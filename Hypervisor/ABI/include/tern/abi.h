@@ -17,9 +17,9 @@
 #endif
 
 #define TERN_ABI_MAJOR 0
-#define TERN_ABI_MINOR 11
+#define TERN_ABI_MINOR 12
 /* (TERN_ABI_MAJOR << 16) | TERN_ABI_MINOR, spelled out so Swift imports it. */
-#define TERN_ABI_VERSION 0x0000000B
+#define TERN_ABI_VERSION 0x0000000C
 
 /*
  * CPUID leaf 0x40000000 (the hypervisor range): EAX = highest Tern leaf,

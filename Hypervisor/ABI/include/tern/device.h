@@ -34,6 +34,14 @@
 
 /* struct tern_device_entry.flags */
 #define TERN_DEVICE_FLAG_BACKEND (1u << 0)  /* this domain serves the device */
+/* flags bits 16-31 (ABI 0.12): the entry's instance, 1-65535, numbered by
+ * Tern per frontend at each device add (the console, Tern's own: 0). A
+ * device removed and added again with the same type and devid (a detach,
+ * then an attach) may get the same control page, grant ref and port: a
+ * frontend that looks only after both tells its old device from the new
+ * one by the instance (docs/abi.md "Device pages"). */
+#define TERN_DEVICE_INSTANCE_SHIFT 16
+#define TERN_DEVICE_INSTANCE_MASK  0xFFFF0000u
 
 /* struct tern_device_entry.state: the entry's life, set by Tern */
 #define TERN_DEVICE_ACTIVE   1  /* set up: connect */
