@@ -48,6 +48,7 @@ public struct DeviceList {
     }
 
     mutating func takeConsoleSlot() { slotsInUse |= 1 }
+    mutating func releaseSlot(_ slot: Int) { slotsInUse &= ~(1 << UInt32(slot)) }
 
     /// The next device instance, as entry flags (device.h): numbered from 1,
     /// past 65535 back to 1, so that a device added again (same type and
@@ -56,7 +57,6 @@ public struct DeviceList {
         lastInstance = lastInstance == UInt16.max ? 1 : lastInstance + 1
         return UInt32(lastInstance) << UInt32(TERN_DEVICE_INSTANCE_SHIFT)
     }
-    mutating func releaseSlot(_ slot: Int) { slotsInUse &= ~(1 << UInt32(slot)) }
 
     public func index(type: UInt16, devid: UInt16, frontend: UInt16) -> Int? {
         entries.firstIndex { $0.type == type && $0.devid == devid && $0.frontend == frontend }
